@@ -1,0 +1,197 @@
+//! Produce (key 0): appends each partition's record batch to its log.
+//!
+//! Every topic and partition of the request is answered on its own: an
+//! unknown partition or a bad batch fails that partition only. Batches are
+//! checked and appended as bytes; only their base offset and partition
+//! leader epoch are rewritten.
+
+use super::{Outcome, RequestContext};
+use crate::broker::Broker;
+use crate::metadata::TopicImage;
+use crate::storage::record_batch::{self, BatchError};
+use crate::storage::{AppendError, TopicPartition};
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::produce_request::PartitionProduceData;
+use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
+use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
+use kafka_protocol::protocol::StrBytes;
+use tracing::{debug, error};
+
+/// zstd is allowed from Produce v7 on.
+const ZSTD_CODEC: i16 = 4;
+const ZSTD_MIN_VERSION: i16 = 7;
+
+pub fn handle(
+    broker: &Broker,
+    ctx: &RequestContext,
+    request: ProduceRequest,
+) -> Outcome<ProduceResponse> {
+    let image = broker.metadata.image();
+    let valid_acks = matches!(request.acks, -1..=1);
+    let mut failures = Vec::new();
+    let mut response = ProduceResponse::default();
+    for topic in &request.topic_data {
+        let topic_image = image.topic(&topic.name);
+        let partition_responses = topic
+            .partition_data
+            .iter()
+            .map(|partition| {
+                let result = if valid_acks {
+                    produce_partition(
+                        broker,
+                        ctx.api_version,
+                        topic_image.map(|t| &**t),
+                        partition,
+                    )
+                } else {
+                    Err(Failure::new(ResponseError::InvalidRequiredAcks))
+                };
+                match result {
+                    Ok(done) => done,
+                    Err(failure) => {
+                        debug!(topic = %topic.name.as_str(), partition = partition.index,
+                            error = ?failure.error, "produce failed");
+                        failures.push(format!(
+                            "{}-{}: {:?}",
+                            topic.name.as_str(),
+                            partition.index,
+                            failure.error
+                        ));
+                        failure.into_response(partition.index)
+                    }
+                }
+            })
+            .collect();
+        response.responses.push(
+            TopicProduceResponse::default()
+                .with_name(topic.name.clone())
+                .with_topic_id(topic.topic_id)
+                .with_partition_responses(partition_responses),
+        );
+    }
+
+    if request.acks == 0 {
+        // The client expects no answer; as in Kafka, a failure closes the
+        // connection so the client notices and refreshes its metadata.
+        if failures.is_empty() {
+            Outcome::NoResponse
+        } else {
+            Outcome::Close(format!(
+                "produce with acks=0 (correlation id {}) failed: {}",
+                ctx.correlation_id,
+                failures.join(", ")
+            ))
+        }
+    } else {
+        Outcome::Respond(response)
+    }
+}
+
+/// A partition's error, with the message Kafka would attach.
+struct Failure {
+    error: ResponseError,
+    message: Option<String>,
+}
+
+impl Failure {
+    fn new(error: ResponseError) -> Self {
+        Failure {
+            error,
+            message: None,
+        }
+    }
+
+    fn with_message(error: ResponseError, message: impl ToString) -> Self {
+        Failure {
+            error,
+            message: Some(message.to_string()),
+        }
+    }
+
+    fn into_response(self, index: i32) -> PartitionProduceResponse {
+        PartitionProduceResponse::default()
+            .with_index(index)
+            .with_error_code(self.error.code())
+            .with_base_offset(-1)
+            .with_log_append_time_ms(-1)
+            .with_log_start_offset(-1)
+            .with_error_message(self.message.map(StrBytes::from_string))
+    }
+}
+
+fn produce_partition(
+    broker: &Broker,
+    api_version: i16,
+    topic: Option<&TopicImage>,
+    partition: &PartitionProduceData,
+) -> Result<PartitionProduceResponse, Failure> {
+    let (topic, registration) = topic
+        .and_then(|t| Some((t, t.partitions.get(&partition.index)?)))
+        .ok_or_else(|| Failure::new(ResponseError::UnknownTopicOrPartition))?;
+    let records = partition.records.as_deref().unwrap_or_default();
+    validate_records(api_version, records)?;
+
+    let tp = TopicPartition::new(topic.name.clone(), partition.index);
+    let log = broker.logs.get_or_create_log(&tp, topic.id).map_err(|e| {
+        error!(partition = %tp, "cannot open log: {e}");
+        Failure::new(ResponseError::KafkaStorageError)
+    })?;
+    let info = log
+        .append_as_leader(records, registration.leader_epoch)
+        .map_err(|e| match e {
+            AppendError::Corrupt(_) => Failure::with_message(ResponseError::CorruptMessage, e),
+            AppendError::InvalidRecord(_) => Failure::with_message(ResponseError::InvalidRecord, e),
+            AppendError::RecordTooLarge { .. } => {
+                Failure::with_message(ResponseError::MessageTooLarge, e)
+            }
+            AppendError::RecordListTooLarge { .. } => {
+                Failure::with_message(ResponseError::RecordListTooLarge, e)
+            }
+            AppendError::Io(ref io) => {
+                error!(partition = %tp, "cannot append to log: {io}");
+                Failure::new(ResponseError::KafkaStorageError)
+            }
+        })?;
+    Ok(PartitionProduceResponse::default()
+        .with_index(partition.index)
+        .with_base_offset(info.first_offset)
+        .with_log_append_time_ms(-1)
+        .with_log_start_offset(info.log_start_offset))
+}
+
+/// Kafka's `ProduceRequest.validateRecords`: from v3 on, exactly one record
+/// batch of magic 2 per partition, and zstd only from v7 on.
+fn validate_records(api_version: i16, records: &[u8]) -> Result<(), Failure> {
+    if records.is_empty() {
+        return Err(Failure::with_message(
+            ResponseError::InvalidRecord,
+            format!(
+                "Produce requests with version {api_version} must have at least one record batch per partition"
+            ),
+        ));
+    }
+    let (header, size) = record_batch::check_structure(records, 0).map_err(|e| match e {
+        BatchError::UnsupportedMagic { .. } => Failure::with_message(
+            ResponseError::InvalidRecord,
+            format!("Produce requests with version {api_version} are only allowed to contain record batches with magic version 2"),
+        ),
+        other => Failure::with_message(ResponseError::CorruptMessage, other),
+    })?;
+    if api_version < ZSTD_MIN_VERSION && header.compression_codec() == ZSTD_CODEC {
+        return Err(Failure::with_message(
+            ResponseError::UnsupportedCompressionType,
+            format!(
+                "Produce requests with version {api_version} are not allowed to use ZStandard compression"
+            ),
+        ));
+    }
+    if size < records.len() {
+        return Err(Failure::with_message(
+            ResponseError::InvalidRecord,
+            format!(
+                "Produce requests with version {api_version} are only allowed to contain exactly one record batch per partition"
+            ),
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,264 @@
+//! Broker configuration from a Kafka `server.properties` file. Keys the
+//! broker does not use are ignored, as Kafka ignores unknown keys.
+
+use crate::storage::LogConfig;
+use anyhow::{Context, bail};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+pub const DEFAULT_LOG_DIR: &str = "/tmp/kraft-combined-logs";
+pub const DEFAULT_PORT: u16 = 9092;
+
+/// A `host:port` a listener binds to or advertises.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// Empty means every interface (for binding) or this host's name
+    /// (when advertised), as in Kafka.
+    pub host: String,
+    pub port: u16,
+}
+
+impl Endpoint {
+    /// The address to bind: an empty host binds every interface.
+    pub fn bind_address(&self) -> String {
+        match self.host.as_str() {
+            "" => format!("0.0.0.0:{}", self.port),
+            host if host.contains(':') => format!("[{host}]:{}", self.port),
+            host => format!("{host}:{}", self.port),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokerConfig {
+    pub node_id: i32,
+    pub listener: Endpoint,
+    pub advertised_listener: Endpoint,
+    pub log_dir: PathBuf,
+    pub log: LogConfig,
+    /// `socket.request.max.bytes`: larger requests close the connection.
+    pub socket_request_max_bytes: usize,
+}
+
+impl Default for BrokerConfig {
+    fn default() -> Self {
+        let listener = Endpoint {
+            host: String::new(),
+            port: DEFAULT_PORT,
+        };
+        BrokerConfig {
+            node_id: 1,
+            advertised_listener: listener.clone(),
+            listener,
+            log_dir: PathBuf::from(DEFAULT_LOG_DIR),
+            log: LogConfig::default(),
+            socket_request_max_bytes: 100 * 1024 * 1024,
+        }
+    }
+}
+
+impl BrokerConfig {
+    /// Reads a `server.properties` file and applies `overrides` on top.
+    pub fn from_file(path: &Path, overrides: &[(String, String)]) -> anyhow::Result<Self> {
+        let file = std::fs::File::open(path)
+            .with_context(|| format!("cannot open configuration file {}", path.display()))?;
+        let mut props = java_properties::read(std::io::BufReader::new(file))
+            .with_context(|| format!("cannot parse configuration file {}", path.display()))?;
+        props.extend(overrides.iter().cloned());
+        Self::from_properties(&props)
+            .with_context(|| format!("invalid configuration in {}", path.display()))
+    }
+
+    /// The defaults with `overrides` applied.
+    pub fn from_overrides(overrides: &[(String, String)]) -> anyhow::Result<Self> {
+        Self::from_properties(&overrides.iter().cloned().collect())
+    }
+
+    pub fn from_properties(props: &HashMap<String, String>) -> anyhow::Result<Self> {
+        let get = |key: &str| props.get(key).map(|v| v.trim()).filter(|v| !v.is_empty());
+        let mut config = BrokerConfig::default();
+
+        if let Some(v) = get("node.id") {
+            config.node_id = parse(v, "node.id")?;
+        }
+
+        let controller_names: Vec<&str> = get("controller.listener.names")
+            .map(|v| v.split(',').map(str::trim).collect())
+            .unwrap_or_default();
+        let protocol_map = parse_protocol_map(get("listener.security.protocol.map"))?;
+        if let Some(v) = get("listeners") {
+            let listeners = parse_listeners(v, "listeners")?;
+            let (name, endpoint) = plaintext_listener(&listeners, &controller_names, &protocol_map)
+                .with_context(|| format!("listeners={v} has no PLAINTEXT listener for clients"))?;
+            config.listener = endpoint.clone();
+            config.advertised_listener = endpoint.clone();
+            if let Some(adv) = get("advertised.listeners") {
+                let advertised = parse_listeners(adv, "advertised.listeners")?;
+                if let Some((_, endpoint)) = advertised.iter().find(|(n, _)| n == name) {
+                    config.advertised_listener = endpoint.clone();
+                }
+            }
+        } else if let Some(adv) = get("advertised.listeners") {
+            let advertised = parse_listeners(adv, "advertised.listeners")?;
+            if let Some((_, endpoint)) =
+                plaintext_listener(&advertised, &controller_names, &protocol_map)
+            {
+                config.advertised_listener = endpoint.clone();
+            }
+        }
+
+        if let Some(dirs) = get("log.dirs").or_else(|| get("log.dir")) {
+            let first = dirs.split(',').map(str::trim).find(|d| !d.is_empty());
+            config.log_dir = PathBuf::from(first.context("log.dirs names no directory")?);
+        }
+
+        if let Some(v) = get("log.segment.bytes") {
+            config.log.segment_bytes = parse::<u64>(v, "log.segment.bytes")?.max(14);
+        }
+        if let Some(v) = get("log.index.interval.bytes") {
+            config.log.index_interval_bytes = parse(v, "log.index.interval.bytes")?;
+        }
+        if let Some(v) = get("log.flush.interval.messages") {
+            config.log.flush_interval_messages =
+                parse::<u64>(v, "log.flush.interval.messages")?.max(1);
+        }
+        if let Some(v) = get("message.max.bytes") {
+            config.log.max_message_bytes = parse(v, "message.max.bytes")?;
+        }
+        if let Some(v) = get("socket.request.max.bytes") {
+            config.socket_request_max_bytes = parse(v, "socket.request.max.bytes")?;
+        }
+        Ok(config)
+    }
+}
+
+fn parse<T: std::str::FromStr>(value: &str, key: &str) -> anyhow::Result<T> {
+    value
+        .parse()
+        .map_err(|_| anyhow::anyhow!("{key}={value} is not a valid number"))
+}
+
+/// Parses `NAME://host:port,...`.
+fn parse_listeners(value: &str, key: &str) -> anyhow::Result<Vec<(String, Endpoint)>> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+        .map(|entry| {
+            let (name, address) = entry
+                .split_once("://")
+                .with_context(|| format!("{key}: {entry:?} is not of the form NAME://host:port"))?;
+            let (host, port) = address
+                .rsplit_once(':')
+                .with_context(|| format!("{key}: {entry:?} has no port"))?;
+            let host = host.trim_start_matches('[').trim_end_matches(']');
+            let port: u16 = port
+                .parse()
+                .with_context(|| format!("{key}: {entry:?} has an invalid port"))?;
+            if name.is_empty() {
+                bail!("{key}: {entry:?} has no listener name");
+            }
+            Ok((
+                name.to_ascii_uppercase(),
+                Endpoint {
+                    host: host.to_string(),
+                    port,
+                },
+            ))
+        })
+        .collect()
+}
+
+fn parse_protocol_map(value: Option<&str>) -> anyhow::Result<HashMap<String, String>> {
+    let mut map = HashMap::new();
+    for entry in value
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+    {
+        let (name, protocol) = entry.split_once(':').with_context(|| {
+            format!("listener.security.protocol.map: {entry:?} is not NAME:PROTOCOL")
+        })?;
+        map.insert(
+            name.trim().to_ascii_uppercase(),
+            protocol.trim().to_ascii_uppercase(),
+        );
+    }
+    Ok(map)
+}
+
+/// The listener clients use: the one named PLAINTEXT, else the first
+/// non-controller listener whose security protocol is PLAINTEXT.
+fn plaintext_listener<'a>(
+    listeners: &'a [(String, Endpoint)],
+    controller_names: &[&str],
+    protocol_map: &HashMap<String, String>,
+) -> Option<(&'a String, &'a Endpoint)> {
+    if let Some((name, endpoint)) = listeners.iter().find(|(name, _)| name == "PLAINTEXT") {
+        return Some((name, endpoint));
+    }
+    listeners
+        .iter()
+        .filter(|(name, _)| {
+            !controller_names
+                .iter()
+                .any(|c| c.eq_ignore_ascii_case(name))
+        })
+        .find(|(name, _)| protocol_map.get(name).map(String::as_str) == Some("PLAINTEXT"))
+        .map(|(name, endpoint)| (name, endpoint))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn props(text: &str) -> HashMap<String, String> {
+        java_properties::read(text.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn reads_the_challenge_properties() {
+        let config = BrokerConfig::from_properties(&props(
+            "process.roles=broker,controller\nnode.id=1\ncontroller.quorum.voters=1@localhost:9093\n\
+             listeners=PLAINTEXT://:9092,CONTROLLER://:9093\ncontroller.listener.names=CONTROLLER\n\
+             listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT\n\
+             log.dirs=/tmp/kraft-combined-logs",
+        ))
+        .unwrap();
+        assert_eq!(config.node_id, 1);
+        assert_eq!(config.listener.bind_address(), "0.0.0.0:9092");
+        assert_eq!(config.log_dir, PathBuf::from("/tmp/kraft-combined-logs"));
+    }
+
+    #[test]
+    fn picks_named_listeners_and_advertised_addresses() {
+        let config = BrokerConfig::from_properties(&props(
+            "listeners=CONTROLLER://:9093,CLIENT://127.0.0.1:19092\n\
+             controller.listener.names=CONTROLLER\n\
+             listener.security.protocol.map=CONTROLLER:PLAINTEXT,CLIENT:PLAINTEXT\n\
+             advertised.listeners=CLIENT://kafka.example:9092\nlog.dirs=/a, /b\nnode.id=7",
+        ))
+        .unwrap();
+        assert_eq!(config.listener.bind_address(), "127.0.0.1:19092");
+        assert_eq!(config.advertised_listener.host, "kafka.example");
+        assert_eq!(config.log_dir, PathBuf::from("/a"));
+        assert_eq!(config.node_id, 7);
+    }
+
+    #[test]
+    fn rejects_what_it_cannot_use() {
+        assert!(
+            BrokerConfig::from_properties(&props(
+                "listeners=CONTROLLER://:9093\ncontroller.listener.names=CONTROLLER"
+            ))
+            .is_err()
+        );
+        assert!(BrokerConfig::from_properties(&props("listeners=PLAINTEXT://:port")).is_err());
+        assert!(BrokerConfig::from_properties(&props("node.id=one")).is_err());
+        assert_eq!(
+            BrokerConfig::from_properties(&props("unknown.key=whatever")).unwrap(),
+            BrokerConfig::default()
+        );
+    }
+}

@@ -1,0 +1,15 @@
+//! A single-node, Kafka-compatible broker.
+//!
+//! * [`server`] and [`connection`] accept clients and frame requests;
+//! * [`apis`] has one module per Kafka API;
+//! * [`metadata`] is the catalog loaded from the KRaft metadata log;
+//! * [`storage`] holds partition logs in Kafka's on-disk format.
+
+pub mod apis;
+pub mod broker;
+pub mod byte_utils;
+pub mod config;
+pub mod connection;
+pub mod metadata;
+pub mod server;
+pub mod storage;

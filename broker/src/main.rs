@@ -1,0 +1,78 @@
+use anyhow::Context;
+use broker::broker::Broker;
+use broker::config::BrokerConfig;
+use clap::Parser;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tracing::info;
+
+/// A single-node Kafka-compatible broker.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    /// Kafka `server.properties` file. Without one: listen on 0.0.0.0:9092
+    /// and keep logs in /tmp/kraft-combined-logs.
+    config: Option<PathBuf>,
+
+    /// Override a property of the file, as in `--override log.dirs=/data`.
+    #[arg(long = "override", value_name = "KEY=VALUE", value_parser = parse_override)]
+    overrides: Vec<(String, String)>,
+}
+
+fn parse_override(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .ok_or_else(|| format!("{s:?} is not KEY=VALUE"))
+}
+
+fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(Cli::parse()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = match &cli.config {
+        Some(path) => BrokerConfig::from_file(path, &cli.overrides)?,
+        None => BrokerConfig::from_overrides(&cli.overrides)?,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let bind = config.listener.bind_address();
+        let broker = Arc::new(Broker::open(config)?);
+        let listener = tokio::net::TcpListener::bind(&bind)
+            .await
+            .with_context(|| format!("cannot listen on {bind}"))?;
+        info!("listening on {}", listener.local_addr()?);
+        broker::server::run(listener, broker, shutdown_signal()).await;
+        Ok(())
+    })
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = async {
+            match term.as_mut() {
+                Some(term) => { term.recv().await; }
+                None => std::future::pending::<()>().await,
+            }
+        } => {}
+    }
+}

@@ -1,0 +1,328 @@
+//! The cluster metadata as of some offset of the metadata log: an immutable
+//! image, built by replaying records into a delta (Kafka's `MetadataImage`
+//! and `MetadataDelta`).
+
+use super::records::{MetadataRecord, NO_LEADER_CHANGE, PartitionChangeRecord, PartitionRecord};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use tracing::warn;
+use uuid::Uuid;
+
+/// A partition's replica assignment and leadership.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionRegistration {
+    pub replicas: Vec<i32>,
+    pub isr: Vec<i32>,
+    pub removing_replicas: Vec<i32>,
+    pub adding_replicas: Vec<i32>,
+    pub leader: i32,
+    pub leader_recovery_state: i8,
+    pub leader_epoch: i32,
+    pub partition_epoch: i32,
+    pub directories: Vec<Uuid>,
+    pub eligible_leader_replicas: Vec<i32>,
+    pub last_known_elr: Vec<i32>,
+}
+
+impl From<PartitionRecord> for PartitionRegistration {
+    fn from(r: PartitionRecord) -> Self {
+        PartitionRegistration {
+            replicas: r.replicas,
+            isr: r.isr,
+            removing_replicas: r.removing_replicas,
+            adding_replicas: r.adding_replicas,
+            leader: r.leader,
+            leader_recovery_state: r.leader_recovery_state,
+            leader_epoch: r.leader_epoch,
+            partition_epoch: r.partition_epoch,
+            directories: r.directories,
+            eligible_leader_replicas: r.eligible_leader_replicas.unwrap_or_default(),
+            last_known_elr: r.last_known_elr.unwrap_or_default(),
+        }
+    }
+}
+
+impl PartitionRegistration {
+    /// Applies a change the way Kafka's `PartitionRegistration.merge` does: a
+    /// new leader bumps the leader epoch, any change bumps the partition epoch.
+    fn merge(&mut self, change: PartitionChangeRecord) {
+        if let Some(replicas) = change.replicas {
+            self.replicas = replicas;
+        }
+        if let Some(directories) = change.directories {
+            self.directories = directories;
+        }
+        if let Some(isr) = change.isr {
+            self.isr = isr;
+        }
+        if let Some(removing) = change.removing_replicas {
+            self.removing_replicas = removing;
+        }
+        if let Some(adding) = change.adding_replicas {
+            self.adding_replicas = adding;
+        }
+        if change.leader != NO_LEADER_CHANGE {
+            self.leader = change.leader;
+            self.leader_epoch += 1;
+        }
+        if change.leader_recovery_state >= 0 {
+            self.leader_recovery_state = change.leader_recovery_state;
+        }
+        if let Some(elr) = change.eligible_leader_replicas {
+            self.eligible_leader_replicas = elr;
+        }
+        if let Some(last_known) = change.last_known_elr {
+            self.last_known_elr = last_known;
+        }
+        self.partition_epoch += 1;
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicImage {
+    pub name: String,
+    pub id: Uuid,
+    pub partitions: BTreeMap<i32, PartitionRegistration>,
+}
+
+/// Topic names reserved for Kafka's own state.
+pub fn is_internal_topic(name: &str) -> bool {
+    matches!(name, "__consumer_offsets" | "__transaction_state")
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct MetadataImage {
+    topics_by_name: BTreeMap<String, Arc<TopicImage>>,
+    topics_by_id: HashMap<Uuid, Arc<TopicImage>>,
+    features: BTreeMap<String, i16>,
+    /// Offset of the last record applied, -1 for an empty log.
+    offset: i64,
+}
+
+impl MetadataImage {
+    pub fn empty() -> Self {
+        MetadataImage {
+            offset: -1,
+            ..Default::default()
+        }
+    }
+
+    pub fn topic(&self, name: &str) -> Option<&Arc<TopicImage>> {
+        self.topics_by_name.get(name)
+    }
+
+    pub fn topic_by_id(&self, id: &Uuid) -> Option<&Arc<TopicImage>> {
+        self.topics_by_id.get(id)
+    }
+
+    /// All topics, sorted by name.
+    pub fn topics(&self) -> impl Iterator<Item = &Arc<TopicImage>> {
+        self.topics_by_name.values()
+    }
+
+    pub fn partition(
+        &self,
+        topic: &str,
+        partition: i32,
+    ) -> Option<(&TopicImage, &PartitionRegistration)> {
+        let topic = self.topic(topic)?;
+        Some((topic, topic.partitions.get(&partition)?))
+    }
+
+    pub fn features(&self) -> &BTreeMap<String, i16> {
+        &self.features
+    }
+
+    pub fn offset(&self) -> i64 {
+        self.offset
+    }
+}
+
+/// Records replayed on top of an image, turned into a new image by `apply`.
+pub struct MetadataDelta {
+    topics: HashMap<Uuid, TopicImage>,
+    features: BTreeMap<String, i16>,
+    offset: i64,
+}
+
+impl MetadataDelta {
+    pub fn new(base: &MetadataImage) -> Self {
+        MetadataDelta {
+            topics: base
+                .topics_by_id
+                .iter()
+                .map(|(id, topic)| (*id, TopicImage::clone(topic)))
+                .collect(),
+            features: base.features.clone(),
+            offset: base.offset,
+        }
+    }
+
+    /// Applies the record stored at `offset`.
+    pub fn replay(&mut self, record: MetadataRecord, offset: i64) {
+        self.offset = self.offset.max(offset);
+        match record {
+            MetadataRecord::Topic(topic) => {
+                if let Some(old) = self
+                    .topics
+                    .values()
+                    .find(|t| t.name == topic.name && t.id != topic.topic_id)
+                    .map(|t| t.id)
+                {
+                    warn!(topic = %topic.name, old_id = %old, new_id = %topic.topic_id,
+                        "topic record reuses the name of a live topic; replacing it");
+                    self.topics.remove(&old);
+                }
+                match self.topics.get_mut(&topic.topic_id) {
+                    Some(existing) => existing.name = topic.name,
+                    None => {
+                        self.topics.insert(
+                            topic.topic_id,
+                            TopicImage {
+                                name: topic.name,
+                                id: topic.topic_id,
+                                partitions: BTreeMap::new(),
+                            },
+                        );
+                    }
+                }
+            }
+            MetadataRecord::Partition(partition) => {
+                match self.topics.get_mut(&partition.topic_id) {
+                    Some(topic) => {
+                        topic
+                            .partitions
+                            .insert(partition.partition_id, partition.into());
+                    }
+                    None => {
+                        warn!(topic_id = %partition.topic_id, partition = partition.partition_id,
+                    "partition record for an unknown topic; skipped")
+                    }
+                }
+            }
+            MetadataRecord::PartitionChange(change) => {
+                match self
+                    .topics
+                    .get_mut(&change.topic_id)
+                    .and_then(|t| t.partitions.get_mut(&change.partition_id))
+                {
+                    Some(partition) => partition.merge(change),
+                    None => warn!(topic_id = %change.topic_id, partition = change.partition_id,
+                        "partition change record for an unknown partition; skipped"),
+                }
+            }
+            MetadataRecord::RemoveTopic(remove) => {
+                if self.topics.remove(&remove.topic_id).is_none() {
+                    warn!(topic_id = %remove.topic_id, "remove topic record for an unknown topic");
+                }
+            }
+            MetadataRecord::FeatureLevel(feature) => {
+                // A level of 0 removes the feature (Kafka's FeaturesDelta).
+                if feature.feature_level == 0 {
+                    self.features.remove(&feature.name);
+                } else {
+                    self.features.insert(feature.name, feature.feature_level);
+                }
+            }
+            MetadataRecord::Other { .. } => {}
+        }
+    }
+
+    pub fn apply(self) -> MetadataImage {
+        let mut topics_by_name = BTreeMap::new();
+        let mut topics_by_id = HashMap::with_capacity(self.topics.len());
+        for (id, topic) in self.topics {
+            let topic = Arc::new(topic);
+            topics_by_name.insert(topic.name.clone(), Arc::clone(&topic));
+            topics_by_id.insert(id, topic);
+        }
+        MetadataImage {
+            topics_by_name,
+            topics_by_id,
+            features: self.features,
+            offset: self.offset,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metadata::records::*;
+
+    fn partition(topic_id: Uuid, partition_id: i32) -> MetadataRecord {
+        MetadataRecord::Partition(PartitionRecord {
+            partition_id,
+            topic_id,
+            replicas: vec![1],
+            isr: vec![1],
+            removing_replicas: vec![],
+            adding_replicas: vec![],
+            leader: 1,
+            leader_recovery_state: 0,
+            leader_epoch: 0,
+            partition_epoch: 0,
+            directories: vec![],
+            eligible_leader_replicas: None,
+            last_known_elr: None,
+        })
+    }
+
+    #[test]
+    fn replays_topics_partitions_changes_and_removals() {
+        let a = Uuid::from_u128(1);
+        let b = Uuid::from_u128(2);
+        let mut delta = MetadataDelta::new(&MetadataImage::empty());
+        delta.replay(
+            MetadataRecord::Topic(TopicRecord {
+                name: "b".into(),
+                topic_id: b,
+            }),
+            0,
+        );
+        delta.replay(
+            MetadataRecord::Topic(TopicRecord {
+                name: "a".into(),
+                topic_id: a,
+            }),
+            1,
+        );
+        delta.replay(partition(a, 1), 2);
+        delta.replay(partition(a, 0), 3);
+        delta.replay(partition(b, 0), 4);
+        delta.replay(
+            MetadataRecord::PartitionChange(PartitionChangeRecord {
+                partition_id: 0,
+                topic_id: a,
+                isr: Some(vec![1, 2]),
+                leader: 2,
+                replicas: None,
+                removing_replicas: None,
+                adding_replicas: None,
+                leader_recovery_state: -1,
+                directories: None,
+                eligible_leader_replicas: None,
+                last_known_elr: None,
+            }),
+            5,
+        );
+        let image = delta.apply();
+        let names: Vec<_> = image.topics().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["a", "b"]);
+        let (_, p) = image.partition("a", 0).unwrap();
+        assert_eq!((p.leader, p.leader_epoch, p.partition_epoch), (2, 1, 1));
+        assert_eq!(p.isr, vec![1, 2]);
+        assert_eq!(image.topic_by_id(&a).unwrap().partitions.len(), 2);
+        assert_eq!(image.offset(), 5);
+
+        let mut delta = MetadataDelta::new(&image);
+        delta.replay(
+            MetadataRecord::RemoveTopic(RemoveTopicRecord { topic_id: a }),
+            6,
+        );
+        let image = delta.apply();
+        assert!(image.topic("a").is_none());
+        assert!(image.topic_by_id(&a).is_none());
+        assert!(image.topic("b").is_some());
+    }
+}

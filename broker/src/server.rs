@@ -1,0 +1,140 @@
+//! The TCP server: accepts connections, runs one task per connection, and
+//! shuts down gracefully (stop accepting, let each connection finish the
+//! request in hand, flush the logs).
+
+use crate::apis;
+use crate::broker::Broker;
+use crate::connection::{Connection, FrameError};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::{broadcast, mpsc};
+use tracing::{debug, error, info, warn};
+
+/// How long shutdown waits for connections to finish their current request.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Serves `listener` until `shutdown` completes.
+pub async fn run(listener: TcpListener, broker: Arc<Broker>, shutdown: impl Future) {
+    let (notify_shutdown, _) = broadcast::channel::<()>(1);
+    let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
+
+    tokio::select! {
+        () = accept_loop(&listener, &broker, &notify_shutdown, &done_tx) => {}
+        _ = shutdown => info!("shutting down"),
+    }
+
+    drop(listener);
+    drop(notify_shutdown);
+    drop(done_tx);
+    if tokio::time::timeout(SHUTDOWN_GRACE, done_rx.recv())
+        .await
+        .is_err()
+    {
+        warn!("connections still busy after {SHUTDOWN_GRACE:?}; stopping anyway");
+    }
+    match broker.flush() {
+        Ok(()) => info!("logs flushed; bye"),
+        Err(e) => error!("flushing logs on shutdown failed: {e}"),
+    }
+}
+
+async fn accept_loop(
+    listener: &TcpListener,
+    broker: &Arc<Broker>,
+    notify_shutdown: &broadcast::Sender<()>,
+    done_tx: &mpsc::Sender<()>,
+) {
+    let mut backoff = Duration::from_millis(10);
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => {
+                backoff = Duration::from_millis(10);
+                accepted
+            }
+            Err(e) => {
+                // Out of file descriptors and the like: wait and retry.
+                error!("accept failed: {e}; retrying in {backoff:?}");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(1));
+                continue;
+            }
+        };
+        if let Err(e) = stream.set_nodelay(true) {
+            debug!(%peer, "cannot set TCP_NODELAY: {e}");
+        }
+        let handler = Handler {
+            broker: Arc::clone(broker),
+            connection: Connection::new(stream, broker.config.socket_request_max_bytes),
+            peer,
+            shutdown: notify_shutdown.subscribe(),
+            _done: done_tx.clone(),
+        };
+        tokio::spawn(handler.run());
+    }
+}
+
+/// One client connection.
+struct Handler {
+    broker: Arc<Broker>,
+    connection: Connection,
+    peer: SocketAddr,
+    shutdown: broadcast::Receiver<()>,
+    /// Dropped when the connection ends; shutdown waits for all of them.
+    _done: mpsc::Sender<()>,
+}
+
+impl Handler {
+    async fn run(mut self) {
+        debug!(peer = %self.peer, "connection opened");
+        match self.serve().await {
+            Ok(()) => debug!(peer = %self.peer, "connection closed"),
+            Err(reason) => warn!(peer = %self.peer, "closing connection: {reason}"),
+        }
+    }
+
+    /// Answers requests in the order they arrive, writing the responses of
+    /// pipelined requests together.
+    async fn serve(&mut self) -> Result<(), String> {
+        loop {
+            while let Some(frame) = self
+                .connection
+                .next_buffered_frame()
+                .map_err(|e| e.to_string())?
+            {
+                let handled = apis::handle_request(
+                    &self.broker,
+                    frame,
+                    self.peer,
+                    &mut self.connection.write_buf,
+                )
+                .await;
+                if let Err(close) = handled {
+                    // Send what earlier requests produced before closing.
+                    let _ = self.connection.flush().await;
+                    return Err(close.0);
+                }
+            }
+            self.connection.flush().await.map_err(|e| e.to_string())?;
+
+            tokio::select! {
+                filled = self.connection.fill() => match filled {
+                    Ok(true) => {}
+                    Ok(false) => return Ok(()),
+                    Err(FrameError::Io(e)) if is_disconnect(&e) => return Ok(()),
+                    Err(e) => return Err(e.to_string()),
+                },
+                _ = self.shutdown.recv() => return Ok(()),
+            }
+        }
+    }
+}
+
+fn is_disconnect(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
+    )
+}

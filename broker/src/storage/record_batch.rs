@@ -1,0 +1,415 @@
+//! Record batches (magic v2), the unit the broker stores and serves.
+//!
+//! Batches stay bytes: the broker reads the fixed-size header, checks sizes
+//! and the CRC, and rewrites the fields that live outside the CRC (base offset
+//! and partition leader epoch). Records are only decoded where the broker
+//! needs their content, which is the metadata log.
+
+use crate::byte_utils::{DecodeError, Reader};
+use thiserror::Error;
+
+/// Bytes before the batch length field is counted: base offset + length.
+pub const LOG_OVERHEAD: usize = 12;
+/// Size of the header of a magic v2 batch, up to and including the record count.
+pub const RECORD_BATCH_OVERHEAD: usize = 61;
+/// The magic value of the only batch format the broker accepts.
+pub const MAGIC_V2: i8 = 2;
+
+const BATCH_LENGTH_OFFSET: usize = 8;
+const PARTITION_LEADER_EPOCH_OFFSET: usize = 12;
+const MAGIC_OFFSET: usize = 16;
+const CRC_OFFSET: usize = 17;
+/// The CRC covers everything from the attributes to the end of the batch.
+const ATTRIBUTES_OFFSET: usize = 21;
+
+const COMPRESSION_CODEC_MASK: i16 = 0x07;
+const TRANSACTIONAL_FLAG: i16 = 0x10;
+const CONTROL_FLAG: i16 = 0x20;
+
+/// No producer id: the batch is neither idempotent nor transactional.
+pub const NO_PRODUCER_ID: i64 = -1;
+
+/// The fixed-size header of a magic v2 record batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchHeader {
+    pub base_offset: i64,
+    pub batch_length: i32,
+    pub partition_leader_epoch: i32,
+    pub magic: i8,
+    pub crc: u32,
+    pub attributes: i16,
+    pub last_offset_delta: i32,
+    pub base_timestamp: i64,
+    pub max_timestamp: i64,
+    pub producer_id: i64,
+    pub producer_epoch: i16,
+    pub base_sequence: i32,
+    pub records_count: i32,
+}
+
+impl BatchHeader {
+    /// Reads the header at the start of `buf`. Only the header is looked at.
+    pub fn parse(buf: &[u8]) -> Result<BatchHeader, DecodeError> {
+        let mut r = Reader::new(buf);
+        let base_offset = r.read_i64()?;
+        let batch_length = r.read_i32()?;
+        let partition_leader_epoch = r.read_i32()?;
+        let magic = r.read_i8()?;
+        let crc = r.read_i32()? as u32;
+        Ok(BatchHeader {
+            base_offset,
+            batch_length,
+            partition_leader_epoch,
+            magic,
+            crc,
+            attributes: r.read_i16()?,
+            last_offset_delta: r.read_i32()?,
+            base_timestamp: r.read_i64()?,
+            max_timestamp: r.read_i64()?,
+            producer_id: r.read_i64()?,
+            producer_epoch: r.read_i16()?,
+            base_sequence: r.read_i32()?,
+            records_count: r.read_i32()?,
+        })
+    }
+
+    /// Whole size of the batch, including base offset and length.
+    pub fn size_in_bytes(&self) -> usize {
+        LOG_OVERHEAD + self.batch_length.max(0) as usize
+    }
+
+    pub fn last_offset(&self) -> i64 {
+        self.base_offset + i64::from(self.last_offset_delta)
+    }
+
+    pub fn next_offset(&self) -> i64 {
+        self.last_offset() + 1
+    }
+
+    /// 0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd.
+    pub fn compression_codec(&self) -> i16 {
+        self.attributes & COMPRESSION_CODEC_MASK
+    }
+
+    pub fn is_transactional(&self) -> bool {
+        self.attributes & TRANSACTIONAL_FLAG != 0
+    }
+
+    pub fn is_control(&self) -> bool {
+        self.attributes & CONTROL_FLAG != 0
+    }
+
+    pub fn has_producer_id(&self) -> bool {
+        self.producer_id > NO_PRODUCER_ID
+    }
+}
+
+#[derive(Debug, Clone, Error, PartialEq, Eq)]
+pub enum BatchError {
+    #[error("{remaining} bytes left at position {position}, too few for a record batch")]
+    Truncated { position: usize, remaining: usize },
+    #[error("record batch at position {position} has invalid length {length}")]
+    InvalidLength { position: usize, length: i32 },
+    #[error("record batch at position {position} has magic {magic}, only magic 2 is supported")]
+    UnsupportedMagic { position: usize, magic: i8 },
+    #[error(
+        "record batch at position {position} is corrupt: stored CRC {stored:#010x}, computed {computed:#010x}"
+    )]
+    CorruptCrc {
+        position: usize,
+        stored: u32,
+        computed: u32,
+    },
+}
+
+/// Checks the structure of the batch at the start of `buf` (magic, length)
+/// and returns its header and whole size; `buf` may hold more batches after it.
+pub fn check_structure(buf: &[u8], position: usize) -> Result<(BatchHeader, usize), BatchError> {
+    if buf.len() < RECORD_BATCH_OVERHEAD {
+        return Err(BatchError::Truncated {
+            position,
+            remaining: buf.len(),
+        });
+    }
+    let header = BatchHeader::parse(buf).map_err(|_| BatchError::Truncated {
+        position,
+        remaining: buf.len(),
+    })?;
+    if header.batch_length < (RECORD_BATCH_OVERHEAD - LOG_OVERHEAD) as i32 {
+        return Err(BatchError::InvalidLength {
+            position,
+            length: header.batch_length,
+        });
+    }
+    if header.magic != MAGIC_V2 {
+        return Err(BatchError::UnsupportedMagic {
+            position,
+            magic: header.magic,
+        });
+    }
+    let size = header.size_in_bytes();
+    if size > buf.len() {
+        return Err(BatchError::Truncated {
+            position,
+            remaining: buf.len(),
+        });
+    }
+    Ok((header, size))
+}
+
+/// CRC-32C of a whole batch, computed over what the stored CRC covers.
+pub fn compute_crc(batch: &[u8]) -> u32 {
+    crc32c::crc32c(&batch[ATTRIBUTES_OFFSET.min(batch.len())..])
+}
+
+/// Checks the CRC of a whole batch whose structure has been checked.
+pub fn check_crc(batch: &[u8], header: &BatchHeader, position: usize) -> Result<(), BatchError> {
+    let computed = compute_crc(batch);
+    if computed != header.crc {
+        return Err(BatchError::CorruptCrc {
+            position,
+            stored: header.crc,
+            computed,
+        });
+    }
+    Ok(())
+}
+
+/// The first 16 bytes of a batch as it is written to a log: the assigned base
+/// offset, the unchanged length and the leader epoch. Everything after it is
+/// written exactly as received.
+pub fn rewritten_prefix(batch: &[u8], base_offset: i64, leader_epoch: i32) -> [u8; 16] {
+    let mut prefix = [0u8; 16];
+    prefix[..8].copy_from_slice(&base_offset.to_be_bytes());
+    prefix[8..12].copy_from_slice(&batch[BATCH_LENGTH_OFFSET..PARTITION_LEADER_EPOCH_OFFSET]);
+    prefix[12..16].copy_from_slice(&leader_epoch.to_be_bytes());
+    prefix
+}
+
+/// Bytes from which the stored batch is copied verbatim after [`rewritten_prefix`].
+pub const VERBATIM_FROM: usize = MAGIC_OFFSET;
+
+const _: () = assert!(CRC_OFFSET == MAGIC_OFFSET + 1);
+
+/// Walks whole batches laid back to back, checking the structure of each.
+/// Stops with an error at the first batch that is not whole or not magic v2.
+pub struct Batches<'a> {
+    buf: &'a [u8],
+    position: usize,
+}
+
+impl<'a> Batches<'a> {
+    pub fn new(buf: &'a [u8]) -> Self {
+        Batches { buf, position: 0 }
+    }
+}
+
+/// One batch within a buffer: where it starts, its header and its bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchRef<'a> {
+    pub position: usize,
+    pub header: BatchHeader,
+    pub bytes: &'a [u8],
+}
+
+impl<'a> Iterator for Batches<'a> {
+    type Item = Result<BatchRef<'a>, BatchError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.position >= self.buf.len() {
+            return None;
+        }
+        let rest = &self.buf[self.position..];
+        match check_structure(rest, self.position) {
+            Ok((header, size)) => {
+                let item = BatchRef {
+                    position: self.position,
+                    header,
+                    bytes: &rest[..size],
+                };
+                self.position += size;
+                Some(Ok(item))
+            }
+            Err(e) => {
+                self.position = self.buf.len();
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+/// A record inside an uncompressed batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record<'a> {
+    pub offset_delta: i32,
+    pub timestamp_delta: i64,
+    pub key: Option<&'a [u8]>,
+    pub value: Option<&'a [u8]>,
+}
+
+/// Iterates the records of an uncompressed batch (the metadata log's case).
+pub fn records(batch: &[u8]) -> Result<Records<'_>, DecodeError> {
+    let mut reader = Reader::new(batch);
+    let header = BatchHeader::parse(batch)?;
+    reader.read_bytes(RECORD_BATCH_OVERHEAD)?;
+    Ok(Records {
+        reader,
+        left: header.records_count.max(0) as usize,
+    })
+}
+
+pub struct Records<'a> {
+    reader: Reader<'a>,
+    left: usize,
+}
+
+impl<'a> Records<'a> {
+    fn read_one(&mut self) -> Result<Record<'a>, DecodeError> {
+        let at = self.reader.position();
+        let length = self.reader.read_varint()?;
+        if length < 0 {
+            return Err(DecodeError::InvalidLength {
+                at,
+                length: length.into(),
+            });
+        }
+        let body = self.reader.read_bytes(length as usize)?;
+        let mut r = Reader::new(body);
+        let _attributes = r.read_i8()?;
+        let timestamp_delta = r.read_varlong()?;
+        let offset_delta = r.read_varint()?;
+        let key = read_varint_bytes(&mut r)?;
+        let value = read_varint_bytes(&mut r)?;
+        // Headers follow; the broker has no use for them here.
+        Ok(Record {
+            offset_delta,
+            timestamp_delta,
+            key,
+            value,
+        })
+    }
+}
+
+fn read_varint_bytes<'a>(r: &mut Reader<'a>) -> Result<Option<&'a [u8]>, DecodeError> {
+    let at = r.position();
+    let len = r.read_varint()?;
+    match len {
+        -1 => Ok(None),
+        n if n >= 0 => r.read_bytes(n as usize).map(Some),
+        n => Err(DecodeError::InvalidLength {
+            at,
+            length: n.into(),
+        }),
+    }
+}
+
+impl<'a> Iterator for Records<'a> {
+    type Item = Result<Record<'a>, DecodeError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        let item = self.read_one();
+        if item.is_err() {
+            self.left = 0;
+        }
+        Some(item)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::byte_utils::{put_varint, put_varlong};
+
+    /// Builds an uncompressed batch with the given record values.
+    pub(crate) fn batch(base_offset: i64, values: &[&[u8]]) -> Vec<u8> {
+        let mut records = Vec::new();
+        for (i, value) in values.iter().enumerate() {
+            let mut body = vec![0u8];
+            put_varlong(&mut body, 0);
+            put_varint(&mut body, i as i32);
+            put_varint(&mut body, -1);
+            put_varint(&mut body, value.len() as i32);
+            body.extend_from_slice(value);
+            put_varint(&mut body, 0);
+            put_varint(&mut records, body.len() as i32);
+            records.extend_from_slice(&body);
+        }
+        let mut out = Vec::new();
+        out.extend_from_slice(&base_offset.to_be_bytes());
+        out.extend_from_slice(
+            &((RECORD_BATCH_OVERHEAD - LOG_OVERHEAD + records.len()) as i32).to_be_bytes(),
+        );
+        out.extend_from_slice(&0i32.to_be_bytes());
+        out.push(2);
+        out.extend_from_slice(&[0; 4]);
+        out.extend_from_slice(&0i16.to_be_bytes());
+        out.extend_from_slice(&(values.len() as i32 - 1).to_be_bytes());
+        out.extend_from_slice(&1_700_000_000_000i64.to_be_bytes());
+        out.extend_from_slice(&1_700_000_000_000i64.to_be_bytes());
+        out.extend_from_slice(&(-1i64).to_be_bytes());
+        out.extend_from_slice(&(-1i16).to_be_bytes());
+        out.extend_from_slice(&(-1i32).to_be_bytes());
+        out.extend_from_slice(&(values.len() as i32).to_be_bytes());
+        out.extend_from_slice(&records);
+        let crc = compute_crc(&out);
+        out[CRC_OFFSET..CRC_OFFSET + 4].copy_from_slice(&crc.to_be_bytes());
+        out
+    }
+
+    #[test]
+    fn walks_checks_and_reads_records() {
+        let mut buf = batch(0, &[b"a", b"bc"]);
+        buf.extend(batch(2, &[b"d"]));
+        let batches: Vec<_> = Batches::new(&buf).collect::<Result<_, _>>().unwrap();
+        assert_eq!(batches.len(), 2);
+        assert_eq!(batches[0].header.last_offset(), 1);
+        assert_eq!(batches[1].position, batches[0].bytes.len());
+        for b in &batches {
+            check_crc(b.bytes, &b.header, b.position).unwrap();
+        }
+        let values: Vec<_> = records(batches[0].bytes)
+            .unwrap()
+            .map(|r| r.unwrap().value.unwrap().to_vec())
+            .collect();
+        assert_eq!(values, vec![b"a".to_vec(), b"bc".to_vec()]);
+    }
+
+    #[test]
+    fn detects_torn_and_corrupt_batches() {
+        let buf = batch(0, &[b"hello"]);
+        let torn = &buf[..buf.len() - 1];
+        assert!(matches!(
+            Batches::new(torn).next(),
+            Some(Err(BatchError::Truncated { .. }))
+        ));
+        let mut corrupt = buf.clone();
+        *corrupt.last_mut().unwrap() ^= 1;
+        let (header, _) = check_structure(&corrupt, 0).unwrap();
+        assert!(matches!(
+            check_crc(&corrupt, &header, 0),
+            Err(BatchError::CorruptCrc { .. })
+        ));
+        let mut magic1 = buf;
+        magic1[MAGIC_OFFSET] = 1;
+        assert!(matches!(
+            check_structure(&magic1, 0),
+            Err(BatchError::UnsupportedMagic { magic: 1, .. })
+        ));
+    }
+
+    #[test]
+    fn rewriting_the_prefix_keeps_the_crc_valid() {
+        let buf = batch(0, &[b"x"]);
+        let prefix = rewritten_prefix(&buf, 42, 7);
+        let mut stored = prefix.to_vec();
+        stored.extend_from_slice(&buf[VERBATIM_FROM..]);
+        let (header, _) = check_structure(&stored, 0).unwrap();
+        assert_eq!(header.base_offset, 42);
+        assert_eq!(header.partition_leader_epoch, 7);
+        check_crc(&stored, &header, 0).unwrap();
+    }
+}

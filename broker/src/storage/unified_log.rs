@@ -1,0 +1,533 @@
+//! A partition's log: its segments, its end offset, appends and reads.
+//!
+//! Appends are serialised per log by a mutex that covers offset assignment
+//! and the write; readers take it only to capture where to read and then
+//! read the file without it. Appends to different logs never wait for each
+//! other.
+
+use super::log_segment::{self, LogSegment, SegmentRecovery};
+use super::record_batch::{self, BatchError, Batches};
+use super::{LogConfig, TopicPartition};
+use bytes::Bytes;
+use parking_lot::Mutex;
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use thiserror::Error;
+use tracing::{info, warn};
+
+/// Why an append was refused. Nothing of a refused append is written.
+#[derive(Debug, Error)]
+pub enum AppendError {
+    /// Sizes that do not add up, or a CRC that does not match.
+    #[error("corrupt record batch: {0}")]
+    Corrupt(BatchError),
+    /// A batch that is whole but breaks a rule for batches from clients.
+    #[error("invalid record batch: {0}")]
+    InvalidRecord(String),
+    #[error("record batch of {size} bytes exceeds the maximum of {max} bytes")]
+    RecordTooLarge { size: usize, max: usize },
+    #[error("record batches of {size} bytes exceed the segment size of {max} bytes")]
+    RecordListTooLarge { size: usize, max: u64 },
+    #[error("I/O error appending to the log: {0}")]
+    Io(#[from] io::Error),
+}
+
+#[derive(Debug, Error)]
+pub enum ReadError {
+    #[error("offset {requested} is out of range [{log_start_offset}, {log_end_offset}]")]
+    OffsetOutOfRange {
+        requested: i64,
+        log_start_offset: i64,
+        log_end_offset: i64,
+    },
+    #[error("I/O error reading the log: {0}")]
+    Io(#[from] io::Error),
+}
+
+/// What an append did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogAppendInfo {
+    pub first_offset: i64,
+    pub last_offset: i64,
+    pub max_timestamp: i64,
+    pub log_start_offset: i64,
+    pub num_batches: usize,
+    pub num_records: u64,
+}
+
+/// What a read returned: whole batches and the log's state at the time.
+#[derive(Debug, Clone)]
+pub struct FetchDataInfo {
+    pub records: Bytes,
+    pub high_watermark: i64,
+    pub log_start_offset: i64,
+    pub log_end_offset: i64,
+}
+
+struct LogInner {
+    segments: BTreeMap<i64, LogSegment>,
+    next_offset: i64,
+    log_start_offset: i64,
+    unflushed_records: u64,
+}
+
+impl LogInner {
+    fn active(&mut self) -> &mut LogSegment {
+        self.segments
+            .values_mut()
+            .next_back()
+            .expect("a log always has at least one segment")
+    }
+}
+
+pub struct UnifiedLog {
+    topic_partition: TopicPartition,
+    dir: PathBuf,
+    config: LogConfig,
+    inner: Mutex<LogInner>,
+    log_end_offset: AtomicI64,
+    log_start_offset: AtomicI64,
+}
+
+/// A segment a reader captured under the lock: enough to read it without it.
+struct SegmentView {
+    base_offset: i64,
+    file: Arc<File>,
+    start: u64,
+    end: u64,
+}
+
+impl UnifiedLog {
+    /// Opens the log in `dir` (created if missing) and recovers it: every
+    /// segment is walked to rebuild its index and find the log end offset;
+    /// the last one is also checked against CRCs and cut after its last
+    /// valid batch.
+    pub fn open(
+        dir: &Path,
+        topic_partition: TopicPartition,
+        config: LogConfig,
+    ) -> io::Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        let mut bases: Vec<i64> = std::fs::read_dir(dir)?
+            .filter_map(|entry| entry.ok())
+            .filter_map(|entry| {
+                log_segment::parse_log_file_name(&entry.file_name().to_string_lossy())
+            })
+            .collect();
+        bases.sort_unstable();
+        if bases.is_empty() {
+            bases.push(0);
+        }
+
+        let mut segments = BTreeMap::new();
+        let mut next_offset = 0;
+        let last = bases.len() - 1;
+        for (i, base) in bases.into_iter().enumerate() {
+            let mut segment = LogSegment::open(dir, base, config.index_interval_bytes)?;
+            let is_active = i == last;
+            let SegmentRecovery {
+                next_offset: found,
+                truncated_bytes,
+                stopped_by,
+            } = segment.recover(is_active, is_active)?;
+            if let Some(reason) = stopped_by {
+                warn!(
+                    log = %topic_partition,
+                    segment = %segment.path().display(),
+                    truncated_bytes,
+                    "stopped recovering segment: {reason}"
+                );
+            }
+            next_offset = found.unwrap_or(base).max(next_offset).max(base);
+            segments.insert(base, segment);
+        }
+        let log_start_offset = *segments.keys().next().unwrap_or(&0);
+        if next_offset > 0 {
+            info!(log = %topic_partition, log_start_offset, log_end_offset = next_offset, "loaded log");
+        }
+        Ok(UnifiedLog {
+            topic_partition,
+            dir: dir.to_path_buf(),
+            config,
+            log_end_offset: AtomicI64::new(next_offset),
+            log_start_offset: AtomicI64::new(log_start_offset),
+            inner: Mutex::new(LogInner {
+                segments,
+                next_offset,
+                log_start_offset,
+                unflushed_records: 0,
+            }),
+        })
+    }
+
+    pub fn topic_partition(&self) -> &TopicPartition {
+        &self.topic_partition
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The offset the next appended record gets.
+    pub fn log_end_offset(&self) -> i64 {
+        self.log_end_offset.load(Ordering::Acquire)
+    }
+
+    /// On a single node every appended record is committed at once.
+    pub fn high_watermark(&self) -> i64 {
+        self.log_end_offset()
+    }
+
+    pub fn log_start_offset(&self) -> i64 {
+        self.log_start_offset.load(Ordering::Acquire)
+    }
+
+    /// Checks that `records` are whole, valid magic v2 batches as a client
+    /// must send them, then gives them offsets from the log end on, stamps
+    /// `leader_epoch` and appends their bytes unchanged otherwise.
+    pub fn append_as_leader(
+        &self,
+        records: &[u8],
+        leader_epoch: i32,
+    ) -> Result<LogAppendInfo, AppendError> {
+        let batches = self.validate(records)?;
+        if batches.is_empty() {
+            return Err(AppendError::InvalidRecord("no record batches".into()));
+        }
+
+        let mut inner = self.inner.lock();
+        let first_offset = inner.next_offset;
+        let mut next = first_offset;
+        let mut writes = Vec::with_capacity(batches.len());
+        let mut max_timestamp = -1;
+        let mut num_records = 0u64;
+        for batch in &batches {
+            let prefix = record_batch::rewritten_prefix(batch.bytes, next, leader_epoch);
+            writes.push((next, prefix, &batch.bytes[record_batch::VERBATIM_FROM..]));
+            next += i64::from(batch.header.last_offset_delta) + 1;
+            max_timestamp = max_timestamp.max(batch.header.max_timestamp);
+            num_records += u64::from(batch.header.last_offset_delta as u32) + 1;
+        }
+
+        let active = inner.active();
+        if active.size() > 0 && active.size() + records.len() as u64 > self.config.segment_bytes {
+            self.roll(&mut inner, first_offset)?;
+        }
+        inner.active().append(&writes)?;
+        inner.next_offset = next;
+        inner.unflushed_records += num_records;
+        self.log_end_offset.store(next, Ordering::Release);
+        if inner.unflushed_records >= self.config.flush_interval_messages {
+            inner.active().flush()?;
+            inner.unflushed_records = 0;
+        }
+        Ok(LogAppendInfo {
+            first_offset,
+            last_offset: next - 1,
+            max_timestamp,
+            log_start_offset: inner.log_start_offset,
+            num_batches: batches.len(),
+            num_records,
+        })
+    }
+
+    /// Kafka's checks of batches from clients (`LogValidator.validateBatch`
+    /// and `UnifiedLog.analyzeAndValidateRecords`), done before the lock.
+    fn validate<'a>(
+        &self,
+        records: &'a [u8],
+    ) -> Result<Vec<record_batch::BatchRef<'a>>, AppendError> {
+        if records.len() as u64 > self.config.segment_bytes {
+            return Err(AppendError::RecordListTooLarge {
+                size: records.len(),
+                max: self.config.segment_bytes,
+            });
+        }
+        let mut batches = Vec::with_capacity(1);
+        for batch in Batches::new(records) {
+            let batch = batch.map_err(AppendError::Corrupt)?;
+            let header = &batch.header;
+            if batch.bytes.len() > self.config.max_message_bytes {
+                return Err(AppendError::RecordTooLarge {
+                    size: batch.bytes.len(),
+                    max: self.config.max_message_bytes,
+                });
+            }
+            record_batch::check_crc(batch.bytes, header, batch.position)
+                .map_err(AppendError::Corrupt)?;
+            let count_from_offsets = i64::from(header.last_offset_delta) + 1;
+            if count_from_offsets <= 0 {
+                return Err(AppendError::InvalidRecord(format!(
+                    "batch has an invalid offset range: last offset delta {}",
+                    header.last_offset_delta
+                )));
+            }
+            if header.records_count <= 0 {
+                return Err(AppendError::InvalidRecord(format!(
+                    "invalid reported count for record batch: {}",
+                    header.records_count
+                )));
+            }
+            if count_from_offsets != i64::from(header.records_count) {
+                return Err(AppendError::InvalidRecord(format!(
+                    "inconsistent batch offset range (last offset delta {}) and count of records {}",
+                    header.last_offset_delta, header.records_count
+                )));
+            }
+            if header.is_control() {
+                return Err(AppendError::InvalidRecord(
+                    "clients are not allowed to write control records".into(),
+                ));
+            }
+            if header.has_producer_id() && header.base_sequence < 0 {
+                return Err(AppendError::InvalidRecord(format!(
+                    "invalid sequence number {} in record batch with producer id {}",
+                    header.base_sequence, header.producer_id
+                )));
+            }
+            batches.push(batch);
+        }
+        Ok(batches)
+    }
+
+    fn roll(&self, inner: &mut LogInner, base_offset: i64) -> io::Result<()> {
+        inner.active().flush()?;
+        let segment = LogSegment::open(&self.dir, base_offset, self.config.index_interval_bytes)?;
+        info!(log = %self.topic_partition, base_offset, "rolled new log segment");
+        inner.segments.insert(base_offset, segment);
+        Ok(())
+    }
+
+    /// Reads whole batches from the one holding `fetch_offset` on, up to
+    /// `max_bytes`, but at least one whole batch when `min_one_batch` is set
+    /// and there is one. Reads stop at the end of the segment, as in Kafka.
+    pub fn read(
+        &self,
+        fetch_offset: i64,
+        max_bytes: usize,
+        min_one_batch: bool,
+    ) -> Result<FetchDataInfo, ReadError> {
+        let (mut view, log_start_offset, log_end_offset) = {
+            let inner = self.inner.lock();
+            if fetch_offset < inner.log_start_offset || fetch_offset > inner.next_offset {
+                return Err(ReadError::OffsetOutOfRange {
+                    requested: fetch_offset,
+                    log_start_offset: inner.log_start_offset,
+                    log_end_offset: inner.next_offset,
+                });
+            }
+            let view = inner
+                .segments
+                .range(..=fetch_offset)
+                .next_back()
+                .map(|(_, segment)| capture(segment, fetch_offset));
+            (view, inner.log_start_offset, inner.next_offset)
+        };
+        let info = |records: Bytes| FetchDataInfo {
+            records,
+            high_watermark: log_end_offset,
+            log_start_offset,
+            log_end_offset,
+        };
+        if fetch_offset == log_end_offset {
+            return Ok(info(Bytes::new()));
+        }
+
+        while let Some(segment) = view {
+            if let Some((position, header)) =
+                log_segment::find_batch(&segment.file, segment.start, segment.end, fetch_offset)?
+            {
+                let records = read_whole_batches(
+                    &segment.file,
+                    position,
+                    segment.end,
+                    header.size_in_bytes(),
+                    max_bytes,
+                    min_one_batch,
+                )?;
+                return Ok(info(records));
+            }
+            // Nothing at or after the offset in this segment: try the next one.
+            let inner = self.inner.lock();
+            view = inner
+                .segments
+                .range(segment.base_offset + 1..)
+                .next()
+                .map(|(_, next)| capture(next, fetch_offset));
+        }
+        Ok(info(Bytes::new()))
+    }
+
+    /// Forces everything appended so far to disk.
+    pub fn flush(&self) -> io::Result<()> {
+        let mut inner = self.inner.lock();
+        for segment in inner.segments.values() {
+            segment.flush()?;
+        }
+        inner.unflushed_records = 0;
+        Ok(())
+    }
+}
+
+fn capture(segment: &LogSegment, fetch_offset: i64) -> SegmentView {
+    SegmentView {
+        base_offset: segment.base_offset(),
+        file: Arc::clone(segment.file()),
+        start: segment.lookup_position(fetch_offset),
+        end: segment.size(),
+    }
+}
+
+/// Reads the batches that start at `position` and fit in `max_bytes`; when
+/// none fits, the first one alone if `min_one_batch`.
+fn read_whole_batches(
+    file: &File,
+    position: u64,
+    end: u64,
+    first_batch_size: usize,
+    max_bytes: usize,
+    min_one_batch: bool,
+) -> io::Result<Bytes> {
+    let available = (end - position) as usize;
+    let wanted = available.min(max_bytes);
+    if wanted < first_batch_size {
+        if !min_one_batch {
+            return Ok(Bytes::new());
+        }
+        let mut buf = vec![0u8; first_batch_size];
+        file.read_exact_at(&mut buf, position)?;
+        return Ok(Bytes::from(buf));
+    }
+    let mut buf = vec![0u8; wanted];
+    file.read_exact_at(&mut buf, position)?;
+    if wanted < available {
+        // The limit cuts a batch: keep only the whole ones before it.
+        let whole: usize = Batches::new(&buf)
+            .map_while(Result::ok)
+            .map(|b| b.bytes.len())
+            .sum();
+        buf.truncate(whole);
+    }
+    Ok(Bytes::from(buf))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::record_batch::tests::batch;
+
+    fn open(dir: &Path, config: LogConfig) -> UnifiedLog {
+        UnifiedLog::open(dir, TopicPartition::new("t", 0), config).unwrap()
+    }
+
+    #[test]
+    fn appends_assign_offsets_and_survive_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = open(dir.path(), LogConfig::default());
+        let info = log
+            .append_as_leader(&batch(0, &[b"a", b"b", b"c"]), 0)
+            .unwrap();
+        assert_eq!((info.first_offset, info.last_offset), (0, 2));
+        let info = log.append_as_leader(&batch(0, &[b"d"]), 0).unwrap();
+        assert_eq!((info.first_offset, info.last_offset), (3, 3));
+        drop(log);
+
+        let log = open(dir.path(), LogConfig::default());
+        assert_eq!(log.log_end_offset(), 4);
+        let info = log.append_as_leader(&batch(0, &[b"e"]), 0).unwrap();
+        assert_eq!(info.first_offset, 4);
+        let all = log.read(0, usize::MAX, true).unwrap().records;
+        let offsets: Vec<i64> = Batches::new(&all)
+            .map(|b| b.unwrap().header.base_offset)
+            .collect();
+        assert_eq!(offsets, vec![0, 3, 4]);
+    }
+
+    #[test]
+    fn refuses_bad_batches_without_writing() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = open(dir.path(), LogConfig::default());
+        let mut corrupt = batch(0, &[b"a"]);
+        *corrupt.last_mut().unwrap() ^= 0xff;
+        assert!(matches!(
+            log.append_as_leader(&corrupt, 0),
+            Err(AppendError::Corrupt(BatchError::CorruptCrc { .. }))
+        ));
+        let good = batch(0, &[b"a"]);
+        assert!(matches!(
+            log.append_as_leader(&good[..good.len() - 2], 0),
+            Err(AppendError::Corrupt(BatchError::Truncated { .. }))
+        ));
+        assert_eq!(log.log_end_offset(), 0);
+        let small = LogConfig {
+            max_message_bytes: 10,
+            ..LogConfig::default()
+        };
+        let dir2 = tempfile::tempdir().unwrap();
+        assert!(matches!(
+            open(dir2.path(), small).append_as_leader(&good, 0),
+            Err(AppendError::RecordTooLarge { .. })
+        ));
+    }
+
+    #[test]
+    fn reads_from_the_middle_of_a_batch_and_respect_limits() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = LogConfig {
+            segment_bytes: 4096,
+            index_interval_bytes: 256,
+            ..LogConfig::default()
+        };
+        let log = open(dir.path(), config);
+        let mut sizes = Vec::new();
+        for i in 0..200 {
+            let b = batch(0, &[format!("value-{i}").as_bytes(), b"second"]);
+            sizes.push(b.len());
+            log.append_as_leader(&b, 0).unwrap();
+        }
+        assert!(
+            std::fs::read_dir(dir.path()).unwrap().count() > 2,
+            "segments rolled"
+        );
+        assert_eq!(log.log_end_offset(), 400);
+
+        // Offset 251 is the second record of the batch at 250.
+        let got = log.read(251, usize::MAX, true).unwrap().records;
+        let first = Batches::new(&got).next().unwrap().unwrap();
+        assert_eq!(first.header.base_offset, 250);
+
+        // A limit below one batch still yields the whole first batch...
+        let got = log.read(10, 1, true).unwrap().records;
+        assert_eq!(got.len(), sizes[5]);
+        // ...unless the caller already has data.
+        assert!(log.read(10, 1, false).unwrap().records.is_empty());
+        // A limit that cuts a batch keeps only whole ones.
+        let got = log.read(0, sizes[0] + sizes[1] + 3, true).unwrap().records;
+        assert_eq!(got.len(), sizes[0] + sizes[1]);
+
+        assert!(log.read(400, 100, true).unwrap().records.is_empty());
+        assert!(matches!(
+            log.read(401, 100, true),
+            Err(ReadError::OffsetOutOfRange { .. })
+        ));
+
+        drop(log);
+        let log = open(dir.path(), LogConfig::default());
+        assert_eq!(log.log_end_offset(), 400);
+        let got = log.read(399, usize::MAX, true).unwrap().records;
+        assert_eq!(
+            Batches::new(&got)
+                .next()
+                .unwrap()
+                .unwrap()
+                .header
+                .base_offset,
+            398
+        );
+    }
+}
