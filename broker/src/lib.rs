@@ -5,6 +5,7 @@
 //! * [`metadata`] is the catalog loaded from the KRaft metadata log;
 //! * [`storage`] holds partition logs in Kafka's on-disk format.
 
+pub mod alloc;
 pub mod apis;
 pub mod broker;
 pub mod byte_utils;

@@ -6,6 +6,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use tracing::info;
 
+#[global_allocator]
+static ALLOCATOR: broker::alloc::BrokerAllocator = broker::alloc::BrokerAllocator;
+
 /// A single-node Kafka-compatible broker.
 #[derive(Parser)]
 #[command(version, about)]
