@@ -1,1 +1,44 @@
-//! placeholder
+//! Our own tester for the broker. Everything on the wire and on disk is
+//! encoded and decoded here by hand, independently of the `kafka-protocol`
+//! crate the broker uses, so a bug in the broker's codec cannot hide itself.
+//!
+//! * [`wire`]: primitives of the wire format;
+//! * [`protocol`]: requests and responses of the APIs under test;
+//! * [`batch`]: record batches;
+//! * [`fixture`]: log directories as Kafka lays them out;
+//! * [`launcher`] and [`client`]: a broker process and a connection to it.
+
+pub mod batch;
+pub mod client;
+pub mod fixture;
+pub mod launcher;
+pub mod protocol;
+pub mod wire;
+
+pub use client::Client;
+pub use launcher::Broker;
+
+/// A hex dump (offset, 16 bytes in hex, printable ASCII), as used in the
+/// response snapshots.
+pub fn hexdump(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    for (line, chunk) in bytes.chunks(16).enumerate() {
+        let hex: Vec<String> = chunk.iter().map(|b| format!("{b:02x}")).collect();
+        let ascii: String = chunk
+            .iter()
+            .map(|&b| {
+                if b.is_ascii_graphic() || b == b' ' {
+                    b as char
+                } else {
+                    '.'
+                }
+            })
+            .collect();
+        out.push_str(&format!(
+            "{:08x}  {:<47}  {ascii}\n",
+            line * 16,
+            hex.join(" ")
+        ));
+    }
+    out
+}

@@ -1,0 +1,184 @@
+//! Runs the built broker binary on a free port with its own
+//! `server.properties`, waits until it listens, and stops it on drop, so
+//! tests can run side by side.
+
+use crate::client::Client;
+use anyhow::{Context, Result, bail};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+const START_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// The broker binary: `$BROKER_BIN`, or the workspace's debug build, built
+/// once per test process.
+pub fn broker_binary() -> &'static Path {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(|| {
+        if let Some(path) = std::env::var_os("BROKER_BIN") {
+            return PathBuf::from(path);
+        }
+        let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .expect("the harness lives in the workspace");
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "--quiet", "--package", "broker", "--bin", "broker"])
+            .current_dir(workspace)
+            .status()
+            .expect("running cargo build for the broker");
+        assert!(status.success(), "building the broker failed");
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| workspace.join("target"));
+        target.join("debug").join("broker")
+    })
+}
+
+/// A running broker. Killed (like a crash) when dropped.
+pub struct Broker {
+    child: Option<Child>,
+    port: u16,
+    log_dir: PathBuf,
+    work_dir: tempfile::TempDir,
+    extra_properties: Vec<(String, String)>,
+}
+
+impl Broker {
+    /// Starts a broker on `log_dir`, which the caller may have filled with
+    /// a fixture.
+    pub fn start(log_dir: &Path) -> Result<Broker> {
+        Self::start_with(log_dir, &[])
+    }
+
+    /// Starts a broker with extra `server.properties` entries.
+    pub fn start_with(log_dir: &Path, extra: &[(&str, &str)]) -> Result<Broker> {
+        let mut broker = Broker {
+            child: None,
+            port: 0,
+            log_dir: log_dir.to_path_buf(),
+            work_dir: tempfile::tempdir()?,
+            extra_properties: extra
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        };
+        broker.launch()?;
+        Ok(broker)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn log_dir(&self) -> &Path {
+        &self.log_dir
+    }
+
+    pub fn address(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    pub fn connect(&self) -> Result<Client> {
+        Client::connect(&self.address())
+    }
+
+    /// What the broker wrote to stderr so far.
+    pub fn output(&self) -> String {
+        std::fs::read_to_string(self.work_dir.path().join("broker.log")).unwrap_or_default()
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.as_mut().map(|c| c.try_wait()), Some(Ok(None)))
+    }
+
+    /// Kills the broker without warning, as a crash would.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Kills the broker and starts it again on the same log directory.
+    pub fn restart(&mut self) -> Result<()> {
+        self.kill();
+        self.launch()
+    }
+
+    fn launch(&mut self) -> Result<()> {
+        let mut last_error = None;
+        // A free port can be taken between probing and binding: retry.
+        for _ in 0..5 {
+            let port = free_port()?;
+            let config = self.work_dir.path().join("server.properties");
+            let mut properties = format!(
+                "process.roles=broker,controller\nnode.id=1\ncontroller.quorum.voters=1@localhost:9093\n\
+                 listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:0\n\
+                 controller.listener.names=CONTROLLER\n\
+                 listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT\n\
+                 log.dirs={}\n",
+                self.log_dir.display()
+            );
+            for (key, value) in &self.extra_properties {
+                properties.push_str(&format!("{key}={value}\n"));
+            }
+            std::fs::write(&config, properties)?;
+            let log = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(self.work_dir.path().join("broker.log"))?;
+            let child = Command::new(broker_binary())
+                .arg(&config)
+                .env(
+                    "RUST_LOG",
+                    std::env::var("BROKER_LOG").unwrap_or_else(|_| "info".into()),
+                )
+                .stdin(Stdio::null())
+                .stdout(log.try_clone()?)
+                .stderr(log)
+                .spawn()
+                .with_context(|| format!("starting {}", broker_binary().display()))?;
+            self.child = Some(child);
+            self.port = port;
+            match self.wait_until_listening() {
+                Ok(()) => return Ok(()),
+                Err(e) => {
+                    self.kill();
+                    last_error = Some(e);
+                }
+            }
+        }
+        Err(last_error.unwrap_or_else(|| anyhow::anyhow!("broker did not start")))
+    }
+
+    fn wait_until_listening(&mut self) -> Result<()> {
+        let deadline = Instant::now() + START_TIMEOUT;
+        while Instant::now() < deadline {
+            if !self.is_running() {
+                bail!("broker exited during startup:\n{}", self.output());
+            }
+            if TcpStream::connect(self.address()).is_ok() {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        bail!(
+            "broker did not listen within {START_TIMEOUT:?}:\n{}",
+            self.output()
+        )
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn free_port() -> Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}

@@ -1,0 +1,355 @@
+//! What a Kafka client relies on beyond the challenge's checks: paging in
+//! DescribeTopicPartitions, Fetch from any offset and within byte limits,
+//! leader epochs, and logs that roll into several segments.
+
+use anyhow::{Context, Result, ensure};
+use harness::batch::{self, Record, RecordBatch};
+use harness::fixture::{self, PartitionSpec, TopicSpec};
+use harness::protocol::{self, FetchPartitionRequest, FetchRequest, FetchedPartition};
+use harness::wire::{Uuid, uuid};
+use harness::{Broker, Client};
+use tempfile::TempDir;
+
+const OFFSET_OUT_OF_RANGE: i16 = 1;
+const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;
+const INVALID_TOPIC_EXCEPTION: i16 = 17;
+const INVALID_REQUEST: i16 = 42;
+const FETCH_SESSION_ID_NOT_FOUND: i16 = 70;
+const FENCED_LEADER_EPOCH: i16 = 74;
+const UNKNOWN_LEADER_EPOCH: i16 = 75;
+
+const A: Uuid = uuid(0xa);
+const B: Uuid = uuid(0xb);
+const C: Uuid = uuid(0xc);
+
+fn start_with(topics: &[TopicSpec], extra: &[(&str, &str)]) -> Result<(TempDir, Broker)> {
+    let dir = tempfile::tempdir()?;
+    let log_dir = dir.path().join("logs");
+    fixture::write_log_dir(&log_dir, topics)?;
+    let broker = Broker::start_with(&log_dir, extra)?;
+    Ok((dir, broker))
+}
+
+fn describe(
+    client: &mut Client,
+    topics: &[&str],
+    limit: i32,
+    cursor: Option<(&str, i32)>,
+) -> Result<protocol::DescribeTopicPartitionsResponse> {
+    let raw = client.round_trip(&protocol::describe_topic_partitions_request(
+        1, topics, limit, cursor,
+    ))?;
+    protocol::decode_describe_topic_partitions_response(&raw)
+}
+
+/// (topic, partition indexes) per described topic.
+fn page(response: &protocol::DescribeTopicPartitionsResponse) -> Vec<(String, Vec<i32>)> {
+    response
+        .topics
+        .iter()
+        .map(|t| {
+            (
+                t.name.clone().unwrap_or_default(),
+                t.partitions.iter().map(|p| p.partition_index).collect(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn describe_topic_partitions_pages_with_a_cursor() -> Result<()> {
+    let topics = [
+        TopicSpec::new("c", C, 1),
+        TopicSpec::new("a", A, 3),
+        TopicSpec::new("b", B, 2),
+    ];
+    let (_dir, broker) = start_with(&topics, &[])?;
+    let mut client = broker.connect()?;
+    let all = ["c", "b", "a"];
+
+    let first = describe(&mut client, &all, 2, None)?;
+    ensure!(
+        page(&first) == [("a".into(), vec![0, 1])],
+        "{:?}",
+        page(&first)
+    );
+    ensure!(
+        first.next_cursor == Some(("a".into(), 2)),
+        "{:?}",
+        first.next_cursor
+    );
+    let second = describe(&mut client, &all, 2, Some(("a", 2)))?;
+    ensure!(
+        page(&second) == [("a".into(), vec![2]), ("b".into(), vec![0])],
+        "{:?}",
+        page(&second)
+    );
+    ensure!(
+        second.next_cursor == Some(("b".into(), 1)),
+        "{:?}",
+        second.next_cursor
+    );
+    let third = describe(&mut client, &all, 10, Some(("b", 1)))?;
+    ensure!(
+        page(&third) == [("b".into(), vec![1]), ("c".into(), vec![0])],
+        "{:?}",
+        page(&third)
+    );
+    ensure!(third.next_cursor.is_none(), "{:?}", third.next_cursor);
+
+    // A page that ends exactly with a topic points at the next topic.
+    let exact = describe(&mut client, &all, 3, None)?;
+    ensure!(
+        exact.next_cursor == Some(("b".into(), 0)),
+        "{:?}",
+        exact.next_cursor
+    );
+
+    // No topics named: all of them, sorted.
+    let everything = describe(&mut client, &[], 100, None)?;
+    ensure!(
+        page(&everything)
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .collect::<Vec<_>>()
+            == ["a", "b", "c"]
+    );
+
+    // Invalid names and a cursor outside the named topics.
+    let invalid = describe(&mut client, &["bad name!", "ok-but-missing"], 10, None)?;
+    let codes: Vec<i16> = invalid.topics.iter().map(|t| t.error_code).collect();
+    ensure!(
+        codes == [INVALID_TOPIC_EXCEPTION, UNKNOWN_TOPIC_OR_PARTITION],
+        "{codes:?}"
+    );
+    let bad_cursor = describe(&mut client, &["a"], 10, Some(("b", 0)))?;
+    ensure!(
+        bad_cursor
+            .topics
+            .iter()
+            .all(|t| t.error_code == INVALID_REQUEST),
+        "{bad_cursor:?}"
+    );
+    Ok(())
+}
+
+fn fetch(client: &mut Client, request: &FetchRequest) -> Result<protocol::FetchResponse> {
+    protocol::decode_fetch_response_v16(&client.round_trip(&request.encode_v16(9))?)
+}
+
+fn only_partition(response: &protocol::FetchResponse) -> Result<&FetchedPartition> {
+    response
+        .responses
+        .first()
+        .and_then(|(_, p)| p.first())
+        .context("no partition in the response")
+}
+
+fn batches_of(partition: &FetchedPartition) -> Result<Vec<batch::DecodedBatch>> {
+    batch::decode_batches(partition.records.as_deref().unwrap_or_default())
+}
+
+/// A topic whose partition 0 holds batches of 3 records at offsets 0, 3, 6, 9.
+fn topic_with_batches() -> (TopicSpec, Vec<Vec<u8>>) {
+    let batches: Vec<Vec<u8>> = (0..4)
+        .map(|i| {
+            let records = (0..3)
+                .map(|j| Record::value(format!("record-{}", i * 3 + j).into_bytes()))
+                .collect();
+            RecordBatch::new(records).with_base_offset(i * 3).encode()
+        })
+        .collect();
+    let mut partition = PartitionSpec::new(0);
+    partition.batches = batches.clone();
+    (TopicSpec::new("a", A, 2).with_partition(partition), batches)
+}
+
+#[test]
+fn fetch_serves_any_offset_within_limits() -> Result<()> {
+    let (topic, batches) = topic_with_batches();
+    let (_dir, broker) = start_with(&[topic], &[])?;
+    let mut client = broker.connect()?;
+    let at = |offset| FetchRequest::new(vec![(A, vec![FetchPartitionRequest::new(0, offset)])]);
+
+    // From the middle of a batch: the batch that holds the offset and the rest.
+    let response = fetch(&mut client, &at(4))?;
+    let p = only_partition(&response)?;
+    ensure!(p.error_code == 0 && p.high_watermark == 12, "{p:?}");
+    ensure!(
+        p.records.as_deref() == Some(&batches[1..].concat()[..]),
+        "from offset 4"
+    );
+
+    // At the end: nothing, no error. Past it: OFFSET_OUT_OF_RANGE.
+    let response = fetch(&mut client, &at(12))?;
+    let p = only_partition(&response)?;
+    ensure!(
+        p.error_code == 0 && p.records.as_deref() == Some(&[][..]),
+        "{p:?}"
+    );
+    let response = fetch(&mut client, &at(13))?;
+    let p = only_partition(&response)?;
+    ensure!(
+        (p.error_code, p.high_watermark) == (OFFSET_OUT_OF_RANGE, -1),
+        "{p:?}"
+    );
+
+    // A partition limit that cuts the second batch returns only the first.
+    let mut request = at(0);
+    request.topics[0].1[0].partition_max_bytes = (batches[0].len() + batches[1].len() / 2) as i32;
+    let p = fetch(&mut client, &request)?.responses[0].1[0].clone();
+    ensure!(
+        p.records.as_deref() == Some(&batches[0][..]),
+        "cut limit returned {} bytes",
+        p.records.map_or(0, |r| r.len())
+    );
+
+    // A limit below one batch still returns one whole batch, for the first
+    // partition only; a later partition gets nothing once the budget is spent.
+    let mut request = FetchRequest::new(vec![(
+        A,
+        vec![
+            FetchPartitionRequest::new(0, 0),
+            FetchPartitionRequest::new(0, 6),
+        ],
+    )]);
+    request.max_bytes = 10;
+    let response = fetch(&mut client, &request)?;
+    let parts = &response.responses[0].1;
+    ensure!(
+        batches_of(&parts[0])?.len() == 1,
+        "first partition: {:?}",
+        parts[0]
+    );
+    ensure!(
+        parts[1].records.as_deref() == Some(&[][..]),
+        "second partition got data beyond max_bytes"
+    );
+
+    // Unknown partition of a known topic.
+    let response = fetch(
+        &mut client,
+        &FetchRequest::new(vec![(A, vec![FetchPartitionRequest::new(7, 0)])]),
+    )?;
+    ensure!(only_partition(&response)?.error_code == UNKNOWN_TOPIC_OR_PARTITION);
+
+    // Sessions are not kept: an incremental fetch is told so.
+    let mut request = at(0);
+    request.session_id = 12345;
+    request.session_epoch = 3;
+    let response = fetch(&mut client, &request)?;
+    ensure!(
+        response.error_code == FETCH_SESSION_ID_NOT_FOUND && response.responses.is_empty(),
+        "{response:?}"
+    );
+    Ok(())
+}
+
+#[test]
+fn leader_epochs_are_checked_and_stamped() -> Result<()> {
+    let mut partition = PartitionSpec::new(0);
+    partition.leader_epoch = 3;
+    let (_dir, broker) = start_with(&[TopicSpec::new("a", A, 1).with_partition(partition)], &[])?;
+    let mut client = broker.connect()?;
+    for (epoch, code) in [
+        (2, FENCED_LEADER_EPOCH),
+        (4, UNKNOWN_LEADER_EPOCH),
+        (3, 0),
+        (-1, 0),
+    ] {
+        let mut p = FetchPartitionRequest::new(0, 0);
+        p.current_leader_epoch = epoch;
+        let response = fetch(&mut client, &FetchRequest::new(vec![(A, vec![p])]))?;
+        ensure!(
+            only_partition(&response)?.error_code == code,
+            "epoch {epoch}: {response:?}"
+        );
+    }
+    let sent = RecordBatch::new(vec![Record::value(b"epoch".to_vec())]).encode();
+    client.round_trip(&protocol::produce_request_v11(
+        1,
+        -1,
+        &[("a".into(), vec![(0, Some(sent.clone()))])],
+    ))?;
+    let stored = std::fs::read(fixture::log_file(broker.log_dir(), "a", 0))?;
+    ensure!(
+        stored == batch::as_stored(&sent, 0, 3),
+        "the batch was not stamped with leader epoch 3"
+    );
+    Ok(())
+}
+
+#[test]
+fn logs_roll_into_segments_and_reads_cross_them() -> Result<()> {
+    let (_dir, mut broker) = start_with(
+        &[TopicSpec::new("a", A, 1)],
+        &[("log.segment.bytes", "2048")],
+    )?;
+    let mut client = broker.connect()?;
+    let mut sent = Vec::new();
+    for i in 0..60 {
+        let batch = RecordBatch::new(vec![
+            Record::value(format!("value number {i:03}").into_bytes()),
+            Record::value(b"x".to_vec()),
+        ])
+        .encode();
+        let raw = client.round_trip(&protocol::produce_request_v11(
+            i,
+            -1,
+            &[("a".into(), vec![(0, Some(batch.clone()))])],
+        ))?;
+        let response = protocol::decode_produce_response_v11(&raw)?;
+        ensure!(
+            response.partition("a", 0).map(|p| p.base_offset) == Some(i64::from(i) * 2),
+            "{response:?}"
+        );
+        sent.push(batch);
+    }
+    let segments = std::fs::read_dir(broker.log_dir().join("a-0"))?
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".log"))
+        })
+        .count();
+    ensure!(segments > 2, "only {segments} segment files");
+
+    broker.restart()?;
+    let mut client = broker.connect()?;
+    let mut offset = 0;
+    let mut fetched = Vec::new();
+    while offset < 120 {
+        let response = fetch(
+            &mut client,
+            &FetchRequest::new(vec![(A, vec![FetchPartitionRequest::new(0, offset)])]),
+        )?;
+        let p = only_partition(&response)?;
+        ensure!(p.error_code == 0 && p.high_watermark == 120, "{p:?}");
+        let batches = batches_of(p)?;
+        ensure!(!batches.is_empty(), "no progress at offset {offset}");
+        offset = batches
+            .last()
+            .map(|b| b.last_offset() + 1)
+            .unwrap_or(offset);
+        fetched.extend(batches);
+    }
+    ensure!(fetched.len() == 60, "{} batches fetched", fetched.len());
+    for (i, (b, sent)) in fetched.iter().zip(&sent).enumerate() {
+        ensure!(b.batch.base_offset == i as i64 * 2);
+        ensure!(
+            b.batch.records == batch::decode_batches(sent)?[0].batch.records,
+            "batch {i} differs"
+        );
+    }
+    let raw = client.round_trip(&protocol::produce_request_v11(
+        99,
+        -1,
+        &[("a".into(), vec![(0, Some(sent[0].clone()))])],
+    ))?;
+    ensure!(
+        protocol::decode_produce_response_v11(&raw)?
+            .partition("a", 0)
+            .map(|p| p.base_offset)
+            == Some(120)
+    );
+    Ok(())
+}
