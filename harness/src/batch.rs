@@ -66,6 +66,16 @@ impl RecordBatch {
         }
     }
 
+    /// A batch of one record per value, as the challenge's tester sends them.
+    pub fn of_values(values: &[&str]) -> Self {
+        RecordBatch::new(
+            values
+                .iter()
+                .map(|v| Record::value(v.as_bytes().to_vec()))
+                .collect(),
+        )
+    }
+
     /// A batch with no producer id, as Kafka's controller writes them.
     pub fn without_producer(records: Vec<Record>) -> Self {
         RecordBatch {

@@ -3,6 +3,7 @@
 //! tests can run side by side.
 
 use crate::client::Client;
+use crate::fixture::{self, TopicSpec};
 use anyhow::{Context, Result, bail};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -44,6 +45,9 @@ pub struct Broker {
     log_dir: PathBuf,
     work_dir: tempfile::TempDir,
     extra_properties: Vec<(String, String)>,
+    /// The temporary log directory of [`Broker::on_fixture`], removed after
+    /// the broker is stopped.
+    _fixture_dir: Option<tempfile::TempDir>,
 }
 
 impl Broker {
@@ -64,8 +68,24 @@ impl Broker {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
+            _fixture_dir: None,
         };
         broker.launch()?;
+        Ok(broker)
+    }
+
+    /// Starts a broker on a new temporary log directory holding `topics`.
+    pub fn on_fixture(topics: &[TopicSpec]) -> Result<Broker> {
+        Self::on_fixture_with(topics, &[])
+    }
+
+    /// [`Broker::on_fixture`] with extra `server.properties` entries.
+    pub fn on_fixture_with(topics: &[TopicSpec], extra: &[(&str, &str)]) -> Result<Broker> {
+        let dir = tempfile::tempdir()?;
+        let log_dir = dir.path().join("kraft-combined-logs");
+        fixture::write_log_dir(&log_dir, topics)?;
+        let mut broker = Self::start_with(&log_dir, extra)?;
+        broker._fixture_dir = Some(dir);
         Ok(broker)
     }
 

@@ -12,6 +12,23 @@ pub const DESCRIBE_TOPIC_PARTITIONS: i16 = 75;
 
 pub const CLIENT_ID: &str = "harness";
 
+/// Kafka error codes the tests expect (Kafka's `Errors`).
+pub mod error {
+    pub const OFFSET_OUT_OF_RANGE: i16 = 1;
+    pub const CORRUPT_MESSAGE: i16 = 2;
+    pub const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;
+    pub const MESSAGE_TOO_LARGE: i16 = 10;
+    pub const INVALID_TOPIC_EXCEPTION: i16 = 17;
+    pub const INVALID_REQUIRED_ACKS: i16 = 21;
+    pub const UNSUPPORTED_VERSION: i16 = 35;
+    pub const INVALID_REQUEST: i16 = 42;
+    pub const FETCH_SESSION_ID_NOT_FOUND: i16 = 70;
+    pub const FENCED_LEADER_EPOCH: i16 = 74;
+    pub const UNKNOWN_LEADER_EPOCH: i16 = 75;
+    pub const INVALID_RECORD: i16 = 87;
+    pub const UNKNOWN_TOPIC_ID: i16 = 100;
+}
+
 /// Request header v1 (non-flexible requests) or v2 (flexible ones).
 fn request_header(api_key: i16, api_version: i16, correlation_id: i32, flexible: bool) -> Writer {
     let mut w = Writer::new();

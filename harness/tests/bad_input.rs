@@ -5,26 +5,19 @@
 use anyhow::{Context, Result, ensure};
 use harness::batch::{Record, RecordBatch};
 use harness::fixture::{self, TopicSpec};
+use harness::protocol::error::{
+    CORRUPT_MESSAGE, INVALID_RECORD, INVALID_REQUIRED_ACKS, MESSAGE_TOO_LARGE,
+};
 use harness::protocol::{self, ProduceResponse};
 use harness::wire::{Writer, uuid};
 use harness::{Broker, Client};
 use std::time::Duration;
-use tempfile::TempDir;
 
-const CORRUPT_MESSAGE: i16 = 2;
-const INVALID_REQUIRED_ACKS: i16 = 21;
-const INVALID_RECORD: i16 = 87;
-const MESSAGE_TOO_LARGE: i16 = 10;
-
-fn start_with(extra: &[(&str, &str)]) -> Result<(TempDir, Broker)> {
-    let dir = tempfile::tempdir()?;
-    let log_dir = dir.path().join("logs");
-    fixture::write_log_dir(&log_dir, &[TopicSpec::new("foo", uuid(0xf00), 2)])?;
-    let broker = Broker::start_with(&log_dir, extra)?;
-    Ok((dir, broker))
+fn start_with(extra: &[(&str, &str)]) -> Result<Broker> {
+    Broker::on_fixture_with(&[TopicSpec::new("foo", uuid(0xf00), 2)], extra)
 }
 
-fn start() -> Result<(TempDir, Broker)> {
+fn start() -> Result<Broker> {
     start_with(&[])
 }
 
@@ -68,7 +61,7 @@ fn header(api_key: i16, version: i16, flexible: bool) -> Writer {
 
 #[test]
 fn malformed_requests_close_only_their_connection() -> Result<()> {
-    let (_dir, mut broker) = start()?;
+    let mut broker = start()?;
     let mut bystander = broker.connect()?;
 
     ensure_closes(
@@ -169,7 +162,7 @@ fn malformed_requests_close_only_their_connection() -> Result<()> {
 
 #[test]
 fn requests_above_the_size_limit_close_the_connection() -> Result<()> {
-    let (_dir, mut broker) = start_with(&[("socket.request.max.bytes", "1024")])?;
+    let mut broker = start_with(&[("socket.request.max.bytes", "1024")])?;
     let mut frame = 2048i32.to_be_bytes().to_vec();
     frame.extend_from_slice(&[0; 64]);
     ensure_closes(&mut broker, &frame, "a 2 KiB request with a 1 KiB limit")
@@ -177,7 +170,7 @@ fn requests_above_the_size_limit_close_the_connection() -> Result<()> {
 
 #[test]
 fn a_client_leaving_mid_request_is_harmless() -> Result<()> {
-    let (_dir, mut broker) = start()?;
+    let mut broker = start()?;
     let mut client = broker.connect()?;
     client.send_raw(&100i32.to_be_bytes())?;
     client.send_raw(&[0; 10])?;
@@ -199,7 +192,7 @@ fn produce(
 }
 
 fn good_batch(value: &str) -> Vec<u8> {
-    RecordBatch::new(vec![Record::value(value.as_bytes().to_vec())]).encode()
+    RecordBatch::of_values(&[value]).encode()
 }
 
 fn ensure_error(response: &ProduceResponse, index: i32, code: i16) -> Result<()> {
@@ -223,7 +216,7 @@ fn log_bytes(broker: &Broker, index: i32) -> Result<Vec<u8>> {
 
 #[test]
 fn bad_batches_fail_their_partition_and_write_nothing() -> Result<()> {
-    let (_dir, mut broker) = start_with(&[("message.max.bytes", "1000")])?;
+    let mut broker = start_with(&[("message.max.bytes", "1000")])?;
     let mut client = broker.connect()?;
 
     let mut corrupt = good_batch("flipped");
@@ -333,7 +326,7 @@ fn bad_batches_fail_their_partition_and_write_nothing() -> Result<()> {
 
 #[test]
 fn acks_zero_gets_no_response_and_failures_close_the_connection() -> Result<()> {
-    let (_dir, mut broker) = start()?;
+    let mut broker = start()?;
     let mut client = broker.connect()?;
     client.send(&protocol::produce_request_v11(
         1,

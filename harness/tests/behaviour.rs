@@ -5,30 +5,17 @@
 use anyhow::{Context, Result, ensure};
 use harness::batch::{self, Record, RecordBatch};
 use harness::fixture::{self, PartitionSpec, TopicSpec};
+use harness::protocol::error::{
+    FENCED_LEADER_EPOCH, FETCH_SESSION_ID_NOT_FOUND, INVALID_REQUEST, INVALID_TOPIC_EXCEPTION,
+    OFFSET_OUT_OF_RANGE, UNKNOWN_LEADER_EPOCH, UNKNOWN_TOPIC_OR_PARTITION,
+};
 use harness::protocol::{self, FetchPartitionRequest, FetchRequest, FetchedPartition};
 use harness::wire::{Uuid, uuid};
 use harness::{Broker, Client};
-use tempfile::TempDir;
-
-const OFFSET_OUT_OF_RANGE: i16 = 1;
-const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;
-const INVALID_TOPIC_EXCEPTION: i16 = 17;
-const INVALID_REQUEST: i16 = 42;
-const FETCH_SESSION_ID_NOT_FOUND: i16 = 70;
-const FENCED_LEADER_EPOCH: i16 = 74;
-const UNKNOWN_LEADER_EPOCH: i16 = 75;
 
 const A: Uuid = uuid(0xa);
 const B: Uuid = uuid(0xb);
 const C: Uuid = uuid(0xc);
-
-fn start_with(topics: &[TopicSpec], extra: &[(&str, &str)]) -> Result<(TempDir, Broker)> {
-    let dir = tempfile::tempdir()?;
-    let log_dir = dir.path().join("logs");
-    fixture::write_log_dir(&log_dir, topics)?;
-    let broker = Broker::start_with(&log_dir, extra)?;
-    Ok((dir, broker))
-}
 
 fn describe(
     client: &mut Client,
@@ -63,7 +50,7 @@ fn describe_topic_partitions_pages_with_a_cursor() -> Result<()> {
         TopicSpec::new("a", A, 3),
         TopicSpec::new("b", B, 2),
     ];
-    let (_dir, broker) = start_with(&topics, &[])?;
+    let broker = Broker::on_fixture_with(&topics, &[])?;
     let mut client = broker.connect()?;
     let all = ["c", "b", "a"];
 
@@ -167,7 +154,7 @@ fn topic_with_batches() -> (TopicSpec, Vec<Vec<u8>>) {
 #[test]
 fn fetch_serves_any_offset_within_limits() -> Result<()> {
     let (topic, batches) = topic_with_batches();
-    let (_dir, broker) = start_with(&[topic], &[])?;
+    let broker = Broker::on_fixture_with(&[topic], &[])?;
     let mut client = broker.connect()?;
     let at = |offset| FetchRequest::new(vec![(A, vec![FetchPartitionRequest::new(0, offset)])]);
 
@@ -249,7 +236,8 @@ fn fetch_serves_any_offset_within_limits() -> Result<()> {
 fn leader_epochs_are_checked_and_stamped() -> Result<()> {
     let mut partition = PartitionSpec::new(0);
     partition.leader_epoch = 3;
-    let (_dir, broker) = start_with(&[TopicSpec::new("a", A, 1).with_partition(partition)], &[])?;
+    let broker =
+        Broker::on_fixture_with(&[TopicSpec::new("a", A, 1).with_partition(partition)], &[])?;
     let mut client = broker.connect()?;
     for (epoch, code) in [
         (2, FENCED_LEADER_EPOCH),
@@ -281,7 +269,7 @@ fn leader_epochs_are_checked_and_stamped() -> Result<()> {
 
 #[test]
 fn logs_roll_into_segments_and_reads_cross_them() -> Result<()> {
-    let (_dir, mut broker) = start_with(
+    let mut broker = Broker::on_fixture_with(
         &[TopicSpec::new("a", A, 1)],
         &[("log.segment.bytes", "2048")],
     )?;

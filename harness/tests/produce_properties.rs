@@ -5,6 +5,7 @@
 use harness::Broker;
 use harness::batch::{self, Header, Record, RecordBatch};
 use harness::fixture::{self, PartitionSpec, TopicSpec};
+use harness::protocol::error::UNKNOWN_TOPIC_OR_PARTITION;
 use harness::protocol::{self, FetchPartitionRequest, FetchRequest};
 use harness::wire::Uuid;
 use proptest::collection::{btree_map, hash_set, vec};
@@ -12,7 +13,6 @@ use proptest::option;
 use proptest::prelude::*;
 use std::collections::{BTreeMap, HashMap};
 
-const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;
 /// Partition indexes a round may write to; those beyond a topic's count are unknown.
 const MAX_PARTITION_INDEX: i32 = 5;
 

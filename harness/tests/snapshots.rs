@@ -3,23 +3,20 @@
 //! in any byte a client sees shows up as a snapshot diff.
 
 use anyhow::Result;
-use harness::batch::{Record, RecordBatch};
-use harness::fixture::{self, PartitionSpec, TopicSpec};
+use harness::batch::RecordBatch;
+use harness::fixture::{PartitionSpec, TopicSpec};
 use harness::protocol::{self, FetchPartitionRequest, FetchRequest};
 use harness::wire::uuid;
 use harness::{Broker, hexdump};
-use tempfile::TempDir;
 
 const FOO: [u8; 16] = uuid(0x71a59a51_8968_4f8b_937e_00000000f001);
 const BAR: [u8; 16] = uuid(0x71a59a51_8968_4f8b_937e_00000000ba02);
 const UNKNOWN: [u8; 16] = uuid(0x00000000_0000_0000_0000_000000004321);
 
-/// foo: 1 empty partition... plus bar: 2 partitions, the first with three
+/// foo: one empty partition; bar: two partitions, the first with three
 /// batches, the second with one.
-fn start() -> Result<(TempDir, Broker)> {
-    let dir = tempfile::tempdir()?;
-    let log_dir = dir.path().join("logs");
-    let topics = [
+fn start() -> Result<Broker> {
+    Broker::on_fixture(&[
         TopicSpec::new("foo", FOO, 1),
         TopicSpec::new("bar", BAR, 2)
             .with_partition(PartitionSpec::new(0).with_messages(&[
@@ -28,10 +25,7 @@ fn start() -> Result<(TempDir, Broker)> {
                 "Hello Kafka!",
             ]))
             .with_partition(PartitionSpec::new(1).with_messages(&["Hello Universe!"])),
-    ];
-    fixture::write_log_dir(&log_dir, &topics)?;
-    let broker = Broker::start(&log_dir)?;
-    Ok((dir, broker))
+    ])
 }
 
 /// Sends `request` and snapshots the whole response frame, size included.
@@ -50,18 +44,12 @@ fn snapshot(broker: &Broker, name: &str, request: &[u8]) -> Result<()> {
 }
 
 fn batch(values: &[&str]) -> Vec<u8> {
-    RecordBatch::new(
-        values
-            .iter()
-            .map(|v| Record::value(v.as_bytes().to_vec()))
-            .collect(),
-    )
-    .encode()
+    RecordBatch::of_values(values).encode()
 }
 
 #[test]
 fn api_versions() -> Result<()> {
-    let (_dir, broker) = start()?;
+    let broker = start()?;
     snapshot(
         &broker,
         "api_versions_v4",
@@ -81,7 +69,7 @@ fn api_versions() -> Result<()> {
 
 #[test]
 fn describe_topic_partitions() -> Result<()> {
-    let (_dir, broker) = start()?;
+    let broker = start()?;
     let request = |topics: &[&str], limit| {
         protocol::describe_topic_partitions_request(21, topics, limit, None)
     };
@@ -109,7 +97,7 @@ fn describe_topic_partitions() -> Result<()> {
 
 #[test]
 fn fetch() -> Result<()> {
-    let (_dir, broker) = start()?;
+    let broker = start()?;
     let fetch = |topics| FetchRequest::new(topics).encode_v16(31);
     snapshot(&broker, "fetch_no_topics", &fetch(vec![]))?;
     snapshot(
@@ -145,7 +133,7 @@ fn fetch() -> Result<()> {
 
 #[test]
 fn produce() -> Result<()> {
-    let (_dir, broker) = start()?;
+    let broker = start()?;
     let produce = |topics: &[protocol::ProduceTopic]| protocol::produce_request_v11(41, -1, topics);
     snapshot(
         &broker,

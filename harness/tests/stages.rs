@@ -3,30 +3,17 @@
 //! checks in that stage, through the harness's own codec.
 
 use anyhow::{Context, Result, ensure};
-use harness::batch::{self, Record, RecordBatch};
+use harness::batch::{self, RecordBatch};
 use harness::fixture::{self, PartitionSpec, TopicSpec};
+use harness::protocol::error::{UNKNOWN_TOPIC_ID, UNKNOWN_TOPIC_OR_PARTITION, UNSUPPORTED_VERSION};
 use harness::protocol::{self, FetchPartitionRequest, FetchRequest};
 use harness::wire::{Uuid, ZERO_UUID, uuid};
 use harness::{Broker, Client};
 use std::time::Duration;
-use tempfile::TempDir;
-
-const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;
-const UNSUPPORTED_VERSION: i16 = 35;
-const UNKNOWN_TOPIC_ID: i16 = 100;
 
 const FOO: Uuid = uuid(0x71a59a51_8968_4f8b_937e_000000000051);
 const BAR: Uuid = uuid(0x71a59a51_8968_4f8b_937e_000000000052);
 const BAZ: Uuid = uuid(0x71a59a51_8968_4f8b_937e_000000000053);
-
-/// A broker on a fresh log directory holding `topics`.
-fn start(topics: &[TopicSpec]) -> Result<(TempDir, Broker)> {
-    let dir = tempfile::tempdir()?;
-    let log_dir = dir.path().join("kraft-combined-logs");
-    fixture::write_log_dir(&log_dir, topics)?;
-    let broker = Broker::start(&log_dir)?;
-    Ok((dir, broker))
-}
 
 fn api_versions(client: &mut Client, correlation_id: i32) -> Result<protocol::ApiVersionsResponse> {
     let raw = client.round_trip(&protocol::api_versions_request(4, correlation_id))?;
@@ -195,17 +182,6 @@ fn produce(
     Ok(response)
 }
 
-/// A batch like the tester's: one record per value.
-fn batch_of(values: &[&str]) -> Vec<u8> {
-    RecordBatch::new(
-        values
-            .iter()
-            .map(|v| Record::value(v.as_bytes().to_vec()))
-            .collect(),
-    )
-    .encode()
-}
-
 /// Checks a partition result: no error and `base_offset`, or the unknown-partition error.
 fn ensure_produced(
     response: &protocol::ProduceResponse,
@@ -279,16 +255,21 @@ fn ensure_log_file(broker: &Broker, topic: &str, index: i32, sent: &[(i64, &[u8]
     Ok(())
 }
 
+/// A batch like the tester's: one record per value.
+fn batch(values: &[&str]) -> Vec<u8> {
+    RecordBatch::of_values(values).encode()
+}
+
 #[test]
 fn vi6_bind_to_port() -> Result<()> {
-    let (_dir, broker) = start(&[])?;
+    let broker = Broker::on_fixture(&[])?;
     std::net::TcpStream::connect(broker.address()).context("port accepts connections")?;
     Ok(())
 }
 
 #[test]
 fn nv3_send_correlation_id() -> Result<()> {
-    let (_dir, broker) = start(&[])?;
+    let broker = Broker::on_fixture(&[])?;
     let mut client = broker.connect()?;
     let frame = {
         client.send(&protocol::api_versions_request(4, 7))?;
@@ -306,7 +287,7 @@ fn nv3_send_correlation_id() -> Result<()> {
 
 #[test]
 fn wa6_parse_correlation_id() -> Result<()> {
-    let (_dir, broker) = start(&[])?;
+    let broker = Broker::on_fixture(&[])?;
     let mut client = broker.connect()?;
     for correlation_id in [1_870_644_833, 0, i32::MAX] {
         let raw = client.round_trip(&protocol::api_versions_request(4, correlation_id))?;
@@ -320,7 +301,7 @@ fn wa6_parse_correlation_id() -> Result<()> {
 
 #[test]
 fn nc5_parse_api_version() -> Result<()> {
-    let (_dir, broker) = start(&[])?;
+    let broker = Broker::on_fixture(&[])?;
     let mut client = broker.connect()?;
     let raw = client.round_trip(&protocol::api_versions_request(1337, 311_908_132))?;
     // Answered in the v0 layout: error code right after the v0 header.
@@ -343,7 +324,7 @@ fn nc5_parse_api_version() -> Result<()> {
 
 #[test]
 fn pv1_handle_api_versions_requests() -> Result<()> {
-    let (_dir, broker) = start(&[])?;
+    let broker = Broker::on_fixture(&[])?;
     let mut client = broker.connect()?;
     let response = api_versions(&mut client, 1_545_217_325)?;
     ensure_api(&response, protocol::API_VERSIONS, 0, 4)?;
@@ -361,7 +342,7 @@ fn pv1_handle_api_versions_requests() -> Result<()> {
 
 #[test]
 fn nh4_serial_requests() -> Result<()> {
-    let (_dir, broker) = start(&[])?;
+    let broker = Broker::on_fixture(&[])?;
     let mut client = broker.connect()?;
     for correlation_id in 10..14 {
         api_versions(&mut client, correlation_id)?;
@@ -379,7 +360,7 @@ fn nh4_serial_requests() -> Result<()> {
 
 #[test]
 fn sk0_concurrent_requests() -> Result<()> {
-    let (_dir, broker) = start(&[])?;
+    let broker = Broker::on_fixture(&[])?;
     let mut clients: Vec<Client> = (0..3).map(|_| broker.connect()).collect::<Result<_>>()?;
     for (i, client) in clients.iter_mut().enumerate() {
         client.send(&protocol::api_versions_request(4, 100 + i as i32))?;
@@ -394,7 +375,7 @@ fn sk0_concurrent_requests() -> Result<()> {
 
 #[test]
 fn yk1_describe_topic_partitions_in_api_versions() -> Result<()> {
-    let (_dir, broker) = start(&[])?;
+    let broker = Broker::on_fixture(&[])?;
     let response = api_versions(&mut broker.connect()?, 3)?;
     ensure_api(&response, protocol::API_VERSIONS, 0, 4)?;
     ensure_api(&response, protocol::DESCRIBE_TOPIC_PARTITIONS, 0, 0)
@@ -402,7 +383,7 @@ fn yk1_describe_topic_partitions_in_api_versions() -> Result<()> {
 
 #[test]
 fn vt6_describe_unknown_topic() -> Result<()> {
-    let (_dir, broker) = start(&[TopicSpec::new("foo", FOO, 1)])?;
+    let broker = Broker::on_fixture(&[TopicSpec::new("foo", FOO, 1)])?;
     let response = describe(&mut broker.connect()?, 42, &["UNKNOWN_TOPIC_37"], 1)?;
     ensure!(response.topics.len() == 1, "topics {:?}", response.topics);
     let topic = &response.topics[0];
@@ -430,7 +411,8 @@ fn vt6_describe_unknown_topic() -> Result<()> {
 
 #[test]
 fn ea7_describe_single_partition() -> Result<()> {
-    let (_dir, broker) = start(&[TopicSpec::new("foo", FOO, 1), TopicSpec::new("bar", BAR, 1)])?;
+    let broker =
+        Broker::on_fixture(&[TopicSpec::new("foo", FOO, 1), TopicSpec::new("bar", BAR, 1)])?;
     let response = describe(&mut broker.connect()?, 43, &["foo"], 1)?;
     ensure!(response.topics.len() == 1, "topics {:?}", response.topics);
     ensure_described(&response.topics[0], "foo", FOO, 1)?;
@@ -444,7 +426,7 @@ fn ea7_describe_single_partition() -> Result<()> {
 
 #[test]
 fn ku4_describe_multiple_partitions() -> Result<()> {
-    let (_dir, broker) = start(&[TopicSpec::new("foo", FOO, 2)])?;
+    let broker = Broker::on_fixture(&[TopicSpec::new("foo", FOO, 2)])?;
     let response = describe(&mut broker.connect()?, 44, &["foo"], 2)?;
     ensure!(response.topics.len() == 1, "topics {:?}", response.topics);
     ensure_described(&response.topics[0], "foo", FOO, 2)?;
@@ -463,7 +445,7 @@ fn wq2_describe_multiple_topics() -> Result<()> {
         TopicSpec::new("baz", BAR, 2),
         TopicSpec::new("paz", BAZ, 3),
     ];
-    let (_dir, broker) = start(&topics)?;
+    let broker = Broker::on_fixture(&topics)?;
     let response = describe(&mut broker.connect()?, 45, &["qux", "baz", "paz"], 6)?;
     let names: Vec<_> = response
         .topics
@@ -484,14 +466,14 @@ fn wq2_describe_multiple_topics() -> Result<()> {
 
 #[test]
 fn gs0_fetch_in_api_versions() -> Result<()> {
-    let (_dir, broker) = start(&[])?;
+    let broker = Broker::on_fixture(&[])?;
     let response = api_versions(&mut broker.connect()?, 5)?;
     ensure_api(&response, protocol::FETCH, 0, 16)
 }
 
 #[test]
 fn dh6_fetch_with_no_topics() -> Result<()> {
-    let (_dir, broker) = start(&[])?;
+    let broker = Broker::on_fixture(&[])?;
     let response = fetch(&mut broker.connect()?, 77, &FetchRequest::new(vec![]))?;
     ensure!(
         response.responses.is_empty() && response.session_id == 0,
@@ -502,7 +484,7 @@ fn dh6_fetch_with_no_topics() -> Result<()> {
 
 #[test]
 fn hn6_fetch_unknown_topic() -> Result<()> {
-    let (_dir, broker) = start(&[TopicSpec::new("foo", FOO, 1)])?;
+    let broker = Broker::on_fixture(&[TopicSpec::new("foo", FOO, 1)])?;
     let partition = fetch_partition_0(&mut broker.connect()?, BAR)?;
     ensure!(
         partition.error_code == UNKNOWN_TOPIC_ID,
@@ -518,7 +500,7 @@ fn hn6_fetch_unknown_topic() -> Result<()> {
 
 #[test]
 fn cm4_fetch_empty_topic() -> Result<()> {
-    let (_dir, broker) = start(&[TopicSpec::new("foo", FOO, 1)])?;
+    let broker = Broker::on_fixture(&[TopicSpec::new("foo", FOO, 1)])?;
     let partition = fetch_partition_0(&mut broker.connect()?, FOO)?;
     ensure!(partition.error_code == 0, "error {}", partition.error_code);
     ensure!(
@@ -538,7 +520,7 @@ fn eg2_fetch_single_message() -> Result<()> {
     let topic = TopicSpec::new("foo", FOO, 1)
         .with_partition(PartitionSpec::new(0).with_messages(&["Hello World!"]));
     let expected = topic.partitions[0].log_bytes();
-    let (_dir, broker) = start(&[topic])?;
+    let broker = Broker::on_fixture(&[topic])?;
     let partition = fetch_partition_0(&mut broker.connect()?, FOO)?;
     ensure!(partition.error_code == 0, "error {}", partition.error_code);
     ensure!(
@@ -564,7 +546,7 @@ fn fd8_fetch_multiple_messages() -> Result<()> {
     let topic = TopicSpec::new("foo", FOO, 1)
         .with_partition(PartitionSpec::new(0).with_messages(&messages));
     let expected = topic.partitions[0].log_bytes();
-    let (_dir, broker) = start(&[topic])?;
+    let broker = Broker::on_fixture(&[topic])?;
     let partition = fetch_partition_0(&mut broker.connect()?, FOO)?;
     ensure!(partition.error_code == 0, "error {}", partition.error_code);
     ensure!(
@@ -582,25 +564,25 @@ fn fd8_fetch_multiple_messages() -> Result<()> {
 
 #[test]
 fn xz1_produce_in_api_versions() -> Result<()> {
-    let (_dir, broker) = start(&[])?;
+    let broker = Broker::on_fixture(&[])?;
     let response = api_versions(&mut broker.connect()?, 6)?;
     ensure_api(&response, protocol::PRODUCE, 0, 11)
 }
 
 #[test]
 fn zf2_produce_to_unknown_topic_or_partition() -> Result<()> {
-    let (_dir, broker) = start(&[TopicSpec::new("foo", FOO, 1)])?;
+    let broker = Broker::on_fixture(&[TopicSpec::new("foo", FOO, 1)])?;
     let mut client = broker.connect()?;
     let response = produce(
         &mut client,
         8,
-        &[("foo".into(), vec![(517, Some(batch_of(&["x"])))])],
+        &[("foo".into(), vec![(517, Some(batch(&["x"])))])],
     )?;
     ensure_unknown(&response, "foo", 517)?;
     let response = produce(
         &mut client,
         9,
-        &[("bar".into(), vec![(0, Some(batch_of(&["y"])))])],
+        &[("bar".into(), vec![(0, Some(batch(&["y"])))])],
     )?;
     ensure_unknown(&response, "bar", 0)?;
     ensure!(
@@ -616,11 +598,11 @@ fn zf2_produce_to_unknown_topic_or_partition() -> Result<()> {
 
 #[test]
 fn gg1_produce_to_valid_partition() -> Result<()> {
-    let (_dir, broker) = start(&[TopicSpec::new("foo", FOO, 1)])?;
+    let broker = Broker::on_fixture(&[TopicSpec::new("foo", FOO, 1)])?;
     let response = produce(
         &mut broker.connect()?,
         10,
-        &[("foo".into(), vec![(0, Some(batch_of(&["apple"])))])],
+        &[("foo".into(), vec![(0, Some(batch(&["apple"])))])],
     )?;
     ensure!(
         response.responses.len() == 1 && response.responses[0].0 == "foo",
@@ -631,8 +613,8 @@ fn gg1_produce_to_valid_partition() -> Result<()> {
 
 #[test]
 fn ls8_produce_single_record() -> Result<()> {
-    let (_dir, broker) = start(&[TopicSpec::new("foo", FOO, 1)])?;
-    let sent = batch_of(&["pineapple"]);
+    let broker = Broker::on_fixture(&[TopicSpec::new("foo", FOO, 1)])?;
+    let sent = batch(&["pineapple"]);
     let response = produce(
         &mut broker.connect()?,
         11,
@@ -644,8 +626,8 @@ fn ls8_produce_single_record() -> Result<()> {
 
 #[test]
 fn yd8_produce_multiple_records() -> Result<()> {
-    let (_dir, broker) = start(&[TopicSpec::new("foo", FOO, 1)])?;
-    let sent = batch_of(&["blueberry", "orange", "raspberry", "strawberry"]);
+    let broker = Broker::on_fixture(&[TopicSpec::new("foo", FOO, 1)])?;
+    let sent = batch(&["blueberry", "orange", "raspberry", "strawberry"]);
     let response = produce(
         &mut broker.connect()?,
         12,
@@ -659,9 +641,9 @@ fn yd8_produce_multiple_records() -> Result<()> {
 
 #[test]
 fn ct4_produce_to_multiple_partitions() -> Result<()> {
-    let (_dir, broker) = start(&[TopicSpec::new("foo", FOO, 3)])?;
+    let broker = Broker::on_fixture(&[TopicSpec::new("foo", FOO, 3)])?;
     let sent: Vec<Vec<u8>> = (0..3)
-        .map(|i| batch_of(&[&format!("p{i}-a"), &format!("p{i}-b")]))
+        .map(|i| batch(&[&format!("p{i}-a"), &format!("p{i}-b")]))
         .collect();
     let partitions = sent
         .iter()
@@ -678,28 +660,29 @@ fn ct4_produce_to_multiple_partitions() -> Result<()> {
 
 #[test]
 fn ov0_produce_to_multiple_topics() -> Result<()> {
-    let (_dir, broker) = start(&[TopicSpec::new("foo", FOO, 2), TopicSpec::new("bar", BAR, 3)])?;
+    let broker =
+        Broker::on_fixture(&[TopicSpec::new("foo", FOO, 2), TopicSpec::new("bar", BAR, 3)])?;
     let mut client = broker.connect()?;
-    let batch =
-        |topic: &str, i: i32, round: i32| batch_of(&[&format!("{topic}-{i}-{round}"), "second"]);
+    let sent =
+        |topic: &str, i: i32, round: i32| batch(&[&format!("{topic}-{i}-{round}"), "second"]);
     let first = produce(
         &mut client,
         14,
         &[
             (
                 "foo".into(),
-                vec![(0, Some(batch("foo", 0, 1))), (1, Some(batch("foo", 1, 1)))],
+                vec![(0, Some(sent("foo", 0, 1))), (1, Some(sent("foo", 1, 1)))],
             ),
             (
                 "bar".into(),
-                vec![(0, Some(batch("bar", 0, 1))), (2, Some(batch("bar", 2, 1)))],
+                vec![(0, Some(sent("bar", 0, 1))), (2, Some(sent("bar", 2, 1)))],
             ),
         ],
     )?;
     ensure!(first.responses.len() == 2, "{first:?}");
     for (topic, index) in [("foo", 0), ("foo", 1), ("bar", 0), ("bar", 2)] {
         ensure_produced(&first, topic, index, 0)?;
-        ensure_log_file(&broker, topic, index, &[(0, &batch(topic, index, 1))])?;
+        ensure_log_file(&broker, topic, index, &[(0, &sent(topic, index, 1))])?;
     }
     ensure_log_file(&broker, "bar", 1, &[])?;
 
@@ -710,9 +693,9 @@ fn ov0_produce_to_multiple_topics() -> Result<()> {
         &[
             (
                 "bar".into(),
-                vec![(0, Some(batch("bar", 0, 2))), (1, Some(batch("bar", 1, 2)))],
+                vec![(0, Some(sent("bar", 0, 2))), (1, Some(sent("bar", 1, 2)))],
             ),
-            ("foo".into(), vec![(1, Some(batch("foo", 1, 2)))]),
+            ("foo".into(), vec![(1, Some(sent("foo", 1, 2)))]),
         ],
     )?;
     ensure_produced(&second, "bar", 0, 2)?;
@@ -722,8 +705,8 @@ fn ov0_produce_to_multiple_topics() -> Result<()> {
         &broker,
         "bar",
         0,
-        &[(0, &batch("bar", 0, 1)), (2, &batch("bar", 0, 2))],
+        &[(0, &sent("bar", 0, 1)), (2, &sent("bar", 0, 2))],
     )?;
-    ensure_log_file(&broker, "foo", 0, &[(0, &batch("foo", 0, 1))])?;
+    ensure_log_file(&broker, "foo", 0, &[(0, &sent("foo", 0, 1))])?;
     Ok(())
 }

@@ -18,7 +18,6 @@ pub const MAGIC_V2: i8 = 2;
 const BATCH_LENGTH_OFFSET: usize = 8;
 const PARTITION_LEADER_EPOCH_OFFSET: usize = 12;
 const MAGIC_OFFSET: usize = 16;
-const CRC_OFFSET: usize = 17;
 /// The CRC covers everything from the attributes to the end of the batch.
 const ATTRIBUTES_OFFSET: usize = 21;
 
@@ -189,8 +188,6 @@ pub fn rewritten_prefix(batch: &[u8], base_offset: i64, leader_epoch: i32) -> [u
 /// Bytes from which the stored batch is copied verbatim after [`rewritten_prefix`].
 pub const VERBATIM_FROM: usize = MAGIC_OFFSET;
 
-const _: () = assert!(CRC_OFFSET == MAGIC_OFFSET + 1);
-
 /// Walks whole batches laid back to back, checking the structure of each.
 /// Stops with an error at the first batch that is not whole or not magic v2.
 pub struct Batches<'a> {
@@ -323,6 +320,8 @@ impl<'a> Iterator for Records<'a> {
 pub(crate) mod tests {
     use super::*;
     use crate::byte_utils::{put_varint, put_varlong};
+
+    const CRC_OFFSET: usize = 17;
 
     /// Builds an uncompressed batch with the given record values.
     pub(crate) fn batch(base_offset: i64, values: &[&[u8]]) -> Vec<u8> {
