@@ -1,18 +1,32 @@
-//! The broker's shared state: configuration, metadata and logs.
+//! The broker's shared state: configuration, metadata, logs and
+//! coordinators, and the operations that span them.
 
 use crate::config::BrokerConfig;
+use crate::metadata::controller::{
+    Controller, ControllerError, CreatedTopic, NewTopic, TopicDefaults,
+};
 use crate::metadata::meta_properties::{self, MetaProperties};
 use crate::metadata::{self, MetadataCache};
-use crate::storage::{LogManager, TopicPartition, UnifiedLog};
+use crate::producer_id_manager::ProducerIdManager;
+use crate::replica_manager::ReplicaManager;
+use crate::storage::{LogConfig, LogManager};
 use anyhow::Context;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use tracing::info;
+use uuid::Uuid;
+
+/// The largest batch the metadata log takes (Kafka's controller writes up
+/// to 8 MiB at once).
+const METADATA_MAX_BATCH_BYTES: usize = 8 * 1024 * 1024;
 
 pub struct Broker {
     pub config: BrokerConfig,
     pub meta: MetaProperties,
     pub metadata: MetadataCache,
-    pub metadata_log: UnifiedLog,
-    pub logs: LogManager,
+    pub controller: Controller,
+    pub replicas: ReplicaManager,
+    pub producer_ids: ProducerIdManager,
 }
 
 impl Broker {
@@ -23,36 +37,104 @@ impl Broker {
         std::fs::create_dir_all(&log_dir)
             .with_context(|| format!("cannot create log directory {}", log_dir.display()))?;
         let meta = meta_properties::load_or_create(&log_dir, config.node_id)?;
-        let (metadata_log, image) = metadata::open_and_load(&log_dir, config.log)
+        let metadata_log_config = LogConfig {
+            max_message_bytes: METADATA_MAX_BATCH_BYTES,
+            ..config.log
+        };
+        let (metadata_log, image) = metadata::open_and_load(&log_dir, metadata_log_config)
             .with_context(|| format!("cannot load the metadata log in {}", log_dir.display()))?;
         let logs = LogManager::new(&log_dir, config.log)
             .with_context(|| format!("cannot open log directory {}", log_dir.display()))?;
-        for topic in image.topics() {
-            for &partition in topic.partitions.keys() {
-                let tp = TopicPartition::new(topic.name.clone(), partition);
-                logs.get_or_create_log(&tp, topic.id)
-                    .with_context(|| format!("cannot open the log of {tp}"))?;
-            }
-        }
+        let replicas = ReplicaManager::new(logs);
+        replicas
+            .sync_with_image(&image)
+            .context("cannot open the partition logs")?;
         info!(
             cluster_id = %meta.cluster_id,
             node_id = config.node_id,
             log_dir = %log_dir.display(),
-            partitions = logs.all_logs().len(),
+            partitions = replicas.logs().all_logs().len(),
             "broker state loaded"
         );
+        let directory_id = directory_uuid(&meta.directory_id);
         Ok(Broker {
+            controller: Controller::new(metadata_log, config.node_id, directory_id),
+            metadata: MetadataCache::new(image),
+            replicas,
+            producer_ids: ProducerIdManager::default(),
             config,
             meta,
-            metadata: MetadataCache::new(image),
-            metadata_log,
-            logs,
         })
+    }
+
+    pub fn topic_defaults(&self) -> TopicDefaults {
+        TopicDefaults {
+            num_partitions: self.config.num_partitions,
+            replication_factor: self.config.default_replication_factor,
+        }
+    }
+
+    /// Creates a topic (or validates it) and opens its logs.
+    pub fn create_topic(
+        &self,
+        topic: &NewTopic,
+        validate_only: bool,
+    ) -> Result<CreatedTopic, ControllerError> {
+        let created = self.controller.create_topic(
+            &self.metadata,
+            topic,
+            self.topic_defaults(),
+            validate_only,
+        )?;
+        if !validate_only {
+            self.replicas.sync_with_image(&self.metadata.image())?;
+        }
+        Ok(created)
+    }
+
+    /// Deletes a topic and its logs; returns its name.
+    pub fn delete_topic(&self, topic_id: Uuid) -> Result<String, ControllerError> {
+        if !self.config.delete_topic_enable {
+            return Err(ControllerError::TopicDeletionDisabled);
+        }
+        let name = self.controller.delete_topic(&self.metadata, topic_id)?;
+        self.replicas.sync_with_image(&self.metadata.image())?;
+        Ok(name)
+    }
+
+    /// Adds partitions to a topic and opens their logs.
+    pub fn create_partitions(
+        &self,
+        name: &str,
+        count: i32,
+        assignments: Option<&[Vec<i32>]>,
+        validate_only: bool,
+    ) -> Result<Vec<i32>, ControllerError> {
+        let created = self.controller.create_partitions(
+            &self.metadata,
+            name,
+            count,
+            assignments,
+            validate_only,
+        )?;
+        if !validate_only {
+            self.replicas.sync_with_image(&self.metadata.image())?;
+        }
+        Ok(created)
     }
 
     /// Forces all logs to disk.
     pub fn flush(&self) -> std::io::Result<()> {
-        self.metadata_log.flush()?;
-        self.logs.flush_all()
+        self.controller.log().flush()?;
+        self.replicas.flush_all()
     }
+}
+
+/// The log directory's id from `meta.properties` (a fresh one if unreadable).
+fn directory_uuid(encoded: &str) -> Uuid {
+    URL_SAFE_NO_PAD
+        .decode(encoded.trim_end_matches('='))
+        .ok()
+        .and_then(|bytes| <[u8; 16]>::try_from(bytes).ok())
+        .map_or_else(Uuid::new_v4, Uuid::from_bytes)
 }

@@ -136,6 +136,61 @@ impl<'a> Reader<'a> {
         Ok(((raw >> 1) as i64) ^ -((raw & 1) as i64))
     }
 
+    /// INT16-length nullable string (non-flexible schemas).
+    pub fn read_nullable_string(&mut self) -> Result<Option<&'a str>, DecodeError> {
+        let at = self.pos;
+        let len = self.read_i16()?;
+        if len < 0 {
+            return Ok(None);
+        }
+        let bytes = self.read_bytes(len as usize)?;
+        std::str::from_utf8(bytes)
+            .map(Some)
+            .map_err(|_| DecodeError::InvalidUtf8 { at })
+    }
+
+    /// INT16-length string that must not be null.
+    pub fn read_string(&mut self) -> Result<&'a str, DecodeError> {
+        let at = self.pos;
+        self.read_nullable_string()?
+            .ok_or(DecodeError::InvalidLength { at, length: -1 })
+    }
+
+    /// INT32-length nullable bytes (non-flexible schemas).
+    pub fn read_nullable_bytes(&mut self) -> Result<Option<&'a [u8]>, DecodeError> {
+        let at = self.pos;
+        let len = self.read_i32()?;
+        if len < 0 {
+            return Ok(None);
+        }
+        if len as usize > self.remaining() {
+            return Err(DecodeError::InvalidLength {
+                at,
+                length: len.into(),
+            });
+        }
+        self.read_bytes(len as usize).map(Some)
+    }
+
+    /// An INT32-counted array length; `None` when null.
+    pub fn read_array_len(
+        &mut self,
+        min_element_size: usize,
+    ) -> Result<Option<usize>, DecodeError> {
+        let at = self.pos;
+        let len = self.read_i32()?;
+        if len < 0 {
+            return Ok(None);
+        }
+        if (len as usize).saturating_mul(min_element_size.max(1)) > self.remaining() {
+            return Err(DecodeError::InvalidLength {
+                at,
+                length: len.into(),
+            });
+        }
+        Ok(Some(len as usize))
+    }
+
     /// A compact (length + 1) string; `None` when null.
     pub fn read_compact_nullable_string(&mut self) -> Result<Option<&'a str>, DecodeError> {
         let at = self.pos;
@@ -211,6 +266,114 @@ impl<'a> Reader<'a> {
             on_field(tag, data)?;
         }
         Ok(())
+    }
+}
+
+/// Builds big-endian and varint encoded bytes (the mirror of [`Reader`]).
+#[derive(Debug, Default, Clone)]
+pub struct Writer {
+    buf: Vec<u8>,
+}
+
+impl Writer {
+    pub fn new() -> Self {
+        Writer::default()
+    }
+
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.buf
+    }
+
+    pub fn i8(&mut self, v: i8) -> &mut Self {
+        self.buf.push(v as u8);
+        self
+    }
+
+    pub fn i16(&mut self, v: i16) -> &mut Self {
+        self.buf.extend_from_slice(&v.to_be_bytes());
+        self
+    }
+
+    pub fn i32(&mut self, v: i32) -> &mut Self {
+        self.buf.extend_from_slice(&v.to_be_bytes());
+        self
+    }
+
+    pub fn i64(&mut self, v: i64) -> &mut Self {
+        self.buf.extend_from_slice(&v.to_be_bytes());
+        self
+    }
+
+    pub fn uuid(&mut self, v: &Uuid) -> &mut Self {
+        self.buf.extend_from_slice(v.as_bytes());
+        self
+    }
+
+    pub fn bytes(&mut self, v: &[u8]) -> &mut Self {
+        self.buf.extend_from_slice(v);
+        self
+    }
+
+    pub fn uvarint(&mut self, v: u32) -> &mut Self {
+        put_uvarint(&mut self.buf, v);
+        self
+    }
+
+    /// INT16-length string, as in the non-flexible record schemas.
+    pub fn string(&mut self, v: &str) -> &mut Self {
+        self.i16(v.len() as i16).bytes(v.as_bytes())
+    }
+
+    /// INT16-length nullable string.
+    pub fn nullable_string(&mut self, v: Option<&str>) -> &mut Self {
+        match v {
+            Some(v) => self.string(v),
+            None => self.i16(-1),
+        }
+    }
+
+    /// INT32-length nullable bytes.
+    pub fn nullable_bytes(&mut self, v: Option<&[u8]>) -> &mut Self {
+        match v {
+            Some(v) => self.i32(v.len() as i32).bytes(v),
+            None => self.i32(-1),
+        }
+    }
+
+    pub fn compact_string(&mut self, v: &str) -> &mut Self {
+        self.uvarint(v.len() as u32 + 1).bytes(v.as_bytes())
+    }
+
+    pub fn compact_nullable_string(&mut self, v: Option<&str>) -> &mut Self {
+        match v {
+            Some(v) => self.compact_string(v),
+            None => self.uvarint(0),
+        }
+    }
+
+    pub fn compact_array_len(&mut self, len: usize) -> &mut Self {
+        self.uvarint(len as u32 + 1)
+    }
+
+    pub fn compact_i32_array(&mut self, values: &[i32]) -> &mut Self {
+        self.compact_array_len(values.len());
+        for v in values {
+            self.i32(*v);
+        }
+        self
+    }
+
+    pub fn compact_uuid_array(&mut self, values: &[Uuid]) -> &mut Self {
+        self.compact_array_len(values.len());
+        for v in values {
+            self.uuid(v);
+        }
+        self
+    }
+
+    /// An empty tagged-field section.
+    pub fn no_tags(&mut self) -> &mut Self {
+        self.uvarint(0)
     }
 }
 

@@ -3,7 +3,7 @@
 
 use crate::storage::LogConfig;
 use anyhow::{Context, bail};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 pub const DEFAULT_LOG_DIR: &str = "/tmp/kraft-combined-logs";
@@ -38,6 +38,29 @@ pub struct BrokerConfig {
     pub log: LogConfig,
     /// `socket.request.max.bytes`: larger requests close the connection.
     pub socket_request_max_bytes: usize,
+    /// `auto.create.topics.enable`: Metadata requests create unknown topics.
+    pub auto_create_topics_enable: bool,
+    /// `num.partitions`: partitions of topics created without a count.
+    pub num_partitions: i32,
+    /// `default.replication.factor`.
+    pub default_replication_factor: i16,
+    /// `delete.topic.enable`.
+    pub delete_topic_enable: bool,
+    /// `offsets.topic.num.partitions`: partitions of `__consumer_offsets`.
+    pub offsets_topic_num_partitions: i32,
+    /// `offsets.topic.segment.bytes`.
+    pub offsets_topic_segment_bytes: u64,
+    /// `offset.metadata.max.bytes`: the longest commit metadata accepted.
+    pub offset_metadata_max_bytes: usize,
+    /// `group.initial.rebalance.delay.ms`.
+    pub group_initial_rebalance_delay_ms: u64,
+    /// `group.min.session.timeout.ms` and `group.max.session.timeout.ms`.
+    pub group_min_session_timeout_ms: i32,
+    pub group_max_session_timeout_ms: i32,
+    /// `max.incremental.fetch.session.cache.slots`.
+    pub max_incremental_fetch_session_cache_slots: usize,
+    /// Every property as given, for DescribeConfigs.
+    pub properties: BTreeMap<String, String>,
 }
 
 impl Default for BrokerConfig {
@@ -53,6 +76,18 @@ impl Default for BrokerConfig {
             log_dir: PathBuf::from(DEFAULT_LOG_DIR),
             log: LogConfig::default(),
             socket_request_max_bytes: 100 * 1024 * 1024,
+            auto_create_topics_enable: true,
+            num_partitions: 1,
+            default_replication_factor: 1,
+            delete_topic_enable: true,
+            offsets_topic_num_partitions: 50,
+            offsets_topic_segment_bytes: 100 * 1024 * 1024,
+            offset_metadata_max_bytes: 4096,
+            group_initial_rebalance_delay_ms: 3000,
+            group_min_session_timeout_ms: 6000,
+            group_max_session_timeout_ms: 1_800_000,
+            max_incremental_fetch_session_cache_slots: 1000,
+            properties: BTreeMap::new(),
         }
     }
 }
@@ -76,7 +111,13 @@ impl BrokerConfig {
 
     pub fn from_properties(props: &HashMap<String, String>) -> anyhow::Result<Self> {
         let get = |key: &str| props.get(key).map(|v| v.trim()).filter(|v| !v.is_empty());
-        let mut config = BrokerConfig::default();
+        let mut config = BrokerConfig {
+            properties: props
+                .iter()
+                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+                .collect(),
+            ..BrokerConfig::default()
+        };
 
         if let Some(v) = get("node.id") {
             config.node_id = parse(v, "node.id")?;
@@ -128,6 +169,46 @@ impl BrokerConfig {
         if let Some(v) = get("socket.request.max.bytes") {
             config.socket_request_max_bytes = parse(v, "socket.request.max.bytes")?;
         }
+        if let Some(v) = get("auto.create.topics.enable") {
+            config.auto_create_topics_enable = parse_bool(v, "auto.create.topics.enable")?;
+        }
+        if let Some(v) = get("num.partitions") {
+            config.num_partitions = parse(v, "num.partitions")?;
+            if config.num_partitions < 1 {
+                bail!("num.partitions={v} must be at least 1");
+            }
+        }
+        if let Some(v) = get("default.replication.factor") {
+            config.default_replication_factor = parse(v, "default.replication.factor")?;
+        }
+        if let Some(v) = get("delete.topic.enable") {
+            config.delete_topic_enable = parse_bool(v, "delete.topic.enable")?;
+        }
+        if let Some(v) = get("offsets.topic.num.partitions") {
+            config.offsets_topic_num_partitions = parse(v, "offsets.topic.num.partitions")?;
+            if config.offsets_topic_num_partitions < 1 {
+                bail!("offsets.topic.num.partitions={v} must be at least 1");
+            }
+        }
+        if let Some(v) = get("offsets.topic.segment.bytes") {
+            config.offsets_topic_segment_bytes = parse(v, "offsets.topic.segment.bytes")?;
+        }
+        if let Some(v) = get("offset.metadata.max.bytes") {
+            config.offset_metadata_max_bytes = parse(v, "offset.metadata.max.bytes")?;
+        }
+        if let Some(v) = get("group.initial.rebalance.delay.ms") {
+            config.group_initial_rebalance_delay_ms = parse(v, "group.initial.rebalance.delay.ms")?;
+        }
+        if let Some(v) = get("group.min.session.timeout.ms") {
+            config.group_min_session_timeout_ms = parse(v, "group.min.session.timeout.ms")?;
+        }
+        if let Some(v) = get("group.max.session.timeout.ms") {
+            config.group_max_session_timeout_ms = parse(v, "group.max.session.timeout.ms")?;
+        }
+        if let Some(v) = get("max.incremental.fetch.session.cache.slots") {
+            config.max_incremental_fetch_session_cache_slots =
+                parse(v, "max.incremental.fetch.session.cache.slots")?;
+        }
         Ok(config)
     }
 }
@@ -136,6 +217,14 @@ fn parse<T: std::str::FromStr>(value: &str, key: &str) -> anyhow::Result<T> {
     value
         .parse()
         .map_err(|_| anyhow::anyhow!("{key}={value} is not a valid number"))
+}
+
+fn parse_bool(value: &str, key: &str) -> anyhow::Result<bool> {
+    match value.to_ascii_lowercase().as_str() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => bail!("{key}={value} is neither true nor false"),
+    }
 }
 
 /// Parses `NAME://host:port,...`.
@@ -256,8 +345,12 @@ mod tests {
         );
         assert!(BrokerConfig::from_properties(&props("listeners=PLAINTEXT://:port")).is_err());
         assert!(BrokerConfig::from_properties(&props("node.id=one")).is_err());
+        let ignored = BrokerConfig::from_properties(&props("unknown.key=whatever")).unwrap();
         assert_eq!(
-            BrokerConfig::from_properties(&props("unknown.key=whatever")).unwrap(),
+            BrokerConfig {
+                properties: BTreeMap::new(),
+                ..ignored
+            },
             BrokerConfig::default()
         );
     }

@@ -12,5 +12,7 @@ pub mod byte_utils;
 pub mod config;
 pub mod connection;
 pub mod metadata;
+pub mod producer_id_manager;
+pub mod replica_manager;
 pub mod server;
 pub mod storage;

@@ -76,6 +76,18 @@ impl RecordBatch {
         )
     }
 
+    /// A batch of one record per value without a producer id, as a
+    /// non-idempotent producer sends them. Unlike the tester's batches
+    /// (producer 0, sequence 0), any number of these can go to one partition.
+    pub fn plain(values: &[&str]) -> Self {
+        Self::without_producer(
+            values
+                .iter()
+                .map(|v| Record::value(v.as_bytes().to_vec()))
+                .collect(),
+        )
+    }
+
     /// A batch with no producer id, as Kafka's controller writes them.
     pub fn without_producer(records: Vec<Record>) -> Self {
         RecordBatch {

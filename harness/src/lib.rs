@@ -8,9 +8,11 @@
 //! * [`fixture`]: log directories as Kafka lays them out;
 //! * [`launcher`] and [`client`]: a broker process and a connection to it.
 
+pub mod admin;
 pub mod batch;
 pub mod client;
 pub mod fixture;
+pub mod groups;
 pub mod launcher;
 pub mod protocol;
 pub mod wire;

@@ -192,7 +192,7 @@ fn produce(
 }
 
 fn good_batch(value: &str) -> Vec<u8> {
-    RecordBatch::of_values(&[value]).encode()
+    RecordBatch::plain(&[value]).encode()
 }
 
 fn ensure_error(response: &ProduceResponse, index: i32, code: i16) -> Result<()> {

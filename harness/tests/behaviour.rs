@@ -276,7 +276,7 @@ fn logs_roll_into_segments_and_reads_cross_them() -> Result<()> {
     let mut client = broker.connect()?;
     let mut sent = Vec::new();
     for i in 0..60 {
-        let batch = RecordBatch::new(vec![
+        let batch = RecordBatch::without_producer(vec![
             Record::value(format!("value number {i:03}").into_bytes()),
             Record::value(b"x".to_vec()),
         ])

@@ -84,7 +84,7 @@ fn serves_a_log_directory_written_by_kafka_4_0() -> Result<()> {
     ensure!(decoded[0].batch.records[0].value.as_deref() == Some(&b"Hello World!"[..]));
 
     // Appending continues after Kafka's batch, and survives a restart.
-    let sent = RecordBatch::of_values(&["after kafka"]).encode();
+    let sent = RecordBatch::plain(&["after kafka"]).encode();
     let raw = client.round_trip(&protocol::produce_request_v11(
         3,
         -1,

@@ -66,7 +66,7 @@ fn encoded_batch() -> impl Strategy<Value = Vec<u8>> {
         1_600_000_000_000i64..1_900_000_000_000,
     )
         .prop_map(|(records, timestamp)| {
-            let mut batch = RecordBatch::new(records);
+            let mut batch = RecordBatch::without_producer(records);
             batch.base_timestamp = timestamp;
             batch.max_timestamp = timestamp + 1000;
             batch.encode()

@@ -44,7 +44,7 @@ fn snapshot(broker: &Broker, name: &str, request: &[u8]) -> Result<()> {
 }
 
 fn batch(values: &[&str]) -> Vec<u8> {
-    RecordBatch::of_values(values).encode()
+    RecordBatch::plain(values).encode()
 }
 
 #[test]

@@ -663,8 +663,11 @@ fn ov0_produce_to_multiple_topics() -> Result<()> {
     let broker =
         Broker::on_fixture(&[TopicSpec::new("foo", FOO, 2), TopicSpec::new("bar", BAR, 3)])?;
     let mut client = broker.connect()?;
-    let sent =
-        |topic: &str, i: i32, round: i32| batch(&[&format!("{topic}-{i}-{round}"), "second"]);
+    // Written to twice, so not the tester's producer 0 / sequence 0 batches:
+    // an idempotent producer's repeat would be a duplicate.
+    let sent = |topic: &str, i: i32, round: i32| {
+        RecordBatch::plain(&[&format!("{topic}-{i}-{round}"), "second"]).encode()
+    };
     let first = produce(
         &mut client,
         14,

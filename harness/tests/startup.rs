@@ -18,7 +18,7 @@ fn produce_one(
     topic: &str,
     value: &str,
 ) -> Result<protocol::ProducedPartition> {
-    let batch = RecordBatch::of_values(&[value]).encode();
+    let batch = RecordBatch::plain(&[value]).encode();
     let raw = client.round_trip(&protocol::produce_request_v11(
         1,
         -1,

@@ -3,7 +3,7 @@
 use super::RequestContext;
 use crate::broker::Broker;
 use crate::metadata::{MetadataImage, TopicImage};
-use crate::storage::{ReadError, TopicPartition};
+use crate::storage::ReadError;
 use bytes::Bytes;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
@@ -71,7 +71,7 @@ fn fetch_topic(
         .partitions
         .iter()
         .map(|partition| match resolved {
-            Some(found) => fetch_partition(broker, found, partition, read),
+            Some(found) => fetch_partition(broker, image, found, partition, read),
             None => error_partition(partition.partition, unknown_topic),
         })
         .collect();
@@ -83,6 +83,7 @@ fn fetch_topic(
 
 fn fetch_partition(
     broker: &Broker,
+    image: &MetadataImage,
     topic: &TopicImage,
     request: &FetchPartition,
     read: &mut ReadState,
@@ -99,14 +100,14 @@ fn fetch_partition(
             return error_partition(index, ResponseError::UnknownLeaderEpoch);
         }
     }
-    let tp = TopicPartition::new(topic.name.clone(), index);
-    let log = match broker.logs.get_or_create_log(&tp, topic.id) {
+    let log = match broker.replicas.log(image, topic, index) {
         Ok(log) => log,
         Err(e) => {
-            warn!(partition = %tp, "cannot open log: {e}");
+            warn!(topic = %topic.name, partition = index, "cannot open log: {e}");
             return error_partition(index, ResponseError::KafkaStorageError);
         }
     };
+    let tp = log.topic_partition();
     let max_bytes = (request.partition_max_bytes.max(0) as usize).min(read.remaining_bytes);
     match log.read(request.fetch_offset, max_bytes, read.min_one_batch) {
         Ok(info) => {

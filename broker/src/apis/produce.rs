@@ -7,9 +7,10 @@
 
 use super::{Outcome, RequestContext};
 use crate::broker::Broker;
-use crate::metadata::TopicImage;
+use crate::metadata::{MetadataImage, TopicImage};
+use crate::storage::AppendError;
+use crate::storage::producer_state::ProducerError;
 use crate::storage::record_batch::{self, BatchError};
-use crate::storage::{AppendError, TopicPartition};
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::produce_request::PartitionProduceData;
 use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
@@ -39,6 +40,7 @@ pub fn handle(
                 let result = if valid_acks {
                     produce_partition(
                         broker,
+                        &image,
                         ctx.api_version,
                         topic_image.map(|t| &**t),
                         partition,
@@ -121,6 +123,7 @@ impl Failure {
 
 fn produce_partition(
     broker: &Broker,
+    image: &MetadataImage,
     api_version: i16,
     topic: Option<&TopicImage>,
     partition: &PartitionProduceData,
@@ -131,13 +134,17 @@ fn produce_partition(
     let records = partition.records.as_deref().unwrap_or_default();
     validate_records(api_version, records)?;
 
-    let tp = TopicPartition::new(topic.name.clone(), partition.index);
-    let log = broker.logs.get_or_create_log(&tp, topic.id).map_err(|e| {
-        error!(partition = %tp, "cannot open log: {e}");
-        Failure::new(ResponseError::KafkaStorageError)
-    })?;
-    let info = log
-        .append_as_leader(records, registration.leader_epoch)
+    let log = broker
+        .replicas
+        .log(image, topic, partition.index)
+        .map_err(|e| {
+            error!(topic = %topic.name, partition = partition.index, "cannot open log: {e}");
+            Failure::new(ResponseError::KafkaStorageError)
+        })?;
+    let tp = log.topic_partition();
+    let info = broker
+        .replicas
+        .append(&log, records, registration.leader_epoch)
         .map_err(|e| match e {
             AppendError::Corrupt(_) => Failure::with_message(ResponseError::CorruptMessage, e),
             AppendError::InvalidRecord(_) => Failure::with_message(ResponseError::InvalidRecord, e),
@@ -147,6 +154,14 @@ fn produce_partition(
             AppendError::RecordListTooLarge { .. } => {
                 Failure::with_message(ResponseError::RecordListTooLarge, e)
             }
+            AppendError::Producer(ProducerError::InvalidProducerEpoch { .. }) => {
+                Failure::with_message(ResponseError::InvalidProducerEpoch, e)
+            }
+            AppendError::Producer(ProducerError::OutOfOrderSequence { .. }) => {
+                Failure::with_message(ResponseError::OutOfOrderSequenceNumber, e)
+            }
+            AppendError::Transactional => Failure::with_message(ResponseError::InvalidTxnState, e),
+            AppendError::Deleted => Failure::new(ResponseError::UnknownTopicOrPartition),
             AppendError::Io(ref io) => {
                 error!(partition = %tp, "cannot append to log: {io}");
                 Failure::new(ResponseError::KafkaStorageError)

@@ -2,7 +2,9 @@
 //! image, built by replaying records into a delta (Kafka's `MetadataImage`
 //! and `MetadataDelta`).
 
-use super::records::{MetadataRecord, NO_LEADER_CHANGE, PartitionChangeRecord, PartitionRecord};
+use super::records::{
+    MetadataRecord, NO_LEADER_CHANGE, PartitionChangeRecord, PartitionRecord, TOPIC_RESOURCE,
+};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use tracing::warn;
@@ -90,11 +92,18 @@ pub fn is_internal_topic(name: &str) -> bool {
     matches!(name, "__consumer_offsets" | "__transaction_state")
 }
 
+/// Configuration overrides of one resource (topic or broker), by name.
+pub type ConfigMap = BTreeMap<String, String>;
+
 #[derive(Debug, Default, Clone)]
 pub struct MetadataImage {
     topics_by_name: BTreeMap<String, Arc<TopicImage>>,
     topics_by_id: HashMap<Uuid, Arc<TopicImage>>,
     features: BTreeMap<String, i16>,
+    /// Keyed by (resource type, resource name).
+    configs: HashMap<(i8, String), ConfigMap>,
+    /// The first producer id no broker has been given yet.
+    next_producer_id: i64,
     /// Offset of the last record applied, -1 for an empty log.
     offset: i64,
 }
@@ -133,6 +142,15 @@ impl MetadataImage {
         &self.features
     }
 
+    /// The configuration overrides of a resource (empty when it has none).
+    pub fn configs(&self, resource_type: i8, name: &str) -> Option<&ConfigMap> {
+        self.configs.get(&(resource_type, name.to_string()))
+    }
+
+    pub fn next_producer_id(&self) -> i64 {
+        self.next_producer_id
+    }
+
     pub fn offset(&self) -> i64 {
         self.offset
     }
@@ -142,6 +160,8 @@ impl MetadataImage {
 pub struct MetadataDelta {
     topics: HashMap<Uuid, TopicImage>,
     features: BTreeMap<String, i16>,
+    configs: HashMap<(i8, String), ConfigMap>,
+    next_producer_id: i64,
     offset: i64,
 }
 
@@ -154,6 +174,8 @@ impl MetadataDelta {
                 .map(|(id, topic)| (*id, TopicImage::clone(topic)))
                 .collect(),
             features: base.features.clone(),
+            configs: base.configs.clone(),
+            next_producer_id: base.next_producer_id,
             offset: base.offset,
         }
     }
@@ -211,10 +233,36 @@ impl MetadataDelta {
                         "partition change record for an unknown partition; skipped"),
                 }
             }
-            MetadataRecord::RemoveTopic(remove) => {
-                if self.topics.remove(&remove.topic_id).is_none() {
-                    warn!(topic_id = %remove.topic_id, "remove topic record for an unknown topic");
+            MetadataRecord::RemoveTopic(remove) => match self.topics.remove(&remove.topic_id) {
+                // A removed topic's configuration goes with it.
+                Some(topic) => {
+                    self.configs.remove(&(TOPIC_RESOURCE, topic.name));
                 }
+                None => {
+                    warn!(topic_id = %remove.topic_id, "remove topic record for an unknown topic")
+                }
+            },
+            MetadataRecord::Config(config) => {
+                let key = (config.resource_type, config.resource_name);
+                match config.value {
+                    Some(value) => {
+                        self.configs
+                            .entry(key)
+                            .or_default()
+                            .insert(config.name, value);
+                    }
+                    None => {
+                        if let Some(configs) = self.configs.get_mut(&key) {
+                            configs.remove(&config.name);
+                            if configs.is_empty() {
+                                self.configs.remove(&key);
+                            }
+                        }
+                    }
+                }
+            }
+            MetadataRecord::ProducerIds(ids) => {
+                self.next_producer_id = self.next_producer_id.max(ids.next_producer_id);
             }
             MetadataRecord::FeatureLevel(feature) => {
                 // A level of 0 removes the feature (Kafka's FeaturesDelta).
@@ -240,6 +288,8 @@ impl MetadataDelta {
             topics_by_name,
             topics_by_id,
             features: self.features,
+            configs: self.configs,
+            next_producer_id: self.next_producer_id,
             offset: self.offset,
         }
     }

@@ -2,10 +2,12 @@
 //! metadata log `__cluster_metadata-0`, which stays the single source of
 //! truth. Knows nothing of sockets.
 
+pub mod controller;
 pub mod image;
 pub mod loader;
 pub mod meta_properties;
 pub mod records;
+pub mod topic_config;
 
 pub use image::{MetadataImage, PartitionRegistration, TopicImage, is_internal_topic};
 

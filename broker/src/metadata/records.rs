@@ -5,7 +5,7 @@
 //! `metadata/src/main/resources/common/metadata/*.json` in Apache Kafka. All
 //! of these records use flexible versions, so each ends with tagged fields.
 
-use crate::byte_utils::{DecodeError, Reader};
+use crate::byte_utils::{DecodeError, Reader, Writer};
 use thiserror::Error;
 use uuid::Uuid;
 
@@ -14,9 +14,14 @@ pub const FRAME_VERSION: u32 = 1;
 
 pub const TOPIC_RECORD: u32 = 2;
 pub const PARTITION_RECORD: u32 = 3;
+pub const CONFIG_RECORD: u32 = 4;
 pub const PARTITION_CHANGE_RECORD: u32 = 5;
 pub const REMOVE_TOPIC_RECORD: u32 = 9;
 pub const FEATURE_LEVEL_RECORD: u32 = 12;
+pub const PRODUCER_IDS_RECORD: u32 = 15;
+
+/// `ConfigRecord.resource_type` of a topic (Kafka's `ConfigResource.Type.TOPIC`).
+pub const TOPIC_RESOURCE: i8 = 2;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TopicRecord {
@@ -71,13 +76,32 @@ pub struct FeatureLevelRecord {
     pub feature_level: i16,
 }
 
+/// A configuration entry of a resource; a null value deletes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigRecord {
+    pub resource_type: i8,
+    pub resource_name: String,
+    pub name: String,
+    pub value: Option<String>,
+}
+
+/// The next producer id after a block handed to a broker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProducerIdsRecord {
+    pub broker_id: i32,
+    pub broker_epoch: i64,
+    pub next_producer_id: i64,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MetadataRecord {
     Topic(TopicRecord),
     Partition(PartitionRecord),
+    Config(ConfigRecord),
     PartitionChange(PartitionChangeRecord),
     RemoveTopic(RemoveTopicRecord),
     FeatureLevel(FeatureLevelRecord),
+    ProducerIds(ProducerIdsRecord),
     /// A record type the broker does not use (brokers, configs, ...).
     Other {
         record_type: u32,
@@ -139,6 +163,35 @@ pub fn decode(value: &[u8]) -> Result<MetadataRecord, RecordError> {
             check_version(2)?;
             MetadataRecord::PartitionChange(decode_partition_change(&mut r).map_err(malformed)?)
         }
+        CONFIG_RECORD => {
+            check_version(0)?;
+            let record = (|| {
+                let record = ConfigRecord {
+                    resource_type: r.read_i8()?,
+                    resource_name: r.read_compact_string()?.to_string(),
+                    name: r.read_compact_string()?.to_string(),
+                    value: r.read_compact_nullable_string()?.map(str::to_string),
+                };
+                r.read_tagged_fields(|_, _| Ok(()))?;
+                Ok(record)
+            })()
+            .map_err(malformed)?;
+            MetadataRecord::Config(record)
+        }
+        PRODUCER_IDS_RECORD => {
+            check_version(0)?;
+            let record = (|| {
+                let record = ProducerIdsRecord {
+                    broker_id: r.read_i32()?,
+                    broker_epoch: r.read_i64()?,
+                    next_producer_id: r.read_i64()?,
+                };
+                r.read_tagged_fields(|_, _| Ok(()))?;
+                Ok(record)
+            })()
+            .map_err(malformed)?;
+            MetadataRecord::ProducerIds(record)
+        }
         REMOVE_TOPIC_RECORD => {
             check_version(0)?;
             let topic_id = r.read_uuid().map_err(malformed)?;
@@ -161,6 +214,73 @@ pub fn decode(value: &[u8]) -> Result<MetadataRecord, RecordError> {
         },
     };
     Ok(record)
+}
+
+impl MetadataRecord {
+    /// Encodes the record as a metadata log record value, at the version
+    /// Kafka 4.0 writes (PartitionRecord v1, with directories).
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        let mut header = |record_type: u32, version: u32| {
+            w.uvarint(FRAME_VERSION)
+                .uvarint(record_type)
+                .uvarint(version);
+        };
+        match self {
+            MetadataRecord::Topic(t) => {
+                header(TOPIC_RECORD, 0);
+                w.compact_string(&t.name).uuid(&t.topic_id).no_tags();
+            }
+            MetadataRecord::Partition(p) => {
+                header(PARTITION_RECORD, 1);
+                w.i32(p.partition_id)
+                    .uuid(&p.topic_id)
+                    .compact_i32_array(&p.replicas)
+                    .compact_i32_array(&p.isr)
+                    .compact_i32_array(&p.removing_replicas)
+                    .compact_i32_array(&p.adding_replicas)
+                    .i32(p.leader)
+                    .i32(p.leader_epoch)
+                    .i32(p.partition_epoch)
+                    .compact_uuid_array(&p.directories);
+                if p.leader_recovery_state != 0 {
+                    w.uvarint(1)
+                        .uvarint(0)
+                        .uvarint(1)
+                        .i8(p.leader_recovery_state);
+                } else {
+                    w.no_tags();
+                }
+            }
+            MetadataRecord::Config(c) => {
+                header(CONFIG_RECORD, 0);
+                w.i8(c.resource_type)
+                    .compact_string(&c.resource_name)
+                    .compact_string(&c.name)
+                    .compact_nullable_string(c.value.as_deref())
+                    .no_tags();
+            }
+            MetadataRecord::RemoveTopic(r) => {
+                header(REMOVE_TOPIC_RECORD, 0);
+                w.uuid(&r.topic_id).no_tags();
+            }
+            MetadataRecord::FeatureLevel(f) => {
+                header(FEATURE_LEVEL_RECORD, 0);
+                w.compact_string(&f.name).i16(f.feature_level).no_tags();
+            }
+            MetadataRecord::ProducerIds(p) => {
+                header(PRODUCER_IDS_RECORD, 0);
+                w.i32(p.broker_id)
+                    .i64(p.broker_epoch)
+                    .i64(p.next_producer_id)
+                    .no_tags();
+            }
+            MetadataRecord::PartitionChange(_) | MetadataRecord::Other { .. } => {
+                unreachable!("the broker never writes {self:?}")
+            }
+        }
+        w.into_bytes()
+    }
 }
 
 fn decode_topic(r: &mut Reader<'_>) -> Result<TopicRecord, DecodeError> {
@@ -286,6 +406,51 @@ mod tests {
         assert_eq!((p.partition_id, p.leader, p.leader_epoch), (0, 1, 0));
         assert_eq!((p.replicas, p.isr), (vec![1], vec![1]));
         assert_eq!(p.directories, vec![Uuid::from_bytes([0x11; 16])]);
+    }
+
+    #[test]
+    fn written_records_decode_to_themselves() {
+        let id = Uuid::from_u128(42);
+        let records = [
+            MetadataRecord::Topic(TopicRecord {
+                name: "orders".into(),
+                topic_id: id,
+            }),
+            MetadataRecord::Partition(PartitionRecord {
+                partition_id: 3,
+                topic_id: id,
+                replicas: vec![1],
+                isr: vec![1],
+                removing_replicas: vec![],
+                adding_replicas: vec![],
+                leader: 1,
+                leader_recovery_state: 0,
+                leader_epoch: 0,
+                partition_epoch: 0,
+                directories: vec![Uuid::from_u128(7)],
+                eligible_leader_replicas: None,
+                last_known_elr: None,
+            }),
+            MetadataRecord::Config(ConfigRecord {
+                resource_type: TOPIC_RESOURCE,
+                resource_name: "orders".into(),
+                name: "cleanup.policy".into(),
+                value: Some("compact".into()),
+            }),
+            MetadataRecord::RemoveTopic(RemoveTopicRecord { topic_id: id }),
+            MetadataRecord::FeatureLevel(FeatureLevelRecord {
+                name: "metadata.version".into(),
+                feature_level: 25,
+            }),
+            MetadataRecord::ProducerIds(ProducerIdsRecord {
+                broker_id: 1,
+                broker_epoch: -1,
+                next_producer_id: 2000,
+            }),
+        ];
+        for record in records {
+            assert_eq!(decode(&record.encode()), Ok(record));
+        }
     }
 
     #[test]

@@ -33,6 +33,15 @@ pub struct SegmentRecovery {
     pub stopped_by: Option<BatchError>,
 }
 
+/// A batch ready to be written: its assigned base offset, its rewritten
+/// first 16 bytes and the rest of its bytes as received.
+pub struct PendingBatch<'a> {
+    pub base_offset: i64,
+    pub prefix: [u8; 16],
+    pub rest: &'a [u8],
+    pub max_timestamp: i64,
+}
+
 pub struct LogSegment {
     base_offset: i64,
     path: PathBuf,
@@ -40,6 +49,11 @@ pub struct LogSegment {
     /// Bytes of whole batches in the file; appends go here.
     size: u64,
     index: OffsetIndex,
+    /// Sparse (max timestamp so far, offset of the batch holding it),
+    /// added with the offset index entries (Kafka's `TimeIndex`).
+    time_index: Vec<(i64, i64)>,
+    max_timestamp: i64,
+    offset_of_max_timestamp: i64,
     index_interval_bytes: u64,
     bytes_since_last_index_entry: u64,
 }
@@ -60,6 +74,9 @@ impl LogSegment {
             file: Arc::new(file),
             size: 0,
             index: OffsetIndex::new(base_offset),
+            time_index: Vec::new(),
+            max_timestamp: -1,
+            offset_of_max_timestamp: -1,
             index_interval_bytes,
             bytes_since_last_index_entry: 0,
         })
@@ -81,13 +98,32 @@ impl LogSegment {
         &self.file
     }
 
+    /// The largest batch timestamp in the segment, -1 when empty.
+    pub fn max_timestamp(&self) -> i64 {
+        self.max_timestamp
+    }
+
+    /// The base offset of the batch with the largest timestamp.
+    pub fn offset_of_max_timestamp(&self) -> i64 {
+        self.offset_of_max_timestamp
+    }
+
     /// Walks every batch in the file, rebuilding the index. With
     /// `check_crc`, batches are also checked against their CRC. Anything
     /// after the last valid batch is cut off the file when `truncate` is set;
     /// otherwise the segment just ends there.
-    pub fn recover(&mut self, check_crc: bool, truncate: bool) -> io::Result<SegmentRecovery> {
+    /// Each valid batch's header is handed to `on_batch`.
+    pub fn recover(
+        &mut self,
+        check_crc: bool,
+        truncate: bool,
+        on_batch: &mut dyn FnMut(&BatchHeader),
+    ) -> io::Result<SegmentRecovery> {
         let file_len = self.file.metadata()?.len();
         self.index = OffsetIndex::new(self.base_offset);
+        self.time_index.clear();
+        self.max_timestamp = -1;
+        self.offset_of_max_timestamp = -1;
         self.bytes_since_last_index_entry = 0;
         let file = Arc::clone(&self.file);
         let mut scanner = Scanner::new(&file, file_len);
@@ -103,6 +139,8 @@ impl LogSegment {
                 }
                 ScanItem::Batch { position, header } => {
                     self.index_batch(header.base_offset, position);
+                    self.track_timestamp(header.max_timestamp, header.base_offset);
+                    on_batch(&header);
                     self.bytes_since_last_index_entry += header.size_in_bytes() as u64;
                     next_offset = Some(header.next_offset());
                     valid_end = position + header.size_in_bytes() as u64;
@@ -126,32 +164,63 @@ impl LogSegment {
             if let Ok(position) = u32::try_from(position) {
                 self.index.append(base_offset, position);
             }
+            if self.max_timestamp > self.time_index.last().map_or(-1, |e| e.0) {
+                self.time_index
+                    .push((self.max_timestamp, self.offset_of_max_timestamp));
+            }
             self.bytes_since_last_index_entry = 0;
+        }
+    }
+
+    fn track_timestamp(&mut self, max_timestamp: i64, base_offset: i64) {
+        if max_timestamp > self.max_timestamp {
+            self.max_timestamp = max_timestamp;
+            self.offset_of_max_timestamp = base_offset;
         }
     }
 
     /// Appends already checked batches, each written as its 16-byte
     /// rewritten prefix followed by the rest of its bytes unchanged. On a
     /// failed write the file is cut back, so the segment stays whole.
-    pub fn append(&mut self, batches: &[(i64, [u8; 16], &[u8])]) -> io::Result<()> {
+    pub fn append(&mut self, batches: &[PendingBatch<'_>]) -> io::Result<()> {
         let start = self.size;
+        let before = (
+            self.max_timestamp,
+            self.offset_of_max_timestamp,
+            self.time_index.len(),
+        );
         let mut slices = Vec::with_capacity(batches.len() * 2);
         let mut position = start;
-        for (base_offset, prefix, rest) in batches {
-            self.index_batch(*base_offset, position);
-            let len = (prefix.len() + rest.len()) as u64;
+        for batch in batches {
+            self.index_batch(batch.base_offset, position);
+            self.track_timestamp(batch.max_timestamp, batch.base_offset);
+            let len = (batch.prefix.len() + batch.rest.len()) as u64;
             self.bytes_since_last_index_entry += len;
             position += len;
-            slices.push(IoSlice::new(prefix));
-            slices.push(IoSlice::new(rest));
+            slices.push(IoSlice::new(&batch.prefix));
+            slices.push(IoSlice::new(batch.rest));
         }
         if let Err(e) = write_all_vectored(&self.file, &mut slices) {
             self.index.truncate_to_position(start as u32);
+            (self.max_timestamp, self.offset_of_max_timestamp) = (before.0, before.1);
+            self.time_index.truncate(before.2);
             let _ = self.file.set_len(start);
             return Err(e);
         }
         self.size = position;
         Ok(())
+    }
+
+    /// Where a reader looking for the first batch with a timestamp at least
+    /// `target` starts walking (Kafka's `TimeIndex.lookup`).
+    pub fn timestamp_lookup_position(&self, target: i64) -> u64 {
+        let idx = self
+            .time_index
+            .partition_point(|&(timestamp, _)| timestamp <= target);
+        match idx.checked_sub(1) {
+            Some(i) => self.lookup_position(self.time_index[i].1),
+            None => 0,
+        }
     }
 
     /// Where a reader looking for `target` starts walking batch headers.
@@ -308,7 +377,9 @@ mod tests {
         std::fs::write(dir.path().join(log_file_name(0)), &bytes).unwrap();
 
         let mut segment = LogSegment::open(dir.path(), 0, 1024).unwrap();
-        let recovery = segment.recover(true, true).unwrap();
+        let mut seen = 0;
+        let recovery = segment.recover(true, true, &mut |_| seen += 1).unwrap();
+        assert_eq!(seen, 100);
         assert_eq!(recovery.next_offset, Some(100));
         assert_eq!(recovery.truncated_bytes, 30);
         assert_eq!(segment.size(), whole);
@@ -335,7 +406,18 @@ mod tests {
         let mut segment = LogSegment::open(dir.path(), 0, 4096).unwrap();
         let b = batch(0, &[b"v"]);
         let prefix = record_batch::rewritten_prefix(&b, 5, 3);
-        segment.append(&[(5, prefix, &b[16..])]).unwrap();
+        segment
+            .append(&[PendingBatch {
+                base_offset: 5,
+                prefix,
+                rest: &b[16..],
+                max_timestamp: 7,
+            }])
+            .unwrap();
+        assert_eq!(
+            (segment.max_timestamp(), segment.offset_of_max_timestamp()),
+            (7, 5)
+        );
         let stored = std::fs::read(segment.path()).unwrap();
         assert_eq!(stored.len(), b.len());
         assert_eq!(&stored[..8], &5i64.to_be_bytes());

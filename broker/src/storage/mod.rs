@@ -2,9 +2,11 @@
 //! network: callers hand in batch bytes and get offsets, batch bytes and
 //! typed errors back.
 
+pub mod compression;
 pub mod log_manager;
 pub mod log_segment;
 pub mod offset_index;
+pub mod producer_state;
 pub mod record_batch;
 pub mod unified_log;
 

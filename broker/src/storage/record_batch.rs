@@ -22,6 +22,7 @@ const MAGIC_OFFSET: usize = 16;
 const ATTRIBUTES_OFFSET: usize = 21;
 
 const COMPRESSION_CODEC_MASK: i16 = 0x07;
+const LOG_APPEND_TIME_FLAG: i16 = 0x08;
 const TRANSACTIONAL_FLAG: i16 = 0x10;
 const CONTROL_FLAG: i16 = 0x20;
 
@@ -88,6 +89,11 @@ impl BatchHeader {
     /// 0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd.
     pub fn compression_codec(&self) -> i16 {
         self.attributes & COMPRESSION_CODEC_MASK
+    }
+
+    /// Whether the broker set the timestamps (`message.timestamp.type=LogAppendTime`).
+    pub fn is_log_append_time(&self) -> bool {
+        self.attributes & LOG_APPEND_TIME_FLAG != 0
     }
 
     pub fn is_transactional(&self) -> bool {
@@ -188,6 +194,59 @@ pub fn rewritten_prefix(batch: &[u8], base_offset: i64, leader_epoch: i32) -> [u
 /// Bytes from which the stored batch is copied verbatim after [`rewritten_prefix`].
 pub const VERBATIM_FROM: usize = MAGIC_OFFSET;
 
+/// A record to put in a batch the broker writes itself.
+#[derive(Debug, Clone, Copy)]
+pub struct NewRecord<'a> {
+    pub key: Option<&'a [u8]>,
+    pub value: Option<&'a [u8]>,
+}
+
+/// Builds an uncompressed magic v2 batch without a producer id (Kafka's
+/// `MemoryRecords.withRecords`), for what the broker writes itself: metadata
+/// records and consumer offsets. The base offset is assigned on append.
+pub fn build_batch(timestamp: i64, records: &[NewRecord<'_>]) -> Vec<u8> {
+    use crate::byte_utils::{put_varint, put_varlong};
+    let mut body = Vec::with_capacity(64 * records.len());
+    for (i, record) in records.iter().enumerate() {
+        let mut r = Vec::with_capacity(16);
+        r.push(0); // attributes
+        put_varlong(&mut r, 0); // timestamp delta
+        put_varint(&mut r, i as i32); // offset delta
+        for field in [record.key, record.value] {
+            match field {
+                Some(bytes) => {
+                    put_varint(&mut r, bytes.len() as i32);
+                    r.extend_from_slice(bytes);
+                }
+                None => put_varint(&mut r, -1),
+            }
+        }
+        put_varint(&mut r, 0); // headers
+        put_varint(&mut body, r.len() as i32);
+        body.extend_from_slice(&r);
+    }
+    let mut out = Vec::with_capacity(RECORD_BATCH_OVERHEAD + body.len());
+    out.extend_from_slice(&0i64.to_be_bytes());
+    out.extend_from_slice(
+        &((RECORD_BATCH_OVERHEAD - LOG_OVERHEAD + body.len()) as i32).to_be_bytes(),
+    );
+    out.extend_from_slice(&(-1i32).to_be_bytes()); // partition leader epoch, set on append
+    out.push(MAGIC_V2 as u8);
+    out.extend_from_slice(&[0; 4]); // CRC, below
+    out.extend_from_slice(&0i16.to_be_bytes());
+    out.extend_from_slice(&(records.len() as i32 - 1).to_be_bytes());
+    out.extend_from_slice(&timestamp.to_be_bytes());
+    out.extend_from_slice(&timestamp.to_be_bytes());
+    out.extend_from_slice(&NO_PRODUCER_ID.to_be_bytes());
+    out.extend_from_slice(&(-1i16).to_be_bytes());
+    out.extend_from_slice(&(-1i32).to_be_bytes());
+    out.extend_from_slice(&(records.len() as i32).to_be_bytes());
+    out.extend_from_slice(&body);
+    let crc = compute_crc(&out);
+    out[MAGIC_OFFSET + 1..MAGIC_OFFSET + 5].copy_from_slice(&crc.to_be_bytes());
+    out
+}
+
 /// Walks whole batches laid back to back, checking the structure of each.
 /// Stops with an error at the first batch that is not whole or not magic v2.
 pub struct Batches<'a> {
@@ -246,13 +305,61 @@ pub struct Record<'a> {
 
 /// Iterates the records of an uncompressed batch (the metadata log's case).
 pub fn records(batch: &[u8]) -> Result<Records<'_>, DecodeError> {
-    let mut reader = Reader::new(batch);
     let header = BatchHeader::parse(batch)?;
-    reader.read_bytes(RECORD_BATCH_OVERHEAD)?;
-    Ok(Records {
-        reader,
-        left: header.records_count.max(0) as usize,
-    })
+    Ok(records_in(
+        &batch[RECORD_BATCH_OVERHEAD..],
+        header.records_count,
+    ))
+}
+
+/// Iterates `count` records laid out in `bytes`.
+fn records_in(bytes: &[u8], count: i32) -> Records<'_> {
+    Records {
+        reader: Reader::new(bytes),
+        left: count.max(0) as usize,
+    }
+}
+
+/// Why the records of a batch could not be read.
+#[derive(Debug, Error)]
+pub enum RecordsError {
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    #[error(transparent)]
+    Decompress(#[from] super::compression::DecompressError),
+}
+
+/// The largest a batch may grow when decompressed to read its records.
+const MAX_DECOMPRESSED_BATCH: usize = 256 * 1024 * 1024;
+
+/// The (offset, timestamp) of every record of a whole batch, decompressing
+/// it when needed.
+pub fn record_timestamps(batch: &[u8]) -> Result<Vec<(i64, i64)>, RecordsError> {
+    let header = BatchHeader::parse(batch)?;
+    let count = header.records_count.max(0);
+    if header.is_log_append_time() {
+        return Ok((0..header.last_offset_delta.max(0) + 1)
+            .map(|delta| (header.base_offset + i64::from(delta), header.max_timestamp))
+            .collect());
+    }
+    let payload = batch.get(RECORD_BATCH_OVERHEAD..).unwrap_or_default();
+    let decompressed;
+    let bytes = match header.compression_codec() {
+        0 => payload,
+        codec => {
+            decompressed = super::compression::decompress(codec, payload, MAX_DECOMPRESSED_BATCH)?;
+            &decompressed
+        }
+    };
+    records_in(bytes, count)
+        .map(|record| {
+            let record = record?;
+            Ok((
+                header.base_offset + i64::from(record.offset_delta),
+                header.base_timestamp + record.timestamp_delta,
+            ))
+        })
+        .collect()
 }
 
 pub struct Records<'a> {
@@ -398,6 +505,52 @@ pub(crate) mod tests {
             check_structure(&magic1, 0),
             Err(BatchError::UnsupportedMagic { magic: 1, .. })
         ));
+    }
+
+    #[test]
+    fn built_batches_are_valid_and_readable() {
+        let built = build_batch(
+            1_700_000_000_000,
+            &[
+                NewRecord {
+                    key: Some(b"k"),
+                    value: Some(b"v1"),
+                },
+                NewRecord {
+                    key: None,
+                    value: None,
+                },
+            ],
+        );
+        let (header, size) = check_structure(&built, 0).unwrap();
+        assert_eq!(size, built.len());
+        check_crc(&built, &header, 0).unwrap();
+        assert_eq!((header.records_count, header.last_offset_delta), (2, 1));
+        let records: Vec<_> = records(&built).unwrap().map(Result::unwrap).collect();
+        assert_eq!(records[0].key, Some(&b"k"[..]));
+        assert_eq!(records[1].value, None);
+        assert_eq!(records[1].offset_delta, 1);
+    }
+
+    #[test]
+    fn timestamps_of_plain_and_compressed_batches() {
+        let plain = batch(5, &[b"a", b"b"]);
+        assert_eq!(
+            record_timestamps(&plain).unwrap(),
+            vec![(5, 1_700_000_000_000), (6, 1_700_000_000_000)]
+        );
+        // The same records, gzip-compressed.
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        std::io::Write::write_all(&mut gz, &plain[RECORD_BATCH_OVERHEAD..]).unwrap();
+        let mut compressed = plain[..RECORD_BATCH_OVERHEAD].to_vec();
+        compressed.extend(gz.finish().unwrap());
+        compressed[21..23].copy_from_slice(&1i16.to_be_bytes());
+        let length = (compressed.len() - LOG_OVERHEAD) as i32;
+        compressed[8..12].copy_from_slice(&length.to_be_bytes());
+        assert_eq!(
+            record_timestamps(&compressed).unwrap(),
+            record_timestamps(&plain).unwrap()
+        );
     }
 
     #[test]

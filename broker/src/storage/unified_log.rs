@@ -5,8 +5,9 @@
 //! read the file without it. Appends to different logs never wait for each
 //! other.
 
-use super::log_segment::{self, LogSegment, SegmentRecovery};
-use super::record_batch::{self, BatchError, Batches};
+use super::log_segment::{self, LogSegment, PendingBatch, SegmentRecovery};
+use super::producer_state::{self, ProducerError, ProducerStateManager, SequenceCheck};
+use super::record_batch::{self, BatchError, BatchHeader, Batches, RECORD_BATCH_OVERHEAD};
 use super::{LogConfig, TopicPartition};
 use bytes::Bytes;
 use parking_lot::Mutex;
@@ -16,7 +17,8 @@ use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
 use thiserror::Error;
 use tracing::{info, warn};
 
@@ -33,6 +35,15 @@ pub enum AppendError {
     RecordTooLarge { size: usize, max: usize },
     #[error("record batches of {size} bytes exceed the segment size of {max} bytes")]
     RecordListTooLarge { size: usize, max: u64 },
+    /// An idempotent producer's batch with a stale epoch or a sequence gap.
+    #[error(transparent)]
+    Producer(#[from] ProducerError),
+    /// Transactions are not supported, so transactional batches are refused.
+    #[error("transactional record batches are not supported")]
+    Transactional,
+    /// The log was deleted (its topic is gone).
+    #[error("the log has been deleted")]
+    Deleted,
     #[error("I/O error appending to the log: {0}")]
     Io(#[from] io::Error),
 }
@@ -58,6 +69,17 @@ pub struct LogAppendInfo {
     pub log_start_offset: i64,
     pub num_batches: usize,
     pub num_records: u64,
+    /// The batch repeated one already in the log: nothing was written and
+    /// the offsets are the original ones.
+    pub duplicate: bool,
+}
+
+/// A record found by timestamp (ListOffsets).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimestampAndOffset {
+    pub timestamp: i64,
+    pub offset: i64,
+    pub leader_epoch: i32,
 }
 
 /// What a read returned: whole batches and the log's state at the time.
@@ -74,6 +96,8 @@ struct LogInner {
     next_offset: i64,
     log_start_offset: i64,
     unflushed_records: u64,
+    producer_state: ProducerStateManager,
+    last_producer_expiry_ms: i64,
 }
 
 impl LogInner {
@@ -92,6 +116,16 @@ pub struct UnifiedLog {
     inner: Mutex<LogInner>,
     log_end_offset: AtomicI64,
     log_start_offset: AtomicI64,
+    deleted: AtomicBool,
+}
+
+/// How often idle producers are looked for.
+const PRODUCER_EXPIRY_CHECK_MS: i64 = 60_000;
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 /// A segment a reader captured under the lock: enough to read it without it.
@@ -126,6 +160,7 @@ impl UnifiedLog {
 
         let mut segments = BTreeMap::new();
         let mut next_offset = 0;
+        let mut producer_state = ProducerStateManager::default();
         let last = bases.len() - 1;
         for (i, base) in bases.into_iter().enumerate() {
             let mut segment = LogSegment::open(dir, base, config.index_interval_bytes)?;
@@ -134,7 +169,9 @@ impl UnifiedLog {
                 next_offset: found,
                 truncated_bytes,
                 stopped_by,
-            } = segment.recover(is_active, is_active)?;
+            } = segment.recover(is_active, is_active, &mut |header| {
+                producer_state.update(header, header.base_offset)
+            })?;
             if let Some(reason) = stopped_by {
                 warn!(
                     log = %topic_partition,
@@ -147,8 +184,11 @@ impl UnifiedLog {
             segments.insert(base, segment);
         }
         let log_start_offset = *segments.keys().next().unwrap_or(&0);
+        let now = now_ms();
+        producer_state.remove_expired(now, producer_state::PRODUCER_ID_EXPIRATION_MS);
         if next_offset > 0 {
-            info!(log = %topic_partition, log_start_offset, log_end_offset = next_offset, "loaded log");
+            info!(log = %topic_partition, log_start_offset, log_end_offset = next_offset,
+                producers = producer_state.len(), "loaded log");
         }
         Ok(UnifiedLog {
             topic_partition,
@@ -156,11 +196,14 @@ impl UnifiedLog {
             config,
             log_end_offset: AtomicI64::new(next_offset),
             log_start_offset: AtomicI64::new(log_start_offset),
+            deleted: AtomicBool::new(false),
             inner: Mutex::new(LogInner {
                 segments,
                 next_offset,
                 log_start_offset,
                 unflushed_records: 0,
+                producer_state,
+                last_producer_expiry_ms: now,
             }),
         })
     }
@@ -189,7 +232,9 @@ impl UnifiedLog {
 
     /// Checks that `records` are whole, valid magic v2 batches as a client
     /// must send them, then gives them offsets from the log end on, stamps
-    /// `leader_epoch` and appends their bytes unchanged otherwise.
+    /// `leader_epoch` and appends their bytes unchanged otherwise. A batch an
+    /// idempotent producer already appended is not written again: its
+    /// original offsets are returned.
     pub fn append_as_leader(
         &self,
         records: &[u8],
@@ -199,16 +244,40 @@ impl UnifiedLog {
         if batches.is_empty() {
             return Err(AppendError::InvalidRecord("no record batches".into()));
         }
+        if batches.iter().any(|b| b.header.is_transactional()) {
+            return Err(AppendError::Transactional);
+        }
 
         let mut inner = self.inner.lock();
+        if self.deleted.load(Ordering::Acquire) {
+            return Err(AppendError::Deleted);
+        }
+        for batch in batches.iter().filter(|b| b.header.has_producer_id()) {
+            if let SequenceCheck::Duplicate(original) = inner.producer_state.check(&batch.header)? {
+                return Ok(LogAppendInfo {
+                    first_offset: original.first_offset,
+                    last_offset: original.last_offset,
+                    max_timestamp: batch.header.max_timestamp,
+                    log_start_offset: inner.log_start_offset,
+                    num_batches: 0,
+                    num_records: 0,
+                    duplicate: true,
+                });
+            }
+        }
+
         let first_offset = inner.next_offset;
         let mut next = first_offset;
-        let mut writes = Vec::with_capacity(batches.len());
+        let mut pending = Vec::with_capacity(batches.len());
         let mut max_timestamp = -1;
         let mut num_records = 0u64;
         for batch in &batches {
-            let prefix = record_batch::rewritten_prefix(batch.bytes, next, leader_epoch);
-            writes.push((next, prefix, &batch.bytes[record_batch::VERBATIM_FROM..]));
+            pending.push(PendingBatch {
+                base_offset: next,
+                prefix: record_batch::rewritten_prefix(batch.bytes, next, leader_epoch),
+                rest: &batch.bytes[record_batch::VERBATIM_FROM..],
+                max_timestamp: batch.header.max_timestamp,
+            });
             next += i64::from(batch.header.last_offset_delta) + 1;
             max_timestamp = max_timestamp.max(batch.header.max_timestamp);
             num_records += u64::from(batch.header.last_offset_delta as u32) + 1;
@@ -218,13 +287,25 @@ impl UnifiedLog {
         if active.size() > 0 && active.size() + records.len() as u64 > self.config.segment_bytes {
             self.roll(&mut inner, first_offset)?;
         }
-        inner.active().append(&writes)?;
+        inner.active().append(&pending)?;
+        for (batch, written) in batches.iter().zip(&pending) {
+            inner
+                .producer_state
+                .update(&batch.header, written.base_offset);
+        }
         inner.next_offset = next;
         inner.unflushed_records += num_records;
         self.log_end_offset.store(next, Ordering::Release);
         if inner.unflushed_records >= self.config.flush_interval_messages {
             inner.active().flush()?;
             inner.unflushed_records = 0;
+        }
+        let now = now_ms();
+        if now - inner.last_producer_expiry_ms >= PRODUCER_EXPIRY_CHECK_MS {
+            inner
+                .producer_state
+                .remove_expired(now, producer_state::PRODUCER_ID_EXPIRATION_MS);
+            inner.last_producer_expiry_ms = now;
         }
         Ok(LogAppendInfo {
             first_offset,
@@ -233,6 +314,7 @@ impl UnifiedLog {
             log_start_offset: inner.log_start_offset,
             num_batches: batches.len(),
             num_records,
+            duplicate: false,
         })
     }
 
@@ -363,6 +445,65 @@ impl UnifiedLog {
         Ok(info(Bytes::new()))
     }
 
+    /// The first record whose timestamp is at least `target`, if any
+    /// (ListOffsets by time; Kafka's `fetchOffsetByTimestamp`).
+    pub fn fetch_offset_by_timestamp(&self, target: i64) -> io::Result<Option<TimestampAndOffset>> {
+        let candidates: Vec<SegmentView> = {
+            let inner = self.inner.lock();
+            inner
+                .segments
+                .values()
+                .filter(|s| s.max_timestamp() >= target)
+                .map(|s| SegmentView {
+                    base_offset: s.base_offset(),
+                    file: Arc::clone(s.file()),
+                    start: s.timestamp_lookup_position(target),
+                    end: s.size(),
+                })
+                .collect()
+        };
+        for segment in candidates {
+            let found = find_in_segment(
+                &segment,
+                |header| header.max_timestamp >= target,
+                |timestamp| timestamp >= target,
+            )?;
+            if found.is_some() {
+                return Ok(found);
+            }
+        }
+        Ok(None)
+    }
+
+    /// The record with the largest timestamp (ListOffsets `MAX_TIMESTAMP`).
+    pub fn max_timestamp_and_offset(&self) -> io::Result<Option<TimestampAndOffset>> {
+        let (segment, max_timestamp, batch_offset) = {
+            let inner = self.inner.lock();
+            let Some(best) = inner
+                .segments
+                .values()
+                .filter(|s| s.max_timestamp() >= 0)
+                .max_by_key(|s| s.max_timestamp())
+            else {
+                return Ok(None);
+            };
+            let view = capture(best, best.offset_of_max_timestamp());
+            (view, best.max_timestamp(), best.offset_of_max_timestamp())
+        };
+        find_in_segment(
+            &segment,
+            |header| header.base_offset >= batch_offset && header.max_timestamp == max_timestamp,
+            |timestamp| timestamp == max_timestamp,
+        )
+    }
+
+    /// Marks the log deleted: appends fail from now on. The caller removes
+    /// the files.
+    pub fn mark_deleted(&self) {
+        let _inner = self.inner.lock();
+        self.deleted.store(true, Ordering::Release);
+    }
+
     /// Forces everything appended so far to disk.
     pub fn flush(&self) -> io::Result<()> {
         let mut inner = self.inner.lock();
@@ -381,6 +522,40 @@ fn capture(segment: &LogSegment, fetch_offset: i64) -> SegmentView {
         start: segment.lookup_position(fetch_offset),
         end: segment.size(),
     }
+}
+
+/// Walks the batches of a captured segment for the first one matching
+/// `batch_matches`, then returns its first record whose timestamp matches.
+fn find_in_segment(
+    segment: &SegmentView,
+    batch_matches: impl Fn(&BatchHeader) -> bool,
+    timestamp_matches: impl Fn(i64) -> bool,
+) -> io::Result<Option<TimestampAndOffset>> {
+    let mut position = segment.start;
+    let mut header_buf = [0u8; RECORD_BATCH_OVERHEAD];
+    while position + RECORD_BATCH_OVERHEAD as u64 <= segment.end {
+        segment.file.read_exact_at(&mut header_buf, position)?;
+        let Ok(header) = BatchHeader::parse(&header_buf) else {
+            return Ok(None);
+        };
+        if batch_matches(&header) && !header.is_control() {
+            let mut batch = vec![0u8; header.size_in_bytes()];
+            segment.file.read_exact_at(&mut batch, position)?;
+            let timestamps = record_batch::record_timestamps(&batch)
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+            if let Some(&(offset, timestamp)) =
+                timestamps.iter().find(|(_, t)| timestamp_matches(*t))
+            {
+                return Ok(Some(TimestampAndOffset {
+                    timestamp,
+                    offset,
+                    leader_epoch: header.partition_leader_epoch,
+                }));
+            }
+        }
+        position += header.size_in_bytes() as u64;
+    }
+    Ok(None)
 }
 
 /// Reads the batches that start at `position` and fit in `max_bytes`; when
@@ -473,6 +648,119 @@ mod tests {
             open(dir2.path(), small).append_as_leader(&good, 0),
             Err(AppendError::RecordTooLarge { .. })
         ));
+    }
+
+    /// A batch of an idempotent producer, stamped now (producers idle for a
+    /// day are forgotten, as in Kafka).
+    fn idempotent(producer_id: i64, epoch: i16, sequence: i32, values: &[&[u8]]) -> Vec<u8> {
+        let mut b = batch(0, values);
+        b[27..35].copy_from_slice(&now_ms().to_be_bytes());
+        b[35..43].copy_from_slice(&now_ms().to_be_bytes());
+        b[43..51].copy_from_slice(&producer_id.to_be_bytes());
+        b[51..53].copy_from_slice(&epoch.to_be_bytes());
+        b[53..57].copy_from_slice(&sequence.to_be_bytes());
+        let crc = record_batch::compute_crc(&b);
+        b[17..21].copy_from_slice(&crc.to_be_bytes());
+        b
+    }
+
+    #[test]
+    fn idempotent_producers_are_deduplicated_across_restarts() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = open(dir.path(), LogConfig::default());
+        let first = idempotent(1000, 0, 0, &[b"a", b"b"]);
+        assert_eq!(log.append_as_leader(&first, 0).unwrap().first_offset, 0);
+        let retry = log.append_as_leader(&first, 0).unwrap();
+        assert!(retry.duplicate);
+        assert_eq!((retry.first_offset, retry.last_offset), (0, 1));
+        assert!(matches!(
+            log.append_as_leader(&idempotent(1000, 0, 5, &[b"gap"]), 0),
+            Err(AppendError::Producer(
+                ProducerError::OutOfOrderSequence { .. }
+            ))
+        ));
+        assert_eq!(
+            log.append_as_leader(&idempotent(1000, 0, 2, &[b"c"]), 0)
+                .unwrap()
+                .first_offset,
+            2
+        );
+        drop(log);
+
+        let log = open(dir.path(), LogConfig::default());
+        assert_eq!(log.log_end_offset(), 3);
+        assert!(
+            log.append_as_leader(&idempotent(1000, 0, 2, &[b"c"]), 0)
+                .unwrap()
+                .duplicate
+        );
+        assert!(
+            log.append_as_leader(&idempotent(1000, 1, 0, &[b"d"]), 0)
+                .is_ok()
+        );
+        assert!(matches!(
+            log.append_as_leader(&idempotent(1000, 0, 3, &[b"e"]), 0),
+            Err(AppendError::Producer(
+                ProducerError::InvalidProducerEpoch { .. }
+            ))
+        ));
+        let mut transactional = idempotent(1001, 0, 0, &[b"t"]);
+        transactional[22] |= 0x10;
+        let crc = record_batch::compute_crc(&transactional);
+        transactional[17..21].copy_from_slice(&crc.to_be_bytes());
+        assert!(matches!(
+            log.append_as_leader(&transactional, 0),
+            Err(AppendError::Transactional)
+        ));
+        log.mark_deleted();
+        assert!(matches!(
+            log.append_as_leader(&batch(0, &[b"x"]), 0),
+            Err(AppendError::Deleted)
+        ));
+    }
+
+    fn at_time(timestamp: i64, values: &[&[u8]]) -> Vec<u8> {
+        let mut b = batch(0, values);
+        b[27..35].copy_from_slice(&timestamp.to_be_bytes());
+        b[35..43].copy_from_slice(&timestamp.to_be_bytes());
+        let crc = record_batch::compute_crc(&b);
+        b[17..21].copy_from_slice(&crc.to_be_bytes());
+        b
+    }
+
+    #[test]
+    fn finds_offsets_by_timestamp() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = LogConfig {
+            segment_bytes: 1024,
+            index_interval_bytes: 128,
+            ..LogConfig::default()
+        };
+        let log = open(dir.path(), config);
+        // Batches of two records at times 1000, 2000, ..., with one late batch.
+        for i in 0..40i64 {
+            let time = if i == 30 { 500 } else { 1000 * (i + 1) };
+            log.append_as_leader(&at_time(time, &[b"x", b"y"]), 3)
+                .unwrap();
+        }
+        let at = |t| {
+            log.fetch_offset_by_timestamp(t)
+                .unwrap()
+                .map(|f| (f.offset, f.timestamp, f.leader_epoch))
+        };
+        assert_eq!(at(0), Some((0, 1000, 3)));
+        assert_eq!(at(1000), Some((0, 1000, 3)));
+        assert_eq!(at(1001), Some((2, 2000, 3)));
+        assert_eq!(at(25_500), Some((50, 26_000, 3)));
+        assert_eq!(at(41_000), None);
+        let max = log.max_timestamp_and_offset().unwrap().unwrap();
+        assert_eq!((max.offset, max.timestamp), (78, 40_000));
+        drop(log);
+        let log = open(dir.path(), config);
+        let offset_at = |t| log.fetch_offset_by_timestamp(t).unwrap().map(|f| f.offset);
+        assert_eq!(offset_at(25_500), Some(50));
+        // Before every timestamp but the late batch's (500): the first record.
+        assert_eq!(offset_at(400), Some(0));
     }
 
     #[test]

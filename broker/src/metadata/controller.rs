@@ -1,0 +1,567 @@
+//! The controller of this one-node cluster: it validates topic changes,
+//! writes them as records to the metadata log (`__cluster_metadata-0`,
+//! forced to disk), then replays them into a new image and publishes it
+//! (Kafka's `QuorumController` and `ReplicationControlManager`).
+//!
+//! Writes are serialised: validation, append and publish happen under one
+//! lock, so two requests cannot both create the same topic.
+
+use super::image::{MetadataDelta, MetadataImage};
+use super::records::{
+    ConfigRecord, MetadataRecord, PartitionRecord, ProducerIdsRecord, RemoveTopicRecord,
+    TOPIC_RESOURCE, TopicRecord,
+};
+use super::topic_config::validate_topic_config;
+use super::{METADATA_LOG_DIR, MetadataCache, validate_topic_name};
+use crate::storage::UnifiedLog;
+use crate::storage::record_batch::{self, NewRecord};
+use parking_lot::Mutex;
+use std::collections::{BTreeMap, HashSet};
+use std::io;
+use std::time::{SystemTime, UNIX_EPOCH};
+use thiserror::Error;
+use tracing::info;
+use uuid::Uuid;
+
+/// The epoch stamped on the metadata batches this controller writes.
+const CONTROLLER_EPOCH: i32 = 1;
+
+#[derive(Debug, Error)]
+pub enum ControllerError {
+    #[error("{0}")]
+    TopicAlreadyExists(String),
+    #[error("{0}")]
+    InvalidTopic(String),
+    #[error("{0}")]
+    InvalidPartitions(String),
+    #[error("{0}")]
+    InvalidReplicationFactor(String),
+    #[error("{0}")]
+    InvalidReplicaAssignment(String),
+    #[error("{0}")]
+    InvalidConfig(String),
+    #[error("{0}")]
+    InvalidRequest(String),
+    #[error("{0}")]
+    UnknownTopicOrPartition(String),
+    #[error("{0}")]
+    UnknownTopicId(String),
+    #[error("topic deletion is disabled")]
+    TopicDeletionDisabled,
+    #[error("cannot write the metadata log: {0}")]
+    Storage(#[from] io::Error),
+}
+
+/// A topic to create, as CreateTopics or auto-creation asks for it.
+#[derive(Debug, Clone, Default)]
+pub struct NewTopic {
+    pub name: String,
+    /// -1 for the broker's `num.partitions`.
+    pub num_partitions: i32,
+    /// -1 for the broker's `default.replication.factor`.
+    pub replication_factor: i16,
+    /// Explicit replicas per partition index (exclusive with the counts).
+    pub assignments: Vec<(i32, Vec<i32>)>,
+    pub configs: Vec<(String, Option<String>)>,
+}
+
+/// What creating (or validating) a topic produced.
+#[derive(Debug, Clone)]
+pub struct CreatedTopic {
+    pub name: String,
+    pub topic_id: Uuid,
+    pub num_partitions: i32,
+    pub replication_factor: i16,
+    pub configs: BTreeMap<String, String>,
+}
+
+/// Defaults for topics created without counts.
+#[derive(Debug, Clone, Copy)]
+pub struct TopicDefaults {
+    pub num_partitions: i32,
+    pub replication_factor: i16,
+}
+
+pub struct Controller {
+    log: UnifiedLog,
+    lock: Mutex<()>,
+    node_id: i32,
+    directory_id: Uuid,
+}
+
+impl Controller {
+    pub fn new(log: UnifiedLog, node_id: i32, directory_id: Uuid) -> Self {
+        Controller {
+            log,
+            lock: Mutex::new(()),
+            node_id,
+            directory_id,
+        }
+    }
+
+    pub fn log(&self) -> &UnifiedLog {
+        &self.log
+    }
+
+    /// Creates a topic, or only checks that it could be with `validate_only`.
+    pub fn create_topic(
+        &self,
+        cache: &MetadataCache,
+        topic: &NewTopic,
+        defaults: TopicDefaults,
+        validate_only: bool,
+    ) -> Result<CreatedTopic, ControllerError> {
+        let _guard = self.lock.lock();
+        let image = cache.image();
+        let name = topic.name.as_str();
+        if name == "__cluster_metadata" || name == METADATA_LOG_DIR {
+            return Err(ControllerError::InvalidRequest(format!(
+                "Creation of internal topic {name} is prohibited."
+            )));
+        }
+        validate_topic_name(name)
+            .map_err(|e| ControllerError::InvalidTopic(format!("Topic name is invalid: {e}")))?;
+        if image.topic(name).is_some() {
+            return Err(ControllerError::TopicAlreadyExists(format!(
+                "Topic '{name}' already exists."
+            )));
+        }
+        if let Some(other) = image.topics().find(|t| collides(&t.name, name)) {
+            return Err(ControllerError::InvalidTopic(format!(
+                "Topic '{name}' collides with existing topic: {}",
+                other.name
+            )));
+        }
+
+        let assignments = self.assignments(topic, defaults)?;
+        let mut configs = BTreeMap::new();
+        for (key, value) in &topic.configs {
+            validate_topic_config(key, value.as_deref()).map_err(ControllerError::InvalidConfig)?;
+            if let Some(value) = value {
+                configs.insert(key.clone(), value.trim().to_string());
+            }
+        }
+        let created = CreatedTopic {
+            name: name.to_string(),
+            topic_id: Uuid::new_v4(),
+            num_partitions: assignments.len() as i32,
+            replication_factor: assignments.first().map_or(1, |(_, r)| r.len() as i16),
+            configs,
+        };
+        if validate_only {
+            return Ok(created);
+        }
+
+        let mut records = vec![MetadataRecord::Topic(TopicRecord {
+            name: created.name.clone(),
+            topic_id: created.topic_id,
+        })];
+        records.extend(created.configs.iter().map(|(key, value)| {
+            MetadataRecord::Config(ConfigRecord {
+                resource_type: TOPIC_RESOURCE,
+                resource_name: created.name.clone(),
+                name: key.clone(),
+                value: Some(value.clone()),
+            })
+        }));
+        records.extend(
+            assignments
+                .into_iter()
+                .map(|(index, replicas)| self.partition_record(created.topic_id, index, replicas)),
+        );
+        self.commit(cache, &image, records)?;
+        info!(topic = %created.name, topic_id = %created.topic_id, partitions = created.num_partitions, "created topic");
+        Ok(created)
+    }
+
+    /// The replicas of each new partition, checked against what this
+    /// one-node cluster can hold.
+    fn assignments(
+        &self,
+        topic: &NewTopic,
+        defaults: TopicDefaults,
+    ) -> Result<Vec<(i32, Vec<i32>)>, ControllerError> {
+        if !topic.assignments.is_empty() {
+            if topic.num_partitions != -1 || topic.replication_factor != -1 {
+                return Err(ControllerError::InvalidRequest(
+                    "Both numPartitions or replicationFactor and replicasAssignments were set. Both cannot be used at the same time.".into(),
+                ));
+            }
+            let mut assignments = topic.assignments.clone();
+            assignments.sort_by_key(|(index, _)| *index);
+            for (expected, (index, replicas)) in assignments.iter().enumerate() {
+                if *index != expected as i32 {
+                    return Err(ControllerError::InvalidReplicaAssignment(
+                        "Partitions should be numbered consecutively from 0.".into(),
+                    ));
+                }
+                self.check_replicas(replicas)?;
+            }
+            return Ok(assignments);
+        }
+        let partitions = match topic.num_partitions {
+            -1 => defaults.num_partitions,
+            n if n <= 0 => {
+                return Err(ControllerError::InvalidPartitions(
+                    "Number of partitions was set to an invalid non-positive value.".into(),
+                ));
+            }
+            n => n,
+        };
+        let replication_factor = match topic.replication_factor {
+            -1 => defaults.replication_factor,
+            n if n <= 0 => {
+                return Err(ControllerError::InvalidReplicationFactor(
+                    "Replication factor must be larger than 0, or -1 to use the default value."
+                        .into(),
+                ));
+            }
+            n => n,
+        };
+        if replication_factor != 1 {
+            return Err(ControllerError::InvalidReplicationFactor(format!(
+                "Unable to replicate the partition {replication_factor} time(s): The target replication factor of {replication_factor} cannot be reached because only 1 broker(s) are registered."
+            )));
+        }
+        Ok((0..partitions).map(|i| (i, vec![self.node_id])).collect())
+    }
+
+    fn check_replicas(&self, replicas: &[i32]) -> Result<(), ControllerError> {
+        if replicas.is_empty() {
+            return Err(ControllerError::InvalidReplicaAssignment(
+                "The manual partition assignment includes an empty replica list.".into(),
+            ));
+        }
+        let mut seen = HashSet::new();
+        for id in replicas {
+            if !seen.insert(id) {
+                return Err(ControllerError::InvalidReplicaAssignment(format!(
+                    "The manual partition assignment includes the broker {id} more than once."
+                )));
+            }
+            if *id != self.node_id {
+                return Err(ControllerError::InvalidReplicaAssignment(format!(
+                    "The manual partition assignment includes broker {id}, but no such broker is registered."
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn partition_record(&self, topic_id: Uuid, index: i32, replicas: Vec<i32>) -> MetadataRecord {
+        MetadataRecord::Partition(PartitionRecord {
+            partition_id: index,
+            topic_id,
+            directories: vec![self.directory_id; replicas.len()],
+            isr: replicas.clone(),
+            leader: replicas[0],
+            replicas,
+            removing_replicas: vec![],
+            adding_replicas: vec![],
+            leader_recovery_state: 0,
+            leader_epoch: 0,
+            partition_epoch: 0,
+            eligible_leader_replicas: None,
+            last_known_elr: None,
+        })
+    }
+
+    /// Deletes a topic; returns its name.
+    pub fn delete_topic(
+        &self,
+        cache: &MetadataCache,
+        topic_id: Uuid,
+    ) -> Result<String, ControllerError> {
+        let _guard = self.lock.lock();
+        let image = cache.image();
+        let topic = image.topic_by_id(&topic_id).ok_or_else(|| {
+            ControllerError::UnknownTopicId(format!("Topic id {topic_id} not found."))
+        })?;
+        let name = topic.name.clone();
+        self.commit(
+            cache,
+            &image,
+            vec![MetadataRecord::RemoveTopic(RemoveTopicRecord { topic_id })],
+        )?;
+        info!(topic = %name, %topic_id, "deleted topic");
+        Ok(name)
+    }
+
+    /// Grows a topic to `count` partitions; returns the new partition indexes.
+    pub fn create_partitions(
+        &self,
+        cache: &MetadataCache,
+        name: &str,
+        count: i32,
+        assignments: Option<&[Vec<i32>]>,
+        validate_only: bool,
+    ) -> Result<Vec<i32>, ControllerError> {
+        let _guard = self.lock.lock();
+        let image = cache.image();
+        let topic = image.topic(name).ok_or_else(|| {
+            ControllerError::UnknownTopicOrPartition(format!("Topic '{name}' does not exist."))
+        })?;
+        let current = topic.partitions.len() as i32;
+        if count < current {
+            return Err(ControllerError::InvalidPartitions(format!(
+                "Topic currently has {current} partitions, which is higher than the requested {count}."
+            )));
+        }
+        if count == current {
+            return Err(ControllerError::InvalidPartitions(format!(
+                "Topic already has {current} partitions."
+            )));
+        }
+        let new: Vec<i32> = (current..count).collect();
+        let replicas: Vec<Vec<i32>> = match assignments {
+            Some(assignments) => {
+                if assignments.len() != new.len() {
+                    return Err(ControllerError::InvalidReplicaAssignment(format!(
+                        "Attempted to add {} additional partition(s), but only {} assignment(s) were specified.",
+                        new.len(),
+                        assignments.len()
+                    )));
+                }
+                for replicas in assignments {
+                    self.check_replicas(replicas)?;
+                }
+                assignments.to_vec()
+            }
+            None => new.iter().map(|_| vec![self.node_id]).collect(),
+        };
+        if validate_only {
+            return Ok(new);
+        }
+        let topic_id = topic.id;
+        let records = new
+            .iter()
+            .zip(replicas)
+            .map(|(&index, replicas)| self.partition_record(topic_id, index, replicas))
+            .collect();
+        self.commit(cache, &image, records)?;
+        info!(topic = %name, partitions = count, "added partitions");
+        Ok(new)
+    }
+
+    /// Hands out a block of `size` producer ids; returns its first id.
+    pub fn allocate_producer_ids(
+        &self,
+        cache: &MetadataCache,
+        size: i64,
+    ) -> Result<i64, ControllerError> {
+        let _guard = self.lock.lock();
+        let image = cache.image();
+        // Ids below 1000 are left unused: batches from producers the broker
+        // never issued an id to (such as the challenge's producer id 0) must
+        // not be mistaken for an issued producer's.
+        let start = image.next_producer_id().max(1000);
+        self.commit(
+            cache,
+            &image,
+            vec![MetadataRecord::ProducerIds(ProducerIdsRecord {
+                broker_id: self.node_id,
+                broker_epoch: -1,
+                next_producer_id: start + size,
+            })],
+        )?;
+        Ok(start)
+    }
+
+    /// Appends `records` in one batch, forces them to disk, and publishes
+    /// the image with them applied.
+    fn commit(
+        &self,
+        cache: &MetadataCache,
+        image: &MetadataImage,
+        records: Vec<MetadataRecord>,
+    ) -> Result<(), ControllerError> {
+        let values: Vec<Vec<u8>> = records.iter().map(MetadataRecord::encode).collect();
+        let new_records: Vec<NewRecord<'_>> = values
+            .iter()
+            .map(|v| NewRecord {
+                key: None,
+                value: Some(v),
+            })
+            .collect();
+        let batch = record_batch::build_batch(now_ms(), &new_records);
+        let info = self
+            .log
+            .append_as_leader(&batch, CONTROLLER_EPOCH)
+            .map_err(|e| io::Error::other(e.to_string()))?;
+        self.log.flush()?;
+        let mut delta = MetadataDelta::new(image);
+        for (i, record) in records.into_iter().enumerate() {
+            delta.replay(record, info.first_offset + i as i64);
+        }
+        cache.publish(delta.apply());
+        Ok(())
+    }
+}
+
+/// Kafka's `Topic.hasCollision`: names that differ only in '.' versus '_'
+/// clash in metric names.
+fn collides(a: &str, b: &str) -> bool {
+    a != b && a.replace('.', "_") == b.replace('.', "_")
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metadata::loader;
+    use crate::storage::{LogConfig, TopicPartition};
+
+    fn open(dir: &std::path::Path) -> (Controller, MetadataCache) {
+        let log = UnifiedLog::open(
+            dir,
+            TopicPartition::new("__cluster_metadata", 0),
+            LogConfig::default(),
+        )
+        .unwrap();
+        let image = loader::load(dir, &log).unwrap();
+        (
+            Controller::new(log, 1, Uuid::from_u128(9)),
+            MetadataCache::new(image),
+        )
+    }
+
+    const DEFAULTS: TopicDefaults = TopicDefaults {
+        num_partitions: 1,
+        replication_factor: 1,
+    };
+
+    #[test]
+    fn topic_changes_are_durable_and_validated() {
+        let dir = tempfile::tempdir().unwrap();
+        let (controller, cache) = open(dir.path());
+        let orders = NewTopic {
+            name: "orders".into(),
+            num_partitions: 3,
+            replication_factor: -1,
+            configs: vec![("cleanup.policy".into(), Some("compact".into()))],
+            ..Default::default()
+        };
+        let created = controller
+            .create_topic(&cache, &orders, DEFAULTS, false)
+            .unwrap();
+        assert!(matches!(
+            controller.create_topic(&cache, &orders, DEFAULTS, false),
+            Err(ControllerError::TopicAlreadyExists(_))
+        ));
+        let clash = NewTopic {
+            name: "my_topic".into(),
+            num_partitions: 1,
+            replication_factor: 1,
+            ..Default::default()
+        };
+        controller
+            .create_topic(&cache, &clash, DEFAULTS, false)
+            .unwrap();
+        let dotted = NewTopic {
+            name: "my.topic".into(),
+            ..clash.clone()
+        };
+        assert!(matches!(
+            controller.create_topic(&cache, &dotted, DEFAULTS, false),
+            Err(ControllerError::InvalidTopic(_))
+        ));
+        let bad = |t: NewTopic| {
+            controller
+                .create_topic(&cache, &t, DEFAULTS, false)
+                .unwrap_err()
+        };
+        assert!(matches!(
+            bad(NewTopic {
+                name: "x".into(),
+                num_partitions: 0,
+                replication_factor: 1,
+                ..Default::default()
+            }),
+            ControllerError::InvalidPartitions(_)
+        ));
+        assert!(matches!(
+            bad(NewTopic {
+                name: "x".into(),
+                num_partitions: 1,
+                replication_factor: 3,
+                ..Default::default()
+            }),
+            ControllerError::InvalidReplicationFactor(_)
+        ));
+        assert!(matches!(
+            bad(NewTopic {
+                name: "__cluster_metadata".into(),
+                num_partitions: 1,
+                replication_factor: 1,
+                ..Default::default()
+            }),
+            ControllerError::InvalidRequest(_)
+        ));
+        assert!(matches!(
+            bad(NewTopic {
+                name: "x".into(),
+                num_partitions: 1,
+                replication_factor: 1,
+                configs: vec![("nope".into(), Some("1".into()))],
+                ..Default::default()
+            }),
+            ControllerError::InvalidConfig(_)
+        ));
+        let validated = NewTopic {
+            name: "only-validated".into(),
+            num_partitions: 2,
+            replication_factor: 1,
+            ..Default::default()
+        };
+        controller
+            .create_topic(&cache, &validated, DEFAULTS, true)
+            .unwrap();
+        assert!(cache.image().topic("only-validated").is_none());
+
+        assert_eq!(
+            controller
+                .create_partitions(&cache, "orders", 5, None, false)
+                .unwrap(),
+            vec![3, 4]
+        );
+        assert!(matches!(
+            controller.create_partitions(&cache, "orders", 2, None, false),
+            Err(ControllerError::InvalidPartitions(_))
+        ));
+        assert_eq!(
+            controller.allocate_producer_ids(&cache, 1000).unwrap(),
+            1000
+        );
+        assert_eq!(
+            controller.allocate_producer_ids(&cache, 1000).unwrap(),
+            2000
+        );
+        assert_eq!(
+            controller
+                .delete_topic(&cache, cache.image().topic("my_topic").unwrap().id)
+                .unwrap(),
+            "my_topic"
+        );
+        drop(controller);
+
+        // Everything survives a reload of the metadata log.
+        let (controller, cache) = open(dir.path());
+        let image = cache.image();
+        let topic = image.topic("orders").unwrap();
+        assert_eq!((topic.id, topic.partitions.len()), (created.topic_id, 5));
+        assert_eq!(
+            image.configs(TOPIC_RESOURCE, "orders").unwrap()["cleanup.policy"],
+            "compact"
+        );
+        assert!(image.topic("my_topic").is_none());
+        assert_eq!(
+            controller.allocate_producer_ids(&cache, 1000).unwrap(),
+            3000
+        );
+    }
+}

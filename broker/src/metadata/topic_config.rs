@@ -1,0 +1,465 @@
+//! Topic configurations: the names Kafka 4.0 knows, their types, defaults
+//! and broker-level synonyms. Overrides are stored as `ConfigRecord`s in the
+//! metadata log. The broker enforces `segment.bytes`, `max.message.bytes`,
+//! `flush.messages` and `index.interval.bytes` per topic; the others are
+//! kept and described but have no effect on this single-node broker.
+
+use crate::config::BrokerConfig;
+use crate::storage::LogConfig;
+use std::collections::BTreeMap;
+
+/// The type of a configuration value, as DescribeConfigs reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfigType {
+    Boolean = 1,
+    String = 2,
+    Int = 3,
+    Long = 5,
+    Double = 6,
+    List = 7,
+}
+
+/// One topic configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TopicConfigDef {
+    pub name: &'static str,
+    pub kind: ConfigType,
+    pub default: &'static str,
+    /// The broker configuration that sets the default for all topics.
+    pub broker_synonym: Option<&'static str>,
+    /// Values allowed for string configurations (empty: any).
+    pub choices: &'static [&'static str],
+    pub doc: &'static str,
+}
+
+const fn def(
+    name: &'static str,
+    kind: ConfigType,
+    default: &'static str,
+    broker_synonym: Option<&'static str>,
+    doc: &'static str,
+) -> TopicConfigDef {
+    TopicConfigDef {
+        name,
+        kind,
+        default,
+        broker_synonym,
+        choices: &[],
+        doc,
+    }
+}
+
+const LONG_MAX: &str = "9223372036854775807";
+
+/// Kafka 4.0's topic configurations, sorted by name.
+pub const TOPIC_CONFIGS: &[TopicConfigDef] = &[
+    TopicConfigDef {
+        choices: &["compact", "delete"],
+        ..def(
+            "cleanup.policy",
+            ConfigType::List,
+            "delete",
+            Some("log.cleanup.policy"),
+            "The retention policy of old log segments.",
+        )
+    },
+    def(
+        "compression.gzip.level",
+        ConfigType::Int,
+        "-1",
+        Some("compression.gzip.level"),
+        "The compression level of gzip.",
+    ),
+    def(
+        "compression.lz4.level",
+        ConfigType::Int,
+        "9",
+        Some("compression.lz4.level"),
+        "The compression level of lz4.",
+    ),
+    TopicConfigDef {
+        choices: &["uncompressed", "zstd", "lz4", "snappy", "gzip", "producer"],
+        ..def(
+            "compression.type",
+            ConfigType::String,
+            "producer",
+            Some("compression.type"),
+            "The final compression type for the topic.",
+        )
+    },
+    def(
+        "compression.zstd.level",
+        ConfigType::Int,
+        "3",
+        Some("compression.zstd.level"),
+        "The compression level of zstd.",
+    ),
+    def(
+        "delete.retention.ms",
+        ConfigType::Long,
+        "86400000",
+        Some("log.cleaner.delete.retention.ms"),
+        "How long delete tombstones are retained on compacted topics.",
+    ),
+    def(
+        "file.delete.delay.ms",
+        ConfigType::Long,
+        "60000",
+        Some("log.segment.delete.delay.ms"),
+        "The time to wait before deleting a file from the filesystem.",
+    ),
+    def(
+        "flush.messages",
+        ConfigType::Long,
+        LONG_MAX,
+        Some("log.flush.interval.messages"),
+        "Messages written between two fsyncs of the log.",
+    ),
+    def(
+        "flush.ms",
+        ConfigType::Long,
+        LONG_MAX,
+        Some("log.flush.interval.ms"),
+        "Milliseconds between two fsyncs of the log.",
+    ),
+    def(
+        "follower.replication.throttled.replicas",
+        ConfigType::List,
+        "",
+        None,
+        "Replicas whose follower replication is throttled.",
+    ),
+    def(
+        "index.interval.bytes",
+        ConfigType::Int,
+        "4096",
+        Some("log.index.interval.bytes"),
+        "Bytes of log between two offset index entries.",
+    ),
+    def(
+        "leader.replication.throttled.replicas",
+        ConfigType::List,
+        "",
+        None,
+        "Replicas whose leader replication is throttled.",
+    ),
+    def(
+        "local.retention.bytes",
+        ConfigType::Long,
+        "-2",
+        Some("log.local.retention.bytes"),
+        "Local log size retained with tiered storage.",
+    ),
+    def(
+        "local.retention.ms",
+        ConfigType::Long,
+        "-2",
+        Some("log.local.retention.ms"),
+        "Local log time retained with tiered storage.",
+    ),
+    def(
+        "max.compaction.lag.ms",
+        ConfigType::Long,
+        LONG_MAX,
+        Some("log.cleaner.max.compaction.lag.ms"),
+        "The longest a record may stay uncompacted.",
+    ),
+    def(
+        "max.message.bytes",
+        ConfigType::Int,
+        "1048588",
+        Some("message.max.bytes"),
+        "The largest record batch size allowed.",
+    ),
+    def(
+        "message.timestamp.after.max.ms",
+        ConfigType::Long,
+        LONG_MAX,
+        Some("log.message.timestamp.after.max.ms"),
+        "How far in the future a record timestamp may be.",
+    ),
+    def(
+        "message.timestamp.before.max.ms",
+        ConfigType::Long,
+        LONG_MAX,
+        Some("log.message.timestamp.before.max.ms"),
+        "How far in the past a record timestamp may be.",
+    ),
+    TopicConfigDef {
+        choices: &["CreateTime", "LogAppendTime"],
+        ..def(
+            "message.timestamp.type",
+            ConfigType::String,
+            "CreateTime",
+            Some("log.message.timestamp.type"),
+            "Whether record timestamps are set by the producer or the broker.",
+        )
+    },
+    def(
+        "min.cleanable.dirty.ratio",
+        ConfigType::Double,
+        "0.5",
+        Some("log.cleaner.min.cleanable.ratio"),
+        "How dirty a log must be before it is compacted.",
+    ),
+    def(
+        "min.compaction.lag.ms",
+        ConfigType::Long,
+        "0",
+        Some("log.cleaner.min.compaction.lag.ms"),
+        "The least time a record stays uncompacted.",
+    ),
+    def(
+        "min.insync.replicas",
+        ConfigType::Int,
+        "1",
+        Some("min.insync.replicas"),
+        "Replicas that must acknowledge a write with acks=all.",
+    ),
+    def(
+        "preallocate",
+        ConfigType::Boolean,
+        "false",
+        Some("log.preallocate"),
+        "Whether segment files are preallocated.",
+    ),
+    def(
+        "remote.log.copy.disable",
+        ConfigType::Boolean,
+        "false",
+        None,
+        "Whether copying to tiered storage is disabled.",
+    ),
+    def(
+        "remote.log.delete.on.disable",
+        ConfigType::Boolean,
+        "false",
+        None,
+        "Whether tiered data is deleted when tiering is disabled.",
+    ),
+    def(
+        "remote.storage.enable",
+        ConfigType::Boolean,
+        "false",
+        None,
+        "Whether tiered storage is enabled for the topic.",
+    ),
+    def(
+        "retention.bytes",
+        ConfigType::Long,
+        "-1",
+        Some("log.retention.bytes"),
+        "The largest size a partition may grow to.",
+    ),
+    def(
+        "retention.ms",
+        ConfigType::Long,
+        "604800000",
+        Some("log.retention.ms"),
+        "How long records are retained.",
+    ),
+    def(
+        "segment.bytes",
+        ConfigType::Int,
+        "1073741824",
+        Some("log.segment.bytes"),
+        "The size of a log segment file.",
+    ),
+    def(
+        "segment.index.bytes",
+        ConfigType::Int,
+        "10485760",
+        Some("log.index.size.max.bytes"),
+        "The size of an offset index file.",
+    ),
+    def(
+        "segment.jitter.ms",
+        ConfigType::Long,
+        "0",
+        Some("log.roll.jitter.ms"),
+        "The jitter subtracted from segment.ms.",
+    ),
+    def(
+        "segment.ms",
+        ConfigType::Long,
+        "604800000",
+        Some("log.roll.ms"),
+        "The time after which a segment is rolled.",
+    ),
+    def(
+        "unclean.leader.election.enable",
+        ConfigType::Boolean,
+        "false",
+        Some("unclean.leader.election.enable"),
+        "Whether out-of-sync replicas may become leader.",
+    ),
+];
+
+pub fn topic_config_def(name: &str) -> Option<&'static TopicConfigDef> {
+    TOPIC_CONFIGS.iter().find(|d| d.name == name)
+}
+
+/// Checks a topic configuration override, as CreateTopics does.
+pub fn validate_topic_config(name: &str, value: Option<&str>) -> Result<(), String> {
+    let def = topic_config_def(name).ok_or_else(|| format!("Unknown topic config name: {name}"))?;
+    let Some(value) = value else {
+        return Err(format!(
+            "Null value not supported for topic configs: {name}"
+        ));
+    };
+    let value = value.trim();
+    let valid = match def.kind {
+        ConfigType::Boolean => matches!(value.to_ascii_lowercase().as_str(), "true" | "false"),
+        ConfigType::Int => value.parse::<i32>().is_ok(),
+        ConfigType::Long => value.parse::<i64>().is_ok(),
+        ConfigType::Double => value.parse::<f64>().is_ok(),
+        ConfigType::String => def.choices.is_empty() || def.choices.contains(&value),
+        ConfigType::List => {
+            def.choices.is_empty()
+                || value
+                    .split(',')
+                    .map(str::trim)
+                    .all(|v| def.choices.contains(&v))
+        }
+    };
+    if !valid {
+        return Err(format!("Invalid value {value} for configuration {name}"));
+    }
+    Ok(())
+}
+
+/// Where a described value comes from (DescribeConfigs `config_source`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfigSource {
+    TopicConfig = 1,
+    StaticBrokerConfig = 4,
+    DefaultConfig = 5,
+}
+
+/// A topic configuration's effective value and its origin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedConfig {
+    pub def: &'static TopicConfigDef,
+    pub value: String,
+    pub source: ConfigSource,
+}
+
+/// Every topic configuration of a topic with `overrides`, resolved against
+/// the broker's configuration.
+pub fn resolve_topic_configs(
+    broker: &BrokerConfig,
+    overrides: Option<&BTreeMap<String, String>>,
+) -> Vec<ResolvedConfig> {
+    TOPIC_CONFIGS
+        .iter()
+        .map(|def| {
+            if let Some(value) = overrides.and_then(|o| o.get(def.name)) {
+                return ResolvedConfig {
+                    def,
+                    value: value.clone(),
+                    source: ConfigSource::TopicConfig,
+                };
+            }
+            match def.broker_synonym.and_then(|s| broker.properties.get(s)) {
+                Some(value) => ResolvedConfig {
+                    def,
+                    value: value.clone(),
+                    source: ConfigSource::StaticBrokerConfig,
+                },
+                None => ResolvedConfig {
+                    def,
+                    value: def.default.to_string(),
+                    source: ConfigSource::DefaultConfig,
+                },
+            }
+        })
+        .collect()
+}
+
+/// The log settings of a topic: the broker's, with the topic's overrides.
+pub fn log_config(broker: &LogConfig, overrides: Option<&BTreeMap<String, String>>) -> LogConfig {
+    let mut config = *broker;
+    let Some(overrides) = overrides else {
+        return config;
+    };
+    if let Some(v) = overrides
+        .get("segment.bytes")
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        config.segment_bytes = v.max(14);
+    }
+    if let Some(v) = overrides
+        .get("max.message.bytes")
+        .and_then(|v| v.parse().ok())
+    {
+        config.max_message_bytes = v;
+    }
+    if let Some(v) = overrides
+        .get("flush.messages")
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        config.flush_interval_messages = v.max(1);
+    }
+    if let Some(v) = overrides
+        .get("index.interval.bytes")
+        .and_then(|v| v.parse().ok())
+    {
+        config.index_interval_bytes = v;
+    }
+    config
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn configs_are_sorted_unique_and_valid() {
+        for pair in TOPIC_CONFIGS.windows(2) {
+            assert!(
+                pair[0].name < pair[1].name,
+                "{} / {}",
+                pair[0].name,
+                pair[1].name
+            );
+        }
+        for def in TOPIC_CONFIGS {
+            assert_eq!(
+                validate_topic_config(def.name, Some(def.default)),
+                Ok(()),
+                "{}",
+                def.name
+            );
+        }
+    }
+
+    #[test]
+    fn validation_and_resolution() {
+        assert!(validate_topic_config("retention.ms", Some("-1")).is_ok());
+        assert!(validate_topic_config("retention.ms", Some("soon")).is_err());
+        assert!(validate_topic_config("cleanup.policy", Some("compact,delete")).is_ok());
+        assert!(validate_topic_config("cleanup.policy", Some("shred")).is_err());
+        assert!(validate_topic_config("no.such.config", Some("1")).is_err());
+
+        let mut broker = BrokerConfig::default();
+        broker
+            .properties
+            .insert("log.retention.ms".into(), "1000".into());
+        let overrides = BTreeMap::from([("segment.bytes".to_string(), "4096".to_string())]);
+        let resolved = resolve_topic_configs(&broker, Some(&overrides));
+        let get = |name: &str| resolved.iter().find(|r| r.def.name == name).unwrap();
+        assert_eq!(
+            (
+                get("segment.bytes").value.as_str(),
+                get("segment.bytes").source
+            ),
+            ("4096", ConfigSource::TopicConfig)
+        );
+        assert_eq!(get("retention.ms").source, ConfigSource::StaticBrokerConfig);
+        assert_eq!(get("cleanup.policy").source, ConfigSource::DefaultConfig);
+        assert_eq!(
+            log_config(&LogConfig::default(), Some(&overrides)).segment_bytes,
+            4096
+        );
+    }
+}

@@ -1,0 +1,129 @@
+//! The partitions this broker leads, between the APIs and storage (Kafka's
+//! `ReplicaManager`): logs are opened with their topic's settings, kept in
+//! step with the metadata image, and fetches waiting for data are woken
+//! when a partition they wait on is appended to.
+
+use crate::metadata::records::TOPIC_RESOURCE;
+use crate::metadata::topic_config;
+use crate::metadata::{MetadataImage, TopicImage};
+use crate::storage::{
+    AppendError, LogAppendInfo, LogConfig, LogManager, TopicPartition, UnifiedLog,
+};
+use parking_lot::RwLock;
+use std::collections::HashMap;
+use std::io;
+use std::sync::Arc;
+use tokio::sync::Notify;
+use tracing::warn;
+
+type WaitersByTopic = HashMap<Arc<str>, HashMap<i32, Arc<Notify>>>;
+
+pub struct ReplicaManager {
+    logs: LogManager,
+    /// The broker-wide log settings topic overrides apply to.
+    log_config: LogConfig,
+    /// One notifier per partition a fetch has waited on.
+    waiters: RwLock<WaitersByTopic>,
+}
+
+impl ReplicaManager {
+    pub fn new(logs: LogManager) -> Self {
+        ReplicaManager {
+            log_config: logs.config(),
+            logs,
+            waiters: RwLock::new(HashMap::new()),
+        }
+    }
+
+    pub fn logs(&self) -> &LogManager {
+        &self.logs
+    }
+
+    /// The log of a partition of `topic`, opened on first use with the
+    /// topic's settings.
+    pub fn log(
+        &self,
+        image: &MetadataImage,
+        topic: &TopicImage,
+        partition: i32,
+    ) -> io::Result<Arc<UnifiedLog>> {
+        if let Some(log) = self.logs.get_log(&topic.name, partition) {
+            return Ok(log);
+        }
+        let config =
+            topic_config::log_config(&self.log_config, image.configs(TOPIC_RESOURCE, &topic.name));
+        self.logs.get_or_create_log(
+            &TopicPartition::new(topic.name.clone(), partition),
+            topic.id,
+            config,
+        )
+    }
+
+    /// Appends to `log` and wakes the fetches waiting on it.
+    pub fn append(
+        &self,
+        log: &UnifiedLog,
+        records: &[u8],
+        leader_epoch: i32,
+    ) -> Result<LogAppendInfo, AppendError> {
+        let info = log.append_as_leader(records, leader_epoch)?;
+        if !info.duplicate {
+            let tp = log.topic_partition();
+            if let Some(notify) = self
+                .waiters
+                .read()
+                .get(tp.topic.as_str())
+                .and_then(|p| p.get(&tp.partition))
+            {
+                notify.notify_waiters();
+            }
+        }
+        Ok(info)
+    }
+
+    /// The notifier a fetch waits on for appends to a partition.
+    pub fn append_notifier(&self, topic: &str, partition: i32) -> Arc<Notify> {
+        if let Some(notify) = self
+            .waiters
+            .read()
+            .get(topic)
+            .and_then(|p| p.get(&partition))
+        {
+            return Arc::clone(notify);
+        }
+        let mut waiters = self.waiters.write();
+        let by_partition = match waiters.get_mut(topic) {
+            Some(by_partition) => by_partition,
+            None => waiters.entry(Arc::from(topic)).or_default(),
+        };
+        Arc::clone(by_partition.entry(partition).or_default())
+    }
+
+    /// Opens the log of every partition in `image` and deletes the logs of
+    /// topics it no longer has (or has under another id).
+    pub fn sync_with_image(&self, image: &MetadataImage) -> io::Result<()> {
+        for (name, id) in self.logs.topics() {
+            if image.topic(&name).is_none_or(|t| t.id != id) {
+                self.logs.delete_topic_logs(&name)?;
+                if let Some(gone) = self.waiters.write().remove(name.as_str()) {
+                    // Wake waiting fetches so they see the topic is gone.
+                    gone.values().for_each(|n| n.notify_waiters());
+                }
+            }
+        }
+        for topic in image.topics() {
+            for &partition in topic.partitions.keys() {
+                if let Err(e) = self.log(image, topic, partition) {
+                    warn!(topic = %topic.name, partition, "cannot open log: {e}");
+                    return Err(e);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Forces every log to disk.
+    pub fn flush_all(&self) -> io::Result<()> {
+        self.logs.flush_all()
+    }
+}
