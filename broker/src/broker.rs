@@ -2,6 +2,8 @@
 //! coordinators, and the operations that span them.
 
 use crate::config::BrokerConfig;
+use crate::coordinator::{GroupConfig, GroupCoordinator};
+use crate::fetch_session::FetchSessionCache;
 use crate::metadata::controller::{
     Controller, ControllerError, CreatedTopic, NewTopic, TopicDefaults,
 };
@@ -22,11 +24,15 @@ const METADATA_MAX_BATCH_BYTES: usize = 8 * 1024 * 1024;
 
 pub struct Broker {
     pub config: BrokerConfig,
+    /// The host clients are told to connect to.
+    pub advertised_host: String,
     pub meta: MetaProperties,
     pub metadata: MetadataCache,
     pub controller: Controller,
     pub replicas: ReplicaManager,
     pub producer_ids: ProducerIdManager,
+    pub fetch_sessions: FetchSessionCache,
+    pub groups: GroupCoordinator,
 }
 
 impl Broker {
@@ -57,14 +63,39 @@ impl Broker {
             "broker state loaded"
         );
         let directory_id = directory_uuid(&meta.directory_id);
-        Ok(Broker {
+        let advertised_host = match config.advertised_listener.host.as_str() {
+            // An empty host is this machine's name, as in Kafka.
+            "" | "0.0.0.0" | "::" => local_hostname(),
+            host => host.to_string(),
+        };
+        let groups = GroupCoordinator::new(GroupConfig {
+            initial_rebalance_delay: std::time::Duration::from_millis(
+                config.group_initial_rebalance_delay_ms,
+            ),
+            min_session_timeout_ms: config.group_min_session_timeout_ms,
+            max_session_timeout_ms: config.group_max_session_timeout_ms,
+            offsets_topic_partitions: config.offsets_topic_num_partitions,
+            offsets_topic_segment_bytes: config.offsets_topic_segment_bytes,
+            offset_metadata_max_bytes: config.offset_metadata_max_bytes,
+        });
+        let broker = Broker {
+            groups,
+            advertised_host,
             controller: Controller::new(metadata_log, config.node_id, directory_id),
             metadata: MetadataCache::new(image),
             replicas,
             producer_ids: ProducerIdManager::default(),
+            fetch_sessions: FetchSessionCache::new(
+                config.max_incremental_fetch_session_cache_slots,
+            ),
             config,
             meta,
-        })
+        };
+        broker
+            .groups
+            .load(&broker)
+            .context("cannot load the consumer groups")?;
+        Ok(broker)
     }
 
     pub fn topic_defaults(&self) -> TopicDefaults {
@@ -99,6 +130,7 @@ impl Broker {
         }
         let name = self.controller.delete_topic(&self.metadata, topic_id)?;
         self.replicas.sync_with_image(&self.metadata.image())?;
+        self.groups.on_topic_deleted(self, &name);
         Ok(name)
     }
 
@@ -127,6 +159,17 @@ impl Broker {
     pub fn flush(&self) -> std::io::Result<()> {
         self.controller.log().flush()?;
         self.replicas.flush_all()
+    }
+}
+
+fn local_hostname() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: gethostname writes at most `buf.len()` bytes into `buf`.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    let len = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    match std::str::from_utf8(&buf[..len]) {
+        Ok(name) if rc == 0 && !name.is_empty() => name.to_string(),
+        _ => "localhost".to_string(),
     }
 }
 

@@ -213,6 +213,158 @@ impl BrokerConfig {
     }
 }
 
+impl BrokerConfig {
+    /// The broker configurations DescribeConfigs reports: name, effective
+    /// value, whether it was set in the properties, type (DescribeConfigs
+    /// `config_type`) and documentation.
+    pub fn described(&self) -> Vec<(&'static str, String, bool, i8, &'static str)> {
+        const BOOLEAN: i8 = 1;
+        const INT: i8 = 3;
+        const LONG: i8 = 5;
+        const LIST: i8 = 7;
+        let listener = |e: &Endpoint| format!("PLAINTEXT://{}:{}", e.host, e.port);
+        let entries: Vec<(&'static str, String, i8, &'static str)> = vec![
+            (
+                "advertised.listeners",
+                listener(&self.advertised_listener),
+                LIST,
+                "Listeners published to clients.",
+            ),
+            (
+                "auto.create.topics.enable",
+                self.auto_create_topics_enable.to_string(),
+                BOOLEAN,
+                "Enable auto creation of topics on the server.",
+            ),
+            (
+                "broker.id",
+                self.node_id.to_string(),
+                INT,
+                "The broker id (the node id).",
+            ),
+            (
+                "default.replication.factor",
+                self.default_replication_factor.to_string(),
+                INT,
+                "The default replication factor for automatically created topics.",
+            ),
+            (
+                "delete.topic.enable",
+                self.delete_topic_enable.to_string(),
+                BOOLEAN,
+                "Enables topic deletion.",
+            ),
+            (
+                "group.initial.rebalance.delay.ms",
+                self.group_initial_rebalance_delay_ms.to_string(),
+                INT,
+                "How long the coordinator waits for more members before the first rebalance of a group.",
+            ),
+            (
+                "group.max.session.timeout.ms",
+                self.group_max_session_timeout_ms.to_string(),
+                INT,
+                "The largest session timeout a group member may use.",
+            ),
+            (
+                "group.min.session.timeout.ms",
+                self.group_min_session_timeout_ms.to_string(),
+                INT,
+                "The smallest session timeout a group member may use.",
+            ),
+            (
+                "listeners",
+                listener(&self.listener),
+                LIST,
+                "The address the socket server listens on.",
+            ),
+            (
+                "log.dirs",
+                self.log_dir.display().to_string(),
+                LIST,
+                "The directories in which the log data is kept.",
+            ),
+            (
+                "log.flush.interval.messages",
+                self.log
+                    .flush_interval_messages
+                    .min(i64::MAX as u64)
+                    .to_string(),
+                LONG,
+                "Messages accumulated on a log partition before they are flushed to disk.",
+            ),
+            (
+                "log.index.interval.bytes",
+                self.log.index_interval_bytes.to_string(),
+                INT,
+                "The interval with which an entry is added to the offset index.",
+            ),
+            (
+                "log.segment.bytes",
+                self.log.segment_bytes.to_string(),
+                INT,
+                "The maximum size of a single log file.",
+            ),
+            (
+                "max.incremental.fetch.session.cache.slots",
+                self.max_incremental_fetch_session_cache_slots.to_string(),
+                INT,
+                "The maximum number of incremental fetch sessions.",
+            ),
+            (
+                "message.max.bytes",
+                self.log.max_message_bytes.to_string(),
+                INT,
+                "The largest record batch size allowed.",
+            ),
+            (
+                "node.id",
+                self.node_id.to_string(),
+                INT,
+                "The node id of this server.",
+            ),
+            (
+                "num.partitions",
+                self.num_partitions.to_string(),
+                INT,
+                "The default number of log partitions per topic.",
+            ),
+            (
+                "offset.metadata.max.bytes",
+                self.offset_metadata_max_bytes.to_string(),
+                INT,
+                "The maximum size of the metadata of an offset commit.",
+            ),
+            (
+                "offsets.topic.num.partitions",
+                self.offsets_topic_num_partitions.to_string(),
+                INT,
+                "The number of partitions of the offset commit topic.",
+            ),
+            (
+                "offsets.topic.segment.bytes",
+                self.offsets_topic_segment_bytes.to_string(),
+                INT,
+                "The segment size of the offsets topic.",
+            ),
+            (
+                "socket.request.max.bytes",
+                self.socket_request_max_bytes.to_string(),
+                INT,
+                "The maximum number of bytes in a socket request.",
+            ),
+        ];
+        entries
+            .into_iter()
+            .map(|(name, value, kind, doc)| {
+                let set = self.properties.contains_key(name)
+                    || (name == "log.dirs" && self.properties.contains_key("log.dir"));
+                (name, value, set, kind, doc)
+            })
+            .collect()
+    }
+}
+
 fn parse<T: std::str::FromStr>(value: &str, key: &str) -> anyhow::Result<T> {
     value
         .parse()

@@ -11,6 +11,8 @@ pub mod broker;
 pub mod byte_utils;
 pub mod config;
 pub mod connection;
+pub mod coordinator;
+pub mod fetch_session;
 pub mod metadata;
 pub mod producer_id_manager;
 pub mod replica_manager;

@@ -15,16 +15,32 @@ use tracing::{debug, error, info, warn};
 
 /// How long shutdown waits for connections to finish their current request.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// How often group rebalance and session timers are checked.
+const GROUP_TIMER_INTERVAL: Duration = Duration::from_millis(50);
 
 /// Serves `listener` until `shutdown` completes.
 pub async fn run(listener: TcpListener, broker: Arc<Broker>, shutdown: impl Future) {
     let (notify_shutdown, _) = broadcast::channel::<()>(1);
     let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
 
+    // Completes rebalances and expires group members on time.
+    let timers = tokio::spawn({
+        let broker = Arc::clone(&broker);
+        async move {
+            let mut interval = tokio::time::interval(GROUP_TIMER_INTERVAL);
+            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                interval.tick().await;
+                broker.groups.tick(&broker);
+            }
+        }
+    });
+
     tokio::select! {
         () = accept_loop(&listener, &broker, &notify_shutdown, &done_tx) => {}
         _ = shutdown => info!("shutting down"),
     }
+    timers.abort();
 
     drop(listener);
     drop(notify_shutdown);

@@ -7,12 +7,32 @@
 //! be decoded close the connection.
 
 pub mod api_versions;
+pub mod create_partitions;
+pub mod create_topics;
+pub mod delete_groups;
+pub mod delete_topics;
+pub mod describe_cluster;
+pub mod describe_configs;
+pub mod describe_groups;
 pub mod describe_topic_partitions;
 pub mod fetch;
+pub mod find_coordinator;
+pub mod heartbeat;
+pub mod init_producer_id;
+pub mod join_group;
+pub mod leave_group;
+pub mod list_groups;
+pub mod list_offsets;
+pub mod metadata;
+pub mod offset_commit;
+pub mod offset_fetch;
 pub mod produce;
+pub mod sync_group;
 
 use crate::broker::Broker;
+use crate::metadata::controller::ControllerError;
 use bytes::{Buf, BufMut, Bytes, BytesMut};
+use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::{ApiKey, RequestHeader, ResponseHeader};
 use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion};
 use std::fmt;
@@ -39,7 +59,25 @@ const fn api(key: ApiKey, min_version: i16, max_version: i16) -> ApiSupport {
 pub const SUPPORTED_APIS: &[ApiSupport] = &[
     api(ApiKey::Produce, 3, 11),
     api(ApiKey::Fetch, 4, 16),
+    api(ApiKey::ListOffsets, 1, 9),
+    api(ApiKey::Metadata, 0, 12),
+    api(ApiKey::OffsetCommit, 2, 9),
+    api(ApiKey::OffsetFetch, 1, 9),
+    api(ApiKey::FindCoordinator, 0, 5),
+    api(ApiKey::JoinGroup, 0, 9),
+    api(ApiKey::Heartbeat, 0, 4),
+    api(ApiKey::LeaveGroup, 0, 5),
+    api(ApiKey::SyncGroup, 0, 5),
+    api(ApiKey::DescribeGroups, 0, 5),
+    api(ApiKey::ListGroups, 0, 5),
     api(ApiKey::ApiVersions, 0, 4),
+    api(ApiKey::CreateTopics, 2, 7),
+    api(ApiKey::DeleteTopics, 1, 6),
+    api(ApiKey::InitProducerId, 0, 5),
+    api(ApiKey::DescribeConfigs, 1, 4),
+    api(ApiKey::CreatePartitions, 0, 3),
+    api(ApiKey::DeleteGroups, 0, 2),
+    api(ApiKey::DescribeCluster, 0, 1),
     api(ApiKey::DescribeTopicPartitions, 0, 0),
 ];
 
@@ -146,6 +184,78 @@ pub async fn handle_request(
             let request = decode(&ctx, &mut buf)?;
             finish(out, &ctx, produce::handle(broker, &ctx, request))
         }
+        ApiKey::ListOffsets => {
+            let request = decode(&ctx, &mut buf)?;
+            respond(out, &ctx, list_offsets::handle(broker, &ctx, &request))
+        }
+        ApiKey::Metadata => {
+            let request = decode(&ctx, &mut buf)?;
+            respond(out, &ctx, metadata::handle(broker, &ctx, &request))
+        }
+        ApiKey::CreateTopics => {
+            let request = decode(&ctx, &mut buf)?;
+            respond(out, &ctx, create_topics::handle(broker, &ctx, &request))
+        }
+        ApiKey::DeleteTopics => {
+            let request = decode(&ctx, &mut buf)?;
+            respond(out, &ctx, delete_topics::handle(broker, &ctx, &request))
+        }
+        ApiKey::CreatePartitions => {
+            let request = decode(&ctx, &mut buf)?;
+            respond(out, &ctx, create_partitions::handle(broker, &request))
+        }
+        ApiKey::InitProducerId => {
+            let request = decode(&ctx, &mut buf)?;
+            respond(out, &ctx, init_producer_id::handle(broker, &request))
+        }
+        ApiKey::DescribeConfigs => {
+            let request = decode(&ctx, &mut buf)?;
+            respond(out, &ctx, describe_configs::handle(broker, &request))
+        }
+        ApiKey::FindCoordinator => {
+            let request = decode(&ctx, &mut buf)?;
+            respond(out, &ctx, find_coordinator::handle(broker, &ctx, &request))
+        }
+        ApiKey::JoinGroup => {
+            let request = decode(&ctx, &mut buf)?;
+            respond(out, &ctx, join_group::handle(broker, &ctx, request).await)
+        }
+        ApiKey::SyncGroup => {
+            let request = decode(&ctx, &mut buf)?;
+            respond(out, &ctx, sync_group::handle(broker, &ctx, request).await)
+        }
+        ApiKey::Heartbeat => {
+            let request = decode(&ctx, &mut buf)?;
+            respond(out, &ctx, heartbeat::handle(broker, &request))
+        }
+        ApiKey::LeaveGroup => {
+            let request = decode(&ctx, &mut buf)?;
+            respond(out, &ctx, leave_group::handle(broker, &ctx, &request))
+        }
+        ApiKey::OffsetCommit => {
+            let request = decode(&ctx, &mut buf)?;
+            respond(out, &ctx, offset_commit::handle(broker, &ctx, &request))
+        }
+        ApiKey::OffsetFetch => {
+            let request = decode(&ctx, &mut buf)?;
+            respond(out, &ctx, offset_fetch::handle(broker, &ctx, &request))
+        }
+        ApiKey::DescribeGroups => {
+            let request = decode(&ctx, &mut buf)?;
+            respond(out, &ctx, describe_groups::handle(broker, &ctx, &request))
+        }
+        ApiKey::ListGroups => {
+            let request = decode(&ctx, &mut buf)?;
+            respond(out, &ctx, list_groups::handle(broker, &ctx, &request))
+        }
+        ApiKey::DeleteGroups => {
+            let request = decode(&ctx, &mut buf)?;
+            respond(out, &ctx, delete_groups::handle(broker, &request))
+        }
+        ApiKey::DescribeCluster => {
+            let request = decode(&ctx, &mut buf)?;
+            respond(out, &ctx, describe_cluster::handle(broker, &request))
+        }
         other => Err(CloseConnection(format!("API {other:?} has no handler"))),
     }
 }
@@ -177,6 +287,24 @@ fn finish<R: Encodable + HeaderVersion>(
         Outcome::NoResponse => Ok(()),
         Outcome::Close(reason) => Err(CloseConnection(reason)),
     }
+}
+
+/// The Kafka error code and message for a failed metadata change.
+pub fn controller_error(e: &ControllerError) -> (ResponseError, String) {
+    let code = match e {
+        ControllerError::TopicAlreadyExists(_) => ResponseError::TopicAlreadyExists,
+        ControllerError::InvalidTopic(_) => ResponseError::InvalidTopicException,
+        ControllerError::InvalidPartitions(_) => ResponseError::InvalidPartitions,
+        ControllerError::InvalidReplicationFactor(_) => ResponseError::InvalidReplicationFactor,
+        ControllerError::InvalidReplicaAssignment(_) => ResponseError::InvalidReplicaAssignment,
+        ControllerError::InvalidConfig(_) => ResponseError::InvalidConfig,
+        ControllerError::InvalidRequest(_) => ResponseError::InvalidRequest,
+        ControllerError::UnknownTopicOrPartition(_) => ResponseError::UnknownTopicOrPartition,
+        ControllerError::UnknownTopicId(_) => ResponseError::UnknownTopicId,
+        ControllerError::TopicDeletionDisabled => ResponseError::TopicDeletionDisabled,
+        ControllerError::Storage(_) => ResponseError::KafkaStorageError,
+    };
+    (code, e.to_string())
 }
 
 /// Appends `size · response header · body` to `out`.

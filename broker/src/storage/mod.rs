@@ -11,7 +11,9 @@ pub mod record_batch;
 pub mod unified_log;
 
 pub use log_manager::LogManager;
-pub use unified_log::{AppendError, FetchDataInfo, LogAppendInfo, ReadError, UnifiedLog};
+pub use unified_log::{
+    AppendError, FetchDataInfo, LogAppendInfo, ReadError, TimestampAndOffset, UnifiedLog,
+};
 
 use std::fmt;
 

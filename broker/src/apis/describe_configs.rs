@@ -1,0 +1,169 @@
+//! DescribeConfigs (key 32): the effective configuration of topics and of
+//! this broker, with where each value comes from.
+
+use crate::broker::Broker;
+use crate::metadata::records::TOPIC_RESOURCE;
+use crate::metadata::topic_config::{ConfigSource, resolve_topic_configs};
+use crate::metadata::validate_topic_name;
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::describe_configs_response::{
+    DescribeConfigsResourceResult, DescribeConfigsResult, DescribeConfigsSynonym,
+};
+use kafka_protocol::messages::{DescribeConfigsRequest, DescribeConfigsResponse};
+use kafka_protocol::protocol::StrBytes;
+
+/// Kafka's `ConfigResource.Type.BROKER`.
+const BROKER_RESOURCE: i8 = 4;
+
+pub fn handle(broker: &Broker, request: &DescribeConfigsRequest) -> DescribeConfigsResponse {
+    let mut response = DescribeConfigsResponse::default();
+    response.results = request
+        .resources
+        .iter()
+        .map(|resource| {
+            let result = DescribeConfigsResult::default()
+                .with_resource_type(resource.resource_type)
+                .with_resource_name(resource.resource_name.clone());
+            let wanted = |name: &str| {
+                resource
+                    .configuration_keys
+                    .as_ref()
+                    .is_none_or(|keys| keys.iter().any(|k| k.as_str() == name))
+            };
+            let configs = match resource.resource_type {
+                TOPIC_RESOURCE => {
+                    topic_configs(broker, request, resource.resource_name.as_str(), &wanted)
+                }
+                BROKER_RESOURCE => {
+                    broker_configs(broker, request, resource.resource_name.as_str(), &wanted)
+                }
+                other => Err((
+                    ResponseError::InvalidRequest,
+                    format!("Unsupported resource type {other}"),
+                )),
+            };
+            match configs {
+                Ok(configs) => result.with_configs(configs),
+                Err((error, message)) => result
+                    .with_error_code(error.code())
+                    .with_error_message(Some(StrBytes::from_string(message))),
+            }
+        })
+        .collect();
+    response
+}
+
+type Described = Result<Vec<DescribeConfigsResourceResult>, (ResponseError, String)>;
+
+fn topic_configs(
+    broker: &Broker,
+    request: &DescribeConfigsRequest,
+    name: &str,
+    wanted: &dyn Fn(&str) -> bool,
+) -> Described {
+    if validate_topic_name(name).is_err() {
+        return Err((
+            ResponseError::InvalidTopicException,
+            format!("Invalid topic name {name:?}"),
+        ));
+    }
+    let image = broker.metadata.image();
+    if image.topic(name).is_none() {
+        return Err((
+            ResponseError::UnknownTopicOrPartition,
+            format!("Topic {name} does not exist"),
+        ));
+    }
+    let overrides = image.configs(TOPIC_RESOURCE, name);
+    Ok(resolve_topic_configs(&broker.config, overrides)
+        .into_iter()
+        .filter(|c| wanted(c.def.name))
+        .map(|c| {
+            let mut synonyms = Vec::new();
+            if request.include_synonyms {
+                if let Some(value) = overrides.and_then(|o| o.get(c.def.name)) {
+                    synonyms.push(synonym(c.def.name, value, ConfigSource::TopicConfig));
+                }
+                if let Some(broker_name) = c.def.broker_synonym {
+                    if let Some(value) = broker.config.properties.get(broker_name) {
+                        synonyms.push(synonym(
+                            broker_name,
+                            value,
+                            ConfigSource::StaticBrokerConfig,
+                        ));
+                    }
+                    synonyms.push(synonym(
+                        broker_name,
+                        c.def.default,
+                        ConfigSource::DefaultConfig,
+                    ));
+                }
+            }
+            DescribeConfigsResourceResult::default()
+                .with_name(StrBytes::from_static_str(c.def.name))
+                .with_value(Some(StrBytes::from_string(c.value)))
+                .with_config_source(c.source as i8)
+                .with_synonyms(synonyms)
+                .with_config_type(c.def.kind as i8)
+                .with_documentation(
+                    request
+                        .include_documentation
+                        .then(|| StrBytes::from_static_str(c.def.doc)),
+                )
+        })
+        .collect())
+}
+
+fn broker_configs(
+    broker: &Broker,
+    request: &DescribeConfigsRequest,
+    name: &str,
+    wanted: &dyn Fn(&str) -> bool,
+) -> Described {
+    if !name.is_empty() && name != broker.config.node_id.to_string() {
+        return Err((
+            ResponseError::InvalidRequest,
+            format!(
+                "Unexpected broker id, expected {} but received {name}",
+                broker.config.node_id
+            ),
+        ));
+    }
+    Ok(broker
+        .config
+        .described()
+        .into_iter()
+        .filter(|(name, ..)| wanted(name))
+        .map(|(name, value, set, kind, doc)| {
+            let source = if set {
+                ConfigSource::StaticBrokerConfig
+            } else {
+                ConfigSource::DefaultConfig
+            };
+            let synonyms = if request.include_synonyms {
+                vec![synonym(name, &value, source)]
+            } else {
+                vec![]
+            };
+            DescribeConfigsResourceResult::default()
+                .with_name(StrBytes::from_static_str(name))
+                .with_value(Some(StrBytes::from_string(value)))
+                .with_read_only(true)
+                .with_config_source(source as i8)
+                .with_synonyms(synonyms)
+                .with_config_type(kind)
+                .with_documentation(
+                    request
+                        .include_documentation
+                        .then(|| StrBytes::from_static_str(doc)),
+                )
+        })
+        .collect())
+}
+
+fn synonym(name: &str, value: &str, source: ConfigSource) -> DescribeConfigsSynonym {
+    DescribeConfigsSynonym::default()
+        .with_name(StrBytes::from_string(name.to_string()))
+        .with_value(Some(StrBytes::from_string(value.to_string())))
+        .with_source(source as i8)
+}

@@ -1,0 +1,86 @@
+//! FindCoordinator (key 10): this broker coordinates every group. It
+//! creates `__consumer_offsets` on first use, as Kafka does. Transactions
+//! are not supported, so there is no transaction coordinator.
+
+use super::RequestContext;
+use crate::broker::Broker;
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::find_coordinator_response::Coordinator;
+use kafka_protocol::messages::{BrokerId, FindCoordinatorRequest, FindCoordinatorResponse};
+use kafka_protocol::protocol::StrBytes;
+
+const GROUP_KEY_TYPE: i8 = 0;
+
+/// Why a key has no coordinator here.
+type NoCoordinator = (ResponseError, &'static str);
+
+pub fn handle(
+    broker: &Broker,
+    ctx: &RequestContext,
+    request: &FindCoordinatorRequest,
+) -> FindCoordinatorResponse {
+    let batched = ctx.api_version >= 4;
+    let keys: Vec<StrBytes> = if batched {
+        request.coordinator_keys.clone()
+    } else {
+        vec![request.key.clone()]
+    };
+    let found: Vec<(StrBytes, Result<(), NoCoordinator>)> = keys
+        .into_iter()
+        .map(|key| {
+            let result = if request.key_type != GROUP_KEY_TYPE {
+                Err((
+                    ResponseError::InvalidRequest,
+                    "transactions are not supported by this broker",
+                ))
+            } else {
+                broker
+                    .groups
+                    .offsets_topic(broker)
+                    .map(|_| ())
+                    .map_err(|e| (e, "the coordinator is not available"))
+            };
+            (key, result)
+        })
+        .collect();
+
+    let host = StrBytes::from_string(broker.advertised_host.clone());
+    let port = i32::from(broker.config.advertised_listener.port);
+    let node = BrokerId(broker.config.node_id);
+    let mut response = FindCoordinatorResponse::default();
+    if batched {
+        response.coordinators = found
+            .into_iter()
+            .map(|(key, result)| match result {
+                Ok(()) => Coordinator::default()
+                    .with_key(key)
+                    .with_node_id(node)
+                    .with_host(host.clone())
+                    .with_port(port),
+                Err((error, message)) => Coordinator::default()
+                    .with_key(key)
+                    .with_node_id(BrokerId(-1))
+                    .with_port(-1)
+                    .with_error_code(error.code())
+                    .with_error_message(Some(StrBytes::from_static_str(message))),
+            })
+            .collect();
+    } else if let Some((_, result)) = found.into_iter().next() {
+        match result {
+            Ok(()) => {
+                response.node_id = node;
+                response.host = host;
+                response.port = port;
+            }
+            Err((error, message)) => {
+                response.error_code = error.code();
+                response.node_id = BrokerId(-1);
+                response.port = -1;
+                if ctx.api_version >= 1 {
+                    response.error_message = Some(StrBytes::from_static_str(message));
+                }
+            }
+        }
+    }
+    response
+}

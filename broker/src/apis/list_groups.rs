@@ -1,0 +1,50 @@
+//! ListGroups (key 16): every group, optionally filtered by state (v4+)
+//! and type (v5+). All groups here are classic groups.
+
+use super::RequestContext;
+use crate::broker::Broker;
+use kafka_protocol::messages::list_groups_response::ListedGroup;
+use kafka_protocol::messages::{GroupId, ListGroupsRequest, ListGroupsResponse};
+use kafka_protocol::protocol::StrBytes;
+
+pub fn handle(
+    broker: &Broker,
+    ctx: &RequestContext,
+    request: &ListGroupsRequest,
+) -> ListGroupsResponse {
+    let states: Vec<String> = request
+        .states_filter
+        .iter()
+        .map(|s| s.to_ascii_lowercase())
+        .collect();
+    let types: Vec<String> = request
+        .types_filter
+        .iter()
+        .map(|t| t.to_ascii_lowercase())
+        .collect();
+    if !types.is_empty() && !types.iter().any(|t| t == "classic") {
+        return ListGroupsResponse::default();
+    }
+    ListGroupsResponse::default().with_groups(
+        broker
+            .groups
+            .list_groups()
+            .into_iter()
+            .filter(|(_, _, state)| {
+                states.is_empty() || states.contains(&state.to_ascii_lowercase())
+            })
+            .map(|(id, protocol_type, state)| {
+                let mut listed = ListedGroup::default()
+                    .with_group_id(GroupId(StrBytes::from_string(id)))
+                    .with_protocol_type(StrBytes::from_string(protocol_type));
+                if ctx.api_version >= 4 {
+                    listed.group_state = StrBytes::from_static_str(state);
+                }
+                if ctx.api_version >= 5 {
+                    listed.group_type = StrBytes::from_static_str("classic");
+                }
+                listed
+            })
+            .collect(),
+    )
+}

@@ -1,0 +1,1207 @@
+//! The group coordinator for classic consumer groups (Kafka's
+//! `GroupCoordinator`): rebalances (JoinGroup, SyncGroup), liveness
+//! (Heartbeat, LeaveGroup, session timeouts) and committed offsets.
+//!
+//! Committed offsets and group metadata are written to `__consumer_offsets`
+//! in Kafka's own record format, and read back at startup, so they survive
+//! restarts. Each group has its own lock; JoinGroup and SyncGroup responses
+//! that must wait for other members are delivered through channels, and a
+//! timer task ([`GroupCoordinator::tick`]) completes rebalances and expires
+//! members.
+
+pub mod group;
+pub mod records;
+
+use crate::broker::Broker;
+use crate::metadata::controller::{ControllerError, NewTopic};
+use crate::metadata::{MetadataImage, TopicImage};
+use crate::storage::record_batch::{self, Batches, NewRecord};
+use bytes::Bytes;
+use group::{Group, GroupState, JoinResult, Member, SyncResult};
+use kafka_protocol::error::ResponseError;
+use parking_lot::{Mutex, RwLock};
+use records::{OffsetCommitKey, OffsetCommitValue, OffsetsRecord};
+use std::collections::HashMap;
+use std::io;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::sync::oneshot;
+use tokio::time::Instant;
+use tracing::{info, warn};
+use uuid::Uuid;
+
+/// The topic holding committed offsets and group metadata.
+pub const OFFSETS_TOPIC: &str = "__consumer_offsets";
+/// How long a member that joined in a rebalance may wait for its response
+/// before it is dropped (Kafka's `NewMemberJoinTimeoutMs`).
+const NEW_MEMBER_JOIN_TIMEOUT: Duration = Duration::from_secs(300);
+/// How much of `__consumer_offsets` is read at a time when loading.
+const LOAD_CHUNK: usize = 1 << 20;
+
+fn code(error: ResponseError) -> i16 {
+    error.code()
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct GroupConfig {
+    pub initial_rebalance_delay: Duration,
+    pub min_session_timeout_ms: i32,
+    pub max_session_timeout_ms: i32,
+    pub offsets_topic_partitions: i32,
+    pub offsets_topic_segment_bytes: u64,
+    pub offset_metadata_max_bytes: usize,
+}
+
+/// A JoinGroup request, whatever its version.
+#[derive(Debug, Clone)]
+pub struct JoinRequest {
+    pub group_id: String,
+    pub member_id: String,
+    pub instance_id: Option<String>,
+    pub client_id: String,
+    pub client_host: String,
+    pub session_timeout_ms: i32,
+    pub rebalance_timeout_ms: i32,
+    pub protocol_type: String,
+    pub protocols: Vec<(String, Bytes)>,
+    /// From JoinGroup v4 on, a new member first gets an id to join with.
+    pub require_known_member_id: bool,
+}
+
+/// A SyncGroup request, whatever its version.
+#[derive(Debug, Clone)]
+pub struct SyncRequest {
+    pub group_id: String,
+    pub generation: i32,
+    pub member_id: String,
+    pub instance_id: Option<String>,
+    pub protocol_type: Option<String>,
+    pub protocol_name: Option<String>,
+    pub assignments: Vec<(String, Bytes)>,
+}
+
+/// An offset to commit.
+#[derive(Debug, Clone)]
+pub struct OffsetToCommit {
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+    pub leader_epoch: i32,
+    pub metadata: Option<String>,
+}
+
+/// A committed offset as OffsetFetch reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommittedOffset {
+    pub partition: i32,
+    pub offset: i64,
+    pub leader_epoch: i32,
+    pub metadata: Option<String>,
+}
+
+/// A group as DescribeGroups reports it.
+#[derive(Debug, Clone, Default)]
+pub struct GroupDescription {
+    pub state: String,
+    pub protocol_type: String,
+    pub protocol: String,
+    /// (member id, instance id, client id, client host, metadata, assignment)
+    pub members: Vec<(String, Option<String>, String, String, Bytes, Bytes)>,
+    pub found: bool,
+}
+
+pub struct GroupCoordinator {
+    config: GroupConfig,
+    groups: RwLock<HashMap<String, Arc<Mutex<Group>>>>,
+}
+
+impl GroupCoordinator {
+    pub fn new(config: GroupConfig) -> Self {
+        GroupCoordinator {
+            config,
+            groups: RwLock::new(HashMap::new()),
+        }
+    }
+
+    fn group(&self, id: &str) -> Option<Arc<Mutex<Group>>> {
+        self.groups.read().get(id).cloned()
+    }
+
+    fn group_or_new(&self, id: &str) -> Arc<Mutex<Group>> {
+        if let Some(group) = self.group(id) {
+            return group;
+        }
+        Arc::clone(
+            self.groups
+                .write()
+                .entry(id.to_string())
+                .or_insert_with(|| Arc::new(Mutex::new(Group::new(id, now_ms())))),
+        )
+    }
+
+    // ------------------------------------------------------------ storage
+
+    /// The offsets topic, created (with Kafka's settings for it) if missing.
+    pub fn offsets_topic(
+        &self,
+        broker: &Broker,
+    ) -> Result<(Arc<MetadataImage>, Arc<TopicImage>), ResponseError> {
+        let image = broker.metadata.image();
+        if let Some(topic) = image.topic(OFFSETS_TOPIC) {
+            return Ok((Arc::clone(&image), Arc::clone(topic)));
+        }
+        let topic = NewTopic {
+            name: OFFSETS_TOPIC.to_string(),
+            num_partitions: self.config.offsets_topic_partitions,
+            replication_factor: -1,
+            assignments: Vec::new(),
+            configs: vec![
+                ("cleanup.policy".into(), Some("compact".into())),
+                ("compression.type".into(), Some("producer".into())),
+                (
+                    "segment.bytes".into(),
+                    Some(self.config.offsets_topic_segment_bytes.to_string()),
+                ),
+            ],
+        };
+        match broker.create_topic(&topic, false) {
+            Ok(_) | Err(ControllerError::TopicAlreadyExists(_)) => {}
+            Err(e) => {
+                warn!("cannot create {OFFSETS_TOPIC}: {e}");
+                return Err(ResponseError::CoordinatorNotAvailable);
+            }
+        }
+        let image = broker.metadata.image();
+        let topic = image
+            .topic(OFFSETS_TOPIC)
+            .cloned()
+            .ok_or(ResponseError::CoordinatorNotAvailable)?;
+        Ok((image, topic))
+    }
+
+    /// Appends records of `group` to its partition of `__consumer_offsets`.
+    fn write(
+        &self,
+        broker: &Broker,
+        group: &str,
+        records: &[(Vec<u8>, Option<Vec<u8>>)],
+    ) -> Result<(), ResponseError> {
+        let (image, topic) = self.offsets_topic(broker)?;
+        let partition = records::partition_for(group, topic.partitions.len() as i32);
+        let epoch = topic
+            .partitions
+            .get(&partition)
+            .map_or(0, |p| p.leader_epoch);
+        let log = broker
+            .replicas
+            .log(&image, &topic, partition)
+            .map_err(|_| ResponseError::CoordinatorNotAvailable)?;
+        let new: Vec<NewRecord<'_>> = records
+            .iter()
+            .map(|(key, value)| NewRecord {
+                key: Some(key),
+                value: value.as_deref(),
+            })
+            .collect();
+        let batch = record_batch::build_batch(now_ms(), &new);
+        broker.replicas.append(&log, &batch, epoch).map_err(|e| {
+            warn!(group, "cannot write to {OFFSETS_TOPIC}: {e}");
+            match e {
+                crate::storage::AppendError::RecordTooLarge { .. }
+                | crate::storage::AppendError::RecordListTooLarge { .. } => {
+                    ResponseError::InvalidCommitOffsetSize
+                }
+                _ => ResponseError::CoordinatorNotAvailable,
+            }
+        })?;
+        Ok(())
+    }
+
+    fn write_group_metadata(&self, broker: &Broker, group: &Group) -> Result<(), ResponseError> {
+        let value = records::group_value(&group.metadata_value());
+        self.write(
+            broker,
+            &group.id,
+            &[(records::group_key(&group.id), Some(value))],
+        )
+    }
+
+    /// Reads every committed offset and group of `__consumer_offsets`.
+    pub fn load(&self, broker: &Broker) -> io::Result<()> {
+        let image = broker.metadata.image();
+        let Some(topic) = image.topic(OFFSETS_TOPIC) else {
+            return Ok(());
+        };
+        let mut offsets: HashMap<String, HashMap<(String, i32), OffsetCommitValue>> =
+            HashMap::new();
+        let mut metadata: HashMap<String, Option<records::GroupMetadataValue>> = HashMap::new();
+        for &partition in topic.partitions.keys() {
+            let log = broker.replicas.log(&image, topic, partition)?;
+            let mut offset = log.log_start_offset();
+            while offset < log.log_end_offset() {
+                let chunk = match log.read(offset, LOAD_CHUNK, true) {
+                    Ok(info) if !info.records.is_empty() => info.records,
+                    _ => break,
+                };
+                let mut next = offset;
+                for batch in Batches::new(&chunk).filter_map(Result::ok) {
+                    next = batch.header.next_offset();
+                    if batch.header.is_control() || batch.header.compression_codec() != 0 {
+                        continue;
+                    }
+                    let Ok(records) = record_batch::records(batch.bytes) else {
+                        continue;
+                    };
+                    for record in records.filter_map(Result::ok) {
+                        let Some(key) = record.key else { continue };
+                        match records::decode(key, record.value) {
+                            Ok(OffsetsRecord::Offset(key, Some(value))) => {
+                                offsets
+                                    .entry(key.group)
+                                    .or_default()
+                                    .insert((key.topic, key.partition), value);
+                            }
+                            Ok(OffsetsRecord::Offset(key, None)) => {
+                                if let Some(group) = offsets.get_mut(&key.group) {
+                                    group.remove(&(key.topic, key.partition));
+                                }
+                            }
+                            Ok(OffsetsRecord::Group(group, value)) => {
+                                if value.is_none() {
+                                    offsets.remove(&group);
+                                }
+                                metadata.insert(group, value);
+                            }
+                            Ok(OffsetsRecord::Other) => {}
+                            Err(e) => {
+                                warn!(partition, "skipping a corrupt {OFFSETS_TOPIC} record: {e}")
+                            }
+                        }
+                    }
+                }
+                if next <= offset {
+                    break;
+                }
+                offset = next;
+            }
+        }
+
+        let now = Instant::now();
+        let mut groups = self.groups.write();
+        let mut loaded = 0;
+        let names: Vec<String> = offsets
+            .keys()
+            .chain(metadata.iter().filter(|(_, v)| v.is_some()).map(|(k, _)| k))
+            .cloned()
+            .collect();
+        for name in names {
+            if groups.contains_key(&name) {
+                continue;
+            }
+            let mut group = Group::new(&name, now_ms());
+            if let Some(Some(value)) = metadata.get(&name) {
+                group.generation = value.generation;
+                group.protocol_type = Some(value.protocol_type.clone()).filter(|t| !t.is_empty());
+                group.protocol_name = value.protocol.clone();
+                group.leader = value.leader.clone();
+                group.state_timestamp = value.current_state_timestamp;
+                for m in &value.members {
+                    group.members.insert(
+                        m.member_id.clone(),
+                        Member {
+                            id: m.member_id.clone(),
+                            instance_id: m.group_instance_id.clone(),
+                            client_id: m.client_id.clone(),
+                            client_host: m.client_host.clone(),
+                            rebalance_timeout_ms: m.rebalance_timeout,
+                            session_timeout_ms: m.session_timeout,
+                            protocol_type: value.protocol_type.clone(),
+                            protocols: vec![(
+                                value.protocol.clone().unwrap_or_default(),
+                                m.subscription.clone(),
+                            )],
+                            assignment: m.assignment.clone(),
+                            awaiting_join: None,
+                            awaiting_sync: None,
+                            heartbeat_deadline: now
+                                + Duration::from_millis(m.session_timeout.max(0) as u64),
+                            is_new: false,
+                            synced: true,
+                        },
+                    );
+                }
+                if !group.members.is_empty() {
+                    // Members that still live keep heartbeating; the others expire.
+                    group.state = GroupState::Stable;
+                }
+            }
+            group.offsets = offsets.remove(&name).unwrap_or_default();
+            groups.insert(name, Arc::new(Mutex::new(group)));
+            loaded += 1;
+        }
+        if loaded > 0 {
+            info!(
+                groups = loaded,
+                "loaded consumer groups from {OFFSETS_TOPIC}"
+            );
+        }
+        Ok(())
+    }
+
+    // --------------------------------------------------------- rebalances
+
+    pub async fn join_group(&self, broker: &Broker, request: JoinRequest) -> JoinResult {
+        let member_id = request.member_id.clone();
+        if request.group_id.is_empty() {
+            return JoinResult::error(code(ResponseError::InvalidGroupId), &member_id);
+        }
+        if request.session_timeout_ms < self.config.min_session_timeout_ms
+            || request.session_timeout_ms > self.config.max_session_timeout_ms
+        {
+            return JoinResult::error(code(ResponseError::InvalidSessionTimeout), &member_id);
+        }
+        if let Err(e) = self.offsets_topic(broker) {
+            return JoinResult::error(code(e), &member_id);
+        }
+        let group = if member_id.is_empty() {
+            self.group_or_new(&request.group_id)
+        } else {
+            match self.group(&request.group_id) {
+                Some(group) => group,
+                None => return JoinResult::error(code(ResponseError::UnknownMemberId), &member_id),
+            }
+        };
+        let (tx, rx) = oneshot::channel();
+        {
+            let mut group = group.lock();
+            if group.state == GroupState::Dead {
+                return JoinResult::error(code(ResponseError::CoordinatorNotAvailable), &member_id);
+            }
+            if !group.supports_protocols(&request.protocol_type, &request.protocols) {
+                return JoinResult::error(
+                    code(ResponseError::InconsistentGroupProtocol),
+                    &member_id,
+                );
+            }
+            if member_id.is_empty() {
+                let new_id = format!("{}-{}", request.client_id, Uuid::new_v4());
+                let static_member = request.instance_id.as_ref().and_then(|i| {
+                    group
+                        .members
+                        .values()
+                        .find(|m| m.instance_id.as_ref() == Some(i))
+                        .map(|m| m.id.clone())
+                });
+                if let Some(old) = static_member {
+                    // A static member restarting takes over its old membership.
+                    if let Some(mut old) = group.members.shift_remove(&old) {
+                        if let Some(waiter) = old.awaiting_join.take() {
+                            let _ = waiter.send(JoinResult::error(
+                                code(ResponseError::FencedInstanceId),
+                                &old.id,
+                            ));
+                        }
+                        if let Some(waiter) = old.awaiting_sync.take() {
+                            let _ = waiter
+                                .send(SyncResult::error(code(ResponseError::FencedInstanceId)));
+                        }
+                        if group.leader.as_ref() == Some(&old.id) {
+                            group.leader = Some(new_id.clone());
+                        }
+                    }
+                    self.add_member(&mut group, &request, new_id, tx);
+                } else if request.require_known_member_id && request.instance_id.is_none() {
+                    let deadline =
+                        Instant::now() + Duration::from_millis(request.session_timeout_ms as u64);
+                    group.pending_members.insert(new_id.clone(), deadline);
+                    return JoinResult::error(code(ResponseError::MemberIdRequired), &new_id);
+                } else {
+                    self.add_member(&mut group, &request, new_id, tx);
+                }
+            } else if group.pending_members.remove(&member_id).is_some() {
+                self.add_member(&mut group, &request, member_id.clone(), tx);
+            } else {
+                let state = group.state;
+                let is_leader = group.leader.as_ref() == Some(&member_id);
+                let Some(member) = group.members.get_mut(&member_id) else {
+                    return JoinResult::error(code(ResponseError::UnknownMemberId), &member_id);
+                };
+                if member.instance_id != request.instance_id {
+                    return JoinResult::error(code(ResponseError::FencedInstanceId), &member_id);
+                }
+                let unchanged = member.matches(&request.protocols);
+                match state {
+                    GroupState::Empty | GroupState::Dead => {
+                        return JoinResult::error(code(ResponseError::UnknownMemberId), &member_id);
+                    }
+                    GroupState::CompletingRebalance | GroupState::Stable
+                        if unchanged && !(state == GroupState::Stable && is_leader) =>
+                    {
+                        // A repeated join with nothing new: the current generation.
+                        member.heartbeat_deadline = Instant::now()
+                            + Duration::from_millis(member.session_timeout_ms as u64);
+                        return current_join_result(
+                            &group,
+                            &member_id,
+                            state == GroupState::CompletingRebalance && is_leader,
+                        );
+                    }
+                    _ => {
+                        update_member(member, &request);
+                        member.awaiting_join = Some(tx);
+                        if state != GroupState::PreparingRebalance {
+                            self.prepare_rebalance(&mut group);
+                        }
+                    }
+                }
+            }
+            self.maybe_complete_join(broker, &mut group);
+        }
+        rx.await
+            .unwrap_or_else(|_| JoinResult::error(code(ResponseError::UnknownMemberId), &member_id))
+    }
+
+    fn add_member(
+        &self,
+        group: &mut Group,
+        request: &JoinRequest,
+        id: String,
+        waiter: oneshot::Sender<JoinResult>,
+    ) {
+        if group.members.is_empty() {
+            group.protocol_type = Some(request.protocol_type.clone());
+        }
+        if group.leader.is_none() {
+            group.leader = Some(id.clone());
+        }
+        let mut member = Member {
+            id: id.clone(),
+            instance_id: request.instance_id.clone(),
+            client_id: request.client_id.clone(),
+            client_host: request.client_host.clone(),
+            rebalance_timeout_ms: request.rebalance_timeout_ms,
+            session_timeout_ms: request.session_timeout_ms,
+            protocol_type: request.protocol_type.clone(),
+            protocols: Vec::new(),
+            assignment: Bytes::new(),
+            awaiting_join: Some(waiter),
+            awaiting_sync: None,
+            heartbeat_deadline: Instant::now() + NEW_MEMBER_JOIN_TIMEOUT,
+            is_new: true,
+            synced: false,
+        };
+        update_member(&mut member, request);
+        group.members.insert(id, member);
+        group.new_member_added = true;
+        if matches!(
+            group.state,
+            GroupState::Stable | GroupState::CompletingRebalance | GroupState::Empty
+        ) {
+            self.prepare_rebalance(group);
+        }
+    }
+
+    /// Starts a rebalance: members must rejoin (Kafka's `prepareRebalance`).
+    fn prepare_rebalance(&self, group: &mut Group) {
+        if group.state == GroupState::CompletingRebalance {
+            for member in group.members.values_mut() {
+                if let Some(waiter) = member.awaiting_sync.take() {
+                    let _ =
+                        waiter.send(SyncResult::error(code(ResponseError::RebalanceInProgress)));
+                }
+            }
+        }
+        let now = Instant::now();
+        let rebalance_timeout = Duration::from_millis(
+            group
+                .members
+                .values()
+                .map(|m| m.rebalance_timeout_ms.max(0))
+                .max()
+                .unwrap_or(0) as u64,
+        );
+        // A new group waits a little for more members (InitialDelayedJoin).
+        group.initial_delay_until = (group.state == GroupState::Empty
+            && !self.config.initial_rebalance_delay.is_zero())
+        .then(|| now + self.config.initial_rebalance_delay.min(rebalance_timeout));
+        group.new_member_added = false;
+        group.rebalance_deadline = Some(now + rebalance_timeout);
+        group.sync_deadline = None;
+        group.state = GroupState::PreparingRebalance;
+        group.state_timestamp = now_ms();
+        info!(group = %group.id, generation = group.generation, members = group.members.len(), "preparing to rebalance");
+    }
+
+    /// Completes the join phase when every member has rejoined, or when the
+    /// wait is over.
+    fn maybe_complete_join(&self, broker: &Broker, group: &mut Group) {
+        if group.state != GroupState::PreparingRebalance {
+            return;
+        }
+        let now = Instant::now();
+        let deadline = group.rebalance_deadline.unwrap_or(now);
+        if let Some(until) = group.initial_delay_until {
+            if now < until && now < deadline {
+                return;
+            }
+            if group.new_member_added && now < deadline {
+                // Members kept coming: wait one more delay, within the deadline.
+                group.new_member_added = false;
+                group.initial_delay_until =
+                    Some((now + self.config.initial_rebalance_delay).min(deadline));
+                return;
+            }
+        } else if !group.all_members_joined() && now < deadline {
+            return;
+        }
+        self.complete_join(broker, group);
+    }
+
+    /// Starts the next generation with the members that rejoined (Kafka's
+    /// `onCompleteJoin`).
+    fn complete_join(&self, broker: &Broker, group: &mut Group) {
+        let gone: Vec<String> = group
+            .members
+            .values()
+            .filter(|m| m.awaiting_join.is_none() && m.instance_id.is_none())
+            .map(|m| m.id.clone())
+            .collect();
+        for id in gone {
+            group.members.shift_remove(&id);
+        }
+        if !group
+            .leader
+            .as_ref()
+            .is_some_and(|l| group.members.contains_key(l))
+        {
+            group.leader = group.members.keys().next().cloned();
+        }
+        group.generation += 1;
+        group.initial_delay_until = None;
+        group.rebalance_deadline = None;
+        group.state_timestamp = now_ms();
+        if group.members.is_empty() {
+            group.state = GroupState::Empty;
+            group.protocol_name = None;
+            group.protocol_type = None;
+            info!(group = %group.id, generation = group.generation, "group is empty");
+            if let Err(e) = self.write_group_metadata(broker, group) {
+                warn!(group = %group.id, "cannot store the empty group: {e:?}");
+            }
+            return;
+        }
+        group.protocol_name = group.select_protocol();
+        group.state = GroupState::CompletingRebalance;
+        let now = Instant::now();
+        let rebalance_timeout = group
+            .members
+            .values()
+            .map(|m| m.rebalance_timeout_ms.max(0))
+            .max()
+            .unwrap_or(0);
+        group.sync_deadline = Some(now + Duration::from_millis(rebalance_timeout as u64));
+        info!(group = %group.id, generation = group.generation, members = group.members.len(),
+            protocol = ?group.protocol_name, "completed the join phase");
+        let ids: Vec<String> = group.members.keys().cloned().collect();
+        for id in ids {
+            let is_leader = group.leader.as_ref() == Some(&id);
+            let result = current_join_result(group, &id, is_leader);
+            let Some(member) = group.members.get_mut(&id) else {
+                continue;
+            };
+            member.is_new = false;
+            member.synced = false;
+            member.heartbeat_deadline =
+                now + Duration::from_millis(member.session_timeout_ms.max(0) as u64);
+            if let Some(waiter) = member.awaiting_join.take() {
+                let _ = waiter.send(result);
+            }
+        }
+    }
+
+    pub async fn sync_group(&self, broker: &Broker, request: SyncRequest) -> SyncResult {
+        let Some(group) = self.group(&request.group_id) else {
+            return SyncResult::error(code(ResponseError::UnknownMemberId));
+        };
+        let (tx, rx) = oneshot::channel();
+        {
+            let mut group = group.lock();
+            if group.state == GroupState::Dead {
+                return SyncResult::error(code(ResponseError::CoordinatorNotAvailable));
+            }
+            let Some(member) = group.members.get(&request.member_id) else {
+                return SyncResult::error(code(ResponseError::UnknownMemberId));
+            };
+            if member.instance_id != request.instance_id {
+                return SyncResult::error(code(ResponseError::FencedInstanceId));
+            }
+            if request.generation != group.generation {
+                return SyncResult::error(code(ResponseError::IllegalGeneration));
+            }
+            if request
+                .protocol_type
+                .as_ref()
+                .is_some_and(|t| Some(t) != group.protocol_type.as_ref())
+                || request
+                    .protocol_name
+                    .as_ref()
+                    .is_some_and(|n| Some(n) != group.protocol_name.as_ref())
+            {
+                return SyncResult::error(code(ResponseError::InconsistentGroupProtocol));
+            }
+            match group.state {
+                GroupState::Empty | GroupState::Dead => {
+                    return SyncResult::error(code(ResponseError::UnknownMemberId));
+                }
+                GroupState::PreparingRebalance => {
+                    return SyncResult::error(code(ResponseError::RebalanceInProgress));
+                }
+                GroupState::Stable => {
+                    let member = &group.members[&request.member_id];
+                    return sync_result(&group, member.assignment.clone());
+                }
+                GroupState::CompletingRebalance => {}
+            }
+            let member = group
+                .members
+                .get_mut(&request.member_id)
+                .expect("checked above");
+            member.awaiting_sync = Some(tx);
+            member.synced = true;
+            member.heartbeat_deadline =
+                Instant::now() + Duration::from_millis(member.session_timeout_ms.max(0) as u64);
+            if group.leader.as_ref() == Some(&request.member_id) {
+                let assignments: HashMap<String, Bytes> = request.assignments.into_iter().collect();
+                for member in group.members.values_mut() {
+                    member.assignment = assignments.get(&member.id).cloned().unwrap_or_default();
+                }
+                if let Err(error) = self.write_group_metadata(broker, &group) {
+                    for member in group.members.values_mut() {
+                        member.assignment = Bytes::new();
+                        if let Some(waiter) = member.awaiting_sync.take() {
+                            let _ = waiter.send(SyncResult::error(code(error)));
+                        }
+                    }
+                    self.prepare_rebalance(&mut group);
+                } else {
+                    group.state = GroupState::Stable;
+                    group.state_timestamp = now_ms();
+                    group.sync_deadline = None;
+                    info!(group = %group.id, generation = group.generation, "group is stable");
+                    let results: Vec<(String, SyncResult)> = group
+                        .members
+                        .values()
+                        .map(|m| (m.id.clone(), sync_result(&group, m.assignment.clone())))
+                        .collect();
+                    for (id, result) in results {
+                        if let Some(waiter) = group
+                            .members
+                            .get_mut(&id)
+                            .and_then(|m| m.awaiting_sync.take())
+                        {
+                            let _ = waiter.send(result);
+                        }
+                    }
+                }
+            }
+        }
+        rx.await
+            .unwrap_or_else(|_| SyncResult::error(code(ResponseError::RebalanceInProgress)))
+    }
+
+    pub fn heartbeat(
+        &self,
+        group_id: &str,
+        generation: i32,
+        member_id: &str,
+        instance_id: Option<&str>,
+    ) -> i16 {
+        let Some(group) = self.group(group_id) else {
+            return code(ResponseError::UnknownMemberId);
+        };
+        let mut group = group.lock();
+        let state = group.state;
+        let current_generation = group.generation;
+        if state == GroupState::Dead {
+            return code(ResponseError::CoordinatorNotAvailable);
+        }
+        let Some(member) = group.members.get_mut(member_id) else {
+            return code(ResponseError::UnknownMemberId);
+        };
+        if member.instance_id.as_deref() != instance_id {
+            return code(ResponseError::FencedInstanceId);
+        }
+        if generation != current_generation {
+            return code(ResponseError::IllegalGeneration);
+        }
+        member.heartbeat_deadline =
+            Instant::now() + Duration::from_millis(member.session_timeout_ms.max(0) as u64);
+        match state {
+            GroupState::Empty | GroupState::Dead => code(ResponseError::UnknownMemberId),
+            GroupState::PreparingRebalance => code(ResponseError::RebalanceInProgress),
+            GroupState::CompletingRebalance | GroupState::Stable => 0,
+        }
+    }
+
+    /// Removes members; returns an error per member (by member id, or by
+    /// instance id when the member id is empty).
+    pub fn leave_group(
+        &self,
+        broker: &Broker,
+        group_id: &str,
+        members: &[(String, Option<String>)],
+    ) -> Vec<i16> {
+        let Some(group) = self.group(group_id) else {
+            return vec![code(ResponseError::UnknownMemberId); members.len()];
+        };
+        let mut group = group.lock();
+        if group.state == GroupState::Dead {
+            return vec![code(ResponseError::CoordinatorNotAvailable); members.len()];
+        }
+        members
+            .iter()
+            .map(|(member_id, instance_id)| {
+                let found = if member_id.is_empty() {
+                    instance_id.as_ref().and_then(|i| {
+                        group
+                            .members
+                            .values()
+                            .find(|m| m.instance_id.as_ref() == Some(i))
+                            .map(|m| m.id.clone())
+                    })
+                } else {
+                    Some(member_id.clone())
+                };
+                match found
+                    .and_then(|id| group.members.get(&id).map(|m| (id, m.instance_id.clone())))
+                {
+                    None => code(ResponseError::UnknownMemberId),
+                    Some((_, stored)) if instance_id.is_some() && stored != *instance_id => {
+                        code(ResponseError::FencedInstanceId)
+                    }
+                    Some((id, _)) => {
+                        info!(group = %group.id, member = %id, "member left");
+                        self.remove_member(broker, &mut group, &id);
+                        0
+                    }
+                }
+            })
+            .collect()
+    }
+
+    /// Drops a member and rebalances what is left (Kafka's
+    /// `removeMemberAndUpdateGroup`).
+    fn remove_member(&self, broker: &Broker, group: &mut Group, id: &str) {
+        let Some(mut member) = group.members.shift_remove(id) else {
+            return;
+        };
+        if let Some(waiter) = member.awaiting_join.take() {
+            let _ = waiter.send(JoinResult::error(code(ResponseError::UnknownMemberId), id));
+        }
+        if let Some(waiter) = member.awaiting_sync.take() {
+            let _ = waiter.send(SyncResult::error(code(ResponseError::UnknownMemberId)));
+        }
+        if group.leader.as_deref() == Some(id) {
+            group.leader = group.members.keys().next().cloned();
+        }
+        match group.state {
+            GroupState::Stable | GroupState::CompletingRebalance => {
+                self.prepare_rebalance(group);
+                self.maybe_complete_join(broker, group);
+            }
+            GroupState::PreparingRebalance => self.maybe_complete_join(broker, group),
+            GroupState::Empty | GroupState::Dead => {}
+        }
+    }
+
+    /// Completes rebalances whose wait is over and expires members that
+    /// stopped heartbeating. Called every few tens of milliseconds.
+    pub fn tick(&self, broker: &Broker) {
+        let groups: Vec<Arc<Mutex<Group>>> = self.groups.read().values().cloned().collect();
+        let now = Instant::now();
+        for group in groups {
+            let mut group = group.lock();
+            group.pending_members.retain(|_, deadline| *deadline > now);
+            let expired: Vec<String> = group
+                .members
+                .values()
+                .filter(|m| m.heartbeat_deadline <= now)
+                .filter(|m| m.is_new || (m.awaiting_join.is_none() && m.awaiting_sync.is_none()))
+                .map(|m| m.id.clone())
+                .collect();
+            for id in expired {
+                info!(group = %group.id, member = %id, "member's session expired");
+                self.remove_member(broker, &mut group, &id);
+            }
+            match group.state {
+                GroupState::PreparingRebalance => self.maybe_complete_join(broker, &mut group),
+                GroupState::CompletingRebalance
+                    if group.sync_deadline.is_some_and(|d| d <= now) =>
+                {
+                    let silent: Vec<String> = group
+                        .members
+                        .values()
+                        .filter(|m| !m.synced)
+                        .map(|m| m.id.clone())
+                        .collect();
+                    for id in &silent {
+                        warn!(group = %group.id, member = %id, "member did not send SyncGroup in time");
+                        group.members.shift_remove(id);
+                    }
+                    if !group
+                        .leader
+                        .as_ref()
+                        .is_some_and(|l| group.members.contains_key(l))
+                    {
+                        group.leader = group.members.keys().next().cloned();
+                    }
+                    self.prepare_rebalance(&mut group);
+                    self.maybe_complete_join(broker, &mut group);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    // ------------------------------------------------------------ offsets
+
+    /// Commits offsets for a group member (or, with generation -1 and no
+    /// member id, for a group that only stores offsets). Returns one error
+    /// code per offset.
+    pub fn commit_offsets(
+        &self,
+        broker: &Broker,
+        group_id: &str,
+        generation: i32,
+        member_id: &str,
+        instance_id: Option<&str>,
+        offsets: &[OffsetToCommit],
+    ) -> Vec<i16> {
+        let all = |error: ResponseError| vec![code(error); offsets.len()];
+        if group_id.is_empty() {
+            return all(ResponseError::InvalidGroupId);
+        }
+        let (image, _) = match self.offsets_topic(broker) {
+            Ok(found) => found,
+            Err(e) => return all(e),
+        };
+        let group = match self.group(group_id) {
+            Some(group) => group,
+            None if generation < 0 => self.group_or_new(group_id),
+            None => return all(ResponseError::IllegalGeneration),
+        };
+        let mut group = group.lock();
+        if group.state == GroupState::Dead {
+            return all(ResponseError::CoordinatorNotAvailable);
+        }
+        let simple = generation < 0 && group.state == GroupState::Empty;
+        if !simple {
+            let Some(member) = group.members.get(member_id) else {
+                return all(ResponseError::UnknownMemberId);
+            };
+            if instance_id.is_some() && member.instance_id.as_deref() != instance_id {
+                return all(ResponseError::FencedInstanceId);
+            }
+            if generation != group.generation {
+                return all(ResponseError::IllegalGeneration);
+            }
+            match group.state {
+                GroupState::CompletingRebalance => return all(ResponseError::RebalanceInProgress),
+                GroupState::Stable | GroupState::PreparingRebalance => {}
+                GroupState::Empty | GroupState::Dead => return all(ResponseError::UnknownMemberId),
+            }
+        }
+
+        let timestamp = now_ms();
+        let mut errors = Vec::with_capacity(offsets.len());
+        let mut accepted = Vec::new();
+        for o in offsets {
+            let error = if image.partition(&o.topic, o.partition).is_none() {
+                code(ResponseError::UnknownTopicOrPartition)
+            } else if o.metadata.as_ref().map_or(0, String::len)
+                > self.config.offset_metadata_max_bytes
+            {
+                code(ResponseError::OffsetMetadataTooLarge)
+            } else {
+                let key = OffsetCommitKey {
+                    group: group_id.to_string(),
+                    topic: o.topic.clone(),
+                    partition: o.partition,
+                };
+                let value = OffsetCommitValue {
+                    offset: o.offset,
+                    leader_epoch: o.leader_epoch,
+                    metadata: o.metadata.clone().unwrap_or_default(),
+                    commit_timestamp: timestamp,
+                };
+                accepted.push((errors.len(), key, value));
+                0
+            };
+            errors.push(error);
+        }
+        if !accepted.is_empty() {
+            let records: Vec<(Vec<u8>, Option<Vec<u8>>)> = accepted
+                .iter()
+                .map(|(_, key, value)| {
+                    (records::offset_key(key), Some(records::offset_value(value)))
+                })
+                .collect();
+            match self.write(broker, group_id, &records) {
+                Ok(()) => {
+                    for (_, key, value) in accepted {
+                        group.offsets.insert((key.topic, key.partition), value);
+                    }
+                }
+                Err(error) => {
+                    for (i, ..) in accepted {
+                        errors[i] = code(error);
+                    }
+                }
+            }
+        }
+        if let Some(member) = group.members.get_mut(member_id) {
+            member.heartbeat_deadline =
+                Instant::now() + Duration::from_millis(member.session_timeout_ms.max(0) as u64);
+        }
+        errors
+    }
+
+    /// The committed offsets of a group: of the given partitions (-1 where
+    /// none is committed), or all of them.
+    pub fn fetch_offsets(
+        &self,
+        group_id: &str,
+        topics: Option<&[(String, Vec<i32>)]>,
+    ) -> Vec<(String, Vec<CommittedOffset>)> {
+        let group = self.group(group_id);
+        let group = group.as_ref().map(|g| g.lock());
+        let committed = |topic: &str, partition: i32| {
+            let found = group
+                .as_ref()
+                .and_then(|g| g.offsets.get(&(topic.to_string(), partition)));
+            match found {
+                Some(v) => CommittedOffset {
+                    partition,
+                    offset: v.offset,
+                    leader_epoch: v.leader_epoch,
+                    metadata: Some(v.metadata.clone()),
+                },
+                None => CommittedOffset {
+                    partition,
+                    offset: -1,
+                    leader_epoch: -1,
+                    metadata: Some(String::new()),
+                },
+            }
+        };
+        match topics {
+            Some(topics) => topics
+                .iter()
+                .map(|(topic, partitions)| {
+                    (
+                        topic.clone(),
+                        partitions.iter().map(|&p| committed(topic, p)).collect(),
+                    )
+                })
+                .collect(),
+            None => {
+                let mut by_topic: std::collections::BTreeMap<String, Vec<CommittedOffset>> =
+                    Default::default();
+                if let Some(group) = &group {
+                    for (topic, partition) in group.offsets.keys() {
+                        by_topic
+                            .entry(topic.clone())
+                            .or_default()
+                            .push(committed(topic, *partition));
+                    }
+                }
+                by_topic
+                    .into_iter()
+                    .map(|(topic, mut partitions)| {
+                        partitions.sort_by_key(|p| p.partition);
+                        (topic, partitions)
+                    })
+                    .collect()
+            }
+        }
+    }
+
+    /// Forgets the committed offsets of a deleted topic, in every group.
+    pub fn on_topic_deleted(&self, broker: &Broker, topic: &str) {
+        let groups: Vec<Arc<Mutex<Group>>> = self.groups.read().values().cloned().collect();
+        for group in groups {
+            let mut group = group.lock();
+            let gone: Vec<(String, i32)> = group
+                .offsets
+                .keys()
+                .filter(|(t, _)| t == topic)
+                .cloned()
+                .collect();
+            if gone.is_empty() {
+                continue;
+            }
+            let tombstones: Vec<(Vec<u8>, Option<Vec<u8>>)> = gone
+                .iter()
+                .map(|(t, p)| {
+                    let key = OffsetCommitKey {
+                        group: group.id.clone(),
+                        topic: t.clone(),
+                        partition: *p,
+                    };
+                    (records::offset_key(&key), None)
+                })
+                .collect();
+            if self.write(broker, &group.id.clone(), &tombstones).is_ok() {
+                for key in gone {
+                    group.offsets.remove(&key);
+                }
+            }
+        }
+    }
+
+    // ------------------------------------------------------------- admin
+
+    pub fn describe_group(&self, group_id: &str) -> GroupDescription {
+        let Some(group) = self.group(group_id) else {
+            return GroupDescription {
+                state: GroupState::Dead.name().to_string(),
+                ..Default::default()
+            };
+        };
+        let group = group.lock();
+        let stable = group.state == GroupState::Stable;
+        let protocol = group.protocol_name.clone().unwrap_or_default();
+        GroupDescription {
+            state: group.state.name().to_string(),
+            protocol_type: group.protocol_type.clone().unwrap_or_default(),
+            protocol: if stable || group.state == GroupState::CompletingRebalance {
+                protocol.clone()
+            } else {
+                String::new()
+            },
+            members: group
+                .members
+                .values()
+                .map(|m| {
+                    let (metadata, assignment) = if stable {
+                        (m.metadata(&protocol), m.assignment.clone())
+                    } else {
+                        (Bytes::new(), Bytes::new())
+                    };
+                    (
+                        m.id.clone(),
+                        m.instance_id.clone(),
+                        m.client_id.clone(),
+                        m.client_host.clone(),
+                        metadata,
+                        assignment,
+                    )
+                })
+                .collect(),
+            found: group.state != GroupState::Dead,
+        }
+    }
+
+    /// (group id, protocol type, state) of every live group.
+    pub fn list_groups(&self) -> Vec<(String, String, &'static str)> {
+        let mut groups: Vec<(String, String, &'static str)> = self
+            .groups
+            .read()
+            .values()
+            .filter_map(|g| {
+                let g = g.lock();
+                (g.state != GroupState::Dead).then(|| {
+                    (
+                        g.id.clone(),
+                        g.protocol_type.clone().unwrap_or_default(),
+                        g.state.name(),
+                    )
+                })
+            })
+            .collect();
+        groups.sort();
+        groups
+    }
+
+    /// Deletes empty groups and their offsets.
+    pub fn delete_group(&self, broker: &Broker, group_id: &str) -> i16 {
+        let Some(group) = self.group(group_id) else {
+            return code(ResponseError::GroupIdNotFound);
+        };
+        let mut group = group.lock();
+        match group.state {
+            GroupState::Dead => return code(ResponseError::GroupIdNotFound),
+            GroupState::Empty => {}
+            _ => return code(ResponseError::NonEmptyGroup),
+        }
+        let mut tombstones: Vec<(Vec<u8>, Option<Vec<u8>>)> = group
+            .offsets
+            .keys()
+            .map(|(topic, partition)| {
+                let key = OffsetCommitKey {
+                    group: group.id.clone(),
+                    topic: topic.clone(),
+                    partition: *partition,
+                };
+                (records::offset_key(&key), None)
+            })
+            .collect();
+        tombstones.push((records::group_key(&group.id), None));
+        if let Err(error) = self.write(broker, group_id, &tombstones) {
+            return code(error);
+        }
+        group.state = GroupState::Dead;
+        group.offsets.clear();
+        drop(group);
+        self.groups.write().remove(group_id);
+        info!(group = group_id, "deleted group");
+        0
+    }
+}
+
+fn update_member(member: &mut Member, request: &JoinRequest) {
+    member.protocols = request.protocols.clone();
+    member.protocol_type = request.protocol_type.clone();
+    member.session_timeout_ms = request.session_timeout_ms;
+    member.rebalance_timeout_ms = request.rebalance_timeout_ms;
+    member.client_id = request.client_id.clone();
+    member.client_host = request.client_host.clone();
+}
+
+/// The current generation as a JoinGroup response; the leader also gets
+/// every member's metadata.
+fn current_join_result(group: &Group, member_id: &str, with_members: bool) -> JoinResult {
+    let protocol = group.protocol_name.clone().unwrap_or_default();
+    JoinResult {
+        error: 0,
+        generation: group.generation,
+        protocol_type: group.protocol_type.clone(),
+        protocol_name: group.protocol_name.clone(),
+        leader: group.leader.clone().unwrap_or_default(),
+        member_id: member_id.to_string(),
+        members: if with_members {
+            group
+                .members
+                .values()
+                .map(|m| (m.id.clone(), m.instance_id.clone(), m.metadata(&protocol)))
+                .collect()
+        } else {
+            Vec::new()
+        },
+    }
+}
+
+fn sync_result(group: &Group, assignment: Bytes) -> SyncResult {
+    SyncResult {
+        error: 0,
+        protocol_type: group.protocol_type.clone(),
+        protocol_name: group.protocol_name.clone(),
+        assignment,
+    }
+}
