@@ -220,7 +220,7 @@ fn fetch_serves_any_offset_within_limits() -> Result<()> {
     )?;
     ensure!(only_partition(&response)?.error_code == UNKNOWN_TOPIC_OR_PARTITION);
 
-    // Sessions are not kept: an incremental fetch is told so.
+    // An incremental fetch of a session that does not exist is told so.
     let mut request = at(0);
     request.session_id = 12345;
     request.session_epoch = 3;
@@ -338,6 +338,131 @@ fn logs_roll_into_segments_and_reads_cross_them() -> Result<()> {
             .partition("a", 0)
             .map(|p| p.base_offset)
             == Some(120)
+    );
+    Ok(())
+}
+
+fn produce_plain(client: &mut Client, topic: &str, partition: i32, values: &[&str]) -> Result<()> {
+    let raw = client.round_trip(&protocol::produce_request_v11(
+        1,
+        -1,
+        &[(
+            topic.into(),
+            vec![(partition, Some(RecordBatch::plain(values).encode()))],
+        )],
+    ))?;
+    let response = protocol::decode_produce_response_v11(&raw)?;
+    ensure!(
+        response
+            .partition(topic, partition)
+            .is_some_and(|p| p.error_code == 0),
+        "{response:?}"
+    );
+    Ok(())
+}
+
+#[test]
+fn fetch_waits_for_data_and_is_woken_by_appends() -> Result<()> {
+    let broker = Broker::on_fixture(&[TopicSpec::new("a", A, 1)])?;
+    let mut consumer = broker.connect()?;
+
+    // Nothing to read: the fetch waits max_wait_ms, then answers empty.
+    let mut request = FetchRequest::new(vec![(A, vec![FetchPartitionRequest::new(0, 0)])]);
+    request.max_wait_ms = 400;
+    let started = std::time::Instant::now();
+    let response = fetch(&mut consumer, &request)?;
+    ensure!(
+        started.elapsed() >= std::time::Duration::from_millis(350),
+        "answered without waiting"
+    );
+    ensure!(only_partition(&response)?.records.as_deref() == Some(&[][..]));
+
+    // Waiting long, it is woken by an append to its partition.
+    request.max_wait_ms = 20_000;
+    consumer.send(&request.encode_v16(7))?;
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let started = std::time::Instant::now();
+    produce_plain(&mut broker.connect()?, "a", 0, &["wake up"])?;
+    let response = protocol::decode_fetch_response_v16(&consumer.receive()?)?;
+    ensure!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "not woken by the append"
+    );
+    let records = batches_of(only_partition(&response)?)?;
+    ensure!(
+        records.len() == 1 && records[0].batch.records[0].value.as_deref() == Some(&b"wake up"[..])
+    );
+    Ok(())
+}
+
+#[test]
+fn fetch_sessions_send_only_what_changed() -> Result<()> {
+    let broker = Broker::on_fixture(&[TopicSpec::new("a", A, 2)])?;
+    let mut client = broker.connect()?;
+    produce_plain(&mut client, "a", 0, &["p0"])?;
+
+    // A full fetch with epoch 0 opens a session and answers every partition.
+    let mut full = FetchRequest::new(vec![(
+        A,
+        vec![
+            FetchPartitionRequest::new(0, 0),
+            FetchPartitionRequest::new(1, 0),
+        ],
+    )]);
+    full.session_epoch = 0;
+    let response = fetch(&mut client, &full)?;
+    let session = response.session_id;
+    ensure!(session != 0, "no session opened");
+    ensure!(response.responses[0].1.len() == 2, "{response:?}");
+
+    // Next fetches name no partitions: only those with news come back.
+    let mut incremental = FetchRequest::new(vec![]);
+    incremental.session_id = session;
+    incremental.session_epoch = 1;
+    let response = fetch(&mut client, &incremental)?;
+    ensure!(response.session_id == session, "{response:?}");
+    // Partition 0 still returns its record from offset 0 (the session keeps
+    // fetch offsets as last sent by the client); partition 1 has no news.
+    let parts: Vec<i32> = response
+        .responses
+        .iter()
+        .flat_map(|(_, p)| p.iter().map(|p| p.partition_index))
+        .collect();
+    ensure!(parts == [0], "{parts:?}");
+
+    produce_plain(&mut client, "a", 1, &["p1"])?;
+    incremental.session_epoch = 2;
+    incremental.topics = vec![(A, vec![FetchPartitionRequest::new(0, 1)])];
+    let response = fetch(&mut client, &incremental)?;
+    let parts: Vec<(i32, i64)> = response
+        .responses
+        .iter()
+        .flat_map(|(_, p)| p.iter().map(|p| (p.partition_index, p.high_watermark)))
+        .collect();
+    ensure!(parts == [(1, 1)], "only partition 1 changed: {parts:?}");
+
+    // Wrong epochs and unknown sessions are refused; epoch -1 closes it.
+    incremental.session_epoch = 7;
+    ensure!(
+        fetch(&mut client, &incremental)?.error_code == 71,
+        "stale epoch accepted"
+    );
+    incremental.session_id = session + 1;
+    incremental.session_epoch = 1;
+    ensure!(fetch(&mut client, &incremental)?.error_code == FETCH_SESSION_ID_NOT_FOUND);
+    let mut close = FetchRequest::new(vec![(A, vec![FetchPartitionRequest::new(0, 0)])]);
+    close.session_id = session;
+    close.session_epoch = -1;
+    let response = fetch(&mut client, &close)?;
+    ensure!(
+        response.session_id == 0 && response.responses.len() == 1,
+        "{response:?}"
+    );
+    incremental.session_id = session;
+    incremental.session_epoch = 3;
+    ensure!(
+        fetch(&mut client, &incremental)?.error_code == FETCH_SESSION_ID_NOT_FOUND,
+        "closed session still open"
     );
     Ok(())
 }

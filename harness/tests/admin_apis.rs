@@ -1,0 +1,618 @@
+//! Protocol-level checks of the APIs clients use beyond the challenge:
+//! Metadata, topic admin, DescribeConfigs, DescribeCluster, ListOffsets,
+//! InitProducerId and idempotent produce, through the harness's own codecs.
+//! Metadata changes are checked where they live: in `__cluster_metadata`.
+
+use anyhow::{Context, Result, ensure};
+use harness::admin::{self, CreatableTopic, CreatePartitionsTopic, ListOffsetsPartitionRequest};
+use harness::batch::{self, Record, RecordBatch};
+use harness::fixture::{self, TopicSpec};
+use harness::protocol::error::{
+    INVALID_RECORD, INVALID_REQUEST, INVALID_TOPIC_EXCEPTION, UNKNOWN_TOPIC_ID,
+    UNKNOWN_TOPIC_OR_PARTITION,
+};
+use harness::protocol::{self, FetchPartitionRequest, FetchRequest};
+use harness::wire::{ZERO_UUID, uuid};
+use harness::{Broker, Client};
+
+const OUT_OF_ORDER_SEQUENCE_NUMBER: i16 = 45;
+const INVALID_PRODUCER_EPOCH: i16 = 47;
+const TOPIC_CONFIG: i8 = 1;
+const DEFAULT_CONFIG: i8 = 5;
+
+fn metadata(
+    client: &mut Client,
+    topics: Option<&[&str]>,
+    auto_create: bool,
+) -> Result<admin::MetadataResponse> {
+    admin::decode_metadata_response(&client.round_trip(&admin::metadata_request(
+        1,
+        topics,
+        auto_create,
+        true,
+    ))?)
+}
+
+fn create(
+    client: &mut Client,
+    topics: &[CreatableTopic],
+    validate_only: bool,
+) -> Result<admin::CreateTopicsResponse> {
+    admin::decode_create_topics_response(&client.round_trip(&admin::create_topics_request(
+        2,
+        topics,
+        5000,
+        validate_only,
+    ))?)
+}
+
+/// The names of the topics a TopicRecord in `__cluster_metadata` creates.
+fn topic_records(broker: &Broker) -> Result<Vec<String>> {
+    let log = std::fs::read(
+        broker
+            .log_dir()
+            .join("__cluster_metadata-0/00000000000000000000.log"),
+    )?;
+    let mut names = Vec::new();
+    for decoded in batch::decode_batches(&log)? {
+        for record in decoded.batch.records {
+            // frame version 1, type 2 (TopicRecord), version 0, compact name.
+            if let Some(value) = record.value.filter(|v| v.starts_with(&[1, 2, 0])) {
+                let len = usize::from(value[3]) - 1;
+                names.push(String::from_utf8(value[4..4 + len].to_vec())?);
+            }
+        }
+    }
+    Ok(names)
+}
+
+#[test]
+fn metadata_describes_the_broker_and_topics() -> Result<()> {
+    let broker = Broker::on_fixture_with(
+        &[
+            TopicSpec::new("beta", uuid(0xb), 2),
+            TopicSpec::new("alpha", uuid(0xa), 1),
+        ],
+        &[("num.partitions", "3")],
+    )?;
+    let mut client = broker.connect()?;
+    let response = metadata(&mut client, None, false)?;
+    ensure!(response.brokers.len() == 1, "{:?}", response.brokers);
+    let me = &response.brokers[0];
+    ensure!(
+        (me.node_id, me.host.as_str(), me.port) == (1, "127.0.0.1", i32::from(broker.port())),
+        "{me:?}"
+    );
+    ensure!(
+        response.cluster_id.as_deref() == Some(fixture::CLUSTER_ID),
+        "{:?}",
+        response.cluster_id
+    );
+    ensure!(response.controller_id == 1);
+    let names: Vec<_> = response
+        .topics
+        .iter()
+        .filter_map(|t| t.name.clone())
+        .collect();
+    ensure!(names == ["alpha", "beta"], "{names:?}");
+    let beta = response.topic("beta").context("beta")?;
+    ensure!(
+        beta.topic_id == uuid(0xb) && beta.topic_authorized_operations == 0x0df8,
+        "{beta:?}"
+    );
+    for (i, p) in beta.partitions.iter().enumerate() {
+        ensure!(
+            (p.error_code, p.partition_index, p.leader_id, p.leader_epoch) == (0, i as i32, 1, 0),
+            "{p:?}"
+        );
+        ensure!(
+            p.replica_nodes == [1] && p.isr_nodes == [1] && p.offline_replicas.is_empty(),
+            "{p:?}"
+        );
+    }
+
+    // Unknown and invalid names, without auto-creation.
+    let response = metadata(&mut client, Some(&["missing", "bad name"]), false)?;
+    let codes: Vec<i16> = response.topics.iter().map(|t| t.error_code).collect();
+    ensure!(
+        codes == [UNKNOWN_TOPIC_OR_PARTITION, INVALID_TOPIC_EXCEPTION],
+        "{codes:?}"
+    );
+    ensure!(!topic_records(&broker)?.contains(&"missing".to_string()));
+
+    // With auto-creation the topic is created with num.partitions, durably.
+    let response = metadata(&mut client, Some(&["created"]), true)?;
+    let created = response.topic("created").context("created")?;
+    ensure!(
+        created.error_code == 0 && created.partitions.len() == 3 && created.topic_id != ZERO_UUID,
+        "{created:?}"
+    );
+    ensure!(
+        topic_records(&broker)?.contains(&"created".to_string()),
+        "no TopicRecord written"
+    );
+    ensure!(fixture::log_file(broker.log_dir(), "created", 2).exists());
+
+    // By id.
+    let raw = client.round_trip(&admin::metadata_request_by_id(
+        3,
+        &[uuid(0xa), uuid(0xdead)],
+        false,
+    ))?;
+    let by_id = admin::decode_metadata_response(&raw)?;
+    ensure!(
+        by_id.topics[0].name.as_deref() == Some("alpha") && by_id.topics[0].error_code == 0,
+        "{by_id:?}"
+    );
+    ensure!(by_id.topics[1].error_code == UNKNOWN_TOPIC_ID, "{by_id:?}");
+    Ok(())
+}
+
+#[test]
+fn auto_creation_can_be_disabled() -> Result<()> {
+    let broker = Broker::on_fixture_with(&[], &[("auto.create.topics.enable", "false")])?;
+    let response = metadata(&mut broker.connect()?, Some(&["nope"]), true)?;
+    ensure!(
+        response.topics[0].error_code == UNKNOWN_TOPIC_OR_PARTITION,
+        "{response:?}"
+    );
+    Ok(())
+}
+
+#[test]
+fn topics_are_created_grown_and_deleted_durably() -> Result<()> {
+    let mut broker = Broker::on_fixture(&[])?;
+    let mut client = broker.connect()?;
+
+    let response = create(
+        &mut client,
+        &[CreatableTopic::new("orders", 3, 1).with_config("cleanup.policy", Some("compact"))],
+        false,
+    )?;
+    let orders = response.topic("orders").context("orders")?;
+    ensure!(
+        orders.error_code == 0 && orders.topic_id != ZERO_UUID,
+        "{orders:?}"
+    );
+    ensure!(
+        (orders.num_partitions, orders.replication_factor) == (3, 1),
+        "{orders:?}"
+    );
+    let configs = orders.configs.as_ref().context("configs")?;
+    let policy = configs
+        .iter()
+        .find(|c| c.name == "cleanup.policy")
+        .context("cleanup.policy")?;
+    ensure!(
+        policy.value.as_deref() == Some("compact") && policy.config_source == TOPIC_CONFIG,
+        "{policy:?}"
+    );
+    let orders_id = orders.topic_id;
+    for p in 0..3 {
+        let dir = broker.log_dir().join(format!("orders-{p}"));
+        let metadata_file = std::fs::read_to_string(dir.join("partition.metadata"))?;
+        ensure!(
+            metadata_file.contains(&fixture::base64_url(&orders_id)),
+            "{metadata_file}"
+        );
+    }
+
+    // Errors, each for its own topic; the valid one in the same request succeeds.
+    let bad = [
+        CreatableTopic::new("orders", 1, 1),
+        CreatableTopic::new("bad/name", 1, 1),
+        CreatableTopic::new("three-replicas", 1, 3),
+        CreatableTopic::new("no-partitions", 0, 1),
+        CreatableTopic::new("bad-config", 1, 1).with_config("no.such.config", Some("1")),
+        CreatableTopic::new("__cluster_metadata", 1, 1),
+        CreatableTopic::new("fine", -1, -1),
+    ];
+    let response = create(&mut client, &bad, false)?;
+    let codes: Vec<i16> = response.topics.iter().map(|t| t.error_code).collect();
+    ensure!(
+        codes == [36, INVALID_TOPIC_EXCEPTION, 38, 37, 40, INVALID_REQUEST, 0],
+        "{codes:?}"
+    );
+    ensure!(
+        response.topics[0]
+            .error_message
+            .as_deref()
+            .is_some_and(|m| m.contains("already exists")),
+        "{:?}",
+        response.topics[0]
+    );
+    ensure!(
+        response.topics[2].num_partitions == -1,
+        "failed topics report -1 partitions"
+    );
+    let duplicates = create(
+        &mut client,
+        &[
+            CreatableTopic::new("twice", 1, 1),
+            CreatableTopic::new("twice", 1, 1),
+        ],
+        false,
+    )?;
+    ensure!(
+        duplicates
+            .topics
+            .iter()
+            .all(|t| t.error_code == INVALID_REQUEST),
+        "{duplicates:?}"
+    );
+
+    // validate_only checks without creating.
+    let validated = create(&mut client, &[CreatableTopic::new("dry-run", 2, 1)], true)?;
+    ensure!(validated.topics[0].error_code == 0 && validated.topics[0].num_partitions == 2);
+    ensure!(
+        metadata(&mut client, Some(&["dry-run"]), false)?.topics[0].error_code
+            == UNKNOWN_TOPIC_OR_PARTITION
+    );
+
+    // More partitions.
+    let raw = client.round_trip(&admin::create_partitions_request(
+        4,
+        &[
+            CreatePartitionsTopic::new("orders", 5),
+            CreatePartitionsTopic::new("orders-x", 2),
+            CreatePartitionsTopic::new("fine", 1),
+        ],
+        5000,
+        false,
+    ))?;
+    let grown = admin::decode_create_partitions_response(&raw)?;
+    let codes: Vec<i16> = grown.results.iter().map(|r| r.error_code).collect();
+    ensure!(codes == [0, UNKNOWN_TOPIC_OR_PARTITION, 37], "{codes:?}");
+    ensure!(
+        metadata(&mut client, Some(&["orders"]), false)?.topics[0]
+            .partitions
+            .len()
+            == 5
+    );
+
+    // Everything is in the metadata log: a restart sees the same topics.
+    broker.restart()?;
+    let mut client = broker.connect()?;
+    let after = metadata(&mut client, Some(&["orders", "fine"]), false)?;
+    ensure!(
+        after.topics[0].topic_id == orders_id && after.topics[0].partitions.len() == 5,
+        "{after:?}"
+    );
+    ensure!(after.topics[1].error_code == 0);
+
+    // Delete by name and by id; unknown ones fail on their own.
+    let raw = client.round_trip(&admin::delete_topics_request(
+        5,
+        &[
+            (Some("orders"), ZERO_UUID),
+            (None, after.topics[1].topic_id),
+            (Some("ghost"), ZERO_UUID),
+            (None, uuid(0xdead)),
+        ],
+        5000,
+    ))?;
+    let deleted = admin::decode_delete_topics_response(&raw)?;
+    let codes: Vec<i16> = deleted.responses.iter().map(|r| r.error_code).collect();
+    ensure!(
+        codes == [0, 0, UNKNOWN_TOPIC_OR_PARTITION, UNKNOWN_TOPIC_ID],
+        "{codes:?}"
+    );
+    ensure!(
+        deleted.responses[1].name.as_deref() == Some("fine"),
+        "{deleted:?}"
+    );
+    ensure!(
+        !broker.log_dir().join("orders-0").exists(),
+        "partition directory left behind"
+    );
+    let gone = metadata(&mut client, Some(&["orders"]), false)?;
+    ensure!(
+        gone.topics[0].error_code == UNKNOWN_TOPIC_OR_PARTITION,
+        "{gone:?}"
+    );
+
+    // A topic created again under the same name is new and empty.
+    let again = create(&mut client, &[CreatableTopic::new("orders", 1, 1)], false)?;
+    ensure!(
+        again.topics[0].error_code == 0 && again.topics[0].topic_id != orders_id,
+        "{again:?}"
+    );
+    let raw = client.round_trip(&protocol::produce_request_v11(
+        6,
+        -1,
+        &[(
+            "orders".into(),
+            vec![(0, Some(RecordBatch::plain(&["new"]).encode()))],
+        )],
+    ))?;
+    ensure!(
+        protocol::decode_produce_response_v11(&raw)?
+            .partition("orders", 0)
+            .map(|p| (p.error_code, p.base_offset))
+            == Some((0, 0))
+    );
+    broker.restart()?;
+    let mut client = broker.connect()?;
+    ensure!(
+        metadata(&mut client, Some(&["orders"]), false)?.topics[0].topic_id
+            == again.topics[0].topic_id
+    );
+    Ok(())
+}
+
+#[test]
+fn configs_and_cluster_are_described() -> Result<()> {
+    let broker = Broker::on_fixture_with(
+        &[],
+        &[("log.retention.ms", "3600000"), ("num.partitions", "2")],
+    )?;
+    let mut client = broker.connect()?;
+    create(
+        &mut client,
+        &[CreatableTopic::new("t", 1, 1).with_config("segment.bytes", Some("1048576"))],
+        false,
+    )?;
+
+    let raw = client.round_trip(&admin::describe_configs_request(
+        7,
+        &[
+            (admin::RESOURCE_TOPIC, "t", None),
+            (admin::RESOURCE_TOPIC, "missing", None),
+            (
+                admin::RESOURCE_BROKER,
+                "1",
+                Some(&["num.partitions", "log.dirs"]),
+            ),
+        ],
+        true,
+        true,
+    ))?;
+    let described = admin::decode_describe_configs_response(&raw)?;
+    let topic = &described.results[0];
+    ensure!(topic.error_code == 0, "{topic:?}");
+    let segment = topic.config("segment.bytes").context("segment.bytes")?;
+    ensure!(
+        segment.value.as_deref() == Some("1048576") && segment.config_source == TOPIC_CONFIG,
+        "{segment:?}"
+    );
+    ensure!(
+        segment
+            .synonyms
+            .first()
+            .is_some_and(|s| s.name == "segment.bytes" && s.source == TOPIC_CONFIG),
+        "{segment:?}"
+    );
+    let retention = topic.config("retention.ms").context("retention.ms")?;
+    ensure!(
+        retention.value.as_deref() == Some("3600000") && retention.config_source == 4,
+        "{retention:?}"
+    );
+    let policy = topic.config("cleanup.policy").context("cleanup.policy")?;
+    ensure!(
+        policy.value.as_deref() == Some("delete") && policy.config_source == DEFAULT_CONFIG,
+        "{policy:?}"
+    );
+    ensure!(
+        policy.documentation.is_some() && policy.config_type == 7,
+        "{policy:?}"
+    );
+    ensure!(
+        described.results[1].error_code == UNKNOWN_TOPIC_OR_PARTITION,
+        "{:?}",
+        described.results[1]
+    );
+    let node = &described.results[2];
+    let names: Vec<&str> = node.configs.iter().map(|c| c.name.as_str()).collect();
+    ensure!(
+        names == ["log.dirs", "num.partitions"] || names == ["num.partitions", "log.dirs"],
+        "{names:?}"
+    );
+    ensure!(
+        node.config("num.partitions")
+            .and_then(|c| c.value.as_deref())
+            == Some("2"),
+        "{node:?}"
+    );
+
+    let raw = client.round_trip(&admin::describe_cluster_request(
+        8,
+        true,
+        admin::ENDPOINT_TYPE_BROKERS,
+    ))?;
+    let cluster = admin::decode_describe_cluster_response(&raw)?;
+    ensure!(
+        cluster.error_code == 0
+            && cluster.cluster_id == fixture::CLUSTER_ID
+            && cluster.controller_id == 1,
+        "{cluster:?}"
+    );
+    ensure!(
+        cluster.brokers.len() == 1 && cluster.brokers[0].port == i32::from(broker.port()),
+        "{cluster:?}"
+    );
+    let raw = client.round_trip(&admin::describe_cluster_request(
+        9,
+        false,
+        admin::ENDPOINT_TYPE_CONTROLLERS,
+    ))?;
+    ensure!(
+        admin::decode_describe_cluster_response(&raw)?.error_code
+            == admin::error::UNSUPPORTED_ENDPOINT_TYPE
+    );
+    Ok(())
+}
+
+fn batch_at(timestamp: i64, values: &[&str]) -> Vec<u8> {
+    let mut batch = RecordBatch::without_producer(
+        values
+            .iter()
+            .map(|v| Record::value(v.as_bytes().to_vec()))
+            .collect(),
+    );
+    batch.base_timestamp = timestamp;
+    batch.max_timestamp = timestamp;
+    batch.encode()
+}
+
+#[test]
+fn list_offsets_by_position_and_time() -> Result<()> {
+    let broker = Broker::on_fixture(&[TopicSpec::new("t", uuid(0x7), 1)])?;
+    let mut client = broker.connect()?;
+    // Offsets 0-1 at t=1000, 2-3 at t=2000, 4-5 at t=3000.
+    for time in [1000, 2000, 3000] {
+        let raw = client.round_trip(&protocol::produce_request_v11(
+            1,
+            -1,
+            &[("t".into(), vec![(0, Some(batch_at(time, &["a", "b"])))])],
+        ))?;
+        ensure!(
+            protocol::decode_produce_response_v11(&raw)?
+                .partition("t", 0)
+                .is_some_and(|p| p.error_code == 0)
+        );
+    }
+    let ask = |client: &mut Client, timestamp: i64| -> Result<admin::ListedOffsetPartition> {
+        let raw = client.round_trip(&admin::list_offsets_request(
+            2,
+            0,
+            &[("t", vec![ListOffsetsPartitionRequest::new(0, timestamp)])],
+        ))?;
+        admin::decode_list_offsets_response(&raw)?
+            .partition("t", 0)
+            .cloned()
+            .context("no partition")
+    };
+    let cases = [
+        (admin::EARLIEST_TIMESTAMP, (-1, 0)),
+        (admin::LATEST_TIMESTAMP, (-1, 6)),
+        (0, (1000, 0)),
+        (1000, (1000, 0)),
+        (1500, (2000, 2)),
+        (3000, (3000, 4)),
+        (3001, (-1, -1)),
+        (admin::MAX_TIMESTAMP, (3000, 4)),
+    ];
+    for (timestamp, expected) in cases {
+        let found = ask(&mut client, timestamp)?;
+        ensure!(
+            found.error_code == 0 && (found.timestamp, found.offset) == expected,
+            "timestamp {timestamp}: {found:?}"
+        );
+    }
+    let raw = client.round_trip(&admin::list_offsets_request(
+        3,
+        0,
+        &[
+            ("t", vec![ListOffsetsPartitionRequest::new(9, -1)]),
+            ("nope", vec![ListOffsetsPartitionRequest::new(0, -1)]),
+        ],
+    ))?;
+    let response = admin::decode_list_offsets_response(&raw)?;
+    ensure!(
+        response
+            .topics
+            .iter()
+            .all(|(_, ps)| ps[0].error_code == UNKNOWN_TOPIC_OR_PARTITION),
+        "{response:?}"
+    );
+    Ok(())
+}
+
+fn init_producer_id(
+    client: &mut Client,
+    transactional_id: Option<&str>,
+) -> Result<admin::InitProducerIdResponse> {
+    admin::decode_init_producer_id_response(&client.round_trip(
+        &admin::init_producer_id_request(1, transactional_id, 60_000, -1, -1),
+    )?)
+}
+
+fn idempotent(producer_id: i64, epoch: i16, sequence: i32, values: &[&str]) -> Vec<u8> {
+    let mut batch = RecordBatch::plain(values);
+    batch.producer_id = producer_id;
+    batch.producer_epoch = epoch;
+    batch.base_sequence = sequence;
+    // Producers idle for a day are forgotten; stamp the batch now.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    batch.base_timestamp = now;
+    batch.max_timestamp = now;
+    batch.encode()
+}
+
+fn produce_one(client: &mut Client, records: Vec<u8>) -> Result<protocol::ProducedPartition> {
+    let raw = client.round_trip(&protocol::produce_request_v11(
+        1,
+        -1,
+        &[("t".into(), vec![(0, Some(records))])],
+    ))?;
+    protocol::decode_produce_response_v11(&raw)?
+        .partition("t", 0)
+        .cloned()
+        .context("no partition")
+}
+
+#[test]
+fn idempotent_producers_get_ids_and_exactly_once_appends() -> Result<()> {
+    let mut broker = Broker::on_fixture(&[TopicSpec::new("t", uuid(0x7), 1)])?;
+    let mut client = broker.connect()?;
+    let first = init_producer_id(&mut client, None)?;
+    let second = init_producer_id(&mut client, None)?;
+    ensure!(
+        first.error_code == 0 && first.producer_epoch == 0 && first.producer_id >= 0,
+        "{first:?}"
+    );
+    ensure!(
+        second.producer_id != first.producer_id,
+        "an id was handed out twice"
+    );
+    ensure!(
+        init_producer_id(&mut client, Some("txn"))?.error_code == INVALID_REQUEST,
+        "transactions are not supported"
+    );
+
+    let id = first.producer_id;
+    let batch = idempotent(id, 0, 0, &["a", "b"]);
+    ensure!(produce_one(&mut client, batch.clone())?.base_offset == 0);
+    // A retry is acknowledged with its first offsets and not written twice.
+    let retry = produce_one(&mut client, batch)?;
+    ensure!((retry.error_code, retry.base_offset) == (0, 0), "{retry:?}");
+    let gap = produce_one(&mut client, idempotent(id, 0, 5, &["gap"]))?;
+    ensure!(gap.error_code == OUT_OF_ORDER_SEQUENCE_NUMBER, "{gap:?}");
+    ensure!(produce_one(&mut client, idempotent(id, 0, 2, &["c"]))?.base_offset == 2);
+    ensure!(produce_one(&mut client, idempotent(id, 1, 0, &["new epoch"]))?.base_offset == 3);
+    let fenced = produce_one(&mut client, idempotent(id, 0, 3, &["old epoch"]))?;
+    ensure!(fenced.error_code == INVALID_PRODUCER_EPOCH, "{fenced:?}");
+    // The challenge's batches (producer 0, sequence 0) are still accepted.
+    ensure!(
+        produce_one(&mut client, RecordBatch::of_values(&["tester"]).encode())?.error_code == 0
+    );
+    let bad_sequence = produce_one(&mut client, idempotent(id + 7, 0, -1, &["x"]))?;
+    ensure!(
+        bad_sequence.error_code == INVALID_RECORD,
+        "{bad_sequence:?}"
+    );
+
+    // After a crash the state is rebuilt from the log, and ids are not reused.
+    broker.restart()?;
+    let mut client = broker.connect()?;
+    let retry = produce_one(&mut client, idempotent(id, 1, 0, &["new epoch"]))?;
+    ensure!((retry.error_code, retry.base_offset) == (0, 3), "{retry:?}");
+    let third = init_producer_id(&mut client, None)?;
+    ensure!(
+        third.producer_id != first.producer_id && third.producer_id != second.producer_id,
+        "{third:?}"
+    );
+    let log = FetchRequest::new(vec![(uuid(0x7), vec![FetchPartitionRequest::new(0, 0)])]);
+    let fetched = protocol::decode_fetch_response_v16(&client.round_trip(&log.encode_v16(9))?)?;
+    let batches = batch::decode_batches(
+        fetched.responses[0].1[0]
+            .records
+            .as_deref()
+            .unwrap_or_default(),
+    )?;
+    let offsets: Vec<i64> = batches.iter().map(|b| b.batch.base_offset).collect();
+    ensure!(offsets == [0, 2, 3, 4], "each batch once: {offsets:?}");
+    Ok(())
+}

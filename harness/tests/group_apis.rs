@@ -1,0 +1,548 @@
+//! Protocol-level checks of the classic group APIs: rebalances between two
+//! members driven request by request, session expiry, committed offsets
+//! (and their durability in `__consumer_offsets`), and group admin.
+
+use anyhow::{Context, Result, ensure};
+use harness::batch;
+use harness::fixture::TopicSpec;
+use harness::groups::{
+    self, CommitPartition, ConsumerSubscription, JoinGroupRequest, MemberIdentity,
+    OffsetCommitRequest, OffsetFetchGroup, SyncGroupRequest, error,
+};
+use harness::protocol::error::{INVALID_REQUEST, UNKNOWN_TOPIC_OR_PARTITION};
+use harness::wire::uuid;
+use harness::{Broker, Client};
+use std::time::{Duration, Instant};
+
+const GROUP: &str = "g";
+
+fn start() -> Result<Broker> {
+    Broker::on_fixture_with(
+        &[TopicSpec::new("t", uuid(0x7), 4)],
+        &[
+            ("group.initial.rebalance.delay.ms", "0"),
+            ("group.min.session.timeout.ms", "500"),
+            ("offsets.topic.num.partitions", "5"),
+        ],
+    )
+}
+
+fn subscription() -> Vec<u8> {
+    ConsumerSubscription::new(&["t"]).encode()
+}
+
+fn join_request(member_id: &str, session_timeout_ms: i32) -> JoinGroupRequest {
+    let mut request =
+        JoinGroupRequest::new(GROUP, member_id, vec![("range".into(), subscription())]);
+    request.session_timeout_ms = session_timeout_ms;
+    request.rebalance_timeout_ms = 10_000;
+    request
+}
+
+fn join(client: &mut Client, member_id: &str) -> Result<groups::JoinGroupResponse> {
+    client.send(&groups::join_group_request(
+        1,
+        &join_request(member_id, 10_000),
+    ))?;
+    receive_join(client)
+}
+
+fn receive_join(client: &mut Client) -> Result<groups::JoinGroupResponse> {
+    groups::decode_join_group_response(&client.receive()?)
+}
+
+/// Joins as a new member: first the member id, then the real join.
+fn join_new(client: &mut Client, session_timeout_ms: i32) -> Result<String> {
+    client.send(&groups::join_group_request(
+        1,
+        &join_request("", session_timeout_ms),
+    ))?;
+    let first = receive_join(client)?;
+    ensure!(
+        first.error_code == error::MEMBER_ID_REQUIRED && !first.member_id.is_empty(),
+        "{first:?}"
+    );
+    Ok(first.member_id)
+}
+
+fn sync(
+    client: &mut Client,
+    generation: i32,
+    member_id: &str,
+    assignments: Vec<(String, Vec<u8>)>,
+) -> Result<groups::SyncGroupResponse> {
+    let mut request = SyncGroupRequest::new(GROUP, generation, member_id);
+    request.assignments = assignments;
+    groups::decode_sync_group_response(
+        &client.round_trip(&groups::sync_group_request(2, &request))?,
+    )
+}
+
+fn heartbeat(client: &mut Client, generation: i32, member_id: &str) -> Result<i16> {
+    let raw = client.round_trip(&groups::heartbeat_request(
+        3, GROUP, generation, member_id, None,
+    ))?;
+    Ok(groups::decode_heartbeat_response(&raw)?.error_code)
+}
+
+fn commit(
+    client: &mut Client,
+    generation: i32,
+    member_id: &str,
+    partitions: Vec<CommitPartition>,
+) -> Result<groups::OffsetCommitResponse> {
+    let mut request = OffsetCommitRequest::standalone(GROUP, vec![("t".into(), partitions)]);
+    request.generation_id_or_member_epoch = generation;
+    request.member_id = member_id.to_string();
+    groups::decode_offset_commit_response(
+        &client.round_trip(&groups::offset_commit_request(4, &request))?,
+    )
+}
+
+fn fetch_offsets(
+    client: &mut Client,
+    group: &str,
+    partitions: Vec<i32>,
+) -> Result<groups::OffsetFetchGroupResponse> {
+    let request = [OffsetFetchGroup::new(
+        group,
+        Some(vec![("t".into(), partitions)]),
+    )];
+    let response = groups::decode_offset_fetch_response(
+        &client.round_trip(&groups::offset_fetch_request(5, &request, false))?,
+    )?;
+    response
+        .group(group)
+        .cloned()
+        .context("group missing from OffsetFetch")
+}
+
+#[test]
+fn two_members_rebalance_commit_and_leave() -> Result<()> {
+    let broker = start()?;
+    let mut a = broker.connect()?;
+    let mut b = broker.connect()?;
+
+    let raw = a.round_trip(&groups::find_coordinator_request(
+        1,
+        groups::KEY_TYPE_GROUP,
+        &[GROUP, "other"],
+    ))?;
+    let found = groups::decode_find_coordinator_response(&raw)?;
+    ensure!(found.coordinators.len() == 2, "{found:?}");
+    for c in &found.coordinators {
+        ensure!(
+            (c.error_code, c.node_id, c.host.as_str(), c.port)
+                == (0, 1, "127.0.0.1", i32::from(broker.port())),
+            "{c:?}"
+        );
+    }
+    ensure!(
+        (0..5).all(|p| broker
+            .log_dir()
+            .join(format!("__consumer_offsets-{p}"))
+            .exists()),
+        "offsets topic not created"
+    );
+    let raw = a.round_trip(&groups::find_coordinator_request(
+        1,
+        groups::KEY_TYPE_TRANSACTION,
+        &["txn"],
+    ))?;
+    ensure!(
+        groups::decode_find_coordinator_response(&raw)?.coordinators[0].error_code
+            == INVALID_REQUEST
+    );
+
+    // Member A alone: generation 1, A leads and assigns everything to itself.
+    let member_a = join_new(&mut a, 10_000)?;
+    let joined = join(&mut a, &member_a)?;
+    ensure!(
+        (joined.error_code, joined.generation_id) == (0, 1),
+        "{joined:?}"
+    );
+    ensure!(
+        joined.leader == member_a && joined.protocol_name.as_deref() == Some("range"),
+        "{joined:?}"
+    );
+    ensure!(
+        joined.protocol_type.as_deref() == Some("consumer"),
+        "{joined:?}"
+    );
+    ensure!(
+        joined.members.len() == 1 && joined.members[0].metadata == subscription(),
+        "{joined:?}"
+    );
+    let synced = sync(
+        &mut a,
+        1,
+        &member_a,
+        vec![(member_a.clone(), b"all to a".to_vec())],
+    )?;
+    ensure!(
+        synced.error_code == 0 && synced.assignment == b"all to a",
+        "{synced:?}"
+    );
+    ensure!(heartbeat(&mut a, 1, &member_a)? == 0);
+
+    // Member B joins: its join waits for A, who learns of the rebalance by heartbeat.
+    let member_b = join_new(&mut b, 10_000)?;
+    b.send(&groups::join_group_request(
+        1,
+        &join_request(&member_b, 10_000),
+    ))?;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while heartbeat(&mut a, 1, &member_a)? != error::REBALANCE_IN_PROGRESS {
+        ensure!(Instant::now() < deadline, "A never told to rebalance");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let leader = join(&mut a, &member_a)?;
+    let follower = receive_join(&mut b)?;
+    ensure!(
+        leader.generation_id == 2 && follower.generation_id == 2,
+        "{leader:?} {follower:?}"
+    );
+    ensure!(leader.leader == member_a && follower.leader == member_a);
+    let members: Vec<&str> = leader
+        .members
+        .iter()
+        .map(|m| m.member_id.as_str())
+        .collect();
+    ensure!(
+        members == [member_a.as_str(), member_b.as_str()],
+        "{members:?}"
+    );
+    ensure!(
+        follower.members.is_empty(),
+        "only the leader gets the members"
+    );
+
+    // B's sync waits for the leader's assignments.
+    let mut request = SyncGroupRequest::new(GROUP, 2, &member_b);
+    request.assignments = Vec::new();
+    b.send(&groups::sync_group_request(2, &request))?;
+    let assignments = vec![
+        (member_a.clone(), b"0,1".to_vec()),
+        (member_b.clone(), b"2,3".to_vec()),
+    ];
+    ensure!(sync(&mut a, 2, &member_a, assignments)?.assignment == b"0,1");
+    let b_synced = groups::decode_sync_group_response(&b.receive()?)?;
+    ensure!(
+        b_synced.error_code == 0 && b_synced.assignment == b"2,3",
+        "{b_synced:?}"
+    );
+
+    let raw = a.round_trip(&groups::describe_groups_request(
+        6,
+        &[GROUP, "nobody"],
+        true,
+    ))?;
+    let described = groups::decode_describe_groups_response(&raw)?;
+    let g = &described.groups[0];
+    ensure!(
+        (
+            g.group_state.as_str(),
+            g.protocol_type.as_str(),
+            g.protocol_data.as_str()
+        ) == ("Stable", "consumer", "range"),
+        "{g:?}"
+    );
+    ensure!(
+        g.members.len() == 2
+            && g.members
+                .iter()
+                .all(|m| m.client_host == "/127.0.0.1" && m.member_metadata == subscription()),
+        "{g:?}"
+    );
+    ensure!(
+        g.members
+            .iter()
+            .any(|m| m.member_id == member_b && m.member_assignment == b"2,3"),
+        "{g:?}"
+    );
+    ensure!(described.groups[1].group_state == "Dead" && described.groups[1].members.is_empty());
+    let raw = a.round_trip(&groups::list_groups_request(7, &[], &[]))?;
+    let listed = groups::decode_list_groups_response(&raw)?;
+    ensure!(listed.groups.len() == 1, "{listed:?}");
+    let l = &listed.groups[0];
+    ensure!(
+        (
+            l.group_id.as_str(),
+            l.protocol_type.as_str(),
+            l.group_state.as_str(),
+            l.group_type.as_str()
+        ) == (GROUP, "consumer", "Stable", "classic"),
+        "{l:?}"
+    );
+    let raw = a.round_trip(&groups::list_groups_request(7, &["Empty"], &[]))?;
+    ensure!(groups::decode_list_groups_response(&raw)?.groups.is_empty());
+
+    // Liveness and generation checks.
+    ensure!(heartbeat(&mut a, 1, &member_a)? == error::ILLEGAL_GENERATION);
+    ensure!(heartbeat(&mut a, 2, "stranger")? == error::UNKNOWN_MEMBER_ID);
+    ensure!(sync(&mut a, 1, &member_a, vec![])?.error_code == error::ILLEGAL_GENERATION);
+
+    // Commits by members of the current generation.
+    let mut with_metadata = CommitPartition::new(0, 5);
+    with_metadata.committed_metadata = Some("checkpoint".into());
+    with_metadata.committed_leader_epoch = 0;
+    let mut too_large = CommitPartition::new(1, 6);
+    too_large.committed_metadata = Some("x".repeat(5000));
+    let committed = commit(
+        &mut a,
+        2,
+        &member_a,
+        vec![with_metadata, CommitPartition::new(9, 1), too_large],
+    )?;
+    let codes: Vec<Option<i16>> = [0, 9, 1]
+        .iter()
+        .map(|p| committed.error_code("t", *p))
+        .collect();
+    ensure!(
+        codes
+            == [
+                Some(0),
+                Some(UNKNOWN_TOPIC_OR_PARTITION),
+                Some(error::OFFSET_METADATA_TOO_LARGE)
+            ],
+        "{codes:?}"
+    );
+    ensure!(
+        commit(&mut b, 1, &member_b, vec![CommitPartition::new(2, 1)])?.error_code("t", 2)
+            == Some(error::ILLEGAL_GENERATION)
+    );
+    ensure!(
+        commit(&mut b, 2, "stranger", vec![CommitPartition::new(2, 1)])?.error_code("t", 2)
+            == Some(error::UNKNOWN_MEMBER_ID)
+    );
+    let offsets = fetch_offsets(&mut a, GROUP, vec![0, 1])?;
+    let p0 = offsets.partition("t", 0).context("t-0")?;
+    ensure!(
+        (
+            p0.committed_offset,
+            p0.committed_leader_epoch,
+            p0.metadata.as_deref()
+        ) == (5, 0, Some("checkpoint")),
+        "{p0:?}"
+    );
+    ensure!(
+        offsets
+            .partition("t", 1)
+            .is_some_and(|p| p.committed_offset == -1),
+        "{offsets:?}"
+    );
+
+    // B leaves: A is told to rebalance and continues alone in generation 3.
+    let raw = b.round_trip(&groups::leave_group_request(
+        8,
+        GROUP,
+        &[MemberIdentity::new(&member_b), MemberIdentity::new("ghost")],
+    ))?;
+    let left = groups::decode_leave_group_response(&raw)?;
+    let codes: Vec<i16> = left.members.iter().map(|m| m.error_code).collect();
+    ensure!(
+        left.error_code == 0 && codes == [0, error::UNKNOWN_MEMBER_ID],
+        "{left:?}"
+    );
+    ensure!(heartbeat(&mut a, 2, &member_a)? == error::REBALANCE_IN_PROGRESS);
+    let alone = join(&mut a, &member_a)?;
+    ensure!(
+        alone.generation_id == 3 && alone.members.len() == 1,
+        "{alone:?}"
+    );
+    ensure!(
+        sync(
+            &mut a,
+            3,
+            &member_a,
+            vec![(member_a.clone(), b"all".to_vec())]
+        )?
+        .error_code
+            == 0
+    );
+
+    // Deleting needs an empty group.
+    let raw = a.round_trip(&groups::delete_groups_request(9, &[GROUP, "nobody"]))?;
+    let codes: Vec<i16> = groups::decode_delete_groups_response(&raw)?
+        .results
+        .iter()
+        .map(|r| r.1)
+        .collect();
+    ensure!(
+        codes == [error::NON_EMPTY_GROUP, error::GROUP_ID_NOT_FOUND],
+        "{codes:?}"
+    );
+    a.round_trip(&groups::leave_group_request(
+        10,
+        GROUP,
+        &[MemberIdentity::new(&member_a)],
+    ))?;
+    let raw = a.round_trip(&groups::delete_groups_request(11, &[GROUP]))?;
+    ensure!(groups::decode_delete_groups_response(&raw)?.results[0].1 == 0);
+    ensure!(
+        fetch_offsets(&mut a, GROUP, vec![0])?
+            .partition("t", 0)
+            .is_some_and(|p| p.committed_offset == -1),
+        "offsets outlived their group"
+    );
+    Ok(())
+}
+
+#[test]
+fn silent_members_expire_after_their_session_timeout() -> Result<()> {
+    let broker = start()?;
+    let mut a = broker.connect()?;
+    let mut c = broker.connect()?;
+    let member_a = join_new(&mut a, 10_000)?;
+    ensure!(join(&mut a, &member_a)?.generation_id == 1);
+    sync(&mut a, 1, &member_a, vec![])?;
+
+    let member_c = join_new(&mut c, 1000)?;
+    let mut request = join_request(&member_c, 1000);
+    request.rebalance_timeout_ms = 10_000;
+    c.send(&groups::join_group_request(1, &request))?;
+    while heartbeat(&mut a, 1, &member_a)? != error::REBALANCE_IN_PROGRESS {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    ensure!(join(&mut a, &member_a)?.generation_id == 2);
+    ensure!(receive_join(&mut c)?.generation_id == 2);
+    sync_both(&mut a, &mut c, &member_a, &member_c)?;
+
+    // C goes silent; within a few seconds A is told to rebalance without it.
+    let started = Instant::now();
+    loop {
+        let code = heartbeat(&mut a, 2, &member_a)?;
+        if code == error::REBALANCE_IN_PROGRESS {
+            break;
+        }
+        ensure!(
+            code == 0 && started.elapsed() < Duration::from_secs(8),
+            "heartbeat {code} after {:?}",
+            started.elapsed()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    ensure!(
+        started.elapsed() >= Duration::from_millis(800),
+        "C expired before its session timeout"
+    );
+    let alone = join(&mut a, &member_a)?;
+    ensure!(
+        alone.generation_id == 3 && alone.members.len() == 1,
+        "{alone:?}"
+    );
+    Ok(())
+}
+
+fn sync_both(a: &mut Client, c: &mut Client, member_a: &str, member_c: &str) -> Result<()> {
+    let mut request = SyncGroupRequest::new(GROUP, 2, member_c);
+    request.assignments = Vec::new();
+    c.send(&groups::sync_group_request(2, &request))?;
+    sync(
+        a,
+        2,
+        member_a,
+        vec![
+            (member_a.into(), b"a".to_vec()),
+            (member_c.into(), b"c".to_vec()),
+        ],
+    )?;
+    ensure!(groups::decode_sync_group_response(&c.receive()?)?.assignment == b"c");
+    Ok(())
+}
+
+#[test]
+fn join_requests_are_validated() -> Result<()> {
+    let broker = start()?;
+    let mut a = broker.connect()?;
+    let check = |client: &mut Client, request: JoinGroupRequest, expected: i16| -> Result<()> {
+        let response = groups::decode_join_group_response(
+            &client.round_trip(&groups::join_group_request(1, &request))?,
+        )?;
+        ensure!(
+            response.error_code == expected,
+            "expected {expected}: {response:?}"
+        );
+        Ok(())
+    };
+    check(
+        &mut a,
+        join_request("", 100),
+        error::INVALID_SESSION_TIMEOUT,
+    )?;
+    let mut no_id = join_request("", 10_000);
+    no_id.group_id = String::new();
+    check(&mut a, no_id, error::INVALID_GROUP_ID)?;
+    check(
+        &mut a,
+        join_request("made-up-member", 10_000),
+        error::UNKNOWN_MEMBER_ID,
+    )?;
+
+    let member = join_new(&mut a, 10_000)?;
+    ensure!(join(&mut a, &member)?.error_code == 0);
+    let mut b = broker.connect()?;
+    let mut connect = join_request("", 10_000);
+    connect.protocol_type = "connect".into();
+    check(&mut b, connect, error::INCONSISTENT_GROUP_PROTOCOL)?;
+    Ok(())
+}
+
+#[test]
+fn committed_offsets_survive_restarts_in_kafkas_format() -> Result<()> {
+    let mut broker = start()?;
+    let mut client = broker.connect()?;
+    // A client outside any generation (an admin tool, manual assignment).
+    let request = OffsetCommitRequest::standalone(
+        "solo",
+        vec![("t".into(), vec![CommitPartition::new(3, 42)])],
+    );
+    let committed = groups::decode_offset_commit_response(
+        &client.round_trip(&groups::offset_commit_request(1, &request))?,
+    )?;
+    ensure!(committed.error_code("t", 3) == Some(0), "{committed:?}");
+
+    // The commit is an OffsetCommit record in the group's partition (Java's
+    // abs("solo".hashCode()) % 5 == 0): key version 1, value version 3.
+    let log = std::fs::read(
+        broker
+            .log_dir()
+            .join("__consumer_offsets-0/00000000000000000000.log"),
+    )?;
+    let records: Vec<batch::Record> = batch::decode_batches(&log)?
+        .into_iter()
+        .flat_map(|b| b.batch.records)
+        .collect();
+    ensure!(records.len() == 1, "{records:?}");
+    let mut key = vec![0, 1, 0, 4];
+    key.extend_from_slice(b"solo");
+    key.extend_from_slice(&[0, 1, b't', 0, 0, 0, 3]);
+    ensure!(
+        records[0].key.as_deref() == Some(&key[..]),
+        "{:?}",
+        records[0].key
+    );
+    let value = records[0].value.as_deref().context("no value")?;
+    ensure!(
+        value[0..2] == [0, 3] && value[2..10] == 42i64.to_be_bytes(),
+        "{value:?}"
+    );
+
+    broker.restart()?;
+    let mut client = broker.connect()?;
+    let offsets = fetch_offsets(&mut client, "solo", vec![3])?;
+    ensure!(
+        offsets
+            .partition("t", 3)
+            .is_some_and(|p| p.committed_offset == 42),
+        "{offsets:?}"
+    );
+    let all = groups::decode_offset_fetch_response(&client.round_trip(
+        &groups::offset_fetch_request(2, &[OffsetFetchGroup::new("solo", None)], false),
+    )?)?;
+    ensure!(
+        all.groups[0].topics.len() == 1 && all.groups[0].topics[0].1[0].committed_offset == 42,
+        "{all:?}"
+    );
+    Ok(())
+}
