@@ -133,7 +133,11 @@ impl Handler {
                     return Err(close.0);
                 }
             }
-            self.connection.flush().await.map_err(|e| e.to_string())?;
+            match self.connection.flush().await {
+                Ok(()) => {}
+                Err(e) if is_disconnect(&e) => return Ok(()),
+                Err(e) => return Err(e.to_string()),
+            }
 
             tokio::select! {
                 filled = self.connection.fill() => match filled {
