@@ -75,6 +75,12 @@ fn malformed_requests_close_only_their_connection() -> Result<()> {
         &framed(&header(9999, 0, false).into_bytes()),
         "an unknown API key",
     )?;
+    // Produce v0-2 are listed by ApiVersions, as Kafka 4.0 lists them for
+    // old librdkafka's sake, but not served.
+    let versions = bystander.round_trip(&protocol::api_versions_request(4, 1))?;
+    let produce =
+        protocol::decode_api_versions_response(&versions, 4)?.versions_of(protocol::PRODUCE);
+    ensure!(produce == Some((0, 11)), "Produce versions {produce:?}");
     ensure_closes(
         &mut broker,
         &framed(&header(protocol::PRODUCE, 2, false).into_bytes()),

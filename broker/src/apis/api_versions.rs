@@ -19,7 +19,7 @@ pub fn handle(ctx: &RequestContext, request: &ApiVersionsRequest) -> ApiVersions
         .map(|api| {
             ApiVersion::default()
                 .with_api_key(api.key as i16)
-                .with_min_version(api.min_version)
+                .with_min_version(api.advertised_min_version)
                 .with_max_version(api.max_version)
         })
         .collect();

@@ -44,6 +44,9 @@ pub struct ApiSupport {
     pub key: ApiKey,
     pub min_version: i16,
     pub max_version: i16,
+    /// The lowest version ApiVersions reports; below `min_version` only
+    /// where Kafka does the same for old clients' sake.
+    pub advertised_min_version: i16,
 }
 
 const fn api(key: ApiKey, min_version: i16, max_version: i16) -> ApiSupport {
@@ -51,13 +54,22 @@ const fn api(key: ApiKey, min_version: i16, max_version: i16) -> ApiSupport {
         key,
         min_version,
         max_version,
+        advertised_min_version: min_version,
     }
 }
 
 /// Every API the broker implements, in API key order. ApiVersions answers
 /// with exactly this list.
 pub const SUPPORTED_APIS: &[ApiSupport] = &[
-    api(ApiKey::Produce, 3, 11),
+    // Produce v0-2 are gone (as in Kafka 4.0) but still advertised, as Kafka
+    // 4.0 does (KAFKA-18659): librdkafka releases such as Debian 12's 2.0.2
+    // compress with gzip, snappy or lz4 only for brokers that list Produce
+    // v0 (librdkafka#4956). Requests of those versions still close the
+    // connection.
+    ApiSupport {
+        advertised_min_version: 0,
+        ..api(ApiKey::Produce, 3, 11)
+    },
     api(ApiKey::Fetch, 4, 16),
     api(ApiKey::ListOffsets, 1, 9),
     api(ApiKey::Metadata, 0, 12),
@@ -162,6 +174,7 @@ pub async fn handle_request(
         client_id: header.client_id.as_ref().map(|id| id.to_string()),
         peer,
     };
+    tracing::trace!(api = ?api_key, version = api_version, correlation_id, %peer, "request");
 
     match api_key {
         ApiKey::ApiVersions => {
