@@ -172,6 +172,68 @@ pub fn decode_batches(bytes: &[u8]) -> Result<Vec<DecodedBatch>> {
     Ok(out)
 }
 
+/// What a batch header says, read without decoding (or decompressing) the
+/// records: enough to check what clients stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchHeader {
+    pub base_offset: i64,
+    pub attributes: i16,
+    pub last_offset_delta: i32,
+    pub producer_id: i64,
+    pub record_count: i32,
+}
+
+impl BatchHeader {
+    /// The compression codec: 0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd.
+    pub fn compression(&self) -> i16 {
+        self.attributes & 0x07
+    }
+}
+
+/// The headers of whole batches laid back to back, each with its CRC-32C
+/// checked; fails on a bad length, magic or CRC, or a torn tail.
+pub fn scan_batch_headers(bytes: &[u8]) -> Result<Vec<BatchHeader>> {
+    let mut r = Reader::new(bytes);
+    let mut out = Vec::new();
+    while r.remaining() > 0 {
+        let start = r.position();
+        let base_offset = r.i64()?;
+        let length = r.i32()?;
+        ensure!(
+            length >= (BATCH_HEADER_SIZE - 12) as i32,
+            "batch at byte {start}: length {length} is too small"
+        );
+        let rest = r
+            .bytes(length as usize)
+            .with_context(|| format!("batch at byte {start}"))?;
+        let mut b = Reader::new(rest);
+        let _partition_leader_epoch = b.i32()?;
+        let magic = b.i8()?;
+        ensure!(magic == 2, "batch at byte {start}: magic {magic}");
+        let crc = b.u32()?;
+        ensure!(
+            crc == crc32c::crc32c(&rest[9..]),
+            "batch at byte {start}: bad CRC"
+        );
+        let attributes = b.i16()?;
+        let last_offset_delta = b.i32()?;
+        let _base_timestamp = b.i64()?;
+        let _max_timestamp = b.i64()?;
+        let producer_id = b.i64()?;
+        let _producer_epoch = b.i16()?;
+        let _base_sequence = b.i32()?;
+        let record_count = b.i32()?;
+        out.push(BatchHeader {
+            base_offset,
+            attributes,
+            last_offset_delta,
+            producer_id,
+            record_count,
+        });
+    }
+    Ok(out)
+}
+
 fn decode_batch(r: &mut Reader<'_>) -> Result<DecodedBatch> {
     let base_offset = r.i64()?;
     let length = r.i32()?;

@@ -123,17 +123,35 @@ impl Broker {
         }
     }
 
-    /// Kills the broker and starts it again on the same log directory.
+    /// Kills the broker and starts it again on the same log directory and
+    /// port, so clients find it where it was.
     pub fn restart(&mut self) -> Result<()> {
         self.kill();
-        self.launch()
+        let port = self.port;
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            match self.launch_on(port) {
+                Ok(()) => return Ok(()),
+                Err(e) if Instant::now() >= deadline => return Err(e),
+                Err(_) => std::thread::sleep(Duration::from_millis(100)),
+            }
+        }
     }
 
     fn launch(&mut self) -> Result<()> {
         let mut last_error = None;
         // A free port can be taken between probing and binding: retry.
         for _ in 0..5 {
-            let port = free_port()?;
+            match self.launch_on(free_port()?) {
+                Ok(()) => return Ok(()),
+                Err(e) => last_error = Some(e),
+            }
+        }
+        Err(last_error.unwrap_or_else(|| anyhow::anyhow!("broker did not start")))
+    }
+
+    fn launch_on(&mut self, port: u16) -> Result<()> {
+        {
             let config = self.work_dir.path().join("server.properties");
             let mut properties = format!(
                 "process.roles=broker,controller\nnode.id=1\ncontroller.quorum.voters=1@localhost:9093\n\
@@ -164,15 +182,12 @@ impl Broker {
                 .with_context(|| format!("starting {}", broker_binary().display()))?;
             self.child = Some(child);
             self.port = port;
-            match self.wait_until_listening() {
-                Ok(()) => return Ok(()),
-                Err(e) => {
-                    self.kill();
-                    last_error = Some(e);
-                }
+            let started = self.wait_until_listening();
+            if started.is_err() {
+                self.kill();
             }
+            started
         }
-        Err(last_error.unwrap_or_else(|| anyhow::anyhow!("broker did not start")))
     }
 
     fn wait_until_listening(&mut self) -> Result<()> {
