@@ -1,0 +1,262 @@
+// End-to-end scenarios run with unmodified kafkajs.
+//
+//     node clients.js <scenario> <bootstrap> [args...]
+//
+// Each scenario checks what a user of a real Kafka broker would expect,
+// record by record, and exits non-zero with a message on the first
+// difference. Run by harness/tests/real_clients.rs.
+
+process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1'
+const { Kafka, logLevel, CompressionTypes, CompressionCodecs } = require('kafkajs')
+// kafkajs ships gzip; snappy comes from its pure-JavaScript plugin (lz4 and
+// zstd plugins need native builds and are left out).
+CompressionCodecs[CompressionTypes.Snappy] = require('kafkajs-snappy')
+
+const TIMEOUT = 30000
+const T0 = 1700000000000
+
+class Failure extends Error {}
+
+function check (condition, message) {
+  if (!condition) throw new Failure(message)
+}
+
+// The record set of round trips: keys, values and headers of every kind.
+const RECORDS = [
+  { key: 'k0', value: 'hello', headers: { h1: 'v1' } },
+  { key: null, value: 'no key', headers: {} },
+  { key: 'tombstone', value: null, headers: {} },
+  { key: 'big', value: 'x'.repeat(100000), headers: { a: '1', b: '' } },
+  { key: 'ünï', value: 'välue', headers: { ü: 'ß' } }
+].concat(Array.from({ length: 20 }, (_, i) => ({ key: `key-${i}`, value: `value-${i}`, headers: { n: String(i) } })))
+  .map((r, i) => ({ ...r, timestamp: String(T0 + i) }))
+
+function kafka (bootstrap) {
+  return Object.assign(new Kafka({ clientId: 'e2e', brokers: [bootstrap], logLevel: logLevel.ERROR, retry: { retries: 8 } }), { bootstrap })
+}
+
+async function produce (client, topic, records, options = {}) {
+  const producer = client.producer(options.producer || {})
+  await producer.connect()
+  const result = await producer.send({ topic, acks: -1, messages: records, compression: options.compression })
+  await producer.disconnect()
+  return result
+}
+
+// Reads `count` messages of `topic` as `group`, then stops.
+async function consume (client, topic, group, count, options = {}) {
+  const consumer = client.consumer({ groupId: group, sessionTimeout: 6000, heartbeatInterval: 500, ...(options.consumer || {}) })
+  await consumer.connect()
+  await consumer.subscribe({ topic, fromBeginning: true })
+  const got = []
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Failure(`consumed ${got.length} records, expected ${count}`)), TIMEOUT)
+    consumer.run({
+      autoCommit: options.autoCommit || false,
+      eachMessage: async ({ partition, message }) => {
+        if (got.length < count) got.push({ partition, ...message })
+        if (got.length === count) { clearTimeout(timer); resolve() }
+      }
+    })
+  })
+  if (options.keepOpen) return { got, consumer }
+  await consumer.disconnect()
+  return got
+}
+
+const text = (buffer) => buffer === null ? null : buffer.toString()
+
+function sameRecord (got, expected, where, timestamps = true) {
+  check(text(got.key) === expected.key, `${where}: key ${text(got.key)}, expected ${expected.key}`)
+  check(text(got.value) === expected.value, `${where}: value differs`)
+  const headers = Object.fromEntries(Object.entries(got.headers).map(([k, v]) => [k, text(v)]))
+  check(JSON.stringify(headers) === JSON.stringify(expected.headers), `${where}: headers ${JSON.stringify(headers)}`)
+  if (timestamps) check(got.timestamp === expected.timestamp, `${where}: timestamp ${got.timestamp}, expected ${expected.timestamp}`)
+}
+
+const scenarios = {
+  async 'produce-set' (client, topic) {
+    await produce(client, topic, RECORDS.map(r => ({ ...r, partition: 0 })))
+  },
+
+  // Checks the record set, produced by any client, record by record
+  // (timestamps only when the producer could set them).
+  async 'consume-set' (client, topic, group = 'verify', timestamps = 'yes') {
+    const got = await consume(client, topic, group, RECORDS.length)
+    got.forEach((record, i) => {
+      check(record.partition === 0 && record.offset === String(i), `record ${i} at ${record.partition}/${record.offset}`)
+      sameRecord(record, RECORDS[i], `record ${i}`, timestamps === 'yes')
+    })
+  },
+
+  async roundtrip (client, topic) {
+    await scenarios['produce-set'](client, topic)
+    await scenarios['consume-set'](client, topic)
+  },
+
+  // A group commits, stops, and resumes exactly where it committed.
+  async 'group-commit' (client, topic) {
+    const records = (from, to) => Array.from({ length: to - from }, (_, i) => ({ key: 'k', value: `m${from + i}`, partition: 0 }))
+    await produce(client, topic, records(0, 10))
+    const { got, consumer } = await consume(client, topic, 'resumers', 6, { keepOpen: true })
+    check(got.map(m => text(m.value)).join() === records(0, 6).map(r => r.value).join(), 'first consumer read the wrong records')
+    await consumer.commitOffsets([{ topic, partition: 0, offset: '6' }])
+    await consumer.disconnect()
+    await produce(client, topic, records(10, 15))
+    const resumed = await consume(client, topic, 'resumers', 9)
+    check(resumed.map(m => m.offset).join() === '6,7,8,9,10,11,12,13,14', `resumed at ${resumed.map(m => m.offset)}`)
+  },
+
+  // Two consumers share a group's partitions; when one leaves, the other
+  // takes over everything, and no record is lost or read twice.
+  async share (client, topic) {
+    const admin = client.admin()
+    await admin.connect()
+    await admin.createTopics({ topics: [{ topic, numPartitions: 4 }], waitForLeaders: true })
+    const group = `${topic}-sharers`
+    const members = [0, 1].map(() => ({ consumer: client.consumer({ groupId: group, sessionTimeout: 6000, heartbeatInterval: 500 }), read: [], partitions: new Set() }))
+    for (const m of members) {
+      m.consumer.on(m.consumer.events.GROUP_JOIN, (e) => { m.partitions = new Set((e.payload.memberAssignment[topic] || [])) })
+      await m.consumer.connect()
+      await m.consumer.subscribe({ topic, fromBeginning: true })
+      await m.consumer.run({ autoCommit: false, eachMessage: async ({ partition, message }) => { m.read.push({ partition, offset: Number(message.offset), value: text(message.value) }) } })
+    }
+    const waitFor = async (condition, what) => {
+      const deadline = Date.now() + TIMEOUT
+      while (!condition()) {
+        check(Date.now() < deadline, `timed out waiting for ${what}`)
+        await new Promise(resolve => setTimeout(resolve, 50))
+      }
+    }
+    const [one, two] = members
+    // While the group rebalances, the first member may still hold what it was
+    // given alone; wait for the split of the stable group.
+    const split = () => one.partitions.size > 0 && two.partitions.size > 0 &&
+      new Set([...one.partitions, ...two.partitions]).size === 4 && one.partitions.size + two.partitions.size === 4
+    await waitFor(split, 'both consumers to share the partitions')
+    const first = Array.from({ length: 40 }, (_, i) => ({ key: `k${i}`, value: `a${i}`, partition: Math.floor(i / 10) }))
+    await produce(client, topic, first)
+    await waitFor(() => one.read.length + two.read.length >= 40, '40 records')
+    const positions = one.read.concat(two.read).map(r => `${r.partition}/${r.offset}`).sort()
+    check(positions.length === 40 && new Set(positions).size === 40, `read ${positions}`)
+    check(one.read.every(r => one.partitions.has(r.partition)) && two.read.every(r => two.partitions.has(r.partition)), 'records from partitions not assigned')
+    for (const m of members) {
+      await m.consumer.commitOffsets([...m.partitions].map(partition => ({ topic, partition, offset: '10' })))
+    }
+    await one.consumer.disconnect()
+    await waitFor(() => two.partitions.size === 4, 'the remaining consumer to get every partition')
+    const before = two.read.length
+    await produce(client, topic, first.map(r => ({ ...r, value: r.value.replace('a', 'b') })))
+    await waitFor(() => two.read.length >= before + 40, '40 more records')
+    const after = two.read.slice(before).map(r => `${r.partition}/${r.offset}`).sort()
+    const expected = [0, 1, 2, 3].flatMap(p => Array.from({ length: 10 }, (_, i) => `${p}/${10 + i}`)).sort()
+    check(JSON.stringify(after) === JSON.stringify(expected), `after the rebalance read ${after}`)
+    check(two.read.slice(before).every(r => r.value.startsWith('b')), 'old records read again')
+    await two.consumer.disconnect()
+    await admin.disconnect()
+  },
+
+  async idempotent (client, topic) {
+    const records = Array.from({ length: 200 }, (_, i) => ({ key: `k${i}`, value: `v${i}`, partition: 0 }))
+    const producer = client.producer({ idempotent: true, maxInFlightRequests: 1 })
+    await producer.connect()
+    for (let i = 0; i < 200; i += 20) await producer.send({ topic, acks: -1, messages: records.slice(i, i + 20) })
+    await producer.disconnect()
+    const got = await consume(client, topic, 'exactly-once', 200)
+    check(got.map(m => text(m.value)).join() === records.map(r => r.value).join(), 'records lost, reordered or duplicated')
+    check(got.every((m, i) => m.offset === String(i)), 'offsets not contiguous')
+  },
+
+  async codecs (client, topic, ...names) {
+    const types = { gzip: CompressionTypes.GZIP, snappy: CompressionTypes.Snappy }
+    for (const name of names) {
+      check(types[name] !== undefined, `no ${name} codec for kafkajs`)
+      await produce(client, `${topic}-${name}`, RECORDS.map(r => ({ ...r, partition: 0 })), { compression: types[name] })
+      await scenarios['consume-set'](client, `${topic}-${name}`, `codec-${name}`)
+    }
+  },
+
+  async 'list-offsets' (client, topic) {
+    await produce(client, topic, Array.from({ length: 5 }, (_, i) => ({ key: 'k', value: `v${i}`, partition: 0, timestamp: String(T0 + 1000 * i) })))
+    const admin = client.admin()
+    await admin.connect()
+    const [offsets] = await admin.fetchTopicOffsets(topic)
+    check(offsets.low === '0' && offsets.high === '5', `watermarks ${JSON.stringify(offsets)}`)
+    for (const [timestamp, expected] of [[T0, '0'], [T0 + 1, '1'], [T0 + 2500, '3'], [T0 + 4000, '4']]) {
+      const [found] = await admin.fetchTopicOffsetsByTimestamp(topic, timestamp)
+      check(found.offset === expected, `offset for ${timestamp}: ${found.offset}, expected ${expected}`)
+    }
+    // After the last record: kafkajs reports the end of the log.
+    const [after] = await admin.fetchTopicOffsetsByTimestamp(topic, T0 + 4001)
+    check(after.offset === '5', `offset after the last record: ${after.offset}`)
+    await admin.disconnect()
+  },
+
+  async admin (client, topic) {
+    const admin = client.admin()
+    await admin.connect()
+    check(await admin.createTopics({ topics: [{ topic, numPartitions: 2, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }] }), 'topic not created')
+    check(!(await admin.createTopics({ topics: [{ topic, numPartitions: 2 }] })), 'existing topic created again')
+    let error = null
+    try { await admin.createTopics({ topics: [{ topic: `${topic}-rf`, replicationFactor: 3 }] }) } catch (e) { error = e }
+    check(error && JSON.stringify(error).includes('INVALID_REPLICATION_FACTOR'), `replication factor 3: ${error}`)
+    check((await admin.listTopics()).includes(topic), 'topic not listed')
+    const configs = await admin.describeConfigs({ resources: [{ type: 2, name: topic }], includeSynonyms: false })
+    const policy = configs.resources[0].configEntries.find(c => c.configName === 'cleanup.policy')
+    check(policy.configValue === 'compact', `cleanup.policy ${policy.configValue}`)
+    await admin.createPartitions({ topicPartitions: [{ topic, count: 3 }] })
+    const metadata = await admin.fetchTopicMetadata({ topics: [topic] })
+    check(metadata.topics[0].partitions.length === 3, 'partitions not added')
+    const cluster = await admin.describeCluster()
+    check(cluster.brokers.length === 1 && cluster.controller === 1, `cluster ${JSON.stringify(cluster)}`)
+    await admin.deleteTopics({ topics: [topic] })
+    check(!(await admin.listTopics()).includes(topic), 'topic still listed after deletion')
+    await admin.disconnect()
+  },
+
+  // The cluster as clients see it: this node alone, at the address they
+  // bootstrapped from, leading every partition of `topic`.
+  async metadata (client, topic, partitions, clusterId) {
+    const admin = client.admin()
+    await admin.connect()
+    const cluster = await admin.describeCluster()
+    const [host, port] = [client.bootstrap.slice(0, client.bootstrap.lastIndexOf(':')), Number(client.bootstrap.slice(client.bootstrap.lastIndexOf(':') + 1))]
+    check(JSON.stringify(cluster.brokers) === JSON.stringify([{ nodeId: 1, host, port }]), `brokers ${JSON.stringify(cluster.brokers)}`)
+    check(cluster.controller === 1 && cluster.clusterId === clusterId, `cluster ${JSON.stringify(cluster)}`)
+    const metadata = await admin.fetchTopicMetadata({ topics: [topic] })
+    const found = metadata.topics[0].partitions.map(p => [p.partitionId, p.leader, p.replicas, p.isr]).sort((a, b) => a[0] - b[0])
+    const expected = Array.from({ length: Number(partitions) }, (_, p) => [p, 1, [1], [1]])
+    check(JSON.stringify(found) === JSON.stringify(expected), `partitions ${JSON.stringify(found)}`)
+    await admin.disconnect()
+  },
+
+  // The broker restart scenario, in three runs: acknowledged records, a
+  // commit, and (after the restart) both still there.
+  async 'restart-produce' (client, topic, count) {
+    await produce(client, topic, Array.from({ length: Number(count) }, (_, i) => ({ key: 'k', value: `r${i}`, partition: 0 })))
+  },
+
+  async 'restart-commit' (client, topic, committed) {
+    const { consumer } = await consume(client, topic, 'survivors', Number(committed), { keepOpen: true })
+    await consumer.commitOffsets([{ topic, partition: 0, offset: String(committed) }])
+    await consumer.disconnect()
+  },
+
+  async 'restart-verify' (client, topic, count, committed) {
+    count = Number(count)
+    committed = Number(committed)
+    const all = await consume(client, topic, 'a-new-group', count)
+    check(all.map(m => text(m.value)).join() === Array.from({ length: count }, (_, i) => `r${i}`).join(), 'acknowledged records lost after the restart')
+    const resumed = await consume(client, topic, 'survivors', count - committed)
+    check(resumed.every((m, i) => m.offset === String(committed + i)), `the group resumed at ${resumed.length ? resumed[0].offset : null}`)
+  }
+}
+
+async function main () {
+  const [name, bootstrap, ...args] = process.argv.slice(2)
+  if (!scenarios[name] || !bootstrap) throw new Failure(`usage: clients.js ${Object.keys(scenarios).join('|')} <bootstrap> [args]`)
+  await scenarios[name](kafka(bootstrap), ...args)
+  console.log(`ok: kafkajs ${name}`)
+}
+
+main().then(() => process.exit(0), (e) => { console.error(`FAILED: ${e instanceof Failure ? e.message : e.stack || e}`); process.exit(1) })

@@ -1,0 +1,740 @@
+"""End-to-end scenarios run with unmodified Python Kafka clients.
+
+    python clients.py <client> <scenario> <bootstrap> [args...]
+
+<client> is `confluent` (confluent-kafka, the newest librdkafka),
+`kafka-python` or `kcat` (Debian's kcat 1.7.1, librdkafka 2.0.2). Each scenario checks what a user of a real Kafka broker
+would expect, record by record, and exits non-zero with a message on the
+first difference. Run by harness/tests/real_clients.rs against a broker it
+starts; see that file for which scenarios run with which client.
+"""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+TIMEOUT = 30.0  # seconds for anything a scenario waits for
+
+
+def fail(message):
+    print(f"FAILED: {message}", file=sys.stderr)
+    sys.exit(1)
+
+
+def check(condition, message):
+    if not condition:
+        fail(message)
+
+
+# The record set used by round trips: keys, values and headers of every kind.
+# (key, value, headers, timestamp ms)
+T0 = 1_700_000_000_000
+RECORDS = [
+    (b"k0", b"hello", [("h1", b"v1")], T0),
+    (None, b"no key", [], T0 + 1),
+    (b"tombstone", None, [], T0 + 2),
+    (b"big", b"x" * 100_000, [("a", b"1"), ("b", b"")], T0 + 3),
+    ("ünï".encode(), "välue".encode(), [("ü", "ß".encode())], T0 + 4),
+] + [(f"key-{i}".encode(), f"value-{i}".encode(), [("n", str(i).encode())], T0 + 5 + i) for i in range(20)]
+
+
+def same_record(got, expected, where, timestamps=True):
+    key, value, headers, timestamp = expected
+    check(got[0] == key, f"{where}: key {got[0]!r}, expected {key!r}")
+    check(got[1] == value, f"{where}: value {got[1][:40] if got[1] else got[1]!r}, expected {value[:40] if value else value!r}")
+    check(list(got[2]) == headers, f"{where}: headers {got[2]!r}, expected {headers!r}")
+    if timestamps:
+        check(got[3] == timestamp, f"{where}: timestamp {got[3]}, expected {timestamp}")
+
+
+# ------------------------------------------------------------ confluent-kafka
+
+class Confluent:
+    def __init__(self, bootstrap):
+        import confluent_kafka
+
+        self.ck = confluent_kafka
+        self.bootstrap = bootstrap
+
+    def producer(self, **config):
+        return self.ck.Producer({"bootstrap.servers": self.bootstrap, "acks": "all", **config})
+
+    def consumer(self, group, **config):
+        return self.ck.Consumer({
+            "bootstrap.servers": self.bootstrap,
+            "group.id": group,
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+            "session.timeout.ms": 6000,
+            "heartbeat.interval.ms": 500,
+            **config,
+        })
+
+    def admin(self):
+        from confluent_kafka.admin import AdminClient
+
+        return AdminClient({"bootstrap.servers": self.bootstrap})
+
+    def produce(self, topic, records, partition=None, **config):
+        producer = self.producer(**config)
+        errors = []
+        for key, value, headers, timestamp in records:
+            kwargs = {"key": key, "value": value, "headers": headers, "timestamp": timestamp}
+            if partition is not None:
+                kwargs["partition"] = partition
+            producer.produce(topic, on_delivery=lambda err, msg: errors.append(err) if err else None, **kwargs)
+        check(producer.flush(TIMEOUT) == 0, "messages left unsent")
+        check(not errors, f"delivery errors: {errors}")
+
+    def poll(self, consumer, count):
+        """`count` messages as (key, value, headers, timestamp, partition, offset)."""
+        got = []
+        deadline = time.time() + TIMEOUT
+        while len(got) < count and time.time() < deadline:
+            msg = consumer.poll(0.2)
+            if msg is None:
+                continue
+            check(msg.error() is None, f"consumer error: {msg.error()}")
+            got.append((msg.key(), msg.value(), msg.headers() or [], msg.timestamp()[1], msg.partition(), msg.offset()))
+        check(len(got) == count, f"consumed {len(got)} records, expected {count}")
+        return got
+
+    def consume(self, topic, group, count, close=True):
+        consumer = self.consumer(group)
+        consumer.subscribe([topic])
+        got = self.poll(consumer, count)
+        if close:
+            consumer.close()
+            return got
+        return got, consumer
+
+    def commit(self, consumer, topic, partition, offset):
+        tp = self.ck.TopicPartition(topic, partition, offset)
+        result = consumer.commit(offsets=[tp], asynchronous=False)
+        check(all(t.error is None for t in result), f"commit failed: {result}")
+
+    def create_topic(self, name, partitions, **configs):
+        from confluent_kafka.admin import NewTopic
+
+        admin = self.admin()  # kept alive until the result is in
+        futures = admin.create_topics([NewTopic(name, num_partitions=partitions, replication_factor=1, config=configs)])
+        futures[name].result(TIMEOUT)
+
+    def offsets_at(self, topic, partition, timestamp):
+        consumer = self.consumer("offsets-at")
+        result = consumer.offsets_for_times([self.ck.TopicPartition(topic, partition, timestamp)], timeout=TIMEOUT)
+        consumer.close()
+        return result[0].offset
+
+    def watermarks(self, topic, partition):
+        consumer = self.consumer("watermarks")
+        low, high = consumer.get_watermark_offsets(self.ck.TopicPartition(topic, partition), timeout=TIMEOUT)
+        consumer.close()
+        return low, high
+
+
+# --------------------------------------------------------------- kafka-python
+
+class KafkaPython:
+    def __init__(self, bootstrap):
+        import kafka
+
+        self.kafka = kafka
+        self.bootstrap = bootstrap
+
+    def producer(self, **config):
+        return self.kafka.KafkaProducer(bootstrap_servers=self.bootstrap, acks="all", **config)
+
+    def consumer(self, group, **config):
+        return self.kafka.KafkaConsumer(
+            bootstrap_servers=self.bootstrap,
+            group_id=group,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+            session_timeout_ms=6000,
+            heartbeat_interval_ms=500,
+            **config,
+        )
+
+    def admin(self):
+        return self.kafka.KafkaAdminClient(bootstrap_servers=self.bootstrap)
+
+    def produce(self, topic, records, partition=None, **config):
+        producer = self.producer(**config)
+        futures = [
+            producer.send(topic, key=key, value=value, headers=headers, timestamp_ms=timestamp, partition=partition)
+            for key, value, headers, timestamp in records
+        ]
+        for future in futures:
+            future.get(timeout=TIMEOUT)
+        producer.close()
+
+    def poll(self, consumer, count):
+        got = []
+        deadline = time.time() + TIMEOUT
+        while len(got) < count and time.time() < deadline:
+            for records in consumer.poll(timeout_ms=200, max_records=count - len(got)).values():
+                for m in records:
+                    got.append((m.key, m.value, list(m.headers), m.timestamp, m.partition, m.offset))
+        check(len(got) == count, f"consumed {len(got)} records, expected {count}")
+        return got
+
+    def consume(self, topic, group, count, close=True):
+        consumer = self.consumer(group)
+        consumer.subscribe([topic])
+        got = self.poll(consumer, count)
+        if close:
+            consumer.close()
+            return got
+        return got, consumer
+
+    def commit(self, consumer, topic, partition, offset):
+        from kafka.structs import OffsetAndMetadata
+
+        consumer.commit({self.kafka.TopicPartition(topic, partition): OffsetAndMetadata(offset, "", -1)})
+
+    def create_topic(self, name, partitions, **configs):
+        from kafka.admin import NewTopic
+
+        self.admin().create_topics([NewTopic(name, partitions, 1, topic_configs=configs)])
+
+    def offsets_at(self, topic, partition, timestamp):
+        consumer = self.consumer(None)
+        tp = self.kafka.TopicPartition(topic, partition)
+        found = consumer.offsets_for_times({tp: timestamp})[tp]
+        consumer.close()
+        return -1 if found is None else found.offset
+
+    def watermarks(self, topic, partition):
+        consumer = self.consumer(None)
+        tp = self.kafka.TopicPartition(topic, partition)
+        low, high = consumer.beginning_offsets([tp])[tp], consumer.end_offsets([tp])[tp]
+        consumer.close()
+        return low, high
+
+
+# ----------------------------------------------------------------------- kcat
+
+class Kcat:
+    """kcat (librdkafka 2.0.2 as packaged in Debian 12), driven as a user
+    would: messages on stdin, JSON envelopes (-J) on stdout. It cannot set
+    record timestamps, so records it produces carry the time of sending."""
+
+    sets_timestamps = False
+
+    def __init__(self, bootstrap):
+        self.bootstrap = bootstrap
+
+    def run(self, args, stdin=b""):
+        result = subprocess.run(["kcat", "-b", self.bootstrap, *args], input=stdin, capture_output=True, timeout=TIMEOUT)
+        check(result.returncode == 0, f"kcat {' '.join(args)} failed: {result.stderr.decode(errors='replace')}")
+        return result.stdout
+
+    def produce(self, topic, records, partition=None):
+        for key, value, headers, _ in records:
+            args = ["-P", "-t", topic, "-Z"]
+            if partition is not None:
+                args += ["-p", str(partition)]
+            for name, header in headers:
+                args += ["-H", f"{name}={header.decode()}"]
+            line = value or b""
+            if key is not None:
+                args += ["-K", "\t"]
+                line = key + b"\t" + line
+            self.run(args, line)
+
+    def produce_lines(self, topic, values, partition=0, config=()):
+        """Values as lines of one kcat run, as a user would pipe a file."""
+        args = ["-P", "-t", topic, "-p", str(partition)]
+        for setting in config:
+            args += ["-X", setting]
+        self.run(args, b"".join(v + b"\n" for v in values))
+
+    def metadata(self, topic):
+        return json.loads(self.run(["-L", "-J", "-t", topic]))
+
+    def create_topic(self, name, partitions):
+        """kcat cannot create topics: the driver creates them beforehand (in
+        the broker's fixture); this checks they are there as expected."""
+        topics = self.metadata(name)["topics"]
+        check(len(topics) == 1 and len(topics[0]["partitions"]) == int(partitions), f"topic {name}: {topics}")
+
+    def query_offset(self, topic, partition, timestamp):
+        """kcat -Q: the offset for a timestamp, or -1 (latest) / -2 (earliest)."""
+        output = json.loads(self.run(["-Q", "-J", "-t", f"{topic}:{partition}:{timestamp}"]))
+        return output[topic][str(partition)]["offset"]
+
+    @staticmethod
+    def parse(output):
+        records = []
+        for line in output.decode().splitlines():
+            m = json.loads(line)
+            flat = m.get("headers") or []
+            headers = [(flat[i], flat[i + 1].encode()) for i in range(0, len(flat), 2)]
+            encode = lambda v: None if v is None else v.encode()
+            records.append((encode(m["key"]), encode(m["payload"]), headers, m["ts"], m["partition"], m["offset"]))
+        return records
+
+    def consume(self, topic, group, count, close=True):
+        if group is None:
+            output = self.run(["-C", "-t", topic, "-J", "-e", "-q", "-o", "beginning", "-c", str(count)])
+        else:
+            # In a group, -o would override committed offsets; a new group
+            # starts at the beginning through auto.offset.reset instead.
+            output = self.run(["-G", group, "-J", "-e", "-q", "-X", "auto.offset.reset=earliest", "-c", str(count), topic])
+        got = self.parse(output)
+        check(len(got) == count, f"consumed {len(got)} records, expected {count}")
+        return got
+
+
+# ------------------------------------------------------------------ scenarios
+
+def produce_set(client, topic):
+    """The record set, in order, to partition 0."""
+    client.produce(topic, RECORDS, partition=0)
+
+
+def consume_set(client, topic, group="verify", timestamps="yes"):
+    """Checks the record set, produced by any client, record by record
+    (timestamps only when the producer could set them)."""
+    got = client.consume(topic, group, len(RECORDS))
+    for i, (record, expected) in enumerate(zip(got, RECORDS)):
+        check(record[4] == 0 and record[5] == i, f"record {i} at partition {record[4]} offset {record[5]}")
+        same_record(record[:4], expected, f"record {i}", timestamps == "yes")
+
+
+def roundtrip(client, topic):
+    produce_set(client, topic)
+    consume_set(client, topic, timestamps="yes" if getattr(client, "sets_timestamps", True) else "no")
+
+
+def kcat_group_commit(client, topic):
+    """kcat's balanced consumer commits what it read when it exits; the next
+    one in the group starts after it."""
+    client.produce(topic, [(b"k", f"m{i}".encode(), [], 0) for i in range(10)], partition=0)
+    got = client.consume(topic, "resumers", 10)
+    check([r[1] for r in got] == [f"m{i}".encode() for i in range(10)], "first consumer read the wrong records")
+    client.produce(topic, [(b"k", f"m{i}".encode(), [], 0) for i in range(10, 15)], partition=0)
+    got = client.consume(topic, "resumers", 5)
+    check([r[5] for r in got] == list(range(10, 15)), f"resumed at offsets {[r[5] for r in got]}, expected 10..14")
+
+
+def group_commit(client, topic):
+    """A group commits, stops, and resumes exactly where it committed."""
+    if isinstance(client, Kcat):
+        return kcat_group_commit(client, topic)
+    records = [(b"k", f"m{i}".encode(), [], T0 + i) for i in range(10)]
+    client.produce(topic, records, partition=0)
+    got, consumer = client.consume(topic, "resumers", 6, close=False)
+    check([r[1] for r in got] == [f"m{i}".encode() for i in range(6)], f"first consumer got {[r[1] for r in got]}")
+    client.commit(consumer, topic, 0, 6)
+    consumer.close()
+    client.produce(topic, [(b"k", f"m{i}".encode(), [], T0 + i) for i in range(10, 15)], partition=0)
+    got = client.consume(topic, "resumers", 9)
+    offsets = [r[5] for r in got]
+    check(offsets == list(range(6, 15)), f"resumed at offsets {offsets}, expected 6..14")
+    check([r[1] for r in got] == [f"m{i}".encode() for i in range(6, 15)], "resumed records differ")
+
+
+class Member(threading.Thread):
+    """A consumer on its own thread, as applications run them: it polls
+    until told to stop and records what it reads and is assigned."""
+
+    def __init__(self, client, topic, group):
+        super().__init__(daemon=True)
+        self.client, self.topic, self.group = client, topic, group
+        self.lock = threading.Lock()
+        self.read = []
+        self.partitions = set()
+        self.stop_flag = threading.Event()
+        self.commit_requests = []
+        self.error = None
+
+    def run(self):
+        try:
+            consumer = self.client.consumer(self.group)
+            consumer.subscribe([self.topic])
+            while not self.stop_flag.is_set():
+                records = poll_some(self.client, consumer)
+                with self.lock:
+                    self.read.extend(records)
+                    self.partitions = assigned(self.client, consumer)
+                    requests, self.commit_requests = self.commit_requests, []
+                for partition, offset, done in requests:
+                    self.client.commit(consumer, self.topic, partition, offset)
+                    done.set()
+            consumer.close()
+        except BaseException as e:  # reported by the main thread
+            self.error = e
+
+    def snapshot(self):
+        with self.lock:
+            return list(self.read), set(self.partitions)
+
+    def commit(self, partition, offset):
+        done = threading.Event()
+        with self.lock:
+            self.commit_requests.append((partition, offset, done))
+        check(done.wait(TIMEOUT), "commit not done")
+
+    def stop(self):
+        self.stop_flag.set()
+        self.join(TIMEOUT)
+        check(self.error is None, f"consumer failed: {self.error!r}")
+
+
+class KcatMember:
+    """A kcat balanced consumer (-G) in its own process, with Member's
+    interface: it reports its assignment on stderr and what it reads as
+    JSON on stdout. kcat commits what it has read by itself (when partitions
+    are revoked and when it exits), so commit() has nothing to do."""
+
+    ASSIGNED = re.compile(r"rebalanced \(memberid [^)]*\): (assigned|revoked): (.*)$")
+
+    def __init__(self, client, topic, group):
+        self.args = ["kcat", "-b", client.bootstrap, "-G", group, "-J", "-u", "-X", "auto.offset.reset=earliest", topic]
+        self.lock = threading.Lock()
+        self.read = []
+        self.partitions = set()
+        self.errors = []
+
+    def start(self):
+        self.process = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.threads = [threading.Thread(target=f, daemon=True) for f in (self.read_stdout, self.read_stderr)]
+        for thread in self.threads:
+            thread.start()
+
+    def read_stdout(self):
+        for line in self.process.stdout:
+            with self.lock:
+                self.read.extend(Kcat.parse(line))
+
+    def read_stderr(self):
+        for line in self.process.stderr:
+            text = line.decode(errors="replace").rstrip()
+            match = self.ASSIGNED.search(text)
+            with self.lock:
+                if match:
+                    assigned_now = {int(p) for p in re.findall(r"\[(\d+)\]", match.group(2))}
+                    self.partitions = assigned_now if match.group(1) == "assigned" else set()
+                elif "ERROR" in text or "FAIL" in text:
+                    self.errors.append(text)
+
+    def snapshot(self):
+        with self.lock:
+            return list(self.read), set(self.partitions)
+
+    def commit(self, partition, offset):
+        pass
+
+    def stop(self):
+        self.process.send_signal(signal.SIGTERM)
+        code = self.process.wait(TIMEOUT)
+        for thread in self.threads:
+            thread.join(TIMEOUT)
+        check(code == 0 and not self.errors, f"kcat exited with {code}: {self.errors}")
+
+
+def wait_for(condition, what):
+    deadline = time.time() + TIMEOUT
+    while time.time() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    fail(f"timed out waiting for {what}")
+
+
+def share(client, topic):
+    """Two consumers share a group's partitions; when one leaves, the other
+    takes over everything, and no record is lost or read twice."""
+    client.create_topic(topic, 4)
+    group = f"{topic}-sharers"
+    member = KcatMember if isinstance(client, Kcat) else Member
+    one, two = member(client, topic, group), member(client, topic, group)
+    one.start()
+    two.start()
+    # Produce once the group is stable with both members.
+    # While the group rebalances, the first member may still hold what it was
+    # given alone; wait for the split of the stable group.
+    def split():
+        mine, theirs = one.snapshot()[1], two.snapshot()[1]
+        return mine and theirs and not (mine & theirs) and mine | theirs == {0, 1, 2, 3}
+
+    wait_for(split, "both consumers to share the partitions")
+    mine, theirs = one.snapshot()[1], two.snapshot()[1]
+
+    first = [(f"k{i}".encode(), f"a{i}".encode(), [], T0 + i) for i in range(40)]
+    for p in range(4):
+        client.produce(topic, first[p * 10:(p + 1) * 10], partition=p)
+    wait_for(lambda: len(one.snapshot()[0]) + len(two.snapshot()[0]) >= 40, "40 records")
+    read_one, read_two = one.snapshot()[0], two.snapshot()[0]
+    positions = [(r[4], r[5]) for r in read_one + read_two]
+    check(sorted(positions) == [(p, o) for p in range(4) for o in range(10)], f"read {sorted(positions)}")
+    check({r[4] for r in read_one} == mine and {r[4] for r in read_two} == theirs, "records from partitions not assigned")
+    for member, partitions in ((one, mine), (two, theirs)):
+        for p in partitions:
+            member.commit(p, 10)
+    one.stop()
+
+    # The one left is rebalanced to every partition, from the committed offsets.
+    wait_for(lambda: two.snapshot()[1] == {0, 1, 2, 3}, "the remaining consumer to get every partition")
+    before = len(two.snapshot()[0])
+    second = [(f"k{i}".encode(), f"b{i}".encode(), [], T0 + i) for i in range(40)]
+    for p in range(4):
+        client.produce(topic, second[p * 10:(p + 1) * 10], partition=p)
+    wait_for(lambda: len(two.snapshot()[0]) >= before + 40, "40 more records")
+    after = two.snapshot()[0][before:]
+    check(before == len(read_two), "records read during the rebalance")
+    check(sorted((r[4], r[5]) for r in after) == [(p, o) for p in range(4) for o in range(10, 20)],
+          f"after the rebalance read {sorted((r[4], r[5]) for r in after)}")
+    check(all(r[1].startswith(b"b") for r in after), "old records read again")
+    two.stop()
+
+
+def assigned(client, consumer):
+    return {tp.partition for tp in consumer.assignment()}
+
+
+def poll_some(client, consumer):
+    if isinstance(client, Confluent):
+        msg = consumer.poll(0.1)
+        if msg is None:
+            return []
+        check(msg.error() is None, f"consumer error: {msg.error()}")
+        return [(msg.key(), msg.value(), msg.headers() or [], msg.timestamp()[1], msg.partition(), msg.offset())]
+    # kafka-python 3.0.12 can lose a completed rebalance when a poll times
+    # out just as the group's SyncGroup answer arrives (the member then stops
+    # heartbeating); polls long enough to outlast a join make that rare.
+    return [
+        (m.key, m.value, list(m.headers), m.timestamp, m.partition, m.offset)
+        for records in consumer.poll(timeout_ms=1000).values()
+        for m in records
+    ]
+
+
+def idempotent(client, topic):
+    records = [(f"k{i}".encode(), f"v{i}".encode(), [], T0 + i) for i in range(200)]
+    if isinstance(client, Kcat):
+        client.produce_lines(topic, [r[1] for r in records], config=["enable.idempotence=true"])
+    elif isinstance(client, Confluent):
+        client.produce(topic, records, partition=0, **{"enable.idempotence": True, "linger.ms": 5})
+    else:
+        client.produce(topic, records, partition=0, enable_idempotence=True)
+    got = client.consume(topic, "exactly-once", 200)
+    check([r[1] for r in got] == [r[1] for r in records], "records lost, reordered or duplicated")
+    check([r[5] for r in got] == list(range(200)), "offsets not contiguous")
+
+
+def kcat_codecs(client, topic, *names):
+    """kcat sends what it reads in one run; single records (as the record
+    set is sent, one run each for their own headers) are too small for
+    librdkafka to compress, so this is a keyed file of 100 lines."""
+    lines = [f"key-{i}\tvalue-{i} {'x' * (i % 50)}".encode() for i in range(100)]
+    for name in names:
+        t = f"{topic}-{name}"
+        client.run(["-P", "-t", t, "-p", "0", "-z", name, "-K", "\t"], b"".join(line + b"\n" for line in lines))
+        got = client.consume(t, f"codec-{name}", len(lines))
+        for i, record in enumerate(got):
+            check((record[4], record[5]) == (0, i), f"record {i} at partition {record[4]} offset {record[5]}")
+            check(record[0] + b"\t" + record[1] == lines[i], f"record {i}: {record[:2]}, expected {lines[i]!r}")
+
+
+def codecs(client, topic, *names):
+    if isinstance(client, Kcat):
+        return kcat_codecs(client, topic, *names)
+    for name in names:
+        t = f"{topic}-{name}"
+        if isinstance(client, Confluent):
+            client.produce(t, RECORDS, partition=0, **{"compression.type": name, "linger.ms": 20})
+        else:
+            client.produce(t, RECORDS, partition=0, compression_type=name)
+        consume_set(client, t, group=f"codec-{name}")
+
+
+def list_offsets(client, topic):
+    if isinstance(client, Kcat):
+        return kcat_list_offsets(client, topic)
+    client.produce(topic, [(b"k", f"v{i}".encode(), [], T0 + 1000 * i) for i in range(5)], partition=0)
+    check(client.watermarks(topic, 0) == (0, 5), f"watermarks {client.watermarks(topic, 0)}")
+    for timestamp, expected in [(T0 - 1, 0), (T0, 0), (T0 + 1, 1), (T0 + 2500, 3), (T0 + 4000, 4), (T0 + 4001, -1)]:
+        found = client.offsets_at(topic, 0, timestamp)
+        check(found == expected, f"offset for time {timestamp}: {found}, expected {expected}")
+
+
+def kcat_list_offsets(client, topic):
+    """kcat sets no timestamps: records are sent apart in time and the
+    expected offsets come from the timestamps the broker stored."""
+    for i in range(5):
+        client.produce_lines(topic, [f"v{i}".encode()])
+        time.sleep(0.01)
+    stamps = [r[3] for r in client.consume(topic, None, 5)]
+    check(stamps == sorted(stamps), f"timestamps out of order: {stamps}")
+    check(client.query_offset(topic, 0, -2) == 0, "earliest offset")
+    check(client.query_offset(topic, 0, -1) == 5, "latest offset")
+    for timestamp in [stamps[0] - 1, stamps[0], stamps[0] + 1, stamps[2], stamps[4], stamps[4] + 1]:
+        expected = next((i for i, t in enumerate(stamps) if t >= timestamp), -1)
+        found = client.query_offset(topic, 0, timestamp)
+        check(found == expected, f"offset for time {timestamp}: {found}, expected {expected} (timestamps {stamps})")
+
+
+def admin(client, topic):
+    if isinstance(client, Confluent):
+        confluent_admin(client, topic)
+    else:
+        kafka_python_admin(client, topic)
+
+
+def confluent_admin(client, topic):
+    from confluent_kafka import KafkaException
+    from confluent_kafka.admin import ConfigResource, NewPartitions, NewTopic, ResourceType
+
+    admin = client.admin()
+    admin.create_topics([NewTopic(topic, 2, 1)], validate_only=True)[topic].result(TIMEOUT)
+    check(topic not in admin.list_topics(timeout=TIMEOUT).topics, "validate_only created the topic")
+    admin.create_topics([NewTopic(topic, 2, 1, config={"cleanup.policy": "compact"})])[topic].result(TIMEOUT)
+    failures = {
+        topic: "TOPIC_ALREADY_EXISTS",
+        f"{topic}-rf": "INVALID_REPLICATION_FACTOR",
+        "bad name!": "TOPIC_EXCEPTION",
+    }
+    futures = admin.create_topics([
+        NewTopic(topic, 1, 1), NewTopic(f"{topic}-rf", 1, 3), NewTopic("bad name!", 1, 1),
+    ])
+    for name, expected in failures.items():
+        try:
+            futures[name].result(TIMEOUT)
+            fail(f"creating {name} succeeded")
+        except KafkaException as e:
+            check(e.args[0].name() == expected, f"creating {name}: {e.args[0].name()}, expected {expected}")
+    described = admin.describe_configs([ConfigResource(ResourceType.TOPIC, topic)])
+    configs = list(described.values())[0].result(TIMEOUT)
+    check(configs["cleanup.policy"].value == "compact", f"cleanup.policy {configs['cleanup.policy'].value}")
+    check(configs["retention.ms"].value == "604800000", f"retention.ms {configs['retention.ms'].value}")
+    admin.create_partitions([NewPartitions(topic, 3)])[topic].result(TIMEOUT)
+    metadata = admin.list_topics(timeout=TIMEOUT)
+    check(len(metadata.topics[topic].partitions) == 3, "partitions not added")
+    cluster = admin.describe_cluster().result(TIMEOUT)
+    check(len(cluster.nodes) == 1 and cluster.controller.id == 1, f"cluster {cluster}")
+    client.produce(topic, RECORDS[:2], partition=0)
+    admin.delete_topics([topic])[topic].result(TIMEOUT)
+    check(topic not in admin.list_topics(timeout=TIMEOUT).topics, "topic still listed after deletion")
+    admin.create_topics([NewTopic(topic, 1, 1)])[topic].result(TIMEOUT)
+    check(client.watermarks(topic, 0) == (0, 0), "a recreated topic is not empty")
+
+
+def kafka_python_admin(client, topic):
+    from kafka.admin import ConfigResource, ConfigResourceType, NewPartitions, NewTopic
+    from kafka.errors import InvalidReplicationFactorError, TopicAlreadyExistsError
+
+    admin = client.admin()
+    admin.create_topics([NewTopic(topic, 2, 1, topic_configs={"retention.ms": "1000"})])
+    check(topic in admin.list_topics(), "topic not listed")
+    for new, error in [(NewTopic(topic, 1, 1), TopicAlreadyExistsError), (NewTopic(f"{topic}-rf", 1, 3), InvalidReplicationFactorError)]:
+        try:
+            admin.create_topics([new], raise_errors=True) if "raise_errors" in admin.create_topics.__code__.co_varnames else admin.create_topics([new])
+            fail(f"creating {new.name} succeeded")
+        except error:
+            pass
+    described = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])
+    text = repr(described)
+    check("retention.ms" in text and "1000" in text, f"describe_configs: {text[:300]}")
+    admin.create_partitions({topic: NewPartitions(4)})
+    described = admin.describe_topics([topic])
+    check(len(described[0]["partitions"]) == 4, f"partitions: {described}")
+    admin.delete_topics([topic])
+    deadline = time.time() + TIMEOUT
+    while topic in admin.list_topics() and time.time() < deadline:
+        time.sleep(0.1)
+    check(topic not in admin.list_topics(), "topic still listed after deletion")
+
+
+def metadata(client, topic, partitions, cluster_id):
+    """The cluster as clients see it: this node alone, at the address they
+    bootstrapped from, leading every partition of `topic`."""
+    host, port = client.bootstrap.rsplit(":", 1)
+    partitions = int(partitions)
+    if isinstance(client, Kcat):
+        listing = client.metadata(topic)
+        brokers = [(b["id"], b["name"]) for b in listing["brokers"]]
+        controller, cluster = listing["controllerid"], cluster_id  # kcat does not show the cluster id
+        (described,) = listing["topics"]
+        found = [(p["partition"], p["leader"], [r["id"] for r in p["replicas"]], [r["id"] for r in p["isrs"]])
+                 for p in described["partitions"]]
+    elif isinstance(client, Confluent):
+        listing = client.admin().list_topics(topic, timeout=TIMEOUT)
+        brokers = [(b.id, f"{b.host}:{b.port}") for b in listing.brokers.values()]
+        controller, cluster = listing.controller_id, listing.cluster_id
+        found = [(p.id, p.leader, p.replicas, p.isrs) for p in listing.topics[topic].partitions.values()]
+    else:
+        admin = client.admin()
+        described_cluster = admin.describe_cluster()
+        brokers = [(b["broker_id"], f"{b['host']}:{b['port']}") for b in described_cluster["brokers"]]
+        controller, cluster = described_cluster["controller_id"], described_cluster["cluster_id"]
+        (described,) = admin.describe_topics([topic])
+        found = [(p["partition_index"], p["leader_id"], p["replica_nodes"], p["isr_nodes"]) for p in described["partitions"]]
+    check(brokers == [(1, f"{host}:{port}")], f"brokers {brokers}")
+    check(controller == 1, f"controller {controller}")
+    check(cluster == cluster_id, f"cluster id {cluster}, expected {cluster_id}")
+    check(sorted(found) == [(p, 1, [1], [1]) for p in range(partitions)], f"partitions {sorted(found)}")
+
+
+def restart_produce(client, topic, count):
+    """Phase 1 of the restart scenario: acknowledged records."""
+    if isinstance(client, Kcat):
+        return client.produce_lines(topic, [f"r{i}".encode() for i in range(int(count))])
+    client.produce(topic, [(b"k", f"r{i}".encode(), [], T0 + i) for i in range(int(count))], partition=0)
+
+
+def restart_commit(client, topic, committed):
+    if isinstance(client, Kcat):  # kcat commits what it read when it exits
+        client.consume(topic, "survivors", int(committed))
+        return
+    got, consumer = client.consume(topic, "survivors", int(committed), close=False)
+    client.commit(consumer, topic, 0, int(committed))
+    consumer.close()
+
+
+def restart_verify(client, topic, count, committed):
+    count, committed = int(count), int(committed)
+    got = client.consume(topic, "a-new-group", count)
+    check([r[1] for r in got] == [f"r{i}".encode() for i in range(count)], "acknowledged records lost after the restart")
+    got = client.consume(topic, "survivors", count - committed)
+    check([r[5] for r in got] == list(range(committed, count)), f"the group resumed at {got[0][5] if got else None}")
+
+
+SCENARIOS = {
+    "produce-set": produce_set,
+    "consume-set": consume_set,
+    "roundtrip": roundtrip,
+    "group-commit": group_commit,
+    "share": share,
+    "idempotent": idempotent,
+    "codecs": codecs,
+    "list-offsets": list_offsets,
+    "admin": admin,
+    "metadata": metadata,
+    "restart-produce": restart_produce,
+    "restart-commit": restart_commit,
+    "restart-verify": restart_verify,
+}
+
+
+def main():
+    if os.environ.get("E2E_DEBUG"):  # the clients' own logs, for diagnosis
+        import logging
+
+        logging.basicConfig(level=logging.DEBUG, format="%(asctime)s %(threadName)s %(name)s %(message)s")
+    if len(sys.argv) < 4 or sys.argv[2] not in SCENARIOS:
+        fail(f"usage: clients.py confluent|kafka-python|kcat {'|'.join(SCENARIOS)} <bootstrap> [args]")
+    client = {"confluent": Confluent, "kafka-python": KafkaPython, "kcat": Kcat}[sys.argv[1]](sys.argv[3])
+    SCENARIOS[sys.argv[2]](client, *sys.argv[4:])
+    print(f"ok: {sys.argv[1]} {sys.argv[2]}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,333 @@
+//! Unmodified Kafka clients against the built broker: kcat (Debian's 1.7.1
+//! on librdkafka 2.0.2), confluent-kafka (the newest librdkafka),
+//! kafka-python and kafkajs. The scenarios live in `e2e/clients.py` (kcat,
+//! confluent-kafka, kafka-python) and `e2e/clients.js` (kafkajs); each
+//! test here starts a broker of its own, runs one scenario with one client
+//! and shows the client's and the broker's output when it fails.
+//!
+//! The clients are installed by `ci/install.sh` (kcat from apt, the Python
+//! packages into `e2e/.venv`, kafkajs into `e2e/node_modules`).
+
+use anyhow::{Context, Result, bail, ensure};
+use harness::Broker;
+use harness::batch::scan_batch_headers;
+use harness::fixture::{TopicSpec, log_file};
+use harness::wire::uuid;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Longer than any scenario's own waits, so a scenario reports its failure
+/// itself; a client that hangs past this is killed.
+const SCENARIO_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Settings for tests: groups form without Kafka's 3 s initial delay.
+const PROPERTIES: &[(&str, &str)] = &[("group.initial.rebalance.delay.ms", "0")];
+
+#[derive(Clone, Copy, Debug)]
+enum Client {
+    Kcat,
+    Confluent,
+    KafkaPython,
+    Kafkajs,
+}
+
+fn e2e_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the harness lives in the workspace")
+        .join("e2e")
+}
+
+impl Client {
+    fn command(self) -> Result<Command> {
+        let e2e = e2e_dir();
+        let python = e2e.join(".venv/bin/python");
+        let missing = |what: &str| {
+            anyhow::anyhow!("{what} is not installed: run ci/install.sh (it installs the clients)")
+        };
+        match self {
+            Client::Kafkajs => {
+                if !e2e.join("node_modules/kafkajs").is_dir() {
+                    return Err(missing("kafkajs (e2e/node_modules)"));
+                }
+                let mut command = Command::new("node");
+                command.arg("clients.js");
+                Ok(command)
+            }
+            _ => {
+                if !python.is_file() {
+                    return Err(missing("the Python virtualenv e2e/.venv"));
+                }
+                if matches!(self, Client::Kcat) && Command::new("kcat").arg("-V").output().is_err()
+                {
+                    return Err(missing("kcat"));
+                }
+                let mut command = Command::new(python);
+                command.arg("clients.py").arg(match self {
+                    Client::Kcat => "kcat",
+                    Client::Confluent => "confluent",
+                    _ => "kafka-python",
+                });
+                Ok(command)
+            }
+        }
+    }
+
+    /// Runs `scenario` against `broker`; fails with the client's output and
+    /// the broker's log when the scenario fails or hangs.
+    fn run(self, broker: &Broker, scenario: &str, args: &[&str]) -> Result<()> {
+        let out = tempfile::tempfile()?;
+        let mut command = self.command()?;
+        command
+            .arg(scenario)
+            .arg(broker.address())
+            .args(args)
+            .current_dir(e2e_dir())
+            .stdin(Stdio::null())
+            .stdout(out.try_clone()?)
+            .stderr(out.try_clone()?);
+        let mut child = command
+            .spawn()
+            .with_context(|| format!("starting {command:?}"))?;
+        let deadline = Instant::now() + SCENARIO_TIMEOUT;
+        let status = loop {
+            if let Some(status) = child.try_wait()? {
+                break Some(status);
+            }
+            if Instant::now() >= deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let output = read_all(out)?;
+        match status {
+            Some(status) if status.success() => Ok(()),
+            _ => bail!(
+                "{self:?} {scenario} {args:?} {}\n--- client output ---\n{output}\n--- broker log ---\n{}",
+                status.map_or("timed out".to_string(), |s| s.to_string()),
+                broker.output()
+            ),
+        }
+    }
+}
+
+fn read_all(mut file: std::fs::File) -> Result<String> {
+    use std::io::{Read, Seek};
+    file.rewind()?;
+    let mut text = String::new();
+    file.read_to_string(&mut text)?;
+    Ok(text)
+}
+
+fn broker() -> Result<Broker> {
+    Broker::on_fixture_with(&[], PROPERTIES)
+}
+
+fn cluster_id(broker: &Broker) -> Result<String> {
+    let properties = std::fs::read_to_string(broker.log_dir().join("meta.properties"))?;
+    properties
+        .lines()
+        .find_map(|line| line.strip_prefix("cluster.id="))
+        .map(str::to_string)
+        .context("no cluster.id in meta.properties")
+}
+
+/// Runs one scenario on a broker of its own.
+fn scenario(client: Client, scenario: &str, args: &[&str]) -> Result<()> {
+    let broker = broker()?;
+    client.run(&broker, scenario, args)
+}
+
+/// The codecs scenario, then a look at the partition logs: each codec's
+/// topic holds batches compressed with it, stored as the client sent them.
+fn codecs(client: Client, names: &[&str]) -> Result<()> {
+    let broker = broker()?;
+    let mut args = vec!["codecs"];
+    args.extend_from_slice(names);
+    client.run(&broker, "codecs", &args)?;
+    for name in names {
+        let codec = match *name {
+            "gzip" => 1,
+            "snappy" => 2,
+            "lz4" => 3,
+            "zstd" => 4,
+            other => bail!("unknown codec {other}"),
+        };
+        let topic = format!("codecs-{name}");
+        let bytes = std::fs::read(log_file(broker.log_dir(), &topic, 0))?;
+        let batches = scan_batch_headers(&bytes).with_context(|| format!("log of {topic}"))?;
+        ensure!(
+            batches.iter().any(|b| b.compression() == codec),
+            "no {name} batch in {topic}: compression {:?}",
+            batches.iter().map(|b| b.compression()).collect::<Vec<_>>()
+        );
+        let mut next = 0;
+        for batch in &batches {
+            ensure!(
+                batch.base_offset == next,
+                "{topic}: batch at {}, expected {next}",
+                batch.base_offset
+            );
+            next = batch.base_offset + i64::from(batch.last_offset_delta) + 1;
+        }
+    }
+    Ok(())
+}
+
+/// Records acknowledged and offsets committed before the broker is killed
+/// (like a crash) are there when it is back on the same port.
+fn restart(client: Client) -> Result<()> {
+    let mut broker = broker()?;
+    client.run(&broker, "restart-produce", &["restart", "50"])?;
+    client.run(&broker, "restart-commit", &["restart", "20"])?;
+    broker.restart()?;
+    client.run(&broker, "restart-verify", &["restart", "50", "20"])
+}
+
+fn metadata(client: Client) -> Result<()> {
+    let topic = TopicSpec::new("described", uuid(0xd35c), 3);
+    let broker = Broker::on_fixture_with(&[topic], PROPERTIES)?;
+    let cluster = cluster_id(&broker)?;
+    client.run(&broker, "metadata", &["described", "3", &cluster])
+}
+
+/// Records produced by one client, read back record by record by another.
+fn across(producer: Client, consumer: Client) -> Result<()> {
+    let broker = broker()?;
+    producer.run(&broker, "produce-set", &["shared"])?;
+    let timestamps = if matches!(producer, Client::Kcat) {
+        "no" // kcat cannot set record timestamps
+    } else {
+        "yes"
+    };
+    consumer.run(&broker, "consume-set", &["shared", "verify", timestamps])
+}
+
+macro_rules! client_tests {
+    ($module:ident, $client:expr, codecs: [$($codec:literal),*]) => {
+        mod $module {
+            use super::*;
+
+            #[test]
+            fn roundtrip() -> Result<()> {
+                scenario($client, "roundtrip", &["roundtrip"])
+            }
+
+            #[test]
+            fn group_commits_stops_and_resumes() -> Result<()> {
+                scenario($client, "group-commit", &["group-commit"])
+            }
+
+            #[test]
+            fn idempotent_producer() -> Result<()> {
+                scenario($client, "idempotent", &["idempotent"])
+            }
+
+            #[test]
+            fn compression_codecs() -> Result<()> {
+                codecs($client, &[$($codec),*])
+            }
+
+            #[test]
+            fn list_offsets_earliest_latest_and_by_time() -> Result<()> {
+                scenario($client, "list-offsets", &["list-offsets"])
+            }
+
+            #[test]
+            fn cluster_metadata() -> Result<()> {
+                metadata($client)
+            }
+
+            #[test]
+            fn broker_restart_keeps_records_and_commits() -> Result<()> {
+                restart($client)
+            }
+        }
+    };
+}
+
+client_tests!(kcat, Client::Kcat, codecs: ["gzip", "snappy", "lz4", "zstd"]);
+client_tests!(confluent, Client::Confluent, codecs: ["gzip", "snappy", "lz4", "zstd"]);
+client_tests!(kafka_python, Client::KafkaPython, codecs: ["gzip", "snappy", "lz4", "zstd"]);
+// kafkajs ships gzip; snappy is its pure-JavaScript plugin (the lz4 and
+// zstd plugins need native builds).
+client_tests!(kafkajs, Client::Kafkajs, codecs: ["gzip", "snappy"]);
+
+/// Two consumers share a group's partitions; one leaves and the other takes
+/// over from the committed offsets.
+mod group_sharing {
+    use super::*;
+
+    #[test]
+    fn confluent() -> Result<()> {
+        scenario(Client::Confluent, "share", &["share"])
+    }
+
+    #[test]
+    fn kafka_python() -> Result<()> {
+        scenario(Client::KafkaPython, "share", &["share"])
+    }
+
+    #[test]
+    fn kafkajs() -> Result<()> {
+        scenario(Client::Kafkajs, "share", &["share"])
+    }
+
+    /// kcat cannot create topics: the four-partition topic comes from the
+    /// fixture.
+    #[test]
+    fn kcat() -> Result<()> {
+        let broker =
+            Broker::on_fixture_with(&[TopicSpec::new("share", uuid(0x5ba7e), 4)], PROPERTIES)?;
+        Client::Kcat.run(&broker, "share", &["share"])
+    }
+}
+
+/// Create (also validate-only), describe, grow and delete topics with each
+/// client's admin API (kcat has none).
+mod topic_admin {
+    use super::*;
+
+    #[test]
+    fn confluent() -> Result<()> {
+        scenario(Client::Confluent, "admin", &["admin"])
+    }
+
+    #[test]
+    fn kafka_python() -> Result<()> {
+        scenario(Client::KafkaPython, "admin", &["admin"])
+    }
+
+    #[test]
+    fn kafkajs() -> Result<()> {
+        scenario(Client::Kafkajs, "admin", &["admin"])
+    }
+}
+
+/// Each client reads what another wrote, in a ring through all four.
+mod across_clients {
+    use super::*;
+
+    #[test]
+    fn kcat_to_confluent() -> Result<()> {
+        across(Client::Kcat, Client::Confluent)
+    }
+
+    #[test]
+    fn confluent_to_kafkajs() -> Result<()> {
+        across(Client::Confluent, Client::Kafkajs)
+    }
+
+    #[test]
+    fn kafkajs_to_kafka_python() -> Result<()> {
+        across(Client::Kafkajs, Client::KafkaPython)
+    }
+
+    #[test]
+    fn kafka_python_to_kcat() -> Result<()> {
+        across(Client::KafkaPython, Client::Kcat)
+    }
+}
