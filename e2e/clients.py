@@ -52,9 +52,25 @@ def same_record(got, expected, where, timestamps=True):
         check(got[3] == timestamp, f"{where}: timestamp {got[3]}, expected {timestamp}")
 
 
+class Library:
+    """What the two Python libraries share; each provides consumer() and
+    poll()."""
+
+    def consume(self, topic, group, count, close=True):
+        """`count` records of `topic` read as `group` (and the consumer, still
+        in the group, unless `close`)."""
+        consumer = self.consumer(group)
+        consumer.subscribe([topic])
+        got = self.poll(consumer, count)
+        if close:
+            consumer.close()
+            return got
+        return got, consumer
+
+
 # ------------------------------------------------------------ confluent-kafka
 
-class Confluent:
+class Confluent(Library):
     def __init__(self, bootstrap):
         import confluent_kafka
 
@@ -104,15 +120,6 @@ class Confluent:
         check(len(got) == count, f"consumed {len(got)} records, expected {count}")
         return got
 
-    def consume(self, topic, group, count, close=True):
-        consumer = self.consumer(group)
-        consumer.subscribe([topic])
-        got = self.poll(consumer, count)
-        if close:
-            consumer.close()
-            return got
-        return got, consumer
-
     def commit(self, consumer, topic, partition, offset):
         tp = self.ck.TopicPartition(topic, partition, offset)
         result = consumer.commit(offsets=[tp], asynchronous=False)
@@ -140,7 +147,7 @@ class Confluent:
 
 # --------------------------------------------------------------- kafka-python
 
-class KafkaPython:
+class KafkaPython(Library):
     def __init__(self, bootstrap):
         import kafka
 
@@ -183,15 +190,6 @@ class KafkaPython:
                     got.append((m.key, m.value, list(m.headers), m.timestamp, m.partition, m.offset))
         check(len(got) == count, f"consumed {len(got)} records, expected {count}")
         return got
-
-    def consume(self, topic, group, count, close=True):
-        consumer = self.consumer(group)
-        consumer.subscribe([topic])
-        got = self.poll(consumer, count)
-        if close:
-            consumer.close()
-            return got
-        return got, consumer
 
     def commit(self, consumer, topic, partition, offset):
         from kafka.structs import OffsetAndMetadata

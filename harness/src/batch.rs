@@ -177,10 +177,18 @@ pub fn decode_batches(bytes: &[u8]) -> Result<Vec<DecodedBatch>> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BatchHeader {
     pub base_offset: i64,
+    pub partition_leader_epoch: i32,
+    pub crc: u32,
     pub attributes: i16,
     pub last_offset_delta: i32,
+    pub base_timestamp: i64,
+    pub max_timestamp: i64,
     pub producer_id: i64,
+    pub producer_epoch: i16,
+    pub base_sequence: i32,
     pub record_count: i32,
+    /// The whole batch in bytes, offset and length fields included.
+    pub size: usize,
 }
 
 impl BatchHeader {
@@ -197,44 +205,16 @@ pub fn scan_batch_headers(bytes: &[u8]) -> Result<Vec<BatchHeader>> {
     let mut out = Vec::new();
     while r.remaining() > 0 {
         let start = r.position();
-        let base_offset = r.i64()?;
-        let length = r.i32()?;
-        ensure!(
-            length >= (BATCH_HEADER_SIZE - 12) as i32,
-            "batch at byte {start}: length {length} is too small"
-        );
-        let rest = r
-            .bytes(length as usize)
-            .with_context(|| format!("batch at byte {start}"))?;
-        let mut b = Reader::new(rest);
-        let _partition_leader_epoch = b.i32()?;
-        let magic = b.i8()?;
-        ensure!(magic == 2, "batch at byte {start}: magic {magic}");
-        let crc = b.u32()?;
-        ensure!(
-            crc == crc32c::crc32c(&rest[9..]),
-            "batch at byte {start}: bad CRC"
-        );
-        let attributes = b.i16()?;
-        let last_offset_delta = b.i32()?;
-        let _base_timestamp = b.i64()?;
-        let _max_timestamp = b.i64()?;
-        let producer_id = b.i64()?;
-        let _producer_epoch = b.i16()?;
-        let _base_sequence = b.i32()?;
-        let record_count = b.i32()?;
-        out.push(BatchHeader {
-            base_offset,
-            attributes,
-            last_offset_delta,
-            producer_id,
-            record_count,
-        });
+        let (header, _records) =
+            read_header(&mut r).with_context(|| format!("record batch at byte {start}"))?;
+        out.push(header);
     }
     Ok(out)
 }
 
-fn decode_batch(r: &mut Reader<'_>) -> Result<DecodedBatch> {
+/// Reads one batch's header, checking its length, magic and CRC; returns it
+/// with a reader over the record bytes that follow.
+fn read_header<'a>(r: &mut Reader<'a>) -> Result<(BatchHeader, Reader<'a>)> {
     let base_offset = r.i64()?;
     let length = r.i32()?;
     ensure!(
@@ -252,17 +232,29 @@ fn decode_batch(r: &mut Reader<'_>) -> Result<DecodedBatch> {
         crc == computed,
         "stored CRC {crc:#x} but computed {computed:#x}"
     );
-    let attributes = b.i16()?;
-    let last_offset_delta = b.i32()?;
-    let base_timestamp = b.i64()?;
-    let max_timestamp = b.i64()?;
-    let producer_id = b.i64()?;
-    let producer_epoch = b.i16()?;
-    let base_sequence = b.i32()?;
-    let count = b.i32()?;
+    let header = BatchHeader {
+        base_offset,
+        partition_leader_epoch,
+        crc,
+        attributes: b.i16()?,
+        last_offset_delta: b.i32()?,
+        base_timestamp: b.i64()?,
+        max_timestamp: b.i64()?,
+        producer_id: b.i64()?,
+        producer_epoch: b.i16()?,
+        base_sequence: b.i32()?,
+        record_count: b.i32()?,
+        size: 12 + length as usize,
+    };
+    Ok((header, b))
+}
+
+fn decode_batch(r: &mut Reader<'_>) -> Result<DecodedBatch> {
+    let (header, mut b) = read_header(r)?;
+    let count = header.record_count;
     ensure!(count >= 0, "record count {count}");
     ensure!(
-        attributes & 0x07 == 0,
+        header.compression() == 0,
         "compressed batches are not decoded by the harness"
     );
     let mut records = Vec::with_capacity(count as usize);
@@ -302,19 +294,19 @@ fn decode_batch(r: &mut Reader<'_>) -> Result<DecodedBatch> {
     b.finish().context("bytes after the last record")?;
     Ok(DecodedBatch {
         batch: RecordBatch {
-            base_offset,
-            partition_leader_epoch,
-            attributes,
-            base_timestamp,
-            max_timestamp,
-            producer_id,
-            producer_epoch,
-            base_sequence,
+            base_offset: header.base_offset,
+            partition_leader_epoch: header.partition_leader_epoch,
+            attributes: header.attributes,
+            base_timestamp: header.base_timestamp,
+            max_timestamp: header.max_timestamp,
+            producer_id: header.producer_id,
+            producer_epoch: header.producer_epoch,
+            base_sequence: header.base_sequence,
             records,
         },
-        crc,
-        last_offset_delta,
-        size: 12 + length as usize,
+        crc: header.crc,
+        last_offset_delta: header.last_offset_delta,
+        size: header.size,
     })
 }
 
