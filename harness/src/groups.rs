@@ -1741,7 +1741,7 @@ mod tests {
 
     // ---------------------------------------------------------- strictness
 
-    type Decoder = fn(&[u8]) -> Result<()>;
+    use crate::wire::Decoder;
 
     fn samples() -> Vec<(&'static str, Vec<u8>, Decoder)> {
         vec![
@@ -1779,25 +1779,8 @@ mod tests {
     }
 
     #[test]
-    fn decoders_reject_leftover_bytes() {
-        for (name, mut bytes, decode) in samples() {
-            decode(&bytes).unwrap();
-            bytes.push(0);
-            assert!(decode(&bytes).is_err(), "{name} accepted a leftover byte");
-        }
-    }
-
-    #[test]
-    fn decoders_reject_truncated_responses() {
-        for (name, bytes, decode) in samples() {
-            for len in 0..bytes.len() {
-                assert!(
-                    decode(&bytes[..len]).is_err(),
-                    "{name} accepted {len} of {} bytes",
-                    bytes.len()
-                );
-            }
-        }
+    fn decoders_reject_leftover_bytes_and_truncated_responses() {
+        crate::wire::assert_strict_decoders(samples());
     }
 
     #[test]

@@ -361,6 +361,31 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// A response decoder under test, its result dropped.
+#[cfg(test)]
+pub(crate) type Decoder = fn(&[u8]) -> Result<()>;
+
+/// Checks for the decoders' unit tests: each (name, bytes, decoder) sample
+/// decodes as it is and fails with one byte more or with any prefix of it.
+#[cfg(test)]
+pub(crate) fn assert_strict_decoders(samples: Vec<(&str, Vec<u8>, Decoder)>) {
+    for (name, bytes, decode) in samples {
+        if let Err(e) = decode(&bytes) {
+            panic!("{name} did not decode: {e:#}");
+        }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(decode(&longer).is_err(), "{name} accepted a leftover byte");
+        for len in 0..bytes.len() {
+            assert!(
+                decode(&bytes[..len]).is_err(),
+                "{name} accepted {len} of {} bytes",
+                bytes.len()
+            );
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
