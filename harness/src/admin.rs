@@ -5,8 +5,10 @@
 //! versions: request header v2, response header v1. Decoders accept tagged
 //! fields only where the schema defines some, and reject bytes left over.
 
-use crate::protocol::CLIENT_ID;
-use crate::wire::{Reader, Uuid, Writer, ZERO_UUID};
+use crate::protocol::{
+    flexible_request_header as request_header, response_header_v1 as response_header,
+};
+use crate::wire::{Reader, Uuid, ZERO_UUID, compact_strings};
 use anyhow::{Context, Result};
 
 pub const LIST_OFFSETS: i16 = 2;
@@ -63,33 +65,6 @@ pub mod error {
     pub const INVALID_TRANSACTION_TIMEOUT: i16 = 50;
     pub const TOPIC_DELETION_DISABLED: i16 = 73;
     pub const UNSUPPORTED_ENDPOINT_TYPE: i16 = 115;
-}
-
-/// Request header v2: api key, version, correlation id, INT16-length client
-/// id and an empty tagged-field section.
-fn request_header(api_key: i16, api_version: i16, correlation_id: i32) -> Writer {
-    let mut w = Writer::new();
-    w.i16(api_key)
-        .i16(api_version)
-        .i32(correlation_id)
-        .nullable_string(Some(CLIENT_ID))
-        .no_tags();
-    w
-}
-
-/// Response header v1: correlation id and (empty) tagged fields.
-fn response_header(r: &mut Reader<'_>) -> Result<i32> {
-    let correlation_id = r.i32()?;
-    r.no_tags().context("response header tagged fields")?;
-    Ok(correlation_id)
-}
-
-/// A compact array of compact strings.
-fn compact_strings(w: &mut Writer, values: &[&str]) {
-    w.compact_array_len(values.len());
-    for value in values {
-        w.compact_string(value);
-    }
 }
 
 // ------------------------------------------------------------------- Metadata
@@ -884,6 +859,8 @@ pub fn decode_describe_cluster_response(bytes: &[u8]) -> Result<DescribeClusterR
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::CLIENT_ID;
+    use crate::wire::Writer;
     use crate::wire::uuid;
 
     const TOPIC_ID: Uuid = uuid(0x71a59a51_8968_4f8b_937e_000000000001);

@@ -10,8 +10,10 @@
 //! JoinGroup metadata and SyncGroup assignments: non-flexible, big-endian,
 //! INT16-length strings, INT32-length arrays and bytes.
 
-use crate::protocol::CLIENT_ID;
-use crate::wire::{Reader, Writer};
+use crate::protocol::{
+    flexible_request_header as request_header, response_header_v1 as response_header,
+};
+use crate::wire::{Reader, Writer, compact_strings};
 use anyhow::{Context, Result, bail, ensure};
 
 pub const OFFSET_COMMIT: i16 = 8;
@@ -62,33 +64,6 @@ pub mod error {
     pub const GROUP_MAX_SIZE_REACHED: i16 = 81;
     pub const FENCED_INSTANCE_ID: i16 = 82;
     pub const UNSTABLE_OFFSET_COMMIT: i16 = 88;
-}
-
-/// Request header v2: api key, version, correlation id, INT16-length client
-/// id and an empty tagged-field section.
-fn request_header(api_key: i16, api_version: i16, correlation_id: i32) -> Writer {
-    let mut w = Writer::new();
-    w.i16(api_key)
-        .i16(api_version)
-        .i32(correlation_id)
-        .nullable_string(Some(CLIENT_ID))
-        .no_tags();
-    w
-}
-
-/// Response header v1: correlation id and (empty) tagged fields.
-fn response_header(r: &mut Reader<'_>) -> Result<i32> {
-    let correlation_id = r.i32()?;
-    r.no_tags().context("response header tagged fields")?;
-    Ok(correlation_id)
-}
-
-/// A compact array of compact strings.
-fn compact_strings(w: &mut Writer, values: &[&str]) {
-    w.compact_array_len(values.len());
-    for value in values {
-        w.compact_string(value);
-    }
 }
 
 /// Compact bytes that must not be null.
@@ -1057,6 +1032,7 @@ pub fn decode_consumer_assignment(bytes: &[u8]) -> Result<ConsumerAssignment> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::CLIENT_ID;
 
     /// Checks a request header v2 and leaves the reader at the body.
     fn request_body(bytes: &[u8], api_key: i16, version: i16, correlation_id: i32) -> Reader<'_> {

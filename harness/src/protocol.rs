@@ -42,6 +42,15 @@ fn request_header(api_key: i16, api_version: i16, correlation_id: i32, flexible:
     w
 }
 
+/// Request header v2, of flexible requests.
+pub(crate) fn flexible_request_header(
+    api_key: i16,
+    api_version: i16,
+    correlation_id: i32,
+) -> Writer {
+    request_header(api_key, api_version, correlation_id, true)
+}
+
 // ---------------------------------------------------------------- ApiVersions
 
 pub fn api_versions_request(version: i16, correlation_id: i32) -> Vec<u8> {
@@ -155,7 +164,7 @@ pub struct DescribeTopicPartitionsResponse {
 }
 
 /// Response header v1: correlation id and (empty) tagged fields.
-fn response_header_v1(r: &mut Reader<'_>) -> Result<i32> {
+pub(crate) fn response_header_v1(r: &mut Reader<'_>) -> Result<i32> {
     let correlation_id = r.i32()?;
     r.no_tags().context("response header tagged fields")?;
     Ok(correlation_id)

@@ -361,6 +361,14 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// A compact array of compact strings.
+pub(crate) fn compact_strings(w: &mut Writer, values: &[&str]) {
+    w.compact_array_len(values.len());
+    for value in values {
+        w.compact_string(value);
+    }
+}
+
 /// A response decoder under test, its result dropped.
 #[cfg(test)]
 pub(crate) type Decoder = fn(&[u8]) -> Result<()>;
