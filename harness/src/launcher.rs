@@ -1,15 +1,30 @@
 //! Runs the built broker binary on a free port with its own
 //! `server.properties`, waits until it listens, and stops it on drop, so
 //! tests can run side by side.
+//!
+//! With `HARNESS_BOOTSTRAP=host:port` in the environment the same tests
+//! certify another broker instead: nothing is started, every [`Broker`] is
+//! that address, topics a test seeds are created through CreateTopics and
+//! Produce under names unique to the test ([`Broker::topic`]), and
+//! `HARNESS_LOG_DIR` names its log directory where a check reads files. A
+//! test that needs what only its own broker can give (a configuration, a
+//! restart, a log directory laid out beforehand) is skipped: it prints
+//! `skipped: <test>: <why>` and passes (see [`or_skip!`](crate::or_skip)).
 
+use crate::admin::{self, CreatableTopic};
 use crate::client::Client;
-use crate::fixture::{self, TopicSpec};
-use anyhow::{Context, Result, bail};
+use crate::fixture::{self, NODE_ID, TopicSpec};
+use crate::protocol;
+use crate::wire::Uuid;
+use anyhow::{Context, Result, bail, ensure};
+use std::collections::HashMap;
+use std::fmt;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 const START_TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -38,7 +53,94 @@ pub fn broker_binary() -> &'static Path {
     })
 }
 
-/// A running broker. Killed (like a crash) when dropped.
+/// The broker under test when it is not ours: `HARNESS_BOOTSTRAP` and
+/// `HARNESS_LOG_DIR`.
+#[derive(Debug, Clone)]
+pub struct External {
+    pub bootstrap: String,
+    pub log_dir: Option<PathBuf>,
+}
+
+/// The external broker named in the environment, if any.
+pub fn external() -> Option<&'static External> {
+    static EXTERNAL: OnceLock<Option<External>> = OnceLock::new();
+    EXTERNAL
+        .get_or_init(|| {
+            let bootstrap = std::env::var("HARNESS_BOOTSTRAP").ok()?;
+            let bootstrap = bootstrap.trim().to_string();
+            if bootstrap.is_empty() {
+                return None;
+            }
+            let log_dir = std::env::var_os("HARNESS_LOG_DIR")
+                .filter(|dir| !dir.is_empty())
+                .map(PathBuf::from);
+            Some(External { bootstrap, log_dir })
+        })
+        .as_ref()
+}
+
+/// Why a test cannot run against an external broker. Tests turn it into a
+/// skip with [`or_skip!`](crate::or_skip).
+#[derive(Debug, Clone)]
+pub struct Skip(pub String);
+
+impl fmt::Display for Skip {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Skip {}
+
+/// Fails with [`Skip`] when the tests run against an external broker: for
+/// a test that needs the harness's own broker (`why` says for what).
+pub fn own_broker_only(why: &str) -> Result<()> {
+    match external() {
+        Some(_) => Err(Skip(why.to_string()).into()),
+        None => Ok(()),
+    }
+}
+
+/// Unwraps a `Result`; when it failed with [`Skip`], prints
+/// `skipped: <test>: <why>` and returns `Ok(())` from the test.
+#[macro_export]
+macro_rules! or_skip {
+    ($result:expr) => {
+        match $result {
+            Ok(value) => value,
+            Err(error) => {
+                let error: ::anyhow::Error = error.into();
+                match error.downcast_ref::<$crate::launcher::Skip>() {
+                    Some(skip) => {
+                        $crate::launcher::report_skip(skip);
+                        return Ok(());
+                    }
+                    None => return Err(error.into()),
+                }
+            }
+        }
+    };
+}
+
+/// Prints the line that says a test was skipped, and why.
+pub fn report_skip(skip: &Skip) {
+    say(&format!("skipped: {}: {skip}", test_name()));
+}
+
+/// The running test's name (libtest names its threads after the tests).
+fn test_name() -> String {
+    std::thread::current().name().unwrap_or("test").to_string()
+}
+
+/// Writes a line to stderr past libtest's output capture, so that it shows
+/// for tests that pass too.
+fn say(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
+/// A running broker: one the harness started (killed, like a crash, when
+/// dropped), or the external broker under test.
 pub struct Broker {
     child: Option<Child>,
     port: u16,
@@ -48,6 +150,13 @@ pub struct Broker {
     /// The temporary log directory of [`Broker::on_fixture`], removed after
     /// the broker is stopped.
     _fixture_dir: Option<tempfile::TempDir>,
+    /// Set for the external broker under test.
+    external: Option<&'static External>,
+    /// Appended to every topic name of this test on an external broker, so
+    /// that tests and runs do not meet.
+    topic_suffix: String,
+    /// Ids of the topics seeded by [`Broker::on_fixture`], by given name.
+    topic_ids: HashMap<String, Uuid>,
 }
 
 impl Broker {
@@ -59,7 +168,18 @@ impl Broker {
 
     /// Starts a broker with extra `server.properties` entries.
     pub fn start_with(log_dir: &Path, extra: &[(&str, &str)]) -> Result<Broker> {
-        let mut broker = Broker {
+        own_broker_only("starts the broker on a log directory of its own")?;
+        let mut broker = Broker::unstarted(log_dir, extra, None)?;
+        broker.launch()?;
+        Ok(broker)
+    }
+
+    fn unstarted(
+        log_dir: &Path,
+        extra: &[(&str, &str)],
+        external: Option<&'static External>,
+    ) -> Result<Broker> {
+        Ok(Broker {
             child: None,
             port: 0,
             log_dir: log_dir.to_path_buf(),
@@ -69,9 +189,10 @@ impl Broker {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
             _fixture_dir: None,
-        };
-        broker.launch()?;
-        Ok(broker)
+            external,
+            topic_suffix: String::new(),
+            topic_ids: HashMap::new(),
+        })
     }
 
     /// Starts a broker on a new temporary log directory holding `topics`.
@@ -80,25 +201,187 @@ impl Broker {
     }
 
     /// [`Broker::on_fixture`] with extra `server.properties` entries.
+    ///
+    /// On an external broker the topics are created and their batches
+    /// produced instead; extra properties cannot be set there, so a test
+    /// that needs them is skipped.
     pub fn on_fixture_with(topics: &[TopicSpec], extra: &[(&str, &str)]) -> Result<Broker> {
+        if let Some(external) = external() {
+            if !extra.is_empty() {
+                let keys: Vec<&str> = extra.iter().map(|(k, _)| *k).collect();
+                bail!(Skip(format!(
+                    "needs broker configuration ({})",
+                    keys.join(", ")
+                )));
+            }
+            return Broker::seed_external(external, topics);
+        }
         let dir = tempfile::tempdir()?;
         let log_dir = dir.path().join("kraft-combined-logs");
         fixture::write_log_dir(&log_dir, topics)?;
         let mut broker = Self::start_with(&log_dir, extra)?;
+        broker.topic_ids = topics.iter().map(|t| (t.name.clone(), t.id)).collect();
         broker._fixture_dir = Some(dir);
         Ok(broker)
+    }
+
+    /// The external broker with `topics` created through the protocol.
+    fn seed_external(external: &'static External, topics: &[TopicSpec]) -> Result<Broker> {
+        static SEQUENCE: AtomicU32 = AtomicU32::new(0);
+        let mut broker = Broker::unstarted(
+            external.log_dir.as_deref().unwrap_or(Path::new("")),
+            &[],
+            Some(external),
+        )?;
+        let now = SystemTime::now().duration_since(UNIX_EPOCH)?;
+        broker.topic_suffix = format!(
+            "-h{:x}{:x}{}",
+            std::process::id(),
+            now.as_millis() % 0x10_0000,
+            SEQUENCE.fetch_add(1, Ordering::Relaxed)
+        );
+        for topic in topics {
+            if topic.partitions.iter().enumerate().any(|(i, p)| {
+                p.index != i as i32
+                    || p.leader != NODE_ID
+                    || p.leader_epoch != 0
+                    || p.replicas != [NODE_ID]
+                    || p.isr != [NODE_ID]
+            }) {
+                bail!(Skip(format!(
+                    "seeds partitions of {} with a leader, epoch or replicas that cannot be set through the protocol",
+                    topic.name
+                )));
+            }
+        }
+        for topic in topics {
+            for partition in &topic.partitions {
+                let mut seen = std::collections::HashSet::new();
+                for batch in &partition.batches {
+                    // producerId (i64) at byte 43, baseSequence (i32) at 53.
+                    let header = batch.get(43..57).context("fixture batch too short")?;
+                    let producer_id = i64::from_be_bytes(header[..8].try_into()?);
+                    if producer_id >= 0 && !seen.insert(header.to_vec()) {
+                        bail!(Skip(format!(
+                            "seeds {}-{} with batches Produce would drop as duplicates (producer {producer_id}, same sequence)",
+                            topic.name, partition.index
+                        )));
+                    }
+                }
+            }
+        }
+        if topics.is_empty() {
+            return Ok(broker);
+        }
+        let mut client = broker.connect()?;
+        let creatable: Vec<CreatableTopic> = topics
+            .iter()
+            .map(|t| CreatableTopic::new(&broker.topic(&t.name), t.partitions.len() as i32, 1))
+            .collect();
+        let created = admin::decode_create_topics_response(
+            &client.round_trip(&admin::create_topics_request(1, &creatable, 30_000, false))?,
+        )
+        .context("seeding topics with CreateTopics")?;
+        for topic in topics {
+            let name = broker.topic(&topic.name);
+            let result = created
+                .topic(&name)
+                .with_context(|| format!("CreateTopics did not answer for {name}"))?;
+            ensure!(
+                result.error_code == 0,
+                "seeding {name}: CreateTopics error {} {:?}",
+                result.error_code,
+                result.error_message
+            );
+            broker.topic_ids.insert(topic.name.clone(), result.topic_id);
+        }
+        for topic in topics {
+            let name = broker.topic(&topic.name);
+            for partition in &topic.partitions {
+                for batch in &partition.batches {
+                    let request = protocol::produce_request_v11(
+                        2,
+                        -1,
+                        &[(name.clone(), vec![(partition.index, Some(batch.clone()))])],
+                    );
+                    let response =
+                        protocol::decode_produce_response_v11(&client.round_trip(&request)?)?;
+                    let produced = response
+                        .partition(&name, partition.index)
+                        .with_context(|| format!("seeding {name}-{}", partition.index))?;
+                    ensure!(
+                        produced.error_code == 0,
+                        "seeding {name}-{}: Produce error {}",
+                        partition.index,
+                        produced.error_code
+                    );
+                }
+            }
+        }
+        Ok(broker)
+    }
+
+    /// The name a test's topic has on this broker: `name` itself on the
+    /// harness's own broker, `name` with a suffix unique to the test on an
+    /// external one.
+    pub fn topic(&self, name: &str) -> String {
+        format!("{name}{}", self.topic_suffix)
+    }
+
+    /// The id of a topic seeded by [`Broker::on_fixture`] (given by its
+    /// fixture name).
+    pub fn topic_id(&self, name: &str) -> Uuid {
+        match self.topic_ids.get(name) {
+            Some(id) => *id,
+            None => panic!("{name} is not a seeded topic"),
+        }
+    }
+
+    /// Whether this is an external broker.
+    pub fn is_external(&self) -> bool {
+        self.external.is_some()
     }
 
     pub fn port(&self) -> u16 {
         self.port
     }
 
+    /// The broker's log directory. On an external broker it is
+    /// `HARNESS_LOG_DIR`; a check that reads files goes through
+    /// [`Broker::files`] instead, so that it can be skipped without one.
     pub fn log_dir(&self) -> &Path {
-        &self.log_dir
+        match self.external {
+            Some(External { log_dir: None, .. }) => {
+                panic!("this check reads the broker's files: set HARNESS_LOG_DIR")
+            }
+            _ => &self.log_dir,
+        }
+    }
+
+    /// The log directory, when its files can be read: always on the
+    /// harness's own broker, with `HARNESS_LOG_DIR` on an external one.
+    /// Without it, says that the check is skipped.
+    pub fn files(&self) -> Option<&Path> {
+        match self.external {
+            Some(External { log_dir: None, .. }) => {
+                thread_local!(static SAID: std::cell::Cell<bool> = const { std::cell::Cell::new(false) });
+                if !SAID.replace(true) {
+                    say(&format!(
+                        "skipped checks: {}: they read the broker's files (set HARNESS_LOG_DIR)",
+                        test_name()
+                    ));
+                }
+                None
+            }
+            _ => Some(&self.log_dir),
+        }
     }
 
     pub fn address(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
+        match self.external {
+            Some(external) => external.bootstrap.clone(),
+            None => format!("127.0.0.1:{}", self.port),
+        }
     }
 
     pub fn connect(&self) -> Result<Client> {
@@ -110,12 +393,17 @@ impl Broker {
         std::fs::read_to_string(self.work_dir.path().join("broker.log")).unwrap_or_default()
     }
 
-    /// Whether the process is still running.
+    /// Whether the process is still running (an external broker: whether
+    /// it accepts connections).
     pub fn is_running(&mut self) -> bool {
+        if self.external.is_some() {
+            return TcpStream::connect(self.address()).is_ok();
+        }
         matches!(self.child.as_mut().map(|c| c.try_wait()), Some(Ok(None)))
     }
 
-    /// Kills the broker without warning, as a crash would.
+    /// Kills the broker without warning, as a crash would. An external
+    /// broker is left alone.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
@@ -124,8 +412,10 @@ impl Broker {
     }
 
     /// Kills the broker and starts it again on the same log directory and
-    /// port, so clients find it where it was.
+    /// port, so clients find it where it was. A test that restarts the
+    /// broker is skipped on an external one.
     pub fn restart(&mut self) -> Result<()> {
+        own_broker_only("restarts the broker")?;
         self.kill();
         let port = self.port;
         let deadline = Instant::now() + START_TIMEOUT;

@@ -8,7 +8,7 @@ use harness::fixture::{self, PartitionSpec, TopicSpec};
 use harness::protocol::error::{UNKNOWN_TOPIC_ID, UNKNOWN_TOPIC_OR_PARTITION, UNSUPPORTED_VERSION};
 use harness::protocol::{self, FetchPartitionRequest, FetchRequest};
 use harness::wire::{Uuid, ZERO_UUID, uuid};
-use harness::{Broker, Client};
+use harness::{Broker, Client, or_skip};
 use std::time::Duration;
 
 const FOO: Uuid = uuid(0x71a59a51_8968_4f8b_937e_000000000051);
@@ -227,7 +227,10 @@ fn ensure_unknown(response: &protocol::ProduceResponse, topic: &str, index: i32)
 /// Checks that the log file of `topic-index` holds exactly `sent`, stored at
 /// the given offsets: same bytes (so same CRC) but for the base offset.
 fn ensure_log_file(broker: &Broker, topic: &str, index: i32, sent: &[(i64, &[u8])]) -> Result<()> {
-    let path = fixture::log_file(broker.log_dir(), topic, index);
+    let Some(log_dir) = broker.files() else {
+        return Ok(());
+    };
+    let path = fixture::log_file(log_dir, topic, index);
     let on_disk = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
     let expected: Vec<u8> = sent
         .iter()
@@ -413,9 +416,10 @@ fn vt6_describe_unknown_topic() -> Result<()> {
 fn ea7_describe_single_partition() -> Result<()> {
     let broker =
         Broker::on_fixture(&[TopicSpec::new("foo", FOO, 1), TopicSpec::new("bar", BAR, 1)])?;
-    let response = describe(&mut broker.connect()?, 43, &["foo"], 1)?;
+    let foo = broker.topic("foo");
+    let response = describe(&mut broker.connect()?, 43, &[&foo], 1)?;
     ensure!(response.topics.len() == 1, "topics {:?}", response.topics);
-    ensure_described(&response.topics[0], "foo", FOO, 1)?;
+    ensure_described(&response.topics[0], &foo, broker.topic_id("foo"), 1)?;
     ensure!(
         response.next_cursor.is_none(),
         "cursor {:?}",
@@ -427,9 +431,10 @@ fn ea7_describe_single_partition() -> Result<()> {
 #[test]
 fn ku4_describe_multiple_partitions() -> Result<()> {
     let broker = Broker::on_fixture(&[TopicSpec::new("foo", FOO, 2)])?;
-    let response = describe(&mut broker.connect()?, 44, &["foo"], 2)?;
+    let foo = broker.topic("foo");
+    let response = describe(&mut broker.connect()?, 44, &[&foo], 2)?;
     ensure!(response.topics.len() == 1, "topics {:?}", response.topics);
-    ensure_described(&response.topics[0], "foo", FOO, 2)?;
+    ensure_described(&response.topics[0], &foo, broker.topic_id("foo"), 2)?;
     ensure!(
         response.next_cursor.is_none(),
         "cursor {:?}",
@@ -446,16 +451,20 @@ fn wq2_describe_multiple_topics() -> Result<()> {
         TopicSpec::new("paz", BAZ, 3),
     ];
     let broker = Broker::on_fixture(&topics)?;
-    let response = describe(&mut broker.connect()?, 45, &["qux", "baz", "paz"], 6)?;
+    let [qux, baz, paz] = ["qux", "baz", "paz"].map(|t| broker.topic(t));
+    let response = describe(&mut broker.connect()?, 45, &[&qux, &baz, &paz], 6)?;
     let names: Vec<_> = response
         .topics
         .iter()
         .map(|t| t.name.clone().unwrap_or_default())
         .collect();
-    ensure!(names == ["baz", "paz", "qux"], "topics in order {names:?}");
-    ensure_described(&response.topics[0], "baz", BAR, 2)?;
-    ensure_described(&response.topics[1], "paz", BAZ, 3)?;
-    ensure_described(&response.topics[2], "qux", FOO, 1)?;
+    ensure!(
+        names == [baz.clone(), paz.clone(), qux.clone()],
+        "topics in order {names:?}"
+    );
+    ensure_described(&response.topics[0], &baz, broker.topic_id("baz"), 2)?;
+    ensure_described(&response.topics[1], &paz, broker.topic_id("paz"), 3)?;
+    ensure_described(&response.topics[2], &qux, broker.topic_id("qux"), 1)?;
     ensure!(
         response.next_cursor.is_none(),
         "cursor {:?}",
@@ -501,7 +510,7 @@ fn hn6_fetch_unknown_topic() -> Result<()> {
 #[test]
 fn cm4_fetch_empty_topic() -> Result<()> {
     let broker = Broker::on_fixture(&[TopicSpec::new("foo", FOO, 1)])?;
-    let partition = fetch_partition_0(&mut broker.connect()?, FOO)?;
+    let partition = fetch_partition_0(&mut broker.connect()?, broker.topic_id("foo"))?;
     ensure!(partition.error_code == 0, "error {}", partition.error_code);
     ensure!(
         partition.records.as_deref() == Some(&[][..]),
@@ -520,8 +529,8 @@ fn eg2_fetch_single_message() -> Result<()> {
     let topic = TopicSpec::new("foo", FOO, 1)
         .with_partition(PartitionSpec::new(0).with_messages(&["Hello World!"]));
     let expected = topic.partitions[0].log_bytes();
-    let broker = Broker::on_fixture(&[topic])?;
-    let partition = fetch_partition_0(&mut broker.connect()?, FOO)?;
+    let broker = or_skip!(Broker::on_fixture(&[topic]));
+    let partition = fetch_partition_0(&mut broker.connect()?, broker.topic_id("foo"))?;
     ensure!(partition.error_code == 0, "error {}", partition.error_code);
     ensure!(
         partition.records.as_deref() == Some(&expected[..]),
@@ -546,8 +555,8 @@ fn fd8_fetch_multiple_messages() -> Result<()> {
     let topic = TopicSpec::new("foo", FOO, 1)
         .with_partition(PartitionSpec::new(0).with_messages(&messages));
     let expected = topic.partitions[0].log_bytes();
-    let broker = Broker::on_fixture(&[topic])?;
-    let partition = fetch_partition_0(&mut broker.connect()?, FOO)?;
+    let broker = or_skip!(Broker::on_fixture(&[topic]));
+    let partition = fetch_partition_0(&mut broker.connect()?, broker.topic_id("foo"))?;
     ensure!(partition.error_code == 0, "error {}", partition.error_code);
     ensure!(
         partition.records.as_deref() == Some(&expected[..]),
@@ -572,69 +581,75 @@ fn xz1_produce_in_api_versions() -> Result<()> {
 #[test]
 fn zf2_produce_to_unknown_topic_or_partition() -> Result<()> {
     let broker = Broker::on_fixture(&[TopicSpec::new("foo", FOO, 1)])?;
+    let [foo, bar] = ["foo", "bar"].map(|t| broker.topic(t));
     let mut client = broker.connect()?;
     let response = produce(
         &mut client,
         8,
-        &[("foo".into(), vec![(517, Some(batch(&["x"])))])],
+        &[(foo.clone(), vec![(517, Some(batch(&["x"])))])],
     )?;
-    ensure_unknown(&response, "foo", 517)?;
+    ensure_unknown(&response, &foo, 517)?;
     let response = produce(
         &mut client,
         9,
-        &[("bar".into(), vec![(0, Some(batch(&["y"])))])],
+        &[(bar.clone(), vec![(0, Some(batch(&["y"])))])],
     )?;
-    ensure_unknown(&response, "bar", 0)?;
-    ensure!(
-        !fixture::log_file(broker.log_dir(), "foo", 517).exists(),
-        "unknown partition got a log"
-    );
-    ensure!(
-        !fixture::log_file(broker.log_dir(), "bar", 0).exists(),
-        "unknown topic got a log"
-    );
+    ensure_unknown(&response, &bar, 0)?;
+    if let Some(log_dir) = broker.files() {
+        ensure!(
+            !fixture::log_file(log_dir, &foo, 517).exists(),
+            "unknown partition got a log"
+        );
+        ensure!(
+            !fixture::log_file(log_dir, &bar, 0).exists(),
+            "unknown topic got a log"
+        );
+    }
     Ok(())
 }
 
 #[test]
 fn gg1_produce_to_valid_partition() -> Result<()> {
     let broker = Broker::on_fixture(&[TopicSpec::new("foo", FOO, 1)])?;
+    let foo = broker.topic("foo");
     let response = produce(
         &mut broker.connect()?,
         10,
-        &[("foo".into(), vec![(0, Some(batch(&["apple"])))])],
+        &[(foo.clone(), vec![(0, Some(batch(&["apple"])))])],
     )?;
     ensure!(
-        response.responses.len() == 1 && response.responses[0].0 == "foo",
+        response.responses.len() == 1 && response.responses[0].0 == foo,
         "{response:?}"
     );
-    ensure_produced(&response, "foo", 0, 0)
+    ensure_produced(&response, &foo, 0, 0)
 }
 
 #[test]
 fn ls8_produce_single_record() -> Result<()> {
     let broker = Broker::on_fixture(&[TopicSpec::new("foo", FOO, 1)])?;
+    let foo = broker.topic("foo");
     let sent = batch(&["pineapple"]);
     let response = produce(
         &mut broker.connect()?,
         11,
-        &[("foo".into(), vec![(0, Some(sent.clone()))])],
+        &[(foo.clone(), vec![(0, Some(sent.clone()))])],
     )?;
-    ensure_produced(&response, "foo", 0, 0)?;
-    ensure_log_file(&broker, "foo", 0, &[(0, &sent)])
+    ensure_produced(&response, &foo, 0, 0)?;
+    ensure_log_file(&broker, &foo, 0, &[(0, &sent)])
 }
 
 #[test]
 fn yd8_produce_multiple_records() -> Result<()> {
     let broker = Broker::on_fixture(&[TopicSpec::new("foo", FOO, 1)])?;
+    let foo = broker.topic("foo");
     let sent = batch(&["blueberry", "orange", "raspberry", "strawberry"]);
     let response = produce(
         &mut broker.connect()?,
         12,
-        &[("foo".into(), vec![(0, Some(sent.clone()))])],
+        &[(foo.clone(), vec![(0, Some(sent.clone()))])],
     )?;
-    ensure_produced(&response, "foo", 0, 0)?;
-    ensure_log_file(&broker, "foo", 0, &[(0, &sent)])?;
+    ensure_produced(&response, &foo, 0, 0)?;
+    ensure_log_file(&broker, &foo, 0, &[(0, &sent)])?;
     ensure!(batch::decode_batches(&sent)?[0].batch.records.len() == 4);
     Ok(())
 }
@@ -650,10 +665,11 @@ fn ct4_produce_to_multiple_partitions() -> Result<()> {
         .enumerate()
         .map(|(i, b)| (i as i32, Some(b.clone())))
         .collect();
-    let response = produce(&mut broker.connect()?, 13, &[("foo".into(), partitions)])?;
+    let foo = broker.topic("foo");
+    let response = produce(&mut broker.connect()?, 13, &[(foo.clone(), partitions)])?;
     for (i, bytes) in sent.iter().enumerate() {
-        ensure_produced(&response, "foo", i as i32, 0)?;
-        ensure_log_file(&broker, "foo", i as i32, &[(0, bytes)])?;
+        ensure_produced(&response, &foo, i as i32, 0)?;
+        ensure_log_file(&broker, &foo, i as i32, &[(0, bytes)])?;
     }
     Ok(())
 }
@@ -662,6 +678,7 @@ fn ct4_produce_to_multiple_partitions() -> Result<()> {
 fn ov0_produce_to_multiple_topics() -> Result<()> {
     let broker =
         Broker::on_fixture(&[TopicSpec::new("foo", FOO, 2), TopicSpec::new("bar", BAR, 3)])?;
+    let [foo, bar] = ["foo", "bar"].map(|t| broker.topic(t));
     let mut client = broker.connect()?;
     // Written to twice, so not the tester's producer 0 / sequence 0 batches:
     // an idempotent producer's repeat would be a duplicate.
@@ -673,21 +690,22 @@ fn ov0_produce_to_multiple_topics() -> Result<()> {
         14,
         &[
             (
-                "foo".into(),
+                foo.clone(),
                 vec![(0, Some(sent("foo", 0, 1))), (1, Some(sent("foo", 1, 1)))],
             ),
             (
-                "bar".into(),
+                bar.clone(),
                 vec![(0, Some(sent("bar", 0, 1))), (2, Some(sent("bar", 2, 1)))],
             ),
         ],
     )?;
     ensure!(first.responses.len() == 2, "{first:?}");
     for (topic, index) in [("foo", 0), ("foo", 1), ("bar", 0), ("bar", 2)] {
-        ensure_produced(&first, topic, index, 0)?;
-        ensure_log_file(&broker, topic, index, &[(0, &sent(topic, index, 1))])?;
+        let name = broker.topic(topic);
+        ensure_produced(&first, &name, index, 0)?;
+        ensure_log_file(&broker, &name, index, &[(0, &sent(topic, index, 1))])?;
     }
-    ensure_log_file(&broker, "bar", 1, &[])?;
+    ensure_log_file(&broker, &bar, 1, &[])?;
 
     // Offsets are per topic-partition: only the partitions written again move on.
     let second = produce(
@@ -695,21 +713,21 @@ fn ov0_produce_to_multiple_topics() -> Result<()> {
         15,
         &[
             (
-                "bar".into(),
+                bar.clone(),
                 vec![(0, Some(sent("bar", 0, 2))), (1, Some(sent("bar", 1, 2)))],
             ),
-            ("foo".into(), vec![(1, Some(sent("foo", 1, 2)))]),
+            (foo.clone(), vec![(1, Some(sent("foo", 1, 2)))]),
         ],
     )?;
-    ensure_produced(&second, "bar", 0, 2)?;
-    ensure_produced(&second, "bar", 1, 0)?;
-    ensure_produced(&second, "foo", 1, 2)?;
+    ensure_produced(&second, &bar, 0, 2)?;
+    ensure_produced(&second, &bar, 1, 0)?;
+    ensure_produced(&second, &foo, 1, 2)?;
     ensure_log_file(
         &broker,
-        "bar",
+        &bar,
         0,
         &[(0, &sent("bar", 0, 1)), (2, &sent("bar", 0, 2))],
     )?;
-    ensure_log_file(&broker, "foo", 0, &[(0, &sent("foo", 0, 1))])?;
+    ensure_log_file(&broker, &foo, 0, &[(0, &sent("foo", 0, 1))])?;
     Ok(())
 }
