@@ -139,6 +139,17 @@ fn say(line: &str) {
     let _ = writeln!(std::io::stderr(), "{line}");
 }
 
+thread_local! {
+    /// The name suffix of the test running on this thread.
+    static SUFFIX: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
+/// [`Broker::name`] of the broker this test (thread) started last: for
+/// helpers that build requests without the broker at hand.
+pub fn unique(name: &str) -> String {
+    SUFFIX.with(|suffix| format!("{name}{}", suffix.borrow()))
+}
+
 /// A running broker: one the harness started (killed, like a crash, when
 /// dropped), or the external broker under test.
 pub struct Broker {
@@ -225,6 +236,17 @@ impl Broker {
         Ok(broker)
     }
 
+    /// [`Broker::on_fixture_with`] where the extra properties only make
+    /// the test quicker on the harness's own broker (shorter rebalance
+    /// delays, fewer partitions of internal topics): an external broker is
+    /// used with its own configuration instead of skipping the test.
+    pub fn on_fixture_tuned(topics: &[TopicSpec], tuning: &[(&str, &str)]) -> Result<Broker> {
+        match external() {
+            Some(external) => Broker::seed_external(external, topics),
+            None => Self::on_fixture_with(topics, tuning),
+        }
+    }
+
     /// The external broker with `topics` created through the protocol.
     fn seed_external(external: &'static External, topics: &[TopicSpec]) -> Result<Broker> {
         static SEQUENCE: AtomicU32 = AtomicU32::new(0);
@@ -240,6 +262,12 @@ impl Broker {
             now.as_millis() % 0x10_0000,
             SEQUENCE.fetch_add(1, Ordering::Relaxed)
         );
+        SUFFIX.with(|suffix| suffix.replace(broker.topic_suffix.clone()));
+        if let Some((_, port)) = external.bootstrap.rsplit_once(':') {
+            broker.port = port
+                .parse()
+                .with_context(|| format!("HARNESS_BOOTSTRAP={}: bad port", external.bootstrap))?;
+        }
         for topic in topics {
             if topic.partitions.iter().enumerate().any(|(i, p)| {
                 p.index != i as i32
@@ -325,6 +353,13 @@ impl Broker {
     /// harness's own broker, `name` with a suffix unique to the test on an
     /// external one.
     pub fn topic(&self, name: &str) -> String {
+        self.name(name)
+    }
+
+    /// A test's name for anything that lives on the broker across tests
+    /// (a topic, a group, a transactional id): `name` itself on the
+    /// harness's own broker, unique to the test on an external one.
+    pub fn name(&self, name: &str) -> String {
         format!("{name}{}", self.topic_suffix)
     }
 
@@ -375,6 +410,17 @@ impl Broker {
             }
             _ => Some(&self.log_dir),
         }
+    }
+
+    /// The host clients are told to connect to (as in `address`).
+    pub fn host(&self) -> String {
+        let address = self.address();
+        let host = address
+            .rsplit_once(':')
+            .map_or(&address[..], |(host, _)| host);
+        host.trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string()
     }
 
     pub fn address(&self) -> String {
