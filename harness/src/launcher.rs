@@ -399,16 +399,36 @@ impl Broker {
     pub fn files(&self) -> Option<&Path> {
         match self.external {
             Some(External { log_dir: None, .. }) => {
-                thread_local!(static SAID: std::cell::Cell<bool> = const { std::cell::Cell::new(false) });
-                if !SAID.replace(true) {
-                    say(&format!(
-                        "skipped checks: {}: they read the broker's files (set HARNESS_LOG_DIR)",
-                        test_name()
-                    ));
-                }
+                self.skip_checks("they read the broker's files (set HARNESS_LOG_DIR)");
                 None
             }
             _ => Some(&self.log_dir),
+        }
+    }
+
+    /// Whether checks that hold only for the harness's own broker apply:
+    /// true there; on an external broker false, after saying (once per
+    /// test and reason) that they are skipped and why.
+    pub fn own_checks(&self, why: &str) -> bool {
+        if self.external.is_none() {
+            return true;
+        }
+        self.skip_checks(why);
+        false
+    }
+
+    fn skip_checks(&self, why: &str) {
+        thread_local!(static SAID: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) });
+        let first = SAID.with(|said| {
+            let mut said = said.borrow_mut();
+            let first = !said.iter().any(|w| w == why);
+            if first {
+                said.push(why.to_string());
+            }
+            first
+        });
+        if first {
+            say(&format!("skipped checks: {}: {why}", test_name()));
         }
     }
 
