@@ -5,13 +5,18 @@
 use anyhow::{Context, Result, ensure};
 use harness::batch::{self, Record, RecordBatch};
 use harness::fixture::{self, PartitionSpec, TopicSpec};
+use harness::launcher::own_broker_only;
 use harness::protocol::error::{
     FENCED_LEADER_EPOCH, FETCH_SESSION_ID_NOT_FOUND, INVALID_REQUEST, INVALID_TOPIC_EXCEPTION,
     OFFSET_OUT_OF_RANGE, UNKNOWN_LEADER_EPOCH, UNKNOWN_TOPIC_OR_PARTITION,
 };
 use harness::protocol::{self, FetchPartitionRequest, FetchRequest, FetchedPartition};
 use harness::wire::{Uuid, uuid};
-use harness::{Broker, Client};
+use harness::{Broker, Client, or_skip};
+
+/// Why these tests do not certify an external broker.
+const SUITE: &str =
+    "behaviour tests seed fixed topic ids and leader epochs on the harness's own broker";
 
 const A: Uuid = uuid(0xa);
 const B: Uuid = uuid(0xb);
@@ -45,6 +50,7 @@ fn page(response: &protocol::DescribeTopicPartitionsResponse) -> Vec<(String, Ve
 
 #[test]
 fn describe_topic_partitions_pages_with_a_cursor() -> Result<()> {
+    or_skip!(own_broker_only(SUITE));
     let topics = [
         TopicSpec::new("c", C, 1),
         TopicSpec::new("a", A, 3),
@@ -153,6 +159,7 @@ fn topic_with_batches() -> (TopicSpec, Vec<Vec<u8>>) {
 
 #[test]
 fn fetch_serves_any_offset_within_limits() -> Result<()> {
+    or_skip!(own_broker_only(SUITE));
     let (topic, batches) = topic_with_batches();
     let broker = Broker::on_fixture_with(&[topic], &[])?;
     let mut client = broker.connect()?;
@@ -234,6 +241,7 @@ fn fetch_serves_any_offset_within_limits() -> Result<()> {
 
 #[test]
 fn leader_epochs_are_checked_and_stamped() -> Result<()> {
+    or_skip!(own_broker_only(SUITE));
     let mut partition = PartitionSpec::new(0);
     partition.leader_epoch = 3;
     let broker =
@@ -269,6 +277,7 @@ fn leader_epochs_are_checked_and_stamped() -> Result<()> {
 
 #[test]
 fn logs_roll_into_segments_and_reads_cross_them() -> Result<()> {
+    or_skip!(own_broker_only(SUITE));
     let mut broker = Broker::on_fixture_with(
         &[TopicSpec::new("a", A, 1)],
         &[("log.segment.bytes", "2048")],
@@ -363,6 +372,7 @@ fn produce_plain(client: &mut Client, topic: &str, partition: i32, values: &[&st
 
 #[test]
 fn fetch_waits_for_data_and_is_woken_by_appends() -> Result<()> {
+    or_skip!(own_broker_only(SUITE));
     let broker = Broker::on_fixture(&[TopicSpec::new("a", A, 1)])?;
     let mut consumer = broker.connect()?;
 
@@ -397,6 +407,7 @@ fn fetch_waits_for_data_and_is_woken_by_appends() -> Result<()> {
 
 #[test]
 fn fetch_sessions_send_only_what_changed() -> Result<()> {
+    or_skip!(own_broker_only(SUITE));
     let broker = Broker::on_fixture(&[TopicSpec::new("a", A, 2)])?;
     let mut client = broker.connect()?;
     produce_plain(&mut client, "a", 0, &["p0"])?;

