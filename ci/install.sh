@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Installs what the checks and tests need on a fresh machine, by name from
-# the package registries: the Rust toolchain's rustfmt and clippy; kcat
-# (Debian/Ubuntu package); confluent-kafka and kafka-python (PyPI) in the
-# virtualenv e2e/.venv; kafkajs (npm) in e2e/node_modules. Safe to rerun.
+# Installs what the tests need on a fresh machine, by name from the package
+# registries: kcat (Debian/Ubuntu package); confluent-kafka and kafka-python
+# (PyPI) in the virtualenv e2e/.venv; kafkajs (npm) in e2e/node_modules.
+# Safe to rerun: what is already there is kept. ci/test.sh runs it first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,12 +10,6 @@ if ! command -v cargo >/dev/null 2>&1; then
     echo "cargo not found: install a Rust toolchain (rustup) first" >&2
     exit 1
 fi
-for component in rustfmt clippy; do
-    if ! cargo "${component/rustfmt/fmt}" --version >/dev/null 2>&1; then
-        rustup component add "$component"
-    fi
-done
-
 # System packages, only when something is missing.
 packages=()
 command -v kcat >/dev/null 2>&1 || packages+=(kcat)
@@ -39,8 +33,12 @@ if [ ! -x e2e/.venv/bin/python ]; then
 fi
 e2e/.venv/bin/python -m pip install --quiet --disable-pip-version-check -r e2e/requirements.txt
 
-# kafkajs, pinned in e2e/package-lock.json.
-(cd e2e && npm ci --silent --no-audit --no-fund)
+# kafkajs, pinned in e2e/package-lock.json; installed again only when the
+# lock file is newer than what npm last installed.
+if [ ! -f e2e/node_modules/.package-lock.json ] ||
+    [ e2e/package-lock.json -nt e2e/node_modules/.package-lock.json ]; then
+    (cd e2e && npm ci --silent --no-audit --no-fund)
+fi
 
 cargo --version
 rustc --version
