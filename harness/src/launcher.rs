@@ -1,11 +1,11 @@
 //! Runs the built broker binary on a free port with its own
-//! `server.properties`, waits until it listens, and stops it on drop, so
-//! tests can run side by side.
+//! `server.properties`, waits until it answers requests, and stops it on
+//! drop, so tests can run side by side.
 
 use crate::client::Client;
 use crate::fixture::{self, TopicSpec};
 use anyhow::{Context, Result, bail};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
@@ -196,7 +196,7 @@ impl Broker {
             if !self.is_running() {
                 bail!("broker exited during startup:\n{}", self.output());
             }
-            if TcpStream::connect(self.address()).is_ok() {
+            if self.answers_requests() {
                 return Ok(());
             }
             std::thread::sleep(Duration::from_millis(10));
@@ -205,6 +205,20 @@ impl Broker {
             "broker did not listen within {START_TIMEOUT:?}:\n{}",
             self.output()
         )
+    }
+}
+
+impl Broker {
+    /// Whether the broker answers an ApiVersions request. A connection
+    /// alone is not enough: the broker binds its port before it has
+    /// recovered its logs, and accepts only once it has.
+    fn answers_requests(&self) -> bool {
+        let Ok(mut client) = Client::connect(&self.address()) else {
+            return false;
+        };
+        client
+            .round_trip(&crate::protocol::api_versions_request(0, 0))
+            .is_ok_and(|response| !response.is_empty())
     }
 }
 
