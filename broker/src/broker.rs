@@ -15,6 +15,8 @@ use crate::storage::{LogConfig, LogManager};
 use anyhow::Context;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
 use tracing::info;
 use uuid::Uuid;
 
@@ -162,6 +164,32 @@ impl Broker {
     }
 }
 
+/// Checks, without writing anything, that `log_dir` is a writable
+/// directory or can be created: that its nearest existing ancestor is a
+/// directory this process may write to.
+pub fn check_log_dir(log_dir: &Path) -> anyhow::Result<()> {
+    let fail =
+        |why: String| anyhow::anyhow!("cannot create log directory {}: {why}", log_dir.display());
+    let existing = log_dir
+        .ancestors()
+        .filter(|p| !p.as_os_str().is_empty())
+        .find(|p| std::fs::symlink_metadata(p).is_ok())
+        .unwrap_or(Path::new("."));
+    let metadata =
+        std::fs::metadata(existing).map_err(|e| fail(format!("{}: {e}", existing.display())))?;
+    if !metadata.is_dir() {
+        return Err(fail(format!("{} is not a directory", existing.display())));
+    }
+    let c_path = std::ffi::CString::new(existing.as_os_str().as_bytes())
+        .map_err(|_| fail("the path holds a NUL byte".to_string()))?;
+    // SAFETY: `c_path` is a NUL-terminated string that outlives the call.
+    if unsafe { libc::access(c_path.as_ptr(), libc::W_OK | libc::X_OK) } != 0 {
+        let e = std::io::Error::last_os_error();
+        return Err(fail(format!("{} is not writable: {e}", existing.display())));
+    }
+    Ok(())
+}
+
 fn local_hostname() -> String {
     let mut buf = [0u8; 256];
     // SAFETY: gethostname writes at most `buf.len()` bytes into `buf`.
@@ -180,4 +208,30 @@ fn directory_uuid(encoded: &str) -> Uuid {
         .ok()
         .and_then(|bytes| <[u8; 16]>::try_from(bytes).ok())
         .map_or_else(Uuid::new_v4, Uuid::from_bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_log_directory_below_a_file_cannot_be_created() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("file");
+        std::fs::write(&file, "").unwrap();
+        let err = check_log_dir(&file.join("logs/deeper")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "cannot create log directory {}: {} is not a directory",
+                file.join("logs/deeper").display(),
+                file.display()
+            )
+        );
+        assert!(check_log_dir(&file).is_err());
+        assert!(check_log_dir(dir.path()).is_ok());
+        assert!(check_log_dir(&dir.path().join("a/b/c")).is_ok());
+        assert!(!dir.path().join("a").exists());
+        assert!(check_log_dir(Path::new("relative/logs")).is_ok());
+    }
 }

@@ -1,5 +1,8 @@
 //! Broker configuration from a Kafka `server.properties` file. Keys the
-//! broker does not use are ignored, as Kafka ignores unknown keys.
+//! broker does not use are ignored in the file, as Kafka ignores unknown
+//! keys (the file may carry keys for other tools), but an `--override` of a
+//! key the broker does not know ([`is_known_key`]) is taken for a typo and
+//! refused.
 
 use crate::storage::LogConfig;
 use anyhow::{Context, bail};
@@ -8,6 +11,78 @@ use std::path::{Path, PathBuf};
 
 pub const DEFAULT_LOG_DIR: &str = "/tmp/kraft-combined-logs";
 pub const DEFAULT_PORT: u16 = 9092;
+
+/// Every broker key this broker knows, sorted: the keys
+/// [`BrokerConfig::from_properties`] reads, the keys
+/// [`BrokerConfig::described`] reports, the keys of Kafka's standard KRaft
+/// `server.properties`, and keys handled elsewhere. The broker-level
+/// synonyms of topic configurations, which
+/// [`crate::metadata::topic_config::TOPIC_CONFIGS`] lists, are known too.
+pub const KNOWN_KEYS: &[&str] = &[
+    "advertised.listeners",
+    "auto.create.topics.enable",
+    "broker.id",
+    "controller.listener.names",
+    "controller.quorum.bootstrap.servers",
+    "controller.quorum.voters",
+    "default.replication.factor",
+    "delete.topic.enable",
+    "group.initial.rebalance.delay.ms",
+    "group.max.session.timeout.ms",
+    "group.min.session.timeout.ms",
+    "inter.broker.listener.name",
+    "listener.security.protocol.map",
+    "listeners",
+    "log.dir",
+    "log.dirs",
+    "log.flush.interval.messages",
+    "log.flush.interval.ms",
+    "log.index.interval.bytes",
+    "log.retention.bytes",
+    "log.retention.check.interval.ms",
+    "log.retention.hours",
+    "log.retention.minutes",
+    "log.retention.ms",
+    "log.segment.bytes",
+    "max.incremental.fetch.session.cache.slots",
+    "message.max.bytes",
+    "metrics.prometheus.listener",
+    "node.id",
+    "num.io.threads",
+    "num.network.threads",
+    "num.partitions",
+    "num.recovery.threads.per.data.dir",
+    "offset.metadata.max.bytes",
+    "offsets.topic.num.partitions",
+    "offsets.topic.replication.factor",
+    "offsets.topic.segment.bytes",
+    "process.roles",
+    "share.coordinator.state.topic.min.isr",
+    "share.coordinator.state.topic.replication.factor",
+    "socket.receive.buffer.bytes",
+    "socket.request.max.bytes",
+    "socket.send.buffer.bytes",
+    "transaction.state.log.min.isr",
+    "transaction.state.log.replication.factor",
+];
+
+/// Whether `key` is a broker configuration this broker knows.
+pub fn is_known_key(key: &str) -> bool {
+    KNOWN_KEYS.binary_search(&key).is_ok()
+        || crate::metadata::topic_config::TOPIC_CONFIGS
+            .iter()
+            .any(|def| def.broker_synonym == Some(key))
+}
+
+/// Refuses an `--override` of a key the broker does not know.
+fn check_override_keys(overrides: &[(String, String)]) -> anyhow::Result<()> {
+    match overrides.iter().find(|(key, _)| !is_known_key(key)) {
+        Some((key, value)) => {
+            bail!("--override {key}={value}: unknown configuration key {key:?}")
+        }
+        None => Ok(()),
+    }
+}
 
 /// A `host:port` a listener binds to or advertises.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,7 +169,10 @@ impl Default for BrokerConfig {
 
 impl BrokerConfig {
     /// Reads a `server.properties` file and applies `overrides` on top.
+    /// An override of an unknown key is an error; unknown keys in the file
+    /// are ignored.
     pub fn from_file(path: &Path, overrides: &[(String, String)]) -> anyhow::Result<Self> {
+        check_override_keys(overrides)?;
         let file = std::fs::File::open(path)
             .with_context(|| format!("cannot open configuration file {}", path.display()))?;
         let mut props = java_properties::read(std::io::BufReader::new(file))
@@ -104,8 +182,9 @@ impl BrokerConfig {
             .with_context(|| format!("invalid configuration in {}", path.display()))
     }
 
-    /// The defaults with `overrides` applied.
+    /// The defaults with `overrides` applied; each must be a known key.
     pub fn from_overrides(overrides: &[(String, String)]) -> anyhow::Result<Self> {
+        check_override_keys(overrides)?;
         Self::from_properties(&overrides.iter().cloned().collect())
     }
 
@@ -505,5 +584,64 @@ mod tests {
             },
             BrokerConfig::default()
         );
+    }
+
+    #[test]
+    fn known_keys_are_sorted_and_unique() {
+        assert!(KNOWN_KEYS.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn every_key_read_is_known() {
+        // Every `get("...")` of `from_properties`, found in this file's text
+        // so that keys read only in some branches are checked too.
+        let source = include_str!("config.rs");
+        let body = source
+            .split("pub fn from_properties")
+            .nth(1)
+            .and_then(|rest| rest.split("\n    }\n").next())
+            .unwrap();
+        let read: Vec<&str> = body
+            .split("get(\"")
+            .skip(1)
+            .map(|rest| rest.split('"').next().unwrap())
+            .collect();
+        assert!(read.len() >= 20, "found only {read:?}");
+        for key in read {
+            assert!(is_known_key(key), "{key} is read but not in KNOWN_KEYS");
+        }
+    }
+
+    #[test]
+    fn every_described_key_is_known() {
+        for (key, ..) in BrokerConfig::default().described() {
+            assert!(
+                is_known_key(key),
+                "{key} is described but not in KNOWN_KEYS"
+            );
+        }
+    }
+
+    #[test]
+    fn refuses_unknown_override_keys_but_not_unknown_file_keys() {
+        let typo = [("log.dir5".to_string(), "/data".to_string())];
+        let err = BrokerConfig::from_overrides(&typo).unwrap_err();
+        assert_eq!(
+            format!("{err:#}"),
+            "--override log.dir5=/data: unknown configuration key \"log.dir5\""
+        );
+        let known = [
+            ("log.dirs".to_string(), "/data".to_string()),
+            ("log.retention.ms".to_string(), "1000".to_string()),
+            (
+                "metrics.prometheus.listener".to_string(),
+                ":9404".to_string(),
+            ),
+        ];
+        assert_eq!(
+            BrokerConfig::from_overrides(&known).unwrap().log_dir,
+            PathBuf::from("/data")
+        );
+        assert!(BrokerConfig::from_properties(&props("log.dir5=/data")).is_ok());
     }
 }

@@ -29,6 +29,22 @@ fn parse_override(s: &str) -> Result<(String, String), String> {
 }
 
 fn main() -> std::process::ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // --help and --version: printed on stdout, exit 0.
+        Err(e) if !e.use_stderr() => e.exit(),
+        Err(e) => {
+            // One line: clap's first (the error itself), without the usage
+            // and tips it adds below.
+            let rendered = e.to_string();
+            let line = rendered.lines().next().unwrap_or_default().trim();
+            match line.strip_prefix("error: ") {
+                Some(message) => eprintln!("error: {message}"),
+                None => eprintln!("error: {line}"),
+            }
+            return std::process::ExitCode::from(2);
+        }
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -37,7 +53,7 @@ fn main() -> std::process::ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    match run(Cli::parse()) {
+    match run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -56,11 +72,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
+        // Check the log directory and take the port before anything is
+        // written, so that a failing start leaves the log directory as it was.
+        broker::broker::check_log_dir(&config.log_dir)?;
         let bind = config.listener.bind_address();
-        let broker = Arc::new(Broker::open(config)?);
         let listener = tokio::net::TcpListener::bind(&bind)
             .await
             .with_context(|| format!("cannot listen on {bind}"))?;
+        let broker = Arc::new(Broker::open(config)?);
         info!("listening on {}", listener.local_addr()?);
         broker::server::run(listener, broker, shutdown_signal()).await;
         Ok(())

@@ -1,6 +1,6 @@
 //! Runs the built broker binary on a free port with its own
-//! `server.properties`, waits until it listens, and stops it on drop, so
-//! tests can run side by side.
+//! `server.properties`, waits until it answers requests, and stops it on
+//! drop, so tests can run side by side.
 //!
 //! With `HARNESS_BOOTSTRAP=host:port` in the environment the same tests
 //! certify another broker instead: nothing is started, every [`Broker`] is
@@ -538,7 +538,7 @@ impl Broker {
                 .with_context(|| format!("starting {}", broker_binary().display()))?;
             self.child = Some(child);
             self.port = port;
-            let started = self.wait_until_listening();
+            let started = self.wait_until_serving();
             if started.is_err() {
                 self.kill();
             }
@@ -546,21 +546,35 @@ impl Broker {
         }
     }
 
-    fn wait_until_listening(&mut self) -> Result<()> {
+    fn wait_until_serving(&mut self) -> Result<()> {
         let deadline = Instant::now() + START_TIMEOUT;
         while Instant::now() < deadline {
             if !self.is_running() {
                 bail!("broker exited during startup:\n{}", self.output());
             }
-            if TcpStream::connect(self.address()).is_ok() {
+            if self.answers_requests() {
                 return Ok(());
             }
             std::thread::sleep(Duration::from_millis(10));
         }
         bail!(
-            "broker did not listen within {START_TIMEOUT:?}:\n{}",
+            "broker did not answer within {START_TIMEOUT:?}:\n{}",
             self.output()
         )
+    }
+}
+
+impl Broker {
+    /// Whether the broker answers an ApiVersions request. A connection
+    /// alone is not enough: the broker binds its port before it has
+    /// recovered its logs, and serves only once it has.
+    fn answers_requests(&self) -> bool {
+        let Ok(mut client) = Client::connect(&self.address()) else {
+            return false;
+        };
+        client
+            .round_trip(&protocol::api_versions_request(0, 0))
+            .is_ok_and(|response| !response.is_empty())
     }
 }
 
