@@ -62,7 +62,32 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("cannot listen on {bind}"))?;
         info!("listening on {}", listener.local_addr()?);
+        let metrics = match &broker.config.metrics_prometheus_listener {
+            Some(endpoint) => {
+                let bind = endpoint.bind_address();
+                let listener = tokio::net::TcpListener::bind(&bind)
+                    .await
+                    .with_context(|| {
+                        format!(
+                            "cannot listen on {bind} ({})",
+                            broker::config::METRICS_LISTENER
+                        )
+                    })?;
+                info!(
+                    "serving metrics at http://{}/metrics",
+                    listener.local_addr()?
+                );
+                Some(tokio::spawn(broker::metrics::serve(
+                    listener,
+                    Arc::clone(&broker),
+                )))
+            }
+            None => None,
+        };
         broker::server::run(listener, broker, shutdown_signal()).await;
+        if let Some(metrics) = metrics {
+            metrics.abort();
+        }
         Ok(())
     })
 }
