@@ -58,10 +58,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     runtime.block_on(async move {
         let bind = config.listener.bind_address();
         let broker = Arc::new(Broker::open(config)?);
-        let listener = tokio::net::TcpListener::bind(&bind)
-            .await
-            .with_context(|| format!("cannot listen on {bind}"))?;
-        info!("listening on {}", listener.local_addr()?);
         let metrics = match &broker.config.metrics_prometheus_listener {
             Some(endpoint) => {
                 let bind = endpoint.bind_address();
@@ -84,6 +80,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             None => None,
         };
+        // Clients connect once this listens: the metrics are served by then.
+        let listener = tokio::net::TcpListener::bind(&bind)
+            .await
+            .with_context(|| format!("cannot listen on {bind}"))?;
+        info!("listening on {}", listener.local_addr()?);
         broker::server::run(listener, broker, shutdown_signal()).await;
         if let Some(metrics) = metrics {
             metrics.abort();

@@ -368,27 +368,27 @@ impl Collector for StateSnapshot {
         self.encode_partitions(
             &mut encoder,
             "log_log_end_offset",
-            "The offset the next record appended to the partition gets",
+            "The offset the next record appended to the partition gets.",
             None,
             |p| p.log_end_offset,
         )?;
         self.encode_partitions(
             &mut encoder,
             "log_log_start_offset",
-            "The first offset of the partition still in its log",
+            "The first offset of the partition still in its log.",
             None,
             |p| p.log_start_offset,
         )?;
         self.encode_partitions(
             &mut encoder,
             "log_size",
-            "Bytes of the partition's log segments",
+            "Bytes of the partition's log segments.",
             Some(&Unit::Bytes),
             |p| i64::try_from(p.size).unwrap_or(i64::MAX),
         )?;
         let mut groups = encoder.encode_descriptor(
             "coordinator_group_groups",
-            "Consumer groups, by state",
+            "Consumer groups, by state.",
             None,
             MetricType::Gauge,
         )?;
