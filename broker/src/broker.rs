@@ -9,6 +9,7 @@ use crate::metadata::controller::{
 };
 use crate::metadata::meta_properties::{self, MetaProperties};
 use crate::metadata::{self, MetadataCache};
+use crate::metrics::BrokerMetrics;
 use crate::producer_id_manager::ProducerIdManager;
 use crate::replica_manager::ReplicaManager;
 use crate::storage::{LogConfig, LogManager};
@@ -35,6 +36,8 @@ pub struct Broker {
     pub producer_ids: ProducerIdManager,
     pub fetch_sessions: FetchSessionCache,
     pub groups: GroupCoordinator,
+    /// Present only when `metrics.prometheus.listener` is set.
+    pub metrics: Option<BrokerMetrics>,
 }
 
 impl Broker {
@@ -82,6 +85,10 @@ impl Broker {
         });
         let broker = Broker {
             groups,
+            metrics: config
+                .metrics_prometheus_listener
+                .is_some()
+                .then(BrokerMetrics::new),
             advertised_host,
             controller: Controller::new(metadata_log, config.node_id, directory_id),
             metadata: MetadataCache::new(image),
@@ -133,6 +140,9 @@ impl Broker {
         let name = self.controller.delete_topic(&self.metadata, topic_id)?;
         self.replicas.sync_with_image(&self.metadata.image())?;
         self.groups.on_topic_deleted(self, &name);
+        if let Some(metrics) = &self.metrics {
+            metrics.forget_topic(&name);
+        }
         Ok(name)
     }
 

@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 
 pub const DEFAULT_LOG_DIR: &str = "/tmp/kraft-combined-logs";
 pub const DEFAULT_PORT: u16 = 9092;
+/// The key that turns on the Prometheus metrics endpoint.
+pub const METRICS_LISTENER: &str = "metrics.prometheus.listener";
 
 /// Every broker key this broker knows, sorted: the keys
 /// [`BrokerConfig::from_properties`] reads, the keys
@@ -134,6 +136,9 @@ pub struct BrokerConfig {
     pub group_max_session_timeout_ms: i32,
     /// `max.incremental.fetch.session.cache.slots`.
     pub max_incremental_fetch_session_cache_slots: usize,
+    /// `metrics.prometheus.listener=http://HOST:PORT`: where `GET /metrics`
+    /// is served. No metrics listener (and no metrics) without it.
+    pub metrics_prometheus_listener: Option<Endpoint>,
     /// Every property as given, for DescribeConfigs.
     pub properties: BTreeMap<String, String>,
 }
@@ -162,6 +167,7 @@ impl Default for BrokerConfig {
             group_min_session_timeout_ms: 6000,
             group_max_session_timeout_ms: 1_800_000,
             max_incremental_fetch_session_cache_slots: 1000,
+            metrics_prometheus_listener: None,
             properties: BTreeMap::new(),
         }
     }
@@ -287,6 +293,9 @@ impl BrokerConfig {
         if let Some(v) = get("max.incremental.fetch.session.cache.slots") {
             config.max_incremental_fetch_session_cache_slots =
                 parse(v, "max.incremental.fetch.session.cache.slots")?;
+        }
+        if let Some(v) = get(METRICS_LISTENER) {
+            config.metrics_prometheus_listener = Some(parse_http_endpoint(v, METRICS_LISTENER)?);
         }
         Ok(config)
     }
@@ -489,6 +498,24 @@ fn parse_listeners(value: &str, key: &str) -> anyhow::Result<Vec<(String, Endpoi
         .collect()
 }
 
+/// Parses `http://HOST:PORT` (an empty host binds every interface, an IPv6
+/// host goes in brackets); nothing may follow the port.
+fn parse_http_endpoint(value: &str, key: &str) -> anyhow::Result<Endpoint> {
+    let invalid = || anyhow::anyhow!("{key}={value} is not of the form http://HOST:PORT");
+    let address = value.strip_prefix("http://").ok_or_else(invalid)?;
+    let (host, port) = address.rsplit_once(':').ok_or_else(invalid)?;
+    let port: u16 = port.parse().map_err(|_| invalid())?;
+    let host = match host.strip_prefix('[') {
+        Some(bracketed) => bracketed.strip_suffix(']').ok_or_else(invalid)?,
+        None if host.contains([':', '/', '[', ']', '@']) => return Err(invalid()),
+        None => host,
+    };
+    Ok(Endpoint {
+        host: host.to_string(),
+        port,
+    })
+}
+
 fn parse_protocol_map(value: Option<&str>) -> anyhow::Result<HashMap<String, String>> {
     let mut map = HashMap::new();
     for entry in value
@@ -564,6 +591,48 @@ mod tests {
         assert_eq!(config.advertised_listener.host, "kafka.example");
         assert_eq!(config.log_dir, PathBuf::from("/a"));
         assert_eq!(config.node_id, 7);
+    }
+
+    #[test]
+    fn reads_the_metrics_listener() {
+        let listener = |v: &str| {
+            BrokerConfig::from_properties(&props(&format!("metrics.prometheus.listener={v}")))
+                .map(|c| c.metrics_prometheus_listener)
+        };
+        assert_eq!(
+            listener("http://127.0.0.1:9404").unwrap(),
+            Some(Endpoint {
+                host: "127.0.0.1".into(),
+                port: 9404
+            })
+        );
+        assert_eq!(
+            listener("http://:9404").unwrap().unwrap().bind_address(),
+            "0.0.0.0:9404"
+        );
+        assert_eq!(
+            listener("http://[::1]:9404")
+                .unwrap()
+                .unwrap()
+                .bind_address(),
+            "[::1]:9404"
+        );
+        assert_eq!(listener("").unwrap(), None);
+        assert_eq!(BrokerConfig::default().metrics_prometheus_listener, None);
+        for bad in [
+            "ftp://x",
+            "ftp://x:1",
+            "127.0.0.1:9404",
+            "http://host",
+            "http://host:port",
+            "http://host:99999",
+            "http://host:9404/metrics",
+            "http://::1:9404",
+            "http://[::1:9404",
+        ] {
+            let e = listener(bad).unwrap_err().to_string();
+            assert!(e.contains("metrics.prometheus.listener"), "{bad}: {e}");
+        }
     }
 
     #[test]

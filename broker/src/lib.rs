@@ -3,7 +3,8 @@
 //! * [`server`] and [`connection`] accept clients and frame requests;
 //! * [`apis`] has one module per Kafka API;
 //! * [`metadata`] is the catalog loaded from the KRaft metadata log;
-//! * [`storage`] holds partition logs in Kafka's on-disk format.
+//! * [`storage`] holds partition logs in Kafka's on-disk format;
+//! * [`metrics`] counts requests and traffic for Prometheus.
 
 pub mod alloc;
 pub mod apis;
@@ -14,6 +15,7 @@ pub mod connection;
 pub mod coordinator;
 pub mod fetch_session;
 pub mod metadata;
+pub mod metrics;
 pub mod producer_id_manager;
 pub mod replica_manager;
 pub mod server;

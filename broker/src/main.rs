@@ -72,16 +72,49 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
-        // Check the log directory and take the port before anything is
+        // Check the log directory and take both ports before anything is
         // written, so that a failing start leaves the log directory as it was.
         broker::broker::check_log_dir(&config.log_dir)?;
         let bind = config.listener.bind_address();
+        let metrics_listener = match &config.metrics_prometheus_listener {
+            Some(endpoint) => {
+                let bind = endpoint.bind_address();
+                let listener = tokio::net::TcpListener::bind(&bind)
+                    .await
+                    .with_context(|| {
+                        format!(
+                            "cannot listen on {bind} ({})",
+                            broker::config::METRICS_LISTENER
+                        )
+                    })?;
+                Some(listener)
+            }
+            None => None,
+        };
         let listener = tokio::net::TcpListener::bind(&bind)
             .await
             .with_context(|| format!("cannot listen on {bind}"))?;
         let broker = Arc::new(Broker::open(config)?);
+        // Clients connect once the Kafka listener accepts: metrics are
+        // served by then.
+        let metrics = match metrics_listener {
+            Some(listener) => {
+                info!(
+                    "serving metrics at http://{}/metrics",
+                    listener.local_addr()?
+                );
+                Some(tokio::spawn(broker::metrics::serve(
+                    listener,
+                    Arc::clone(&broker),
+                )))
+            }
+            None => None,
+        };
         info!("listening on {}", listener.local_addr()?);
         broker::server::run(listener, broker, shutdown_signal()).await;
+        if let Some(metrics) = metrics {
+            metrics.abort();
+        }
         Ok(())
     })
 }

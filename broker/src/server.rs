@@ -104,6 +104,7 @@ struct Handler {
 
 impl Handler {
     async fn run(mut self) {
+        let _counted = self.broker.metrics.as_ref().map(|m| m.connection_opened());
         debug!(peer = %self.peer, "connection opened");
         match self.serve().await {
             Ok(()) => debug!(peer = %self.peer, "connection closed"),

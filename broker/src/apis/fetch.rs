@@ -10,7 +10,9 @@ use super::RequestContext;
 use crate::broker::Broker;
 use crate::fetch_session::{CachedPartition, FetchSession, PartitionKey};
 use crate::metadata::MetadataImage;
+use crate::metrics::BrokerMetrics;
 use crate::storage::ReadError;
+use crate::storage::record_batch::BatchHeader;
 use bytes::Bytes;
 use futures::future::select_all;
 use indexmap::IndexMap;
@@ -144,8 +146,49 @@ pub async fn handle(broker: &Broker, ctx: &RequestContext, request: FetchRequest
             answered
         }
     };
+    if let Some(metrics) = &broker.metrics {
+        count_out(metrics, &answered);
+    }
     response.responses = group_by_topic(answered);
     response
+}
+
+/// Adds the batches returned to their topics' bytes and records out.
+fn count_out(metrics: &BrokerMetrics, answered: &[(PartitionKey, PartitionData)]) {
+    let mut answered = answered.iter().peekable();
+    while let Some((key, data)) = answered.next() {
+        let mut bytes = 0;
+        let mut records = 0;
+        let mut add = |data: &PartitionData| {
+            if let Some(batches) = &data.records {
+                bytes += batches.len();
+                records += record_count(batches);
+            }
+        };
+        add(data);
+        // Partitions of one topic come one after another.
+        while let Some((_, data)) = answered.next_if(|(next, _)| next.topic == key.topic) {
+            add(data);
+        }
+        if bytes > 0 && !key.topic.is_empty() {
+            metrics.topic(&key.topic).record_out(bytes, records);
+        }
+    }
+}
+
+/// The records of whole batches laid back to back, from their headers.
+fn record_count(batches: &[u8]) -> u64 {
+    let mut count = 0;
+    let mut rest = batches;
+    while let Ok(header) = BatchHeader::parse(rest) {
+        // A batch cut short by the size limit is not counted.
+        let Some(next) = rest.get(header.size_in_bytes()..) else {
+            break;
+        };
+        count += u64::try_from(header.records_count).unwrap_or(0);
+        rest = next;
+    }
+    count
 }
 
 /// Validates the session fields of the request and finds the session.

@@ -15,6 +15,7 @@ pub mod describe_cluster;
 pub mod describe_configs;
 pub mod describe_groups;
 pub mod describe_topic_partitions;
+pub mod errors;
 pub mod fetch;
 pub mod find_coordinator;
 pub mod heartbeat;
@@ -32,11 +33,13 @@ pub mod sync_group;
 use crate::broker::Broker;
 use crate::metadata::controller::ControllerError;
 use bytes::{Buf, BufMut, Bytes, BytesMut};
+use errors::ErrorCodes;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::{ApiKey, RequestHeader, ResponseHeader};
 use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion};
 use std::fmt;
 use std::net::SocketAddr;
+use std::time::Instant;
 
 /// An API the broker implements and the versions it accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,8 +130,31 @@ impl fmt::Display for CloseConnection {
 }
 
 /// Handles one request frame (without its size prefix), appending the
-/// response, if any, to `out`.
+/// response, if any, to `out`. With metrics on, every request of a
+/// supported API is counted and timed, those that close the connection
+/// included.
 pub async fn handle_request(
+    broker: &Broker,
+    frame: Bytes,
+    peer: SocketAddr,
+    out: &mut BytesMut,
+) -> Result<(), CloseConnection> {
+    let started = Instant::now();
+    let raw_key = match frame.get(..2) {
+        Some(&[high, low]) => Some(i16::from_be_bytes([high, low])),
+        _ => None,
+    };
+    let handled = dispatch(broker, frame, peer, out).await;
+    if let Some(metrics) = &broker.metrics {
+        let key = raw_key.and_then(|raw| ApiKey::try_from(raw).ok());
+        if let Some(api) = key.and_then(|key| metrics.api(key)) {
+            api.observe(started.elapsed());
+        }
+    }
+    handled
+}
+
+async fn dispatch(
     broker: &Broker,
     frame: Bytes,
     peer: SocketAddr,
@@ -156,6 +182,9 @@ pub async fn handle_request(
             // Kafka answers newer ApiVersions requests in the v0 layout so the
             // client can retry with a version both sides know.
             let response = api_versions::unsupported_version_response();
+            if let Some(metrics) = &broker.metrics {
+                metrics.count_errors(api_key, &response);
+            }
             return encode_response(out, correlation_id, 0, &response);
         }
         return Err(CloseConnection(format!(
@@ -179,11 +208,12 @@ pub async fn handle_request(
     match api_key {
         ApiKey::ApiVersions => {
             let request = decode(&ctx, &mut buf)?;
-            respond(out, &ctx, api_versions::handle(&ctx, &request))
+            respond(broker, out, &ctx, api_versions::handle(&ctx, &request))
         }
         ApiKey::DescribeTopicPartitions => {
             let request = decode(&ctx, &mut buf)?;
             respond(
+                broker,
                 out,
                 &ctx,
                 describe_topic_partitions::handle(broker, &request),
@@ -191,83 +221,163 @@ pub async fn handle_request(
         }
         ApiKey::Fetch => {
             let request = decode(&ctx, &mut buf)?;
-            respond(out, &ctx, fetch::handle(broker, &ctx, request).await)
+            respond(
+                broker,
+                out,
+                &ctx,
+                fetch::handle(broker, &ctx, request).await,
+            )
         }
         ApiKey::Produce => {
             let request = decode(&ctx, &mut buf)?;
-            finish(out, &ctx, produce::handle(broker, &ctx, request))
+            finish(broker, out, &ctx, produce::handle(broker, &ctx, request))
         }
         ApiKey::ListOffsets => {
             let request = decode(&ctx, &mut buf)?;
-            respond(out, &ctx, list_offsets::handle(broker, &ctx, &request))
+            respond(
+                broker,
+                out,
+                &ctx,
+                list_offsets::handle(broker, &ctx, &request),
+            )
         }
         ApiKey::Metadata => {
             let request = decode(&ctx, &mut buf)?;
-            respond(out, &ctx, metadata::handle(broker, &ctx, &request))
+            respond(broker, out, &ctx, metadata::handle(broker, &ctx, &request))
         }
         ApiKey::CreateTopics => {
             let request = decode(&ctx, &mut buf)?;
-            respond(out, &ctx, create_topics::handle(broker, &ctx, &request))
+            respond(
+                broker,
+                out,
+                &ctx,
+                create_topics::handle(broker, &ctx, &request),
+            )
         }
         ApiKey::DeleteTopics => {
             let request = decode(&ctx, &mut buf)?;
-            respond(out, &ctx, delete_topics::handle(broker, &ctx, &request))
+            respond(
+                broker,
+                out,
+                &ctx,
+                delete_topics::handle(broker, &ctx, &request),
+            )
         }
         ApiKey::CreatePartitions => {
             let request = decode(&ctx, &mut buf)?;
-            respond(out, &ctx, create_partitions::handle(broker, &request))
+            respond(
+                broker,
+                out,
+                &ctx,
+                create_partitions::handle(broker, &request),
+            )
         }
         ApiKey::InitProducerId => {
             let request = decode(&ctx, &mut buf)?;
-            respond(out, &ctx, init_producer_id::handle(broker, &request))
+            respond(
+                broker,
+                out,
+                &ctx,
+                init_producer_id::handle(broker, &request),
+            )
         }
         ApiKey::DescribeConfigs => {
             let request = decode(&ctx, &mut buf)?;
-            respond(out, &ctx, describe_configs::handle(broker, &request))
+            respond(
+                broker,
+                out,
+                &ctx,
+                describe_configs::handle(broker, &request),
+            )
         }
         ApiKey::FindCoordinator => {
             let request = decode(&ctx, &mut buf)?;
-            respond(out, &ctx, find_coordinator::handle(broker, &ctx, &request))
+            respond(
+                broker,
+                out,
+                &ctx,
+                find_coordinator::handle(broker, &ctx, &request),
+            )
         }
         ApiKey::JoinGroup => {
             let request = decode(&ctx, &mut buf)?;
-            respond(out, &ctx, join_group::handle(broker, &ctx, request).await)
+            respond(
+                broker,
+                out,
+                &ctx,
+                join_group::handle(broker, &ctx, request).await,
+            )
         }
         ApiKey::SyncGroup => {
             let request = decode(&ctx, &mut buf)?;
-            respond(out, &ctx, sync_group::handle(broker, &ctx, request).await)
+            respond(
+                broker,
+                out,
+                &ctx,
+                sync_group::handle(broker, &ctx, request).await,
+            )
         }
         ApiKey::Heartbeat => {
             let request = decode(&ctx, &mut buf)?;
-            respond(out, &ctx, heartbeat::handle(broker, &request))
+            respond(broker, out, &ctx, heartbeat::handle(broker, &request))
         }
         ApiKey::LeaveGroup => {
             let request = decode(&ctx, &mut buf)?;
-            respond(out, &ctx, leave_group::handle(broker, &ctx, &request))
+            respond(
+                broker,
+                out,
+                &ctx,
+                leave_group::handle(broker, &ctx, &request),
+            )
         }
         ApiKey::OffsetCommit => {
             let request = decode(&ctx, &mut buf)?;
-            respond(out, &ctx, offset_commit::handle(broker, &ctx, &request))
+            respond(
+                broker,
+                out,
+                &ctx,
+                offset_commit::handle(broker, &ctx, &request),
+            )
         }
         ApiKey::OffsetFetch => {
             let request = decode(&ctx, &mut buf)?;
-            respond(out, &ctx, offset_fetch::handle(broker, &ctx, &request))
+            respond(
+                broker,
+                out,
+                &ctx,
+                offset_fetch::handle(broker, &ctx, &request),
+            )
         }
         ApiKey::DescribeGroups => {
             let request = decode(&ctx, &mut buf)?;
-            respond(out, &ctx, describe_groups::handle(broker, &ctx, &request))
+            respond(
+                broker,
+                out,
+                &ctx,
+                describe_groups::handle(broker, &ctx, &request),
+            )
         }
         ApiKey::ListGroups => {
             let request = decode(&ctx, &mut buf)?;
-            respond(out, &ctx, list_groups::handle(broker, &ctx, &request))
+            respond(
+                broker,
+                out,
+                &ctx,
+                list_groups::handle(broker, &ctx, &request),
+            )
         }
         ApiKey::DeleteGroups => {
             let request = decode(&ctx, &mut buf)?;
-            respond(out, &ctx, delete_groups::handle(broker, &request))
+            respond(broker, out, &ctx, delete_groups::handle(broker, &request))
         }
         ApiKey::DescribeCluster => {
             let request = decode(&ctx, &mut buf)?;
-            respond(out, &ctx, describe_cluster::handle(broker, &request))
+            respond(
+                broker,
+                out,
+                &ctx,
+                describe_cluster::handle(broker, &request),
+            )
         }
         other => Err(CloseConnection(format!("API {other:?} has no handler"))),
     }
@@ -282,21 +392,26 @@ fn decode<T: Decodable>(ctx: &RequestContext, buf: &mut Bytes) -> Result<T, Clos
     })
 }
 
-fn respond<R: Encodable + HeaderVersion>(
+fn respond<R: Encodable + HeaderVersion + ErrorCodes>(
+    broker: &Broker,
     out: &mut BytesMut,
     ctx: &RequestContext,
     response: R,
 ) -> Result<(), CloseConnection> {
+    if let Some(metrics) = &broker.metrics {
+        metrics.count_errors(ctx.api_key, &response);
+    }
     encode_response(out, ctx.correlation_id, ctx.api_version, &response)
 }
 
-fn finish<R: Encodable + HeaderVersion>(
+fn finish<R: Encodable + HeaderVersion + ErrorCodes>(
+    broker: &Broker,
     out: &mut BytesMut,
     ctx: &RequestContext,
     outcome: Outcome<R>,
 ) -> Result<(), CloseConnection> {
     match outcome {
-        Outcome::Respond(response) => respond(out, ctx, response),
+        Outcome::Respond(response) => respond(broker, out, ctx, response),
         Outcome::NoResponse => Ok(()),
         Outcome::Close(reason) => Err(CloseConnection(reason)),
     }

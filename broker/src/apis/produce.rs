@@ -33,6 +33,12 @@ pub fn handle(
     let mut response = ProduceResponse::default();
     for topic in &request.topic_data {
         let topic_image = image.topic(&topic.name);
+        // Only topics that exist get counters (a client may name any).
+        let topic_metrics = broker
+            .metrics
+            .as_ref()
+            .filter(|_| topic_image.is_some())
+            .map(|m| m.topic(&topic.name));
         let partition_responses = topic
             .partition_data
             .iter()
@@ -49,7 +55,14 @@ pub fn handle(
                     Err(Failure::new(ResponseError::InvalidRequiredAcks))
                 };
                 match result {
-                    Ok(done) => done,
+                    Ok((done, records)) => {
+                        // A duplicate batch appends nothing and counts 0.
+                        if let Some(metrics) = topic_metrics.as_ref().filter(|_| records > 0) {
+                            let bytes = partition.records.as_ref().map_or(0, |r| r.len());
+                            metrics.record_in(bytes, records);
+                        }
+                        done
+                    }
                     Err(failure) => {
                         debug!(topic = %topic.name.as_str(), partition = partition.index,
                             error = ?failure.error, "produce failed");
@@ -127,7 +140,7 @@ fn produce_partition(
     api_version: i16,
     topic: Option<&TopicImage>,
     partition: &PartitionProduceData,
-) -> Result<PartitionProduceResponse, Failure> {
+) -> Result<(PartitionProduceResponse, u64), Failure> {
     let (topic, registration) = topic
         .and_then(|t| Some((t, t.partitions.get(&partition.index)?)))
         .ok_or_else(|| Failure::new(ResponseError::UnknownTopicOrPartition))?;
@@ -167,11 +180,12 @@ fn produce_partition(
                 Failure::new(ResponseError::KafkaStorageError)
             }
         })?;
-    Ok(PartitionProduceResponse::default()
+    let response = PartitionProduceResponse::default()
         .with_index(partition.index)
         .with_base_offset(info.first_offset)
         .with_log_append_time_ms(-1)
-        .with_log_start_offset(info.log_start_offset))
+        .with_log_start_offset(info.log_start_offset);
+    Ok((response, info.num_records))
 }
 
 /// Kafka's `ProduceRequest.validateRecords`: from v3 on, exactly one record

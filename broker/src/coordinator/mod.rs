@@ -1108,6 +1108,25 @@ impl GroupCoordinator {
         }
     }
 
+    /// How many groups are in each state (Dead included), in a fixed order.
+    pub fn count_by_state(&self) -> [(&'static str, usize); 5] {
+        let mut counts = [
+            GroupState::Empty,
+            GroupState::PreparingRebalance,
+            GroupState::CompletingRebalance,
+            GroupState::Stable,
+            GroupState::Dead,
+        ]
+        .map(|state| (state, 0));
+        for group in self.groups.read().values() {
+            let state = group.lock().state;
+            if let Some((_, n)) = counts.iter_mut().find(|(s, _)| *s == state) {
+                *n += 1;
+            }
+        }
+        counts.map(|(state, n)| (state.name(), n))
+    }
+
     /// (group id, protocol type, state) of every live group.
     pub fn list_groups(&self) -> Vec<(String, String, &'static str)> {
         let mut groups: Vec<(String, String, &'static str)> = self

@@ -230,6 +230,16 @@ impl UnifiedLog {
         self.log_start_offset.load(Ordering::Acquire)
     }
 
+    /// The bytes of all its segments (briefly takes the log's lock).
+    pub fn size_in_bytes(&self) -> u64 {
+        self.inner
+            .lock()
+            .segments
+            .values()
+            .map(LogSegment::size)
+            .sum()
+    }
+
     /// Checks that `records` are whole, valid magic v2 batches as a client
     /// must send them, then gives them offsets from the log end on, stamps
     /// `leader_epoch` and appends their bytes unchanged otherwise. A batch an

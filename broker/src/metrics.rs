@@ -1,0 +1,626 @@
+//! Prometheus metrics, served at `GET /metrics` when `server.properties`
+//! sets `metrics.prometheus.listener=http://HOST:PORT` (off otherwise).
+//!
+//! What the request path touches is lock-free: counters and histogram
+//! buckets are atomics, and the handles of an API or a topic are looked up
+//! once per request (a read lock on a small map), never per record. The
+//! state of partitions and groups is not tracked at all: a scrape walks the
+//! logs and the group coordinator and reports what it finds.
+//!
+//! The HTTP side is a small HTTP/1.1 responder over a tokio listener: one
+//! request per connection, `GET /metrics` answered in the OpenMetrics text
+//! format, 404 for other paths, 405 for other methods, 400 and close for
+//! anything it cannot read.
+
+use crate::apis::SUPPORTED_APIS;
+use crate::apis::errors::ErrorCodes;
+use crate::broker::Broker;
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::ApiKey;
+use parking_lot::RwLock;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{
+    DescriptorEncoder, EncodeLabelSet, EncodeMetric, MetricEncoder, NoLabelSet,
+};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::{MetricType, TypedMetric};
+use prometheus_client::registry::{Registry, Unit};
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tracing::{debug, error, warn};
+
+/// Every metric name starts with this (and `_`).
+const PREFIX: &str = "kafka";
+/// The Content-Type of a scrape: what prometheus-client's text encoder writes.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+/// Upper bounds (seconds) of the request latency buckets; `+Inf` follows.
+const LATENCY_BUCKETS: [f64; 16] = [
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+    5.0, 10.0,
+];
+/// The longest request head (request line and headers) read.
+const MAX_REQUEST_HEAD: usize = 8 * 1024;
+/// How long a scraper may take to send its request.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ApiLabels {
+    api: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ErrorLabels {
+    api: String,
+    error: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TopicLabels {
+    topic: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PartitionLabels {
+    topic: String,
+    partition: i32,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StateLabels {
+    state: &'static str,
+}
+
+/// The broker's metrics. Created once (when the listener is configured)
+/// and kept in [`Broker::metrics`].
+pub struct BrokerMetrics {
+    registry: Registry,
+    requests: Family<ApiLabels, Counter>,
+    errors: Family<ErrorLabels, Counter>,
+    durations: Family<ApiLabels, LatencyHistogram>,
+    bytes_in: Family<TopicLabels, Counter>,
+    bytes_out: Family<TopicLabels, Counter>,
+    messages_in: Family<TopicLabels, Counter>,
+    messages_out: Family<TopicLabels, Counter>,
+    connections: Gauge,
+    /// The handles of each API, by its position in [`SUPPORTED_APIS`],
+    /// made on its first request (so unused APIs report nothing).
+    apis: Vec<OnceLock<ApiMetrics>>,
+    topics: RwLock<HashMap<String, Arc<TopicMetrics>>>,
+}
+
+/// The counters of one API.
+pub struct ApiMetrics {
+    name: String,
+    requests: Counter,
+    duration: LatencyHistogram,
+}
+
+impl ApiMetrics {
+    /// Counts one request that took `elapsed`.
+    pub fn observe(&self, elapsed: Duration) {
+        self.requests.inc();
+        self.duration.observe(elapsed);
+    }
+}
+
+/// The traffic counters of one topic.
+pub struct TopicMetrics {
+    bytes_in: Counter,
+    bytes_out: Counter,
+    messages_in: Counter,
+    messages_out: Counter,
+}
+
+impl TopicMetrics {
+    /// Counts a record batch appended (Produce).
+    pub fn record_in(&self, bytes: usize, records: u64) {
+        self.bytes_in.inc_by(bytes as u64);
+        self.messages_in.inc_by(records);
+    }
+
+    /// Counts record batches returned (Fetch).
+    pub fn record_out(&self, bytes: usize, records: u64) {
+        self.bytes_out.inc_by(bytes as u64);
+        self.messages_out.inc_by(records);
+    }
+}
+
+/// Keeps a connection counted in `kafka_server_connections` while alive.
+pub struct ConnectionGuard(Gauge);
+
+impl Drop for ConnectionGuard {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
+impl Default for BrokerMetrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl BrokerMetrics {
+    pub fn new() -> Self {
+        let requests = Family::<ApiLabels, Counter>::default();
+        let errors = Family::<ErrorLabels, Counter>::default();
+        let durations = Family::<ApiLabels, LatencyHistogram>::default();
+        let [bytes_in, bytes_out, messages_in, messages_out] =
+            std::array::from_fn(|_| Family::<TopicLabels, Counter>::default());
+        let connections = Gauge::default();
+
+        let mut registry = Registry::with_prefix(PREFIX);
+        registry.register(
+            "network_requests",
+            "Requests handled, by API",
+            requests.clone(),
+        );
+        registry.register(
+            "network_request_errors",
+            "Error codes in responses (top-level, topic and partition), by API and error",
+            errors.clone(),
+        );
+        registry.register_with_unit(
+            "network_request_duration",
+            "Time from reading a request to having its response ready, by API",
+            Unit::Seconds,
+            durations.clone(),
+        );
+        registry.register(
+            "server_bytes_in",
+            "Record batch bytes appended by Produce, by topic",
+            bytes_in.clone(),
+        );
+        registry.register(
+            "server_bytes_out",
+            "Record batch bytes returned by Fetch, by topic",
+            bytes_out.clone(),
+        );
+        registry.register(
+            "server_messages_in",
+            "Records appended by Produce, by topic",
+            messages_in.clone(),
+        );
+        registry.register(
+            "server_messages_out",
+            "Records returned by Fetch, by topic",
+            messages_out.clone(),
+        );
+        registry.register(
+            "server_connections",
+            "Open client connections",
+            connections.clone(),
+        );
+        BrokerMetrics {
+            registry,
+            requests,
+            errors,
+            durations,
+            bytes_in,
+            bytes_out,
+            messages_in,
+            messages_out,
+            connections,
+            apis: SUPPORTED_APIS.iter().map(|_| OnceLock::new()).collect(),
+            topics: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// The handles of a supported API.
+    pub fn api(&self, key: ApiKey) -> Option<&ApiMetrics> {
+        let index = SUPPORTED_APIS.iter().position(|api| api.key == key)?;
+        Some(self.apis[index].get_or_init(|| {
+            let labels = ApiLabels {
+                api: format!("{key:?}"),
+            };
+            ApiMetrics {
+                requests: self.requests.get_or_create_owned(&labels),
+                duration: self.durations.get_or_create_owned(&labels),
+                name: labels.api,
+            }
+        }))
+    }
+
+    /// Counts the non-zero error codes of a response to `api`.
+    pub fn count_errors(&self, api: ApiKey, response: &impl ErrorCodes) {
+        let Some(api) = self.api(api) else {
+            return;
+        };
+        response.for_each_error_code(&mut |code| self.count_error(api, code));
+    }
+
+    /// Counts one error code (0 is no error and not counted).
+    pub fn count_error(&self, api: &ApiMetrics, code: i16) {
+        let error = match ResponseError::try_from_code(code) {
+            None => return,
+            Some(ResponseError::Unknown(code)) => code.to_string(),
+            Some(known) => known.to_string(),
+        };
+        self.errors
+            .get_or_create(&ErrorLabels {
+                api: api.name.clone(),
+                error,
+            })
+            .inc();
+    }
+
+    /// The traffic counters of `topic`.
+    pub fn topic(&self, topic: &str) -> Arc<TopicMetrics> {
+        if let Some(metrics) = self.topics.read().get(topic) {
+            return Arc::clone(metrics);
+        }
+        let labels = TopicLabels {
+            topic: topic.to_string(),
+        };
+        let metrics = Arc::new(TopicMetrics {
+            bytes_in: self.bytes_in.get_or_create_owned(&labels),
+            bytes_out: self.bytes_out.get_or_create_owned(&labels),
+            messages_in: self.messages_in.get_or_create_owned(&labels),
+            messages_out: self.messages_out.get_or_create_owned(&labels),
+        });
+        Arc::clone(self.topics.write().entry(labels.topic).or_insert(metrics))
+    }
+
+    /// Drops the counters of a deleted topic, as Kafka removes its topic
+    /// metrics.
+    pub fn forget_topic(&self, topic: &str) {
+        self.topics.write().remove(topic);
+        let labels = TopicLabels {
+            topic: topic.to_string(),
+        };
+        for family in [
+            &self.bytes_in,
+            &self.bytes_out,
+            &self.messages_in,
+            &self.messages_out,
+        ] {
+            family.remove(&labels);
+        }
+    }
+
+    /// Counts a connection until the guard is dropped.
+    pub fn connection_opened(&self) -> ConnectionGuard {
+        self.connections.inc();
+        ConnectionGuard(self.connections.clone())
+    }
+
+    /// Everything in the OpenMetrics text format: the counters, then the
+    /// state of partitions and groups as found now.
+    pub fn encode(&self, broker: &Broker) -> Result<String, fmt::Error> {
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode_registry(&mut out, &self.registry)?;
+        let mut state = Registry::with_prefix(PREFIX);
+        state.register_collector(Box::new(StateSnapshot::take(broker)));
+        prometheus_client::encoding::text::encode(&mut out, &state)?;
+        Ok(out)
+    }
+}
+
+/// One partition's log as seen at scrape time.
+#[derive(Debug)]
+struct PartitionState {
+    topic: String,
+    partition: i32,
+    log_end_offset: i64,
+    log_start_offset: i64,
+    size: u64,
+}
+
+/// The collector of a scrape: the partitions' logs and the groups' states
+/// when the scrape began.
+#[derive(Debug)]
+struct StateSnapshot {
+    partitions: Vec<PartitionState>,
+    groups: [(&'static str, usize); 5],
+}
+
+impl StateSnapshot {
+    fn take(broker: &Broker) -> Self {
+        let mut partitions: Vec<PartitionState> = broker
+            .replicas
+            .logs()
+            .all_logs()
+            .iter()
+            .map(|log| PartitionState {
+                topic: log.topic_partition().topic.clone(),
+                partition: log.topic_partition().partition,
+                log_end_offset: log.log_end_offset(),
+                log_start_offset: log.log_start_offset(),
+                size: log.size_in_bytes(),
+            })
+            .collect();
+        partitions.sort_by(|a, b| (&a.topic, a.partition).cmp(&(&b.topic, b.partition)));
+        StateSnapshot {
+            partitions,
+            groups: broker.groups.count_by_state(),
+        }
+    }
+
+    fn encode_partitions(
+        &self,
+        encoder: &mut DescriptorEncoder,
+        name: &str,
+        help: &str,
+        unit: Option<&Unit>,
+        value: impl Fn(&PartitionState) -> i64,
+    ) -> fmt::Result {
+        let mut metric = encoder.encode_descriptor(name, help, unit, MetricType::Gauge)?;
+        for p in &self.partitions {
+            let labels = PartitionLabels {
+                topic: p.topic.clone(),
+                partition: p.partition,
+            };
+            metric.encode_family(&labels)?.encode_gauge(&value(p))?;
+        }
+        Ok(())
+    }
+}
+
+impl Collector for StateSnapshot {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> fmt::Result {
+        self.encode_partitions(
+            &mut encoder,
+            "log_log_end_offset",
+            "The offset the next record appended to the partition gets.",
+            None,
+            |p| p.log_end_offset,
+        )?;
+        self.encode_partitions(
+            &mut encoder,
+            "log_log_start_offset",
+            "The first offset of the partition still in its log.",
+            None,
+            |p| p.log_start_offset,
+        )?;
+        self.encode_partitions(
+            &mut encoder,
+            "log_size",
+            "Bytes of the partition's log segments.",
+            Some(&Unit::Bytes),
+            |p| i64::try_from(p.size).unwrap_or(i64::MAX),
+        )?;
+        let mut groups = encoder.encode_descriptor(
+            "coordinator_group_groups",
+            "Consumer groups, by state.",
+            None,
+            MetricType::Gauge,
+        )?;
+        for &(state, count) in &self.groups {
+            groups
+                .encode_family(&StateLabels { state })?
+                .encode_gauge(&(count as i64))?;
+        }
+        Ok(())
+    }
+}
+
+/// A latency histogram with fixed buckets whose observations are two
+/// atomic additions (prometheus-client's own histogram takes a lock).
+#[derive(Debug, Clone, Default)]
+pub struct LatencyHistogram(Arc<LatencyBuckets>);
+
+#[derive(Debug, Default)]
+struct LatencyBuckets {
+    /// Per bucket (not cumulative); the last one is `+Inf`.
+    counts: [AtomicU64; LATENCY_BUCKETS.len() + 1],
+    sum_nanos: AtomicU64,
+}
+
+impl LatencyHistogram {
+    pub fn observe(&self, elapsed: Duration) {
+        let seconds = elapsed.as_secs_f64();
+        let bucket = LATENCY_BUCKETS
+            .iter()
+            .position(|&bound| seconds <= bound)
+            .unwrap_or(LATENCY_BUCKETS.len());
+        self.0.counts[bucket].fetch_add(1, Ordering::Relaxed);
+        let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
+        self.0.sum_nanos.fetch_add(nanos, Ordering::Relaxed);
+    }
+}
+
+impl TypedMetric for LatencyHistogram {
+    const TYPE: MetricType = MetricType::Histogram;
+}
+
+impl EncodeMetric for LatencyHistogram {
+    fn encode(&self, mut encoder: MetricEncoder) -> fmt::Result {
+        let buckets: Vec<(f64, u64)> = LATENCY_BUCKETS
+            .iter()
+            .copied()
+            .chain(std::iter::once(f64::INFINITY))
+            .zip(self.0.counts.iter().map(|c| c.load(Ordering::Relaxed)))
+            .collect();
+        // The count is the buckets' sum, so `_count` always equals the
+        // `+Inf` bucket even while requests are being observed.
+        let count = buckets.iter().map(|&(_, n)| n).sum();
+        let sum = self.0.sum_nanos.load(Ordering::Relaxed) as f64 / 1e9;
+        encoder.encode_histogram::<NoLabelSet>(sum, count, &buckets, None)
+    }
+
+    fn metric_type(&self) -> MetricType {
+        Self::TYPE
+    }
+}
+
+/// Serves `GET /metrics` on `listener` until the task is dropped.
+pub async fn serve(listener: TcpListener, broker: Arc<Broker>) {
+    let mut backoff = Duration::from_millis(10);
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => {
+                backoff = Duration::from_millis(10);
+                accepted
+            }
+            Err(e) => {
+                error!("metrics listener: accept failed: {e}; retrying in {backoff:?}");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(1));
+                continue;
+            }
+        };
+        let broker = Arc::clone(&broker);
+        tokio::spawn(async move {
+            if let Err(e) = answer(stream, &broker).await {
+                debug!(%peer, "metrics request failed: {e}");
+            }
+        });
+    }
+}
+
+/// What a request head asked for.
+#[derive(Debug, PartialEq, Eq)]
+enum Route {
+    Metrics,
+    NotFound,
+    MethodNotAllowed,
+    BadRequest,
+}
+
+/// Reads one request and answers it; the connection is closed after.
+async fn answer(mut stream: TcpStream, broker: &Broker) -> std::io::Result<()> {
+    let route = match tokio::time::timeout(REQUEST_TIMEOUT, read_head(&mut stream)).await {
+        Ok(Ok(Some(head))) => route(&head),
+        Ok(Ok(None)) => Route::BadRequest,
+        Ok(Err(e)) => return Err(e),
+        Err(_) => return Ok(()),
+    };
+    let (status, content_type, body) = match route {
+        Route::Metrics => match broker.metrics.as_ref().map(|m| m.encode(broker)) {
+            Some(Ok(body)) => ("200 OK", CONTENT_TYPE, body),
+            _ => {
+                warn!("cannot encode the metrics");
+                (
+                    "500 Internal Server Error",
+                    "text/plain",
+                    "cannot encode the metrics\n".to_string(),
+                )
+            }
+        },
+        Route::NotFound => ("404 Not Found", "text/plain", "not found\n".to_string()),
+        Route::MethodNotAllowed => (
+            "405 Method Not Allowed",
+            "text/plain",
+            "only GET is served\n".to_string(),
+        ),
+        Route::BadRequest => ("400 Bad Request", "text/plain", "bad request\n".to_string()),
+    };
+    let allow = if route == Route::MethodNotAllowed {
+        "Allow: GET\r\n"
+    } else {
+        ""
+    };
+    let head = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n{allow}Connection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await?;
+    stream.write_all(body.as_bytes()).await?;
+    stream.shutdown().await
+}
+
+/// Reads up to the blank line that ends a request head; `None` if the
+/// peer sent more than [`MAX_REQUEST_HEAD`] bytes or closed before it.
+async fn read_head(stream: &mut TcpStream) -> std::io::Result<Option<Vec<u8>>> {
+    let mut head = Vec::with_capacity(512);
+    let mut chunk = [0u8; 1024];
+    loop {
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            return Ok(None);
+        }
+        head.extend_from_slice(&chunk[..n]);
+        if let Some(end) = head.windows(4).position(|w| w == b"\r\n\r\n") {
+            head.truncate(end);
+            return Ok(Some(head));
+        }
+        if head.len() > MAX_REQUEST_HEAD {
+            return Ok(None);
+        }
+    }
+}
+
+/// Routes a request head by its request line, `METHOD TARGET HTTP/1.x`.
+fn route(head: &[u8]) -> Route {
+    let line = head.split(|&b| b == b'\r').next().unwrap_or_default();
+    let Ok(line) = std::str::from_utf8(line) else {
+        return Route::BadRequest;
+    };
+    let mut parts = line.split(' ');
+    let (Some(method), Some(target), Some(version), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Route::BadRequest;
+    };
+    if !version.starts_with("HTTP/1.") {
+        return Route::BadRequest;
+    }
+    let path = target.split('?').next().unwrap_or_default();
+    match (method, path) {
+        ("GET", "/metrics") => Route::Metrics,
+        (_, "/metrics") => Route::MethodNotAllowed,
+        _ => Route::NotFound,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_only_get_metrics() {
+        assert_eq!(route(b"GET /metrics HTTP/1.1\r\nHost: x"), Route::Metrics);
+        assert_eq!(route(b"GET /metrics?name[]=x HTTP/1.0"), Route::Metrics);
+        assert_eq!(route(b"GET / HTTP/1.1"), Route::NotFound);
+        assert_eq!(route(b"POST /metrics HTTP/1.1"), Route::MethodNotAllowed);
+        assert_eq!(route(b"GET /metrics"), Route::BadRequest);
+        assert_eq!(route(b"GET /metrics SPDY/3"), Route::BadRequest);
+        assert_eq!(route(b"\xff\xfe"), Route::BadRequest);
+        assert_eq!(route(b""), Route::BadRequest);
+    }
+
+    #[test]
+    fn counts_and_encodes_requests_errors_and_latency() {
+        let metrics = BrokerMetrics::new();
+        let produce = metrics.api(ApiKey::Produce).expect("Produce is supported");
+        produce.observe(Duration::from_micros(300));
+        produce.observe(Duration::from_secs(20));
+        metrics.count_error(produce, ResponseError::UnknownTopicOrPartition.code());
+        metrics.count_error(produce, 0);
+        metrics.count_error(produce, 9999);
+        metrics.topic("t").record_in(100, 3);
+        metrics.topic("t").record_out(50, 2);
+        let _connection = metrics.connection_opened();
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &metrics.registry).unwrap();
+        for line in [
+            "kafka_network_requests_total{api=\"Produce\"} 2",
+            "kafka_network_request_errors_total{api=\"Produce\",error=\"UnknownTopicOrPartition\"} 1",
+            "kafka_network_request_errors_total{api=\"Produce\",error=\"9999\"} 1",
+            "kafka_network_request_duration_seconds_bucket{le=\"0.0005\",api=\"Produce\"} 1",
+            "kafka_network_request_duration_seconds_bucket{le=\"10.0\",api=\"Produce\"} 1",
+            "kafka_network_request_duration_seconds_bucket{le=\"+Inf\",api=\"Produce\"} 2",
+            "kafka_network_request_duration_seconds_count{api=\"Produce\"} 2",
+            "kafka_server_bytes_in_total{topic=\"t\"} 100",
+            "kafka_server_messages_in_total{topic=\"t\"} 3",
+            "kafka_server_bytes_out_total{topic=\"t\"} 50",
+            "kafka_server_messages_out_total{topic=\"t\"} 2",
+            "kafka_server_connections 1",
+        ] {
+            assert!(out.lines().any(|l| l == line), "{line} missing from\n{out}");
+        }
+        drop(_connection);
+        metrics.forget_topic("t");
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &metrics.registry).unwrap();
+        assert!(!out.contains("topic=\"t\""), "{out}");
+        assert!(out.contains("kafka_server_connections 0"), "{out}");
+    }
+}
