@@ -6,15 +6,18 @@ use anyhow::{Context, Result, bail, ensure};
 use harness::batch::RecordBatch;
 use harness::fixture::TopicSpec;
 use harness::groups::{self, CommitPartition, OffsetCommitRequest};
+use harness::launcher::own_broker_only;
 use harness::protocol::{self, FetchPartitionRequest, FetchRequest};
 use harness::wire::uuid;
-use harness::{Broker, Client};
+use harness::{Broker, Client, or_skip};
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
 const TOPIC: &str = "metered";
+/// Why these tests skip under `HARNESS_BOOTSTRAP`.
+const SUITE: &str = "configures this broker's metrics listener";
 const TOPIC_ID: [u8; 16] = uuid(0x3e);
 
 /// A broker with the metrics listener on a free port, and that port.
@@ -125,6 +128,7 @@ fn produce(client: &mut Client, correlation_id: i32, topic: &str, batch: Vec<u8>
 
 #[test]
 fn counts_requests_traffic_and_state() -> Result<()> {
+    or_skip!(own_broker_only(SUITE));
     let (broker, port) = start_with_metrics()?;
     let series = |name: &str| format!("{name}{{topic=\"{TOPIC}\"}}");
     let partition = |name: &str| format!("{name}{{topic=\"{TOPIC}\",partition=\"0\"}}");
@@ -235,6 +239,7 @@ fn counts_requests_traffic_and_state() -> Result<()> {
 
 #[test]
 fn answers_only_get_metrics() -> Result<()> {
+    or_skip!(own_broker_only(SUITE));
     let (_broker, port) = start_with_metrics()?;
     let (status, _, _) = http(port, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")?;
     ensure!(status == "HTTP/1.1 404 Not Found", "{status}");
@@ -251,6 +256,7 @@ fn answers_only_get_metrics() -> Result<()> {
 
 #[test]
 fn off_without_the_key() -> Result<()> {
+    or_skip!(own_broker_only(SUITE));
     let broker = Broker::on_fixture(&[TopicSpec::new(TOPIC, TOPIC_ID, 1)])?;
     let mut client = broker.connect()?;
     let batch = RecordBatch::plain(&["quiet"]).encode();
@@ -262,6 +268,7 @@ fn off_without_the_key() -> Result<()> {
 
 #[test]
 fn a_malformed_listener_stops_the_broker() -> Result<()> {
+    or_skip!(own_broker_only(SUITE));
     let Err(e) = Broker::on_fixture_with(&[], &[("metrics.prometheus.listener", "ftp://x")]) else {
         bail!("started with metrics.prometheus.listener=ftp://x");
     };
