@@ -9,7 +9,7 @@ use crate::protocol::{
     flexible_request_header as request_header, response_header_v1 as response_header,
 };
 use crate::wire::{Reader, Uuid, ZERO_UUID, compact_strings};
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, ensure};
 
 pub const LIST_OFFSETS: i16 = 2;
 pub const METADATA: i16 = 3;
@@ -353,7 +353,26 @@ pub fn create_topics_request(
     timeout_ms: i32,
     validate_only: bool,
 ) -> Vec<u8> {
-    let mut w = request_header(CREATE_TOPICS, CREATE_TOPICS_VERSION, correlation_id);
+    create_topics_request_v(
+        CREATE_TOPICS_VERSION,
+        correlation_id,
+        topics,
+        timeout_ms,
+        validate_only,
+    )
+}
+
+/// CreateTopics of a flexible `version` (5 to 7: the request is the same,
+/// the response gains the topic id at 7).
+pub fn create_topics_request_v(
+    version: i16,
+    correlation_id: i32,
+    topics: &[CreatableTopic],
+    timeout_ms: i32,
+    validate_only: bool,
+) -> Vec<u8> {
+    assert!((5..=7).contains(&version), "CreateTopics v{version}");
+    let mut w = request_header(CREATE_TOPICS, version, correlation_id);
     w.compact_array_len(topics.len());
     for topic in topics {
         w.compact_string(&topic.name)
@@ -412,13 +431,21 @@ impl CreateTopicsResponse {
     }
 }
 
+/// A CreateTopics v7 response.
 pub fn decode_create_topics_response(bytes: &[u8]) -> Result<CreateTopicsResponse> {
+    decode_create_topics_response_v(bytes, CREATE_TOPICS_VERSION)
+}
+
+/// A CreateTopics response of a flexible `version` (5 to 7); before 7 it
+/// has no topic id and [`CreatedTopic::topic_id`] is zero.
+pub fn decode_create_topics_response_v(bytes: &[u8], version: i16) -> Result<CreateTopicsResponse> {
+    ensure!((5..=7).contains(&version), "CreateTopics v{version}");
     let mut r = Reader::new(bytes);
     let correlation_id = response_header(&mut r)?;
     let throttle_time_ms = r.i32()?;
     let topics = r.compact_array(|r| {
         let name = r.compact_string()?;
-        let topic_id = r.uuid()?;
+        let topic_id = if version >= 7 { r.uuid()? } else { ZERO_UUID };
         let error_code = r.i16()?;
         let error_message = r.compact_nullable_string()?;
         let num_partitions = r.i32()?;

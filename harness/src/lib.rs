@@ -6,6 +6,7 @@
 //! * [`protocol`]: requests and responses of the APIs under test;
 //! * [`batch`]: record batches;
 //! * [`fixture`]: log directories as Kafka lays them out;
+//! * [`metadata_log`]: the records of a KRaft metadata log;
 //! * [`launcher`] and [`client`]: a broker process and a connection to it.
 
 pub mod admin;
@@ -14,6 +15,7 @@ pub mod client;
 pub mod fixture;
 pub mod groups;
 pub mod launcher;
+pub mod metadata_log;
 pub mod protocol;
 pub mod wire;
 

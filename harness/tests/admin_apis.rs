@@ -7,6 +7,7 @@ use anyhow::{Context, Result, ensure};
 use harness::admin::{self, CreatableTopic, CreatePartitionsTopic, ListOffsetsPartitionRequest};
 use harness::batch::{self, Record, RecordBatch};
 use harness::fixture::{self, TopicSpec};
+use harness::metadata_log;
 use harness::protocol::error::{
     INVALID_RECORD, INVALID_REQUEST, INVALID_TOPIC_EXCEPTION, UNKNOWN_TOPIC_ID,
     UNKNOWN_TOPIC_OR_PARTITION,
@@ -46,23 +47,16 @@ fn create(
     ))?)
 }
 
-/// The names of the topics a TopicRecord in `__cluster_metadata` creates.
+/// The names of the topics `__cluster_metadata` holds, read with the
+/// harness's own metadata-log reader; empty where the files cannot be read.
 fn topic_records(broker: &Broker) -> Result<Vec<String>> {
     let Some(log_dir) = broker.files() else {
         return Ok(Vec::new());
     };
-    let log = std::fs::read(log_dir.join("__cluster_metadata-0/00000000000000000000.log"))?;
-    let mut names = Vec::new();
-    for decoded in batch::decode_batches(&log)? {
-        for record in decoded.batch.records {
-            // frame version 1, type 2 (TopicRecord), version 0, compact name.
-            if let Some(value) = record.value.filter(|v| v.starts_with(&[1, 2, 0])) {
-                let len = usize::from(value[3]) - 1;
-                names.push(String::from_utf8(value[4..4 + len].to_vec())?);
-            }
-        }
-    }
-    Ok(names)
+    Ok(metadata_log::live_topics(&metadata_log::read(log_dir)?)
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect())
 }
 
 #[test]
