@@ -32,10 +32,14 @@ for suite in "${suites[@]}"; do
     [ -f "harness/tests/$suite.rs" ] || continue
     out=$(cargo test --quiet --locked -p harness --test "$suite" -- --test-threads=4 --format=pretty 2>&1)
     printf '%s\n' "== $suite" "$out" >>"$log"
-    skipped=$(grep -c '^skipped: ' <<<"$out")
+    skipped=$(grep -c '^skipped: ' <<<"$out" || true)
     checks=$(grep '^skipped checks: ' <<<"$out" | cut -d: -f2 | sort -u | grep -c . || true)
-    ok=$(grep -cE '^test .* \.\.\. ok$' <<<"$out")
-    failed=$(grep -cE '^test .* \.\.\. FAILED$' <<<"$out")
+    summary=$(grep -oE 'test result: .*' <<<"$out" | tail -1)
+    ok=$(grep -oE '[0-9]+ passed' <<<"$summary" | cut -d' ' -f1)
+    failed=$(grep -oE '[0-9]+ failed' <<<"$summary" | cut -d' ' -f1)
+    if [ -z "$ok" ]; then
+        ok=0 failed=1 # did not build or did not run
+    fi
     [ "$failed" -eq 0 ] || status=1
     printf '| %-16s | %6d | %6d | %7d | %14d |\n' "$suite" $((ok - skipped)) "$failed" "$skipped" "$checks"
 done

@@ -136,7 +136,8 @@ fn test_name() -> String {
 /// for tests that pass too.
 fn say(line: &str) {
     use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "{line}");
+    // One write, so that the line does not mix with libtest's output.
+    let _ = std::io::stderr().write_all(format!("{line}\n").as_bytes());
 }
 
 thread_local! {
@@ -369,6 +370,22 @@ impl Broker {
         match self.topic_ids.get(name) {
             Some(id) => *id,
             None => panic!("{name} is not a seeded topic"),
+        }
+    }
+
+    /// The broker's node id: the fixture's on the harness's own broker; on
+    /// an external one, the one its Metadata response gives itself.
+    pub fn node_id(&self) -> Result<i32> {
+        if self.external.is_none() {
+            return Ok(NODE_ID);
+        }
+        let mut client = self.connect()?;
+        let response = admin::decode_metadata_response(
+            &client.round_trip(&admin::metadata_request(1, Some(&[]), false, false))?,
+        )?;
+        match response.brokers.as_slice() {
+            [one] => Ok(one.node_id),
+            brokers => bail!("a single-node broker lists brokers {brokers:?}"),
         }
     }
 

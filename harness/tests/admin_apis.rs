@@ -79,9 +79,10 @@ fn metadata_describes_the_broker_and_topics() -> Result<()> {
     let response = metadata(&mut client, None, false)?;
     ensure!(response.brokers.len() == 1, "{:?}", response.brokers);
     let me = &response.brokers[0];
+    let node = broker.node_id()?;
     ensure!(
         (me.node_id, me.host.as_str(), me.port)
-            == (1, broker.host().as_str(), i32::from(broker.port())),
+            == (node, broker.host().as_str(), i32::from(broker.port())),
         "{me:?}"
     );
     if broker.own_checks("the cluster id is the fixture's") {
@@ -91,7 +92,11 @@ fn metadata_describes_the_broker_and_topics() -> Result<()> {
             response.cluster_id
         );
     }
-    ensure!(response.controller_id == 1);
+    ensure!(
+        response.controller_id == node,
+        "controller {}",
+        response.controller_id
+    );
     let names: Vec<_> = response
         .topics
         .iter()
@@ -107,11 +112,12 @@ fn metadata_describes_the_broker_and_topics() -> Result<()> {
     );
     for (i, p) in beta.partitions.iter().enumerate() {
         ensure!(
-            (p.error_code, p.partition_index, p.leader_id, p.leader_epoch) == (0, i as i32, 1, 0),
+            (p.error_code, p.partition_index, p.leader_id, p.leader_epoch)
+                == (0, i as i32, node, 0),
             "{p:?}"
         );
         ensure!(
-            p.replica_nodes == [1] && p.isr_nodes == [1] && p.offline_replicas.is_empty(),
+            p.replica_nodes == [node] && p.isr_nodes == [node] && p.offline_replicas.is_empty(),
             "{p:?}"
         );
     }
@@ -457,7 +463,7 @@ fn configs_and_cluster_are_described() -> Result<()> {
     ensure!(
         cluster.error_code == 0
             && (!own || cluster.cluster_id == fixture::CLUSTER_ID)
-            && cluster.controller_id == 1,
+            && cluster.controller_id == broker.node_id()?,
         "{cluster:?}"
     );
     ensure!(
