@@ -239,3 +239,27 @@ fn a_port_already_in_use() {
     assert!(!setup.log_dir().exists(), "the log directory was created");
     drop(taken);
 }
+
+#[test]
+fn a_metrics_port_already_in_use() {
+    let setup = Setup::new();
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let kafka_port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = setup.properties(&format!(
+        "listeners=PLAINTEXT://127.0.0.1:{kafka_port}\nmetrics.prometheus.listener=http://127.0.0.1:{port}\n"
+    ));
+    let line = fails_with_one_line(broker().arg(&config), &setup.log_dir());
+    assert_eq!(
+        line,
+        format!(
+            "error: cannot listen on 127.0.0.1:{port} (metrics.prometheus.listener): Address already in use (os error 98)"
+        )
+    );
+    assert!(!setup.log_dir().exists(), "the log directory was created");
+    drop(taken);
+}
