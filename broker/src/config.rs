@@ -704,7 +704,7 @@ mod tests {
             ("log.retention.ms".to_string(), "1000".to_string()),
             (
                 "metrics.prometheus.listener".to_string(),
-                ":9404".to_string(),
+                "http://:9404".to_string(),
             ),
         ];
         assert_eq!(
