@@ -16,6 +16,7 @@ pub mod coordinator;
 pub mod fetch_session;
 pub mod metadata;
 pub mod metrics;
+pub mod metrics_endpoint;
 pub mod producer_id_manager;
 pub mod replica_manager;
 pub mod server;

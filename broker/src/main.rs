@@ -103,7 +103,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     "serving metrics at http://{}/metrics",
                     listener.local_addr()?
                 );
-                Some(tokio::spawn(broker::metrics::serve(
+                Some(tokio::spawn(broker::metrics_endpoint::serve(
                     listener,
                     Arc::clone(&broker),
                 )))

@@ -7,14 +7,10 @@
 //! state of partitions and groups is not tracked at all: a scrape walks the
 //! logs and the group coordinator and reports what it finds.
 //!
-//! The HTTP side is a small HTTP/1.1 responder over a tokio listener: one
-//! request per connection, `GET /metrics` answered in the OpenMetrics text
-//! format, 404 for other paths, 405 for other methods, 400 and close for
-//! anything it cannot read.
+//! This module knows nothing of the broker: the broker calls its counters,
+//! and the endpoint (`metrics_endpoint`) hands it a [`StateSnapshot`] to
+//! encode with them.
 
-use crate::apis::SUPPORTED_APIS;
-use crate::apis::errors::ErrorCodes;
-use crate::broker::Broker;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::ApiKey;
 use parking_lot::RwLock;
@@ -32,9 +28,6 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tracing::{debug, error, warn};
 
 /// Every metric name starts with this (and `_`).
 const PREFIX: &str = "kafka";
@@ -45,10 +38,8 @@ const LATENCY_BUCKETS: [f64; 16] = [
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
     5.0, 10.0,
 ];
-/// The longest request head (request line and headers) read.
-const MAX_REQUEST_HEAD: usize = 8 * 1024;
-/// How long a scraper may take to send its request.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// One more than the largest API key counted.
+const API_KEYS: usize = 128;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ApiLabels {
@@ -78,7 +69,7 @@ struct StateLabels {
 }
 
 /// The broker's metrics. Created once (when the listener is configured)
-/// and kept in [`Broker::metrics`].
+/// and kept in the broker.
 pub struct BrokerMetrics {
     registry: Registry,
     requests: Family<ApiLabels, Counter>,
@@ -89,8 +80,8 @@ pub struct BrokerMetrics {
     messages_in: Family<TopicLabels, Counter>,
     messages_out: Family<TopicLabels, Counter>,
     connections: Gauge,
-    /// The handles of each API, by its position in [`SUPPORTED_APIS`],
-    /// made on its first request (so unused APIs report nothing).
+    /// The handles of each API, by its key, made on its first request (so
+    /// unused APIs report nothing).
     apis: Vec<OnceLock<ApiMetrics>>,
     topics: RwLock<HashMap<String, Arc<TopicMetrics>>>,
 }
@@ -208,15 +199,15 @@ impl BrokerMetrics {
             messages_in,
             messages_out,
             connections,
-            apis: SUPPORTED_APIS.iter().map(|_| OnceLock::new()).collect(),
+            apis: (0..API_KEYS).map(|_| OnceLock::new()).collect(),
             topics: RwLock::new(HashMap::new()),
         }
     }
 
     /// The handles of a supported API.
     pub fn api(&self, key: ApiKey) -> Option<&ApiMetrics> {
-        let index = SUPPORTED_APIS.iter().position(|api| api.key == key)?;
-        Some(self.apis[index].get_or_init(|| {
+        let index = usize::try_from(key as i16).ok()?;
+        Some(self.apis.get(index)?.get_or_init(|| {
             let labels = ApiLabels {
                 api: format!("{key:?}"),
             };
@@ -226,14 +217,6 @@ impl BrokerMetrics {
                 name: labels.api,
             }
         }))
-    }
-
-    /// Counts the non-zero error codes of a response to `api`.
-    pub fn count_errors(&self, api: ApiKey, response: &impl ErrorCodes) {
-        let Some(api) = self.api(api) else {
-            return;
-        };
-        response.for_each_error_code(&mut |code| self.count_error(api, code));
     }
 
     /// Counts one error code (0 is no error and not counted).
@@ -292,12 +275,12 @@ impl BrokerMetrics {
     }
 
     /// Everything in the OpenMetrics text format: the counters, then the
-    /// state of partitions and groups as found now.
-    pub fn encode(&self, broker: &Broker) -> Result<String, fmt::Error> {
+    /// state of partitions and groups the caller found.
+    pub fn encode(&self, snapshot: StateSnapshot) -> Result<String, fmt::Error> {
         let mut out = String::new();
         prometheus_client::encoding::text::encode_registry(&mut out, &self.registry)?;
         let mut state = Registry::with_prefix(PREFIX);
-        state.register_collector(Box::new(StateSnapshot::take(broker)));
+        state.register_collector(Box::new(snapshot));
         prometheus_client::encoding::text::encode(&mut out, &state)?;
         Ok(out)
     }
@@ -305,44 +288,23 @@ impl BrokerMetrics {
 
 /// One partition's log as seen at scrape time.
 #[derive(Debug)]
-struct PartitionState {
-    topic: String,
-    partition: i32,
-    log_end_offset: i64,
-    log_start_offset: i64,
-    size: u64,
+pub struct PartitionState {
+    pub topic: String,
+    pub partition: i32,
+    pub log_end_offset: i64,
+    pub log_start_offset: i64,
+    pub size: u64,
 }
 
 /// The collector of a scrape: the partitions' logs and the groups' states
-/// when the scrape began.
+/// (count by state name) when the scrape began.
 #[derive(Debug)]
-struct StateSnapshot {
-    partitions: Vec<PartitionState>,
-    groups: [(&'static str, usize); 5],
+pub struct StateSnapshot {
+    pub partitions: Vec<PartitionState>,
+    pub groups: [(&'static str, usize); 5],
 }
 
 impl StateSnapshot {
-    fn take(broker: &Broker) -> Self {
-        let mut partitions: Vec<PartitionState> = broker
-            .replicas
-            .logs()
-            .all_logs()
-            .iter()
-            .map(|log| PartitionState {
-                topic: log.topic_partition().topic.clone(),
-                partition: log.topic_partition().partition,
-                log_end_offset: log.log_end_offset(),
-                log_start_offset: log.log_start_offset(),
-                size: log.size_in_bytes(),
-            })
-            .collect();
-        partitions.sort_by(|a, b| (&a.topic, a.partition).cmp(&(&b.topic, b.partition)));
-        StateSnapshot {
-            partitions,
-            groups: broker.groups.count_by_state(),
-        }
-    }
-
     fn encode_partitions(
         &self,
         encoder: &mut DescriptorEncoder,
@@ -450,141 +412,9 @@ impl EncodeMetric for LatencyHistogram {
     }
 }
 
-/// Serves `GET /metrics` on `listener` until the task is dropped.
-pub async fn serve(listener: TcpListener, broker: Arc<Broker>) {
-    let mut backoff = Duration::from_millis(10);
-    loop {
-        let (stream, peer) = match listener.accept().await {
-            Ok(accepted) => {
-                backoff = Duration::from_millis(10);
-                accepted
-            }
-            Err(e) => {
-                error!("metrics listener: accept failed: {e}; retrying in {backoff:?}");
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(1));
-                continue;
-            }
-        };
-        let broker = Arc::clone(&broker);
-        tokio::spawn(async move {
-            if let Err(e) = answer(stream, &broker).await {
-                debug!(%peer, "metrics request failed: {e}");
-            }
-        });
-    }
-}
-
-/// What a request head asked for.
-#[derive(Debug, PartialEq, Eq)]
-enum Route {
-    Metrics,
-    NotFound,
-    MethodNotAllowed,
-    BadRequest,
-}
-
-/// Reads one request and answers it; the connection is closed after.
-async fn answer(mut stream: TcpStream, broker: &Broker) -> std::io::Result<()> {
-    let route = match tokio::time::timeout(REQUEST_TIMEOUT, read_head(&mut stream)).await {
-        Ok(Ok(Some(head))) => route(&head),
-        Ok(Ok(None)) => Route::BadRequest,
-        Ok(Err(e)) => return Err(e),
-        Err(_) => return Ok(()),
-    };
-    let (status, content_type, body) = match route {
-        Route::Metrics => match broker.metrics.as_ref().map(|m| m.encode(broker)) {
-            Some(Ok(body)) => ("200 OK", CONTENT_TYPE, body),
-            _ => {
-                warn!("cannot encode the metrics");
-                (
-                    "500 Internal Server Error",
-                    "text/plain",
-                    "cannot encode the metrics\n".to_string(),
-                )
-            }
-        },
-        Route::NotFound => ("404 Not Found", "text/plain", "not found\n".to_string()),
-        Route::MethodNotAllowed => (
-            "405 Method Not Allowed",
-            "text/plain",
-            "only GET is served\n".to_string(),
-        ),
-        Route::BadRequest => ("400 Bad Request", "text/plain", "bad request\n".to_string()),
-    };
-    let allow = if route == Route::MethodNotAllowed {
-        "Allow: GET\r\n"
-    } else {
-        ""
-    };
-    let head = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n{allow}Connection: close\r\n\r\n",
-        body.len()
-    );
-    stream.write_all(head.as_bytes()).await?;
-    stream.write_all(body.as_bytes()).await?;
-    stream.shutdown().await
-}
-
-/// Reads up to the blank line that ends a request head; `None` if the
-/// peer sent more than [`MAX_REQUEST_HEAD`] bytes or closed before it.
-async fn read_head(stream: &mut TcpStream) -> std::io::Result<Option<Vec<u8>>> {
-    let mut head = Vec::with_capacity(512);
-    let mut chunk = [0u8; 1024];
-    loop {
-        let n = stream.read(&mut chunk).await?;
-        if n == 0 {
-            return Ok(None);
-        }
-        head.extend_from_slice(&chunk[..n]);
-        if let Some(end) = head.windows(4).position(|w| w == b"\r\n\r\n") {
-            head.truncate(end);
-            return Ok(Some(head));
-        }
-        if head.len() > MAX_REQUEST_HEAD {
-            return Ok(None);
-        }
-    }
-}
-
-/// Routes a request head by its request line, `METHOD TARGET HTTP/1.x`.
-fn route(head: &[u8]) -> Route {
-    let line = head.split(|&b| b == b'\r').next().unwrap_or_default();
-    let Ok(line) = std::str::from_utf8(line) else {
-        return Route::BadRequest;
-    };
-    let mut parts = line.split(' ');
-    let (Some(method), Some(target), Some(version), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Route::BadRequest;
-    };
-    if !version.starts_with("HTTP/1.") {
-        return Route::BadRequest;
-    }
-    let path = target.split('?').next().unwrap_or_default();
-    match (method, path) {
-        ("GET", "/metrics") => Route::Metrics,
-        (_, "/metrics") => Route::MethodNotAllowed,
-        _ => Route::NotFound,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn routes_only_get_metrics() {
-        assert_eq!(route(b"GET /metrics HTTP/1.1\r\nHost: x"), Route::Metrics);
-        assert_eq!(route(b"GET /metrics?name[]=x HTTP/1.0"), Route::Metrics);
-        assert_eq!(route(b"GET / HTTP/1.1"), Route::NotFound);
-        assert_eq!(route(b"POST /metrics HTTP/1.1"), Route::MethodNotAllowed);
-        assert_eq!(route(b"GET /metrics"), Route::BadRequest);
-        assert_eq!(route(b"GET /metrics SPDY/3"), Route::BadRequest);
-        assert_eq!(route(b"\xff\xfe"), Route::BadRequest);
-        assert_eq!(route(b""), Route::BadRequest);
-    }
 
     #[test]
     fn counts_and_encodes_requests_errors_and_latency() {

@@ -9,7 +9,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{broadcast, mpsc};
 use tracing::{debug, error, info, warn};
 
@@ -63,21 +63,9 @@ async fn accept_loop(
     notify_shutdown: &broadcast::Sender<()>,
     done_tx: &mpsc::Sender<()>,
 ) {
-    let mut backoff = Duration::from_millis(10);
+    let mut backoff = Backoff::default();
     loop {
-        let (stream, peer) = match listener.accept().await {
-            Ok(accepted) => {
-                backoff = Duration::from_millis(10);
-                accepted
-            }
-            Err(e) => {
-                // Out of file descriptors and the like: wait and retry.
-                error!("accept failed: {e}; retrying in {backoff:?}");
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(1));
-                continue;
-            }
-        };
+        let (stream, peer) = accept(listener, &mut backoff, "listener").await;
         if let Err(e) = stream.set_nodelay(true) {
             debug!(%peer, "cannot set TCP_NODELAY: {e}");
         }
@@ -158,4 +146,37 @@ fn is_disconnect(e: &std::io::Error) -> bool {
         e.kind(),
         std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
     )
+}
+
+/// The wait before accepting again after a failed accept: doubles from
+/// 10 ms up to a second, back to 10 ms after a success.
+#[derive(Debug)]
+pub struct Backoff(Duration);
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff(Duration::from_millis(10))
+    }
+}
+
+/// The next connection on `listener`. A failed accept (out of file
+/// descriptors and the like) is logged and retried after `backoff`.
+pub async fn accept(
+    listener: &TcpListener,
+    backoff: &mut Backoff,
+    what: &str,
+) -> (TcpStream, SocketAddr) {
+    loop {
+        match listener.accept().await {
+            Ok(accepted) => {
+                *backoff = Backoff::default();
+                return accepted;
+            }
+            Err(e) => {
+                error!("{what}: accept failed: {e}; retrying in {:?}", backoff.0);
+                tokio::time::sleep(backoff.0).await;
+                backoff.0 = (backoff.0 * 2).min(Duration::from_secs(1));
+            }
+        }
+    }
 }

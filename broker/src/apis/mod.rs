@@ -147,7 +147,8 @@ pub async fn handle_request(
     let handled = dispatch(broker, frame, peer, out).await;
     if let Some(metrics) = &broker.metrics {
         let key = raw_key.and_then(|raw| ApiKey::try_from(raw).ok());
-        if let Some(api) = key.and_then(|key| metrics.api(key)) {
+        let supported_key = key.filter(|key| supported(*key).is_some());
+        if let Some(api) = supported_key.and_then(|key| metrics.api(key)) {
             api.observe(started.elapsed());
         }
     }
@@ -182,9 +183,7 @@ async fn dispatch(
             // Kafka answers newer ApiVersions requests in the v0 layout so the
             // client can retry with a version both sides know.
             let response = api_versions::unsupported_version_response();
-            if let Some(metrics) = &broker.metrics {
-                metrics.count_errors(api_key, &response);
-            }
+            count_errors(broker, api_key, &response);
             return encode_response(out, correlation_id, 0, &response);
         }
         return Err(CloseConnection(format!(
@@ -398,9 +397,7 @@ fn respond<R: Encodable + HeaderVersion + ErrorCodes>(
     ctx: &RequestContext,
     response: R,
 ) -> Result<(), CloseConnection> {
-    if let Some(metrics) = &broker.metrics {
-        metrics.count_errors(ctx.api_key, &response);
-    }
+    count_errors(broker, ctx.api_key, &response);
     encode_response(out, ctx.correlation_id, ctx.api_version, &response)
 }
 
@@ -457,4 +454,14 @@ fn encode_response<R: Encodable + HeaderVersion>(
     let size = (out.len() - start - 4) as i32;
     out[start..start + 4].copy_from_slice(&size.to_be_bytes());
     Ok(())
+}
+
+/// Counts the non-zero error codes of a response to `api` in the metrics.
+fn count_errors(broker: &Broker, api: ApiKey, response: &impl ErrorCodes) {
+    let Some(metrics) = &broker.metrics else {
+        return;
+    };
+    if let Some(api) = metrics.api(api) {
+        response.for_each_error_code(&mut |code| metrics.count_error(api, code));
+    }
 }

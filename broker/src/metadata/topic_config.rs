@@ -414,6 +414,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn broker_synonyms_are_known_broker_keys() {
+        assert!(crate::config::KNOWN_KEYS.is_sorted());
+        for def in TOPIC_CONFIGS {
+            if let Some(synonym) = def.broker_synonym {
+                assert!(
+                    crate::config::is_known_key(synonym),
+                    "{synonym} (broker synonym of {}) is missing from config::KNOWN_KEYS",
+                    def.name
+                );
+            }
+        }
+    }
+
+    #[test]
     fn configs_are_sorted_unique_and_valid() {
         for pair in TOPIC_CONFIGS.windows(2) {
             assert!(
