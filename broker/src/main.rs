@@ -95,8 +95,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("cannot listen on {bind}"))?;
         let broker = Arc::new(Broker::open(config)?);
-        // Clients connect once the Kafka listener accepts: metrics are
-        // served by then.
+        // Connections wait in the backlog until server::run accepts them:
+        // metrics are served by then.
         let metrics = match metrics_listener {
             Some(listener) => {
                 info!(

@@ -6,7 +6,7 @@
 
 use crate::broker::Broker;
 use crate::metrics::{CONTENT_TYPE, PartitionState, StateSnapshot};
-use crate::server::{Backoff, accept};
+use crate::server::accept;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -20,9 +20,8 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Serves `GET /metrics` on `listener` until the task is dropped.
 pub async fn serve(listener: TcpListener, broker: Arc<Broker>) {
-    let mut backoff = Backoff::default();
     loop {
-        let (stream, peer) = accept(&listener, &mut backoff, "metrics listener").await;
+        let (stream, peer) = accept(&listener, "metrics listener").await;
         let broker = Arc::clone(&broker);
         tokio::spawn(async move {
             if let Err(e) = answer(stream, &broker).await {

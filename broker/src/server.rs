@@ -63,9 +63,8 @@ async fn accept_loop(
     notify_shutdown: &broadcast::Sender<()>,
     done_tx: &mpsc::Sender<()>,
 ) {
-    let mut backoff = Backoff::default();
     loop {
-        let (stream, peer) = accept(listener, &mut backoff, "listener").await;
+        let (stream, peer) = accept(listener, "listener").await;
         if let Err(e) = stream.set_nodelay(true) {
             debug!(%peer, "cannot set TCP_NODELAY: {e}");
         }
@@ -148,34 +147,18 @@ fn is_disconnect(e: &std::io::Error) -> bool {
     )
 }
 
-/// The wait before accepting again after a failed accept: doubles from
-/// 10 ms up to a second, back to 10 ms after a success.
-#[derive(Debug)]
-pub struct Backoff(Duration);
-
-impl Default for Backoff {
-    fn default() -> Self {
-        Backoff(Duration::from_millis(10))
-    }
-}
-
 /// The next connection on `listener`. A failed accept (out of file
-/// descriptors and the like) is logged and retried after `backoff`.
-pub async fn accept(
-    listener: &TcpListener,
-    backoff: &mut Backoff,
-    what: &str,
-) -> (TcpStream, SocketAddr) {
+/// descriptors and the like) is logged and retried after a wait that
+/// doubles from 10 ms up to a second.
+pub async fn accept(listener: &TcpListener, what: &str) -> (TcpStream, SocketAddr) {
+    let mut backoff = Duration::from_millis(10);
     loop {
         match listener.accept().await {
-            Ok(accepted) => {
-                *backoff = Backoff::default();
-                return accepted;
-            }
+            Ok(accepted) => return accepted,
             Err(e) => {
-                error!("{what}: accept failed: {e}; retrying in {:?}", backoff.0);
-                tokio::time::sleep(backoff.0).await;
-                backoff.0 = (backoff.0 * 2).min(Duration::from_secs(1));
+                error!("{what}: accept failed: {e}; retrying in {backoff:?}");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(1));
             }
         }
     }

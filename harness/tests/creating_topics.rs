@@ -104,6 +104,21 @@ fn ensure_created(result: &CreatedTopic, asked: &CreatableTopic) -> Result<()> {
     Ok(())
 }
 
+/// Polls `check` until it gives a value, for at most [`APPLY_TIMEOUT`];
+/// then fails with the last thing it said was missing.
+fn eventually<T>(mut check: impl FnMut() -> Result<T, String>) -> Result<T> {
+    let deadline = Instant::now() + APPLY_TIMEOUT;
+    loop {
+        match check() {
+            Ok(value) => return Ok(value),
+            Err(missing) if Instant::now() > deadline => {
+                bail!("within {APPLY_TIMEOUT:?}: {missing}")
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(20)),
+        }
+    }
+}
+
 /// The metadata log's records once `done` holds for them (the log is read
 /// again until it does, or the time is up).
 fn metadata_log_when(
@@ -111,21 +126,12 @@ fn metadata_log_when(
     what: &str,
     done: impl Fn(&[LoggedRecord]) -> bool,
 ) -> Result<Vec<LoggedRecord>> {
-    let deadline = Instant::now() + APPLY_TIMEOUT;
-    loop {
+    eventually(|| match metadata_log::read(log_dir) {
+        Ok(records) if done(&records) => Ok(records),
+        Ok(records) => Err(format!("{what} not in the metadata log: {records:#?}")),
         // A read can meet a batch being appended: read again.
-        let read = metadata_log::read(log_dir);
-        if let Ok(records) = &read
-            && done(records)
-        {
-            return read;
-        }
-        if Instant::now() > deadline {
-            let records = read?;
-            bail!("{what} not in the metadata log within {APPLY_TIMEOUT:?}: {records:#?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+        Err(e) => Err(format!("reading the metadata log: {e:#}")),
+    })
 }
 
 fn topic_ids_named(records: &[LoggedRecord], name: &str) -> Vec<Uuid> {
@@ -161,17 +167,13 @@ fn partition_dirs(log_dir: &Path, name: &str) -> Result<Vec<i32>> {
 /// Waits until `name` has exactly the partition directories 0..count.
 fn wait_for_partition_dirs(log_dir: &Path, name: &str, count: i32) -> Result<()> {
     let expected: Vec<i32> = (0..count).collect();
-    let deadline = Instant::now() + APPLY_TIMEOUT;
-    loop {
-        let found = partition_dirs(log_dir, name)?;
-        if found == expected {
-            return Ok(());
-        }
-        if Instant::now() > deadline {
-            bail!("directories of {name}: {found:?}, expected partitions {expected:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    eventually(|| match partition_dirs(log_dir, name) {
+        Ok(found) if found == expected => Ok(()),
+        Ok(found) => Err(format!(
+            "directories of {name}: {found:?}, expected partitions {expected:?}"
+        )),
+        Err(e) => Err(format!("listing {}: {e:#}", log_dir.display())),
+    })
 }
 
 /// Checks everything a creation of `name` with `count` partitions leaves in
@@ -238,19 +240,17 @@ fn ensure_created_on_disk(log_dir: &Path, name: &str, count: i32, node_id: i32) 
     let expected = format!("topic_id: {}", fixture::base64_url(&id));
     for index in 0..count {
         let path = log_dir.join(format!("{name}-{index}/partition.metadata"));
-        let deadline = Instant::now() + APPLY_TIMEOUT;
-        loop {
+        eventually(|| {
             let text = std::fs::read_to_string(&path).unwrap_or_default();
             if text.lines().any(|line| line.trim() == expected) {
-                break;
+                Ok(())
+            } else {
+                Err(format!(
+                    "{}: {text:?} does not say {expected:?}",
+                    path.display()
+                ))
             }
-            ensure!(
-                Instant::now() < deadline,
-                "{}: {text:?} does not say {expected:?}",
-                path.display()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        })?;
     }
     Ok(id)
 }
