@@ -12,12 +12,15 @@ use crate::metadata::{self, MetadataCache};
 use crate::metrics::BrokerMetrics;
 use crate::producer_id_manager::ProducerIdManager;
 use crate::replica_manager::ReplicaManager;
+use crate::storage::log_manager::LogManagerConfig;
 use crate::storage::{LogConfig, LogManager};
 use anyhow::Context;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
 use tracing::info;
 use uuid::Uuid;
 
@@ -52,14 +55,38 @@ impl Broker {
             max_message_bytes: METADATA_MAX_BATCH_BYTES,
             ..config.log
         };
-        let (metadata_log, image) = metadata::open_and_load(&log_dir, metadata_log_config)
+        let logs = LogManager::with_config(
+            &log_dir,
+            config.log,
+            LogManagerConfig {
+                num_recovery_threads: config.num_recovery_threads_per_data_dir,
+                flush_check_interval: Duration::from_millis(config.log_flush_scheduler_interval_ms),
+                recovery_point_checkpoint_interval: Duration::from_millis(
+                    config.log_flush_offset_checkpoint_interval_ms,
+                ),
+                log_start_offset_checkpoint_interval: Duration::from_millis(
+                    config.log_flush_start_offset_checkpoint_interval_ms,
+                ),
+            },
+        )
+        .with_context(|| format!("cannot open log directory {}", log_dir.display()))?;
+        let logs = Arc::new(logs);
+        let (metadata_log, image) = metadata::open_and_load(&logs, metadata_log_config)
             .with_context(|| format!("cannot load the metadata log in {}", log_dir.display()))?;
-        let logs = LogManager::new(&log_dir, config.log)
-            .with_context(|| format!("cannot open log directory {}", log_dir.display()))?;
-        let replicas = ReplicaManager::new(logs);
+        let replicas = ReplicaManager::new(Arc::clone(&logs));
+        replicas
+            .open_all(&image)
+            .context("cannot open the partition logs")?;
         replicas
             .sync_with_image(&image)
             .context("cannot open the partition logs")?;
+        let (loaded, scanned_bytes) = logs.load_stats();
+        info!(
+            logs = loaded,
+            clean_shutdown = logs.had_clean_shutdown(),
+            recovery_scanned_bytes = scanned_bytes,
+            "loaded logs"
+        );
         info!(
             cluster_id = %meta.cluster_id,
             node_id = config.node_id,
@@ -104,6 +131,11 @@ impl Broker {
             .groups
             .load(&broker)
             .context("cannot load the consumer groups")?;
+        broker
+            .replicas
+            .logs()
+            .startup()
+            .context("cannot start the log manager")?;
         Ok(broker)
     }
 
@@ -171,6 +203,12 @@ impl Broker {
     pub fn flush(&self) -> std::io::Result<()> {
         self.controller.log().flush()?;
         self.replicas.flush_all()
+    }
+
+    /// A clean shutdown of storage: every log closed, the checkpoints and
+    /// the clean shutdown marker written.
+    pub fn shutdown(&self) -> std::io::Result<()> {
+        self.replicas.shutdown()
     }
 }
 

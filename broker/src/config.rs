@@ -48,6 +48,9 @@ pub const KNOWN_KEYS: &[&str] = &[
     "log.dirs",
     "log.flush.interval.messages",
     "log.flush.interval.ms",
+    "log.flush.offset.checkpoint.interval.ms",
+    "log.flush.scheduler.interval.ms",
+    "log.flush.start.offset.checkpoint.interval.ms",
     "log.index.interval.bytes",
     "log.index.size.max.bytes",
     "log.local.retention.bytes",
@@ -154,6 +157,17 @@ pub struct BrokerConfig {
     pub group_max_session_timeout_ms: i32,
     /// `max.incremental.fetch.session.cache.slots`.
     pub max_incremental_fetch_session_cache_slots: usize,
+    /// `num.recovery.threads.per.data.dir`: threads that load logs at start.
+    pub num_recovery_threads_per_data_dir: usize,
+    /// `log.flush.scheduler.interval.ms`: how often the log flusher looks
+    /// for logs to flush.
+    pub log_flush_scheduler_interval_ms: u64,
+    /// `log.flush.offset.checkpoint.interval.ms`: how often the recovery
+    /// points are checkpointed.
+    pub log_flush_offset_checkpoint_interval_ms: u64,
+    /// `log.flush.start.offset.checkpoint.interval.ms`: how often the log
+    /// start offsets are checkpointed.
+    pub log_flush_start_offset_checkpoint_interval_ms: u64,
     /// `metrics.prometheus.listener=http://HOST:PORT`: where `GET /metrics`
     /// is served. No metrics listener (and no metrics) without it.
     pub metrics_prometheus_listener: Option<Endpoint>,
@@ -185,6 +199,10 @@ impl Default for BrokerConfig {
             group_min_session_timeout_ms: 6000,
             group_max_session_timeout_ms: 1_800_000,
             max_incremental_fetch_session_cache_slots: 1000,
+            num_recovery_threads_per_data_dir: 2,
+            log_flush_scheduler_interval_ms: 1000,
+            log_flush_offset_checkpoint_interval_ms: 60_000,
+            log_flush_start_offset_checkpoint_interval_ms: 60_000,
             metrics_prometheus_listener: None,
             properties: BTreeMap::new(),
         }
@@ -265,6 +283,41 @@ impl BrokerConfig {
         if let Some(v) = get("log.flush.interval.messages") {
             config.log.flush_interval_messages =
                 parse::<u64>(v, "log.flush.interval.messages")?.max(1);
+        }
+        if let Some(v) = get("log.flush.interval.ms") {
+            config.log.flush_interval_ms = parse::<u64>(v, "log.flush.interval.ms")?;
+        }
+        if let Some(v) = get("log.index.size.max.bytes") {
+            let size: usize = parse(v, "log.index.size.max.bytes")?;
+            if size < 4 {
+                bail!("log.index.size.max.bytes={v} must be at least 4");
+            }
+            config.log.max_index_size = size;
+        }
+        if let Some(v) = get("num.recovery.threads.per.data.dir") {
+            config.num_recovery_threads_per_data_dir =
+                parse(v, "num.recovery.threads.per.data.dir")?;
+            if config.num_recovery_threads_per_data_dir < 1 {
+                bail!("num.recovery.threads.per.data.dir={v} must be at least 1");
+            }
+        }
+        for (key, field) in [
+            (
+                "log.flush.scheduler.interval.ms",
+                &mut config.log_flush_scheduler_interval_ms,
+            ),
+            (
+                "log.flush.offset.checkpoint.interval.ms",
+                &mut config.log_flush_offset_checkpoint_interval_ms,
+            ),
+            (
+                "log.flush.start.offset.checkpoint.interval.ms",
+                &mut config.log_flush_start_offset_checkpoint_interval_ms,
+            ),
+        ] {
+            if let Some(v) = get(key) {
+                *field = parse::<u64>(v, key)?.max(1);
+            }
         }
         if let Some(v) = get("message.max.bytes") {
             config.log.max_message_bytes = parse(v, "message.max.bytes")?;
@@ -400,10 +453,22 @@ impl BrokerConfig {
                 "Messages accumulated on a log partition before they are flushed to disk.",
             ),
             (
+                "log.flush.interval.ms",
+                self.log.flush_interval_ms.min(i64::MAX as u64).to_string(),
+                LONG,
+                "Milliseconds a message waits in a log before it is flushed to disk.",
+            ),
+            (
                 "log.index.interval.bytes",
                 self.log.index_interval_bytes.to_string(),
                 INT,
                 "The interval with which an entry is added to the offset index.",
+            ),
+            (
+                "log.index.size.max.bytes",
+                self.log.max_index_size.to_string(),
+                INT,
+                "The maximum size in bytes of the offset index.",
             ),
             (
                 "log.segment.bytes",

@@ -6,6 +6,7 @@
 use crate::metadata::records::TOPIC_RESOURCE;
 use crate::metadata::topic_config;
 use crate::metadata::{MetadataImage, TopicImage};
+use crate::storage::log_manager::LogToOpen;
 use crate::storage::{
     AppendError, LogAppendInfo, LogConfig, LogManager, TopicPartition, UnifiedLog,
 };
@@ -19,7 +20,7 @@ use tracing::warn;
 type WaitersByTopic = HashMap<Arc<str>, HashMap<i32, Arc<Notify>>>;
 
 pub struct ReplicaManager {
-    logs: LogManager,
+    logs: Arc<LogManager>,
     /// The broker-wide log settings topic overrides apply to.
     log_config: LogConfig,
     /// One notifier per partition a fetch has waited on.
@@ -27,7 +28,7 @@ pub struct ReplicaManager {
 }
 
 impl ReplicaManager {
-    pub fn new(logs: LogManager) -> Self {
+    pub fn new(logs: Arc<LogManager>) -> Self {
         ReplicaManager {
             log_config: logs.config(),
             logs,
@@ -35,8 +36,28 @@ impl ReplicaManager {
         }
     }
 
-    pub fn logs(&self) -> &LogManager {
+    pub fn logs(&self) -> &Arc<LogManager> {
         &self.logs
+    }
+
+    /// Opens the log of every partition in `image` at start, several at a
+    /// time (`num.recovery.threads.per.data.dir`).
+    pub fn open_all(&self, image: &MetadataImage) -> io::Result<()> {
+        let logs = image
+            .topics()
+            .flat_map(|topic| {
+                let config = topic_config::log_config(
+                    &self.log_config,
+                    image.configs(TOPIC_RESOURCE, &topic.name),
+                );
+                topic.partitions.keys().map(move |&partition| LogToOpen {
+                    tp: TopicPartition::new(topic.name.clone(), partition),
+                    topic_id: topic.id,
+                    config,
+                })
+            })
+            .collect();
+        self.logs.open_logs(logs)
     }
 
     /// The log of a partition of `topic`, opened on first use with the
@@ -125,5 +146,10 @@ impl ReplicaManager {
     /// Forces every log to disk.
     pub fn flush_all(&self) -> io::Result<()> {
         self.logs.flush_all()
+    }
+
+    /// Closes every log for a clean shutdown.
+    pub fn shutdown(&self) -> io::Result<()> {
+        self.logs.shutdown()
     }
 }

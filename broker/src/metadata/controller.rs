@@ -18,6 +18,7 @@ use crate::storage::record_batch::{self, NewRecord};
 use parking_lot::Mutex;
 use std::collections::{BTreeMap, HashSet};
 use std::io;
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 use thiserror::Error;
 use tracing::info;
@@ -83,14 +84,14 @@ pub struct TopicDefaults {
 }
 
 pub struct Controller {
-    log: UnifiedLog,
+    log: Arc<UnifiedLog>,
     lock: Mutex<()>,
     node_id: i32,
     directory_id: Uuid,
 }
 
 impl Controller {
-    pub fn new(log: UnifiedLog, node_id: i32, directory_id: Uuid) -> Self {
+    pub fn new(log: Arc<UnifiedLog>, node_id: i32, directory_id: Uuid) -> Self {
         Controller {
             log,
             lock: Mutex::new(()),
@@ -425,7 +426,7 @@ mod tests {
         .unwrap();
         let image = loader::load(dir, &log).unwrap();
         (
-            Controller::new(log, 1, Uuid::from_u128(9)),
+            Controller::new(std::sync::Arc::new(log), 1, Uuid::from_u128(9)),
             MetadataCache::new(image),
         )
     }

@@ -11,10 +11,9 @@ pub mod topic_config;
 
 pub use image::{MetadataImage, PartitionRegistration, TopicImage, is_internal_topic};
 
-use crate::storage::{LogConfig, TopicPartition, UnifiedLog, log_manager};
+use crate::storage::{LogConfig, LogManager, TopicPartition, UnifiedLog, log_manager};
 use arc_swap::ArcSwap;
 use std::io;
-use std::path::Path;
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -45,14 +44,18 @@ impl MetadataCache {
 }
 
 /// Opens (creating if missing) the metadata log and loads the image from it.
-pub fn open_and_load(log_dir: &Path, config: LogConfig) -> io::Result<(UnifiedLog, MetadataImage)> {
+pub fn open_and_load(
+    logs: &LogManager,
+    config: LogConfig,
+) -> io::Result<(Arc<UnifiedLog>, MetadataImage)> {
+    let log_dir = logs.log_dir();
     let dir = log_dir.join(METADATA_LOG_DIR);
     std::fs::create_dir_all(&dir)?;
     let metadata_file = dir.join(log_manager::PARTITION_METADATA_FILE);
     if !metadata_file.exists() {
         log_manager::write_partition_metadata(&metadata_file, METADATA_TOPIC_ID)?;
     }
-    let log = UnifiedLog::open(&dir, TopicPartition::new("__cluster_metadata", 0), config)?;
+    let log = logs.open_metadata_log(&dir, TopicPartition::new("__cluster_metadata", 0), config)?;
     let image = loader::load(&dir, &log)?;
     Ok((log, image))
 }

@@ -406,6 +406,18 @@ pub fn log_config(broker: &LogConfig, overrides: Option<&BTreeMap<String, String
     {
         config.index_interval_bytes = v;
     }
+    if let Some(v) = overrides
+        .get("flush.ms")
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        config.flush_interval_ms = v;
+    }
+    if let Some(v) = overrides
+        .get("segment.index.bytes")
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        config.max_index_size = v.max(4);
+    }
     config
 }
 

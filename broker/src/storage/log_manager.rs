@@ -1,15 +1,55 @@
-//! All partition logs under the log directory.
+//! All partition logs under the log directory (Kafka's `LogManager`): it
+//! opens them with what the directory's checkpoints say of them, keeps the
+//! checkpoints (`recovery-point-offset-checkpoint`,
+//! `log-start-offset-checkpoint`) and the clean shutdown marker
+//! (`.kafka_cleanshutdown`), and runs the log flusher thread.
 
+use super::checkpoint_file::{
+    self, LOG_START_OFFSET_CHECKPOINT_FILE, RECOVERY_POINT_CHECKPOINT_FILE,
+};
+use super::log_loader::LoadParams;
 use super::{LogConfig, TopicPartition, UnifiedLog};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use parking_lot::{Mutex, RwLock};
+use parking_lot::{Condvar, Mutex, RwLock};
 use std::collections::HashMap;
-use std::io;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use tracing::{info, warn};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+use tracing::{error, info, warn};
 use uuid::Uuid;
+
+/// Kafka's clean shutdown marker in the log directory.
+pub const CLEAN_SHUTDOWN_FILE: &str = ".kafka_cleanshutdown";
+
+/// Settings of the log manager itself (the broker-level `log.*` keys).
+#[derive(Debug, Clone, Copy)]
+pub struct LogManagerConfig {
+    pub num_recovery_threads: usize,
+    pub flush_check_interval: Duration,
+    pub recovery_point_checkpoint_interval: Duration,
+    pub log_start_offset_checkpoint_interval: Duration,
+}
+
+impl Default for LogManagerConfig {
+    fn default() -> Self {
+        LogManagerConfig {
+            num_recovery_threads: 2,
+            flush_check_interval: Duration::from_secs(1),
+            recovery_point_checkpoint_interval: Duration::from_secs(60),
+            log_start_offset_checkpoint_interval: Duration::from_secs(60),
+        }
+    }
+}
+
+/// A log to open: its partition, topic id and settings.
+pub struct LogToOpen {
+    pub tp: TopicPartition,
+    pub topic_id: Uuid,
+    pub config: LogConfig,
+}
 
 /// Name of the file in each partition directory that records its topic id.
 pub const PARTITION_METADATA_FILE: &str = "partition.metadata";
@@ -27,15 +67,37 @@ type LogsByTopic = HashMap<Arc<str>, TopicLogs>;
 pub struct LogManager {
     log_dir: PathBuf,
     config: LogConfig,
+    manager_config: LogManagerConfig,
     logs: RwLock<LogsByTopic>,
     /// Serialises opening logs, so the map lock is never held across I/O.
     opening: Mutex<()>,
+    /// Whether the last run left the clean shutdown marker.
+    had_clean_shutdown: bool,
+    recovery_points: HashMap<TopicPartition, i64>,
+    log_start_offsets: HashMap<TopicPartition, i64>,
+    /// The metadata log, which is not a partition of a topic in the image
+    /// but is checkpointed and closed with the others.
+    metadata_log: Mutex<Option<Arc<UnifiedLog>>>,
+    scanned_bytes: AtomicU64,
+    loaded_logs: AtomicUsize,
+    /// Serialises checkpoint writes.
+    checkpointing: Mutex<()>,
+    flusher: Mutex<Option<std::thread::JoinHandle<()>>>,
+    stop: Arc<(Mutex<bool>, Condvar)>,
 }
 
 impl LogManager {
     /// Uses `log_dir`, creating it if missing, and finishes deleting logs
     /// a previous run left marked for deletion.
     pub fn new(log_dir: &Path, config: LogConfig) -> io::Result<Self> {
+        Self::with_config(log_dir, config, LogManagerConfig::default())
+    }
+
+    pub fn with_config(
+        log_dir: &Path,
+        config: LogConfig,
+        manager_config: LogManagerConfig,
+    ) -> io::Result<Self> {
         std::fs::create_dir_all(log_dir)?;
         for entry in std::fs::read_dir(log_dir)? {
             let entry = entry?;
@@ -44,12 +106,217 @@ impl LogManager {
                 std::fs::remove_dir_all(entry.path())?;
             }
         }
+        let had_clean_shutdown = log_dir.join(CLEAN_SHUTDOWN_FILE).exists();
+        let read_checkpoint = |name: &str| {
+            checkpoint_file::read_offsets(&log_dir.join(name)).unwrap_or_else(|e| {
+                warn!("{e}; the logs will be recovered without it");
+                HashMap::new()
+            })
+        };
+        let recovery_points = read_checkpoint(RECOVERY_POINT_CHECKPOINT_FILE);
+        let log_start_offsets = read_checkpoint(LOG_START_OFFSET_CHECKPOINT_FILE);
         Ok(LogManager {
             log_dir: log_dir.to_path_buf(),
             config,
+            manager_config,
             logs: RwLock::new(HashMap::new()),
             opening: Mutex::new(()),
+            had_clean_shutdown,
+            recovery_points,
+            log_start_offsets,
+            metadata_log: Mutex::new(None),
+            scanned_bytes: AtomicU64::new(0),
+            loaded_logs: AtomicUsize::new(0),
+            checkpointing: Mutex::new(()),
+            flusher: Mutex::new(None),
+            stop: Arc::new((Mutex::new(false), Condvar::new())),
         })
+    }
+
+    /// Whether the previous run shut down cleanly.
+    pub fn had_clean_shutdown(&self) -> bool {
+        self.had_clean_shutdown
+    }
+
+    /// What the checkpoints say of `tp`'s log.
+    pub fn load_params(&self, tp: &TopicPartition) -> LoadParams {
+        LoadParams {
+            had_clean_shutdown: self.had_clean_shutdown,
+            recovery_point: self.recovery_points.get(tp).copied(),
+            log_start_offset: self.log_start_offsets.get(tp).copied(),
+        }
+    }
+
+    /// Opens a log that lives outside the topics (the metadata log) with
+    /// what the checkpoints say of it; it is checkpointed and closed with
+    /// the others.
+    pub fn open_metadata_log(
+        &self,
+        dir: &Path,
+        tp: TopicPartition,
+        config: LogConfig,
+    ) -> io::Result<Arc<UnifiedLog>> {
+        let params = self.load_params(&tp);
+        let log = Arc::new(UnifiedLog::load(dir, tp, config, params)?);
+        self.count_loaded(&log);
+        *self.metadata_log.lock() = Some(Arc::clone(&log));
+        Ok(log)
+    }
+
+    fn count_loaded(&self, log: &UnifiedLog) {
+        self.scanned_bytes
+            .fetch_add(log.scanned_bytes(), Ordering::Relaxed);
+        self.loaded_logs.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Logs loaded so far and the bytes of segment data their loading read.
+    pub fn load_stats(&self) -> (usize, u64) {
+        (
+            self.loaded_logs.load(Ordering::Relaxed),
+            self.scanned_bytes.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Opens the given logs, `num.recovery.threads.per.data.dir` at a time.
+    pub fn open_logs(&self, logs: Vec<LogToOpen>) -> io::Result<()> {
+        let threads = self.manager_config.num_recovery_threads.clamp(1, logs.len().max(1));
+        let next = AtomicUsize::new(0);
+        let failure: Mutex<Option<io::Error>> = Mutex::new(None);
+        std::thread::scope(|scope| {
+            for _ in 0..threads {
+                scope.spawn(|| {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(log) = logs.get(i) else { break };
+                        if self.get_log(&log.tp.topic, log.tp.partition).is_some() {
+                            continue;
+                        }
+                        let opened = self
+                            .load_log(&log.tp, log.topic_id, log.config)
+                            .and_then(|opened| {
+                                let _opening = self.opening.lock();
+                                self.insert_log(&log.tp, log.topic_id, opened)
+                            });
+                        if let Err(e) = opened {
+                            warn!(log = %log.tp, "cannot open log: {e}");
+                            failure.lock().get_or_insert(e);
+                            break;
+                        }
+                    }
+                });
+            }
+        });
+        match failure.into_inner() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// Loading is done: the clean shutdown marker goes (a crash from now on
+    /// is not a clean shutdown) and the log flusher starts.
+    pub fn startup(self: &Arc<Self>) -> io::Result<()> {
+        match std::fs::remove_file(self.log_dir.join(CLEAN_SHUTDOWN_FILE)) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+        let manager = Arc::clone(self);
+        let handle = std::thread::Builder::new()
+            .name("log-flusher".into())
+            .spawn(move || manager.run_flusher())?;
+        *self.flusher.lock() = Some(handle);
+        Ok(())
+    }
+
+    /// The log flusher: flushes rolled segments and data older than
+    /// `flush.ms`, and writes the checkpoints on their intervals.
+    fn run_flusher(&self) {
+        let config = self.manager_config;
+        let mut last_recovery_checkpoint = Instant::now();
+        let mut last_start_checkpoint = Instant::now();
+        let (stopped, wake) = &*self.stop;
+        loop {
+            {
+                let mut stopped = stopped.lock();
+                if !*stopped {
+                    wake.wait_for(&mut stopped, config.flush_check_interval);
+                }
+                if *stopped {
+                    return;
+                }
+            }
+            for log in self.all_logs() {
+                if let Err(e) = log.flush_if_due() {
+                    error!(log = %log.topic_partition(), "cannot flush log: {e}");
+                }
+            }
+            if last_recovery_checkpoint.elapsed() >= config.recovery_point_checkpoint_interval {
+                last_recovery_checkpoint = Instant::now();
+                if let Err(e) = self.checkpoint_recovery_points() {
+                    error!("cannot write {RECOVERY_POINT_CHECKPOINT_FILE}: {e}");
+                }
+            }
+            if last_start_checkpoint.elapsed() >= config.log_start_offset_checkpoint_interval {
+                last_start_checkpoint = Instant::now();
+                if let Err(e) = self.checkpoint_log_start_offsets() {
+                    error!("cannot write {LOG_START_OFFSET_CHECKPOINT_FILE}: {e}");
+                }
+            }
+        }
+    }
+
+    /// Every log, the metadata log included.
+    fn checkpointed_logs(&self) -> Vec<Arc<UnifiedLog>> {
+        let mut logs = self.all_logs();
+        logs.extend(self.metadata_log.lock().clone());
+        logs
+    }
+
+    pub fn checkpoint_recovery_points(&self) -> io::Result<()> {
+        let _writing = self.checkpointing.lock();
+        let entries: Vec<(TopicPartition, i64)> = self
+            .checkpointed_logs()
+            .iter()
+            .map(|log| (log.topic_partition().clone(), log.recovery_point()))
+            .collect();
+        checkpoint_file::write_offsets(&self.log_dir.join(RECOVERY_POINT_CHECKPOINT_FILE), &entries)
+    }
+
+    pub fn checkpoint_log_start_offsets(&self) -> io::Result<()> {
+        let _writing = self.checkpointing.lock();
+        let entries: Vec<(TopicPartition, i64)> = self
+            .checkpointed_logs()
+            .iter()
+            .map(|log| (log.topic_partition().clone(), log.log_start_offset()))
+            .collect();
+        checkpoint_file::write_offsets(
+            &self.log_dir.join(LOG_START_OFFSET_CHECKPOINT_FILE),
+            &entries,
+        )
+    }
+
+    /// A clean shutdown (Kafka's `LogManager.shutdown`): the flusher stops,
+    /// every log is closed (flushed, indexes trimmed, producers
+    /// snapshotted), the checkpoints are written and, last, the clean
+    /// shutdown marker, so the next start trusts all of it.
+    pub fn shutdown(&self) -> io::Result<()> {
+        {
+            let (stopped, wake) = &*self.stop;
+            *stopped.lock() = true;
+            wake.notify_all();
+        }
+        if let Some(handle) = self.flusher.lock().take() {
+            let _ = handle.join();
+        }
+        for log in self.checkpointed_logs() {
+            log.close()?;
+        }
+        self.checkpoint_recovery_points()?;
+        self.checkpoint_log_start_offsets()?;
+        let path = self.log_dir.join(CLEAN_SHUTDOWN_FILE);
+        let mut file = std::fs::File::create(&path)?;
+        file.write_all(br#"{"version":0,"brokerEpoch":-1}"#)?;
+        file.sync_all()?;
+        std::fs::File::open(&self.log_dir)?.sync_all()
     }
 
     pub fn log_dir(&self) -> &Path {
@@ -93,6 +360,17 @@ impl LogManager {
         if let Some(log) = self.get_log(&tp.topic, tp.partition) {
             return Ok(log);
         }
+        let log = self.load_log(tp, topic_id, config)?;
+        self.insert_log(tp, topic_id, log)
+    }
+
+    /// Prepares `tp`'s directory and loads its log, without any lock.
+    fn load_log(
+        &self,
+        tp: &TopicPartition,
+        topic_id: Uuid,
+        config: LogConfig,
+    ) -> io::Result<Arc<UnifiedLog>> {
         let dir = self.log_dir.join(tp.to_string());
         let metadata_file = dir.join(PARTITION_METADATA_FILE);
         if let Some(stale) = read_partition_metadata(&metadata_file).filter(|id| *id != topic_id) {
@@ -104,7 +382,17 @@ impl LogManager {
         if !metadata_file.exists() {
             write_partition_metadata(&metadata_file, topic_id)?;
         }
-        let log = Arc::new(UnifiedLog::open(&dir, tp.clone(), config)?);
+        let log = Arc::new(UnifiedLog::load(&dir, tp.clone(), config, self.load_params(tp))?);
+        self.count_loaded(&log);
+        Ok(log)
+    }
+
+    fn insert_log(
+        &self,
+        tp: &TopicPartition,
+        topic_id: Uuid,
+        log: Arc<UnifiedLog>,
+    ) -> io::Result<Arc<UnifiedLog>> {
         let mut logs = self.logs.write();
         if logs
             .get(tp.topic.as_str())

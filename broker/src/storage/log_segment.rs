@@ -1,25 +1,36 @@
-//! One `<base offset>.log` file of a partition log and its in-memory index.
+//! One segment of a partition log (Kafka's `LogSegment`): the
+//! `<base offset>.log` file of batches, its `.index` and its `.timeindex`.
 
 use super::offset_index::OffsetIndex;
 use super::record_batch::{self, BatchError, BatchHeader, RECORD_BATCH_OVERHEAD};
+use super::time_index::TimeIndex;
 use std::fs::{File, OpenOptions};
 use std::io::{self, IoSlice, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+pub const LOG_FILE_SUFFIX: &str = ".log";
+pub const INDEX_FILE_SUFFIX: &str = ".index";
+pub const TIME_INDEX_FILE_SUFFIX: &str = ".timeindex";
+
 /// Kafka's file name for the segment that starts at `base_offset`.
 pub fn log_file_name(base_offset: i64) -> String {
-    format!("{base_offset:020}.log")
+    format!("{base_offset:020}{LOG_FILE_SUFFIX}")
 }
 
-/// Parses a segment file name back into its base offset.
-pub fn parse_log_file_name(name: &str) -> Option<i64> {
-    let digits = name.strip_suffix(".log")?;
+/// Parses a `<20 digits><suffix>` file name back into its offset.
+pub fn parse_file_name(name: &str, suffix: &str) -> Option<i64> {
+    let digits = name.strip_suffix(suffix)?;
     if digits.len() != 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
     digits.parse().ok()
+}
+
+/// Parses a segment file name back into its base offset.
+pub fn parse_log_file_name(name: &str) -> Option<i64> {
+    parse_file_name(name, LOG_FILE_SUFFIX)
 }
 
 /// What recovering a segment found.
@@ -31,15 +42,38 @@ pub struct SegmentRecovery {
     pub truncated_bytes: u64,
     /// Why the scan stopped early, if it did.
     pub stopped_by: Option<BatchError>,
+    /// Bytes of segment data read.
+    pub scanned_bytes: u64,
+}
+
+/// Where a segment's recovery scan starts.
+#[derive(Debug, Clone, Copy)]
+pub struct RecoveryStart {
+    pub position: u64,
+    /// The offset of the first batch there, when known.
+    pub next_offset: Option<i64>,
+    /// Bytes read to find the start.
+    pub scanned_bytes: u64,
 }
 
 /// A batch ready to be written: its assigned base offset, its rewritten
 /// first 16 bytes and the rest of its bytes as received.
 pub struct PendingBatch<'a> {
     pub base_offset: i64,
+    pub last_offset: i64,
     pub prefix: [u8; 16],
     pub rest: &'a [u8],
     pub max_timestamp: i64,
+}
+
+/// Per-segment settings.
+#[derive(Debug, Clone, Copy)]
+pub struct SegmentConfig {
+    /// `index.interval.bytes`
+    pub index_interval_bytes: u64,
+    /// `segment.index.bytes`: the size the active segment's indexes are
+    /// preallocated to.
+    pub max_index_size: usize,
 }
 
 pub struct LogSegment {
@@ -48,38 +82,126 @@ pub struct LogSegment {
     file: Arc<File>,
     /// Bytes of whole batches in the file; appends go here.
     size: u64,
-    index: OffsetIndex,
-    /// Sparse (max timestamp so far, offset of the batch holding it),
-    /// added with the offset index entries (Kafka's `TimeIndex`).
-    time_index: Vec<(i64, i64)>,
+    offset_index: OffsetIndex,
+    time_index: TimeIndex,
+    /// The largest batch timestamp so far and the last offset of the batch
+    /// that holds it; -1 while unknown.
     max_timestamp: i64,
     offset_of_max_timestamp: i64,
-    index_interval_bytes: u64,
+    config: SegmentConfig,
     bytes_since_last_index_entry: u64,
 }
 
+fn with_suffix(log_path: &Path, suffix: &str) -> PathBuf {
+    log_path.with_extension(&suffix[1..])
+}
+
 impl LogSegment {
-    /// Opens (creating if missing) the segment file in `dir`. Call
-    /// [`LogSegment::recover`] before using a segment that has data.
-    pub fn open(dir: &Path, base_offset: i64, index_interval_bytes: u64) -> io::Result<Self> {
+    /// Creates a new, empty segment in `dir`, its indexes preallocated.
+    /// Files left from an earlier segment of the same base offset are
+    /// emptied.
+    pub fn create(dir: &Path, base_offset: i64, config: SegmentConfig) -> io::Result<Self> {
+        let mut segment = Self::open(dir, base_offset, config)?;
+        segment.file.set_len(0)?;
+        segment.size = 0;
+        segment.offset_index.file_mut().reset();
+        segment.time_index.file_mut().reset();
+        segment.make_active()?;
+        Ok(segment)
+    }
+
+    /// Opens the files of an existing segment as they are: its size is the
+    /// file's, its indexes what their files hold. Check them with
+    /// [`LogSegment::sanity_check`] or rebuild them with
+    /// [`LogSegment::recover`] before use.
+    pub fn open(dir: &Path, base_offset: i64, config: SegmentConfig) -> io::Result<Self> {
         let path = dir.join(log_file_name(base_offset));
         let file = OpenOptions::new()
             .read(true)
             .append(true)
             .create(true)
             .open(&path)?;
+        let size = file.metadata()?.len();
         Ok(LogSegment {
             base_offset,
+            offset_index: OffsetIndex::open(&with_suffix(&path, INDEX_FILE_SUFFIX), base_offset)?,
+            time_index: TimeIndex::open(&with_suffix(&path, TIME_INDEX_FILE_SUFFIX), base_offset)?,
             path,
             file: Arc::new(file),
-            size: 0,
-            index: OffsetIndex::new(base_offset),
-            time_index: Vec::new(),
+            size,
             max_timestamp: -1,
             offset_of_max_timestamp: -1,
-            index_interval_bytes,
+            config,
             bytes_since_last_index_entry: 0,
         })
+    }
+
+    /// Whether both index files of the segment at `base_offset` exist.
+    pub fn index_files_exist(dir: &Path, base_offset: i64) -> bool {
+        let path = dir.join(log_file_name(base_offset));
+        with_suffix(&path, INDEX_FILE_SUFFIX).exists()
+            && with_suffix(&path, TIME_INDEX_FILE_SUFFIX).exists()
+    }
+
+    /// Checks a loaded segment's index files before they are trusted
+    /// (Kafka's `sanityCheck`, and more: every entry, not just the last):
+    /// whole entries only, ascending, and pointing inside the segment, whose
+    /// offsets end before `end_offset`. Also takes the segment's largest
+    /// timestamp from the time index's last entry.
+    pub fn sanity_check(&mut self, end_offset: i64) -> Result<(), String> {
+        let offset_len = self.offset_index.file().file_len();
+        let time_len = self.time_index.file().file_len();
+        let on_disk = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+        let offset_file = on_disk(self.offset_index.file().path());
+        let time_file = on_disk(self.time_index.file().path());
+        if offset_file != offset_len {
+            return Err(format!(
+                "index file {} has {offset_file} bytes, not a multiple of 8",
+                self.offset_index.file().path().display()
+            ));
+        }
+        if time_file != time_len {
+            return Err(format!(
+                "time index file {} has {time_file} bytes, not a multiple of 12",
+                self.time_index.file().path().display()
+            ));
+        }
+        let valid = self.offset_index.valid_prefix(end_offset, self.size);
+        if valid != self.offset_index.len() {
+            return Err(format!(
+                "index file {}: entry {valid} of {} is out of order or out of range",
+                self.offset_index.file().path().display(),
+                self.offset_index.len()
+            ));
+        }
+        let valid = self.time_index.valid_prefix(end_offset);
+        if valid != self.time_index.len() {
+            return Err(format!(
+                "time index file {}: entry {valid} of {} is out of order or out of range",
+                self.time_index.file().path().display(),
+                self.time_index.len()
+            ));
+        }
+        if self.size > 0 && self.time_index.is_empty() && !self.offset_index.is_empty() {
+            return Err(format!(
+                "time index file {} is empty but its segment is indexed",
+                self.time_index.file().path().display()
+            ));
+        }
+        if let Some(last) = self.time_index.last_entry() {
+            self.max_timestamp = last.timestamp;
+            self.offset_of_max_timestamp = last.offset;
+        }
+        Ok(())
+    }
+
+    /// Readies a loaded segment for appends: its indexes get their full
+    /// preallocated size back.
+    pub fn make_active(&mut self) -> io::Result<()> {
+        self.offset_index
+            .file_mut()
+            .resize(self.config.max_index_size)?;
+        self.time_index.file_mut().resize(self.config.max_index_size)
     }
 
     pub fn base_offset(&self) -> i64 {
@@ -98,37 +220,92 @@ impl LogSegment {
         &self.file
     }
 
+    pub fn offset_index(&self) -> &OffsetIndex {
+        &self.offset_index
+    }
+
     /// The largest batch timestamp in the segment, -1 when empty.
     pub fn max_timestamp(&self) -> i64 {
         self.max_timestamp
     }
 
-    /// The base offset of the batch with the largest timestamp.
+    /// The last offset of the batch with the largest timestamp.
     pub fn offset_of_max_timestamp(&self) -> i64 {
         self.offset_of_max_timestamp
     }
 
-    /// Walks every batch in the file, rebuilding the index. With
-    /// `check_crc`, batches are also checked against their CRC. Anything
-    /// after the last valid batch is cut off the file when `truncate` is set;
-    /// otherwise the segment just ends there.
-    /// Each valid batch's header is handed to `on_batch`.
+    /// Whether the segment must roll before `batches_size` more bytes whose
+    /// last offset is `last_offset` (Kafka's `shouldRoll`, but for time).
+    pub fn should_roll(&self, batches_size: u64, last_offset: i64, segment_bytes: u64) -> bool {
+        (self.size > 0 && self.size + batches_size > segment_bytes)
+            || self.offset_index.is_full()
+            || self.time_index.is_full()
+            || u32::try_from(last_offset - self.base_offset).is_err()
+            || u32::try_from(self.size + batches_size).is_err()
+    }
+
+    /// Rebuilds the indexes by walking the batches in the file, from the
+    /// start or, with `resume_before`, from the last index entry whose
+    /// offset is below it (entries before it are kept: the data they cover
+    /// was flushed with them). With `check_crc`, batches are also checked
+    /// against their CRC. Anything after the last valid batch is cut off the
+    /// file when `truncate` is set; otherwise the segment just ends there.
+    /// Each batch walked is handed to `on_batch`.
     pub fn recover(
         &mut self,
+        check_crc: bool,
+        truncate: bool,
+        resume_before: Option<i64>,
+        on_batch: &mut dyn FnMut(&BatchHeader),
+    ) -> io::Result<SegmentRecovery> {
+        let start = self.begin_recovery(resume_before)?;
+        self.scan_from(start, check_crc, truncate, on_batch)
+    }
+
+    /// The first half of [`LogSegment::recover`]: readies the indexes and
+    /// says where the scan starts.
+    pub fn begin_recovery(&mut self, resume_before: Option<i64>) -> io::Result<RecoveryStart> {
+        let file_len = self.file.metadata()?.len();
+        self.make_active()?;
+        let resume = match resume_before {
+            Some(offset) => self.resume_point(offset, file_len)?,
+            None => None,
+        };
+        Ok(match resume {
+            Some((position, next_offset, header_bytes)) => RecoveryStart {
+                position,
+                next_offset: Some(next_offset),
+                scanned_bytes: header_bytes,
+            },
+            None => {
+                self.offset_index.file_mut().reset();
+                self.time_index.file_mut().reset();
+                self.max_timestamp = -1;
+                self.offset_of_max_timestamp = -1;
+                self.bytes_since_last_index_entry = 0;
+                RecoveryStart {
+                    position: 0,
+                    next_offset: None,
+                    scanned_bytes: 0,
+                }
+            }
+        })
+    }
+
+    /// The second half of [`LogSegment::recover`]: walks the batches from
+    /// where [`LogSegment::begin_recovery`] said.
+    pub fn scan_from(
+        &mut self,
+        start: RecoveryStart,
         check_crc: bool,
         truncate: bool,
         on_batch: &mut dyn FnMut(&BatchHeader),
     ) -> io::Result<SegmentRecovery> {
         let file_len = self.file.metadata()?.len();
-        self.index = OffsetIndex::new(self.base_offset);
-        self.time_index.clear();
-        self.max_timestamp = -1;
-        self.offset_of_max_timestamp = -1;
-        self.bytes_since_last_index_entry = 0;
+        let mut next_offset = start.next_offset;
         let file = Arc::clone(&self.file);
-        let mut scanner = Scanner::new(&file, file_len);
-        let mut next_offset = None;
-        let mut valid_end = 0u64;
+        let mut scanner = Scanner::new(&file, start.position, file_len);
+        let mut valid_end = start.position;
         let mut stopped_by = None;
         loop {
             match scanner.next_batch(check_crc)? {
@@ -138,8 +315,8 @@ impl LogSegment {
                     break;
                 }
                 ScanItem::Batch { position, header } => {
-                    self.index_batch(header.base_offset, position);
-                    self.track_timestamp(header.max_timestamp, header.base_offset);
+                    self.track_timestamp(header.max_timestamp, header.last_offset());
+                    self.index_batch(header.last_offset(), position);
                     on_batch(&header);
                     self.bytes_since_last_index_entry += header.size_in_bytes() as u64;
                     next_offset = Some(header.next_offset());
@@ -156,26 +333,68 @@ impl LogSegment {
             next_offset,
             truncated_bytes,
             stopped_by,
+            scanned_bytes: start.scanned_bytes + scanner.bytes_read,
         })
     }
 
-    fn index_batch(&mut self, base_offset: i64, position: u64) {
-        if self.bytes_since_last_index_entry > self.index_interval_bytes {
+    /// Where recovery can resume for a recovery point at `offset`: just
+    /// after the batch of the last trusted offset index entry below it.
+    /// Returns that position, the next offset there and the header bytes
+    /// read, after setting the kept index state; None to start over.
+    fn resume_point(&mut self, offset: i64, file_len: u64) -> io::Result<Option<(u64, i64, u64)>> {
+        let trusted = self.offset_index.valid_prefix(offset, file_len);
+        let Some(n) = trusted.checked_sub(1) else {
+            return Ok(None);
+        };
+        let entry = self.offset_index.entry(n);
+        let mut header_buf = [0u8; RECORD_BATCH_OVERHEAD];
+        if u64::from(entry.position) + RECORD_BATCH_OVERHEAD as u64 > file_len {
+            return Ok(None);
+        }
+        self.file
+            .read_exact_at(&mut header_buf, u64::from(entry.position))?;
+        let Ok(header) = BatchHeader::parse(&header_buf) else {
+            return Ok(None);
+        };
+        let end = u64::from(entry.position) + header.size_in_bytes() as u64;
+        if header.batch_length <= 0 || header.last_offset() != entry.offset || end > file_len {
+            return Ok(None);
+        }
+        self.offset_index.file_mut().truncate_entries(n + 1);
+        self.time_index.truncate_to_offset(entry.offset + 1);
+        let time_entries = self.time_index.valid_prefix(entry.offset + 1);
+        self.time_index.file_mut().truncate_entries(time_entries);
+        match self.time_index.last_entry() {
+            Some(last) => {
+                self.max_timestamp = last.timestamp;
+                self.offset_of_max_timestamp = last.offset;
+            }
+            None => {
+                self.max_timestamp = -1;
+                self.offset_of_max_timestamp = -1;
+            }
+        }
+        self.bytes_since_last_index_entry = header.size_in_bytes() as u64;
+        Ok(Some((end, header.next_offset(), RECORD_BATCH_OVERHEAD as u64)))
+    }
+
+    /// Kafka's rule: an index entry once more than `index.interval.bytes`
+    /// were appended since the last one, for the batch being appended.
+    fn index_batch(&mut self, last_offset: i64, position: u64) {
+        if self.bytes_since_last_index_entry > self.config.index_interval_bytes {
             if let Ok(position) = u32::try_from(position) {
-                self.index.append(base_offset, position);
+                self.offset_index.append(last_offset, position);
             }
-            if self.max_timestamp > self.time_index.last().map_or(-1, |e| e.0) {
-                self.time_index
-                    .push((self.max_timestamp, self.offset_of_max_timestamp));
-            }
+            self.time_index
+                .maybe_append(self.max_timestamp, self.offset_of_max_timestamp, false);
             self.bytes_since_last_index_entry = 0;
         }
     }
 
-    fn track_timestamp(&mut self, max_timestamp: i64, base_offset: i64) {
+    fn track_timestamp(&mut self, max_timestamp: i64, last_offset: i64) {
         if max_timestamp > self.max_timestamp {
             self.max_timestamp = max_timestamp;
-            self.offset_of_max_timestamp = base_offset;
+            self.offset_of_max_timestamp = last_offset;
         }
     }
 
@@ -187,13 +406,14 @@ impl LogSegment {
         let before = (
             self.max_timestamp,
             self.offset_of_max_timestamp,
-            self.time_index.len(),
+            self.bytes_since_last_index_entry,
         );
         let mut slices = Vec::with_capacity(batches.len() * 2);
         let mut position = start;
+        let first_offset = batches.first().map_or(0, |b| b.base_offset);
         for batch in batches {
-            self.index_batch(batch.base_offset, position);
-            self.track_timestamp(batch.max_timestamp, batch.base_offset);
+            self.track_timestamp(batch.max_timestamp, batch.last_offset);
+            self.index_batch(batch.last_offset, position);
             let len = (batch.prefix.len() + batch.rest.len()) as u64;
             self.bytes_since_last_index_entry += len;
             position += len;
@@ -201,9 +421,13 @@ impl LogSegment {
             slices.push(IoSlice::new(batch.rest));
         }
         if let Err(e) = write_all_vectored(&self.file, &mut slices) {
-            self.index.truncate_to_position(start as u32);
-            (self.max_timestamp, self.offset_of_max_timestamp) = (before.0, before.1);
-            self.time_index.truncate(before.2);
+            self.offset_index.truncate_to_position(start as u32);
+            self.time_index.truncate_to_offset(first_offset);
+            (
+                self.max_timestamp,
+                self.offset_of_max_timestamp,
+                self.bytes_since_last_index_entry,
+            ) = before;
             let _ = self.file.set_len(start);
             return Err(e);
         }
@@ -211,26 +435,45 @@ impl LogSegment {
         Ok(())
     }
 
+    /// The segment stops taking appends (it rolled, or the log closes): the
+    /// time index gets its final entry and both indexes are trimmed to
+    /// their entries (Kafka's `onBecomeInactiveSegment`).
+    pub fn on_become_inactive(&mut self) -> io::Result<()> {
+        self.time_index
+            .maybe_append(self.max_timestamp, self.offset_of_max_timestamp, true);
+        self.offset_index.file_mut().trim_to_valid_size()?;
+        self.time_index.file_mut().trim_to_valid_size()
+    }
+
     /// Where a reader looking for the first batch with a timestamp at least
-    /// `target` starts walking (Kafka's `TimeIndex.lookup`).
+    /// `target` starts walking (Kafka's `TimeIndex.lookup`, then the offset
+    /// index).
     pub fn timestamp_lookup_position(&self, target: i64) -> u64 {
-        let idx = self
-            .time_index
-            .partition_point(|&(timestamp, _)| timestamp <= target);
-        match idx.checked_sub(1) {
-            Some(i) => self.lookup_position(self.time_index[i].1),
+        match self.time_index.lookup(target) {
+            Some(entry) => self.lookup_position(entry.offset),
             None => 0,
         }
     }
 
     /// Where a reader looking for `target` starts walking batch headers.
     pub fn lookup_position(&self, target: i64) -> u64 {
-        u64::from(self.index.lookup(target).position)
+        u64::from(self.offset_index.lookup(target).position)
     }
 
-    /// Forces the segment's data to disk.
+    /// Forces the segment's data and indexes to disk.
     pub fn flush(&self) -> io::Result<()> {
-        self.file.sync_data()
+        self.file.sync_data()?;
+        self.offset_index.file().flush()?;
+        self.time_index.file().flush()
+    }
+
+    /// The files to force to disk for a flush done outside the log's lock.
+    pub fn flush_handles(&self) -> [Arc<File>; 3] {
+        [
+            Arc::clone(&self.file),
+            self.offset_index.file().handle(),
+            self.time_index.file().handle(),
+        ]
     }
 }
 
@@ -255,6 +498,34 @@ pub fn find_batch(
         position += header.size_in_bytes() as u64;
     }
     Ok(None)
+}
+
+/// Reads the headers of the batches from `position` up to `end`, handing
+/// each to `on_batch`, until one starts at or after `until_offset`.
+/// Returns the bytes read.
+pub fn walk_headers(
+    file: &File,
+    mut position: u64,
+    end: u64,
+    until_offset: i64,
+    on_batch: &mut dyn FnMut(&BatchHeader),
+) -> io::Result<u64> {
+    let mut header_buf = [0u8; RECORD_BATCH_OVERHEAD];
+    let mut read = 0;
+    while position + RECORD_BATCH_OVERHEAD as u64 <= end {
+        file.read_exact_at(&mut header_buf, position)?;
+        read += RECORD_BATCH_OVERHEAD as u64;
+        let header = match BatchHeader::parse(&header_buf) {
+            Ok(h) if h.batch_length > 0 => h,
+            _ => break,
+        };
+        if header.base_offset >= until_offset {
+            break;
+        }
+        on_batch(&header);
+        position += header.size_in_bytes() as u64;
+    }
+    Ok(read)
 }
 
 /// Writes all slices, retrying short writes. The file is opened in append
@@ -284,18 +555,20 @@ struct Scanner<'a> {
     chunk: Vec<u8>,
     chunk_start: u64,
     position: u64,
+    bytes_read: u64,
 }
 
 const SCAN_CHUNK: usize = 1 << 20;
 
 impl<'a> Scanner<'a> {
-    fn new(file: &'a File, file_len: u64) -> Self {
+    fn new(file: &'a File, start: u64, file_len: u64) -> Self {
         Scanner {
             file,
             file_len,
             chunk: Vec::new(),
-            chunk_start: 0,
-            position: 0,
+            chunk_start: start,
+            position: start,
+            bytes_read: 0,
         }
     }
 
@@ -309,6 +582,7 @@ impl<'a> Scanner<'a> {
             let size = want.min(available) as usize;
             self.chunk.resize(size, 0);
             self.file.read_exact_at(&mut self.chunk, self.position)?;
+            self.bytes_read += size as u64;
             self.chunk_start = self.position;
         }
         let from = (self.position - self.chunk_start) as usize;
@@ -357,6 +631,11 @@ mod tests {
     use super::*;
     use crate::storage::record_batch::tests::batch;
 
+    const CONFIG: SegmentConfig = SegmentConfig {
+        index_interval_bytes: 1024,
+        max_index_size: 4096,
+    };
+
     #[test]
     fn file_names_round_trip() {
         assert_eq!(log_file_name(0), "00000000000000000000.log");
@@ -365,26 +644,35 @@ mod tests {
         assert_eq!(parse_log_file_name("00000000000000000042.index"), None);
     }
 
+    fn write_batches(dir: &Path, count: i64) -> u64 {
+        let mut bytes = Vec::new();
+        for i in 0..count {
+            bytes.extend(batch(i, &[&[7u8; 100]]));
+        }
+        std::fs::write(dir.join(log_file_name(0)), &bytes).unwrap();
+        bytes.len() as u64
+    }
+
     #[test]
     fn recovery_rebuilds_and_cuts_a_torn_tail() {
         let dir = tempfile::tempdir().unwrap();
-        let mut bytes = Vec::new();
-        for i in 0..100 {
-            bytes.extend(batch(i, &[&[7u8; 100]]));
-        }
-        let whole = bytes.len() as u64;
+        let whole = write_batches(dir.path(), 100);
+        let mut bytes = std::fs::read(dir.path().join(log_file_name(0))).unwrap();
         bytes.extend_from_slice(&batch(100, &[b"torn"])[..30]);
         std::fs::write(dir.path().join(log_file_name(0)), &bytes).unwrap();
 
-        let mut segment = LogSegment::open(dir.path(), 0, 1024).unwrap();
+        let mut segment = LogSegment::open(dir.path(), 0, CONFIG).unwrap();
         let mut seen = 0;
-        let recovery = segment.recover(true, true, &mut |_| seen += 1).unwrap();
+        let recovery = segment
+            .recover(true, true, None, &mut |_| seen += 1)
+            .unwrap();
         assert_eq!(seen, 100);
         assert_eq!(recovery.next_offset, Some(100));
         assert_eq!(recovery.truncated_bytes, 30);
+        assert!(recovery.scanned_bytes >= whole + 30);
         assert_eq!(segment.size(), whole);
         assert_eq!(std::fs::metadata(segment.path()).unwrap().len(), whole);
-        assert!(segment.index.len() > 5);
+        assert!(segment.offset_index.len() > 5);
 
         for target in [0, 1, 50, 99] {
             let start = segment.lookup_position(target);
@@ -401,14 +689,83 @@ mod tests {
     }
 
     #[test]
+    fn indexes_are_trimmed_when_inactive_and_trusted_when_sane() {
+        let dir = tempfile::tempdir().unwrap();
+        let whole = write_batches(dir.path(), 100);
+        let mut segment = LogSegment::open(dir.path(), 0, CONFIG).unwrap();
+        segment.recover(true, true, None, &mut |_| {}).unwrap();
+        let entries = segment.offset_index.len();
+        let (max_ts, max_offset) = (segment.max_timestamp(), segment.offset_of_max_timestamp());
+        segment.on_become_inactive().unwrap();
+        drop(segment);
+        let index_len = std::fs::metadata(dir.path().join("00000000000000000000.index"))
+            .unwrap()
+            .len();
+        assert_eq!(index_len, entries as u64 * 8);
+
+        let mut segment = LogSegment::open(dir.path(), 0, CONFIG).unwrap();
+        assert_eq!(segment.size(), whole);
+        segment.sanity_check(100).unwrap();
+        assert_eq!(segment.offset_index.len(), entries);
+        assert_eq!(
+            (segment.max_timestamp(), segment.offset_of_max_timestamp()),
+            (max_ts, max_offset)
+        );
+        // Entries past the end offset are caught.
+        assert!(segment.sanity_check(50).is_err());
+        drop(segment);
+
+        // A cut index is caught; so is garbage.
+        let index = dir.path().join("00000000000000000000.index");
+        let bytes = std::fs::read(&index).unwrap();
+        std::fs::write(&index, &bytes[..bytes.len() - 3]).unwrap();
+        let mut segment = LogSegment::open(dir.path(), 0, CONFIG).unwrap();
+        assert!(segment.sanity_check(100).is_err());
+        drop(segment);
+        std::fs::write(&index, vec![0xa5; bytes.len()]).unwrap();
+        let mut segment = LogSegment::open(dir.path(), 0, CONFIG).unwrap();
+        assert!(segment.sanity_check(100).is_err());
+    }
+
+    #[test]
+    fn recovery_resumes_at_the_recovery_point() {
+        let dir = tempfile::tempdir().unwrap();
+        let whole = write_batches(dir.path(), 100);
+        let mut segment = LogSegment::open(dir.path(), 0, CONFIG).unwrap();
+        segment.recover(true, true, None, &mut |_| {}).unwrap();
+        let full_entries = segment.offset_index.len();
+        let max_ts = segment.max_timestamp();
+        drop(segment);
+
+        let mut segment = LogSegment::open(dir.path(), 0, CONFIG).unwrap();
+        let mut seen = Vec::new();
+        let recovery = segment
+            .recover(true, true, Some(80), &mut |h| seen.push(h.base_offset))
+            .unwrap();
+        assert_eq!(recovery.next_offset, Some(100));
+        assert!(recovery.scanned_bytes < whole / 4, "{recovery:?}");
+        assert!(seen.first().is_some_and(|&first| first > 60 && first <= 80));
+        assert_eq!(segment.offset_index.len(), full_entries);
+        assert_eq!(segment.max_timestamp(), max_ts);
+        for target in [0, 33, 79, 80, 99] {
+            let start = segment.lookup_position(target);
+            let (_, header) = find_batch(segment.file(), start, segment.size(), target)
+                .unwrap()
+                .unwrap();
+            assert_eq!(header.base_offset, target);
+        }
+    }
+
+    #[test]
     fn append_writes_prefix_and_rest() {
         let dir = tempfile::tempdir().unwrap();
-        let mut segment = LogSegment::open(dir.path(), 0, 4096).unwrap();
+        let mut segment = LogSegment::create(dir.path(), 0, CONFIG).unwrap();
         let b = batch(0, &[b"v"]);
         let prefix = record_batch::rewritten_prefix(&b, 5, 3);
         segment
             .append(&[PendingBatch {
                 base_offset: 5,
+                last_offset: 5,
                 prefix,
                 rest: &b[16..],
                 max_timestamp: 7,

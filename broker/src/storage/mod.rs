@@ -2,12 +2,17 @@
 //! network: callers hand in batch bytes and get offsets, batch bytes and
 //! typed errors back.
 
+pub mod checkpoint_file;
 pub mod compression;
+pub mod index_file;
+pub mod leader_epoch_cache;
+pub mod log_loader;
 pub mod log_manager;
 pub mod log_segment;
 pub mod offset_index;
 pub mod producer_state;
 pub mod record_batch;
+pub mod time_index;
 pub mod unified_log;
 
 pub use log_manager::LogManager;
@@ -26,8 +31,13 @@ pub struct LogConfig {
     pub index_interval_bytes: u64,
     /// `flush.messages` (`log.flush.interval.messages`): fsync after this many records.
     pub flush_interval_messages: u64,
+    /// `flush.ms` (`log.flush.interval.ms`): fsync data older than this.
+    pub flush_interval_ms: u64,
     /// `max.message.bytes` (`message.max.bytes`): the largest batch accepted.
     pub max_message_bytes: usize,
+    /// `segment.index.bytes` (`log.index.size.max.bytes`): the size an
+    /// active segment's index files are preallocated to.
+    pub max_index_size: usize,
 }
 
 impl Default for LogConfig {
@@ -36,7 +46,9 @@ impl Default for LogConfig {
             segment_bytes: 1024 * 1024 * 1024,
             index_interval_bytes: 4096,
             flush_interval_messages: u64::MAX,
+            flush_interval_ms: u64::MAX,
             max_message_bytes: 1024 * 1024 + 12,
+            max_index_size: 10 * 1024 * 1024,
         }
     }
 }

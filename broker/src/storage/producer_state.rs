@@ -2,11 +2,15 @@
 //! `ProducerStateManager`): for each producer id, its epoch and the sequence
 //! ranges and offsets of its last five batches. A batch that repeats one of
 //! those is a duplicate and gets the original offsets; a gap in sequences or
-//! an old epoch is refused. The state is rebuilt from batch headers when a
-//! log is recovered, so it survives restarts.
+//! an old epoch is refused. The state is written to `<offset>.snapshot`
+//! files (Kafka's `ProducerSnapshot` v1) when a segment rolls and when the
+//! log closes; a restart loads the latest snapshot and reads only the batch
+//! headers after it.
 
 use super::record_batch::BatchHeader;
 use std::collections::{HashMap, VecDeque};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 /// Batches remembered per producer, as in Kafka (and the most a client
@@ -63,10 +67,62 @@ pub struct ProducerStateManager {
     producers: HashMap<i64, ProducerStateEntry>,
 }
 
+const SNAPSHOT_VERSION: i16 = 1;
+const SNAPSHOT_CRC_OFFSET: usize = 2;
+const SNAPSHOT_ENTRIES_OFFSET: usize = 6;
+const NO_COORDINATOR_EPOCH: i32 = -1;
+const NO_TXN_FIRST_OFFSET: i64 = -1;
+pub const SNAPSHOT_SUFFIX: &str = ".snapshot";
+
+/// Kafka's name for the snapshot taken at `offset`.
+pub fn snapshot_file_name(offset: i64) -> String {
+    format!("{offset:020}{SNAPSHOT_SUFFIX}")
+}
+
+/// The offset a snapshot file name stands for.
+pub fn parse_snapshot_file_name(name: &str) -> Option<i64> {
+    let digits = name.strip_suffix(SNAPSHOT_SUFFIX)?;
+    if digits.len() != 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+struct SnapshotReader<'a>(&'a [u8]);
+
+impl SnapshotReader<'_> {
+    fn take<const N: usize>(&mut self) -> Result<[u8; N], String> {
+        let (head, rest) = self
+            .0
+            .split_first_chunk::<N>()
+            .ok_or_else(|| "snapshot ends early".to_string())?;
+        self.0 = rest;
+        Ok(*head)
+    }
+    fn i16(&mut self) -> Result<i16, String> {
+        self.take().map(i16::from_be_bytes)
+    }
+    fn i32(&mut self) -> Result<i32, String> {
+        self.take().map(i32::from_be_bytes)
+    }
+    fn i64(&mut self) -> Result<i64, String> {
+        self.take().map(i64::from_be_bytes)
+    }
+}
+
 /// The sequence of the last record of a batch; sequences wrap after i32::MAX.
 pub fn last_sequence(header: &BatchHeader) -> i32 {
     ((i64::from(header.base_sequence) + i64::from(header.last_offset_delta))
         % (i64::from(i32::MAX) + 1)) as i32
+}
+
+/// `sequence - decrement`, wrapping below 0 to i32::MAX as sequences do.
+fn decrement_sequence(sequence: i32, decrement: i32) -> i32 {
+    if sequence < decrement {
+        i32::MAX - (decrement - sequence) + 1
+    } else {
+        sequence - decrement
+    }
 }
 
 fn in_sequence(last: i32, next: i32) -> bool {
@@ -149,6 +205,101 @@ impl ProducerStateManager {
 
     pub fn len(&self) -> usize {
         self.producers.len()
+    }
+
+    /// Kafka's snapshot of the producers: for each, its epoch and its last
+    /// batch (the older ones are not kept, as in Kafka).
+    pub fn encode_snapshot(&self) -> Vec<u8> {
+        let mut ids: Vec<&i64> = self.producers.keys().collect();
+        ids.sort_unstable();
+        let mut buf = Vec::with_capacity(SNAPSHOT_ENTRIES_OFFSET + 4 + ids.len() * 46);
+        buf.extend_from_slice(&SNAPSHOT_VERSION.to_be_bytes());
+        buf.extend_from_slice(&[0; 4]); // CRC, filled in below
+        buf.extend_from_slice(&(ids.len() as i32).to_be_bytes());
+        for id in ids {
+            let entry = &self.producers[id];
+            let last = entry.batches.back();
+            buf.extend_from_slice(&id.to_be_bytes());
+            buf.extend_from_slice(&entry.epoch.to_be_bytes());
+            buf.extend_from_slice(&last.map_or(-1, |b| b.last_seq).to_be_bytes());
+            buf.extend_from_slice(&last.map_or(-1, |b| b.last_offset).to_be_bytes());
+            let delta = last.map_or(0, |b| (b.last_offset - b.first_offset) as i32);
+            buf.extend_from_slice(&delta.to_be_bytes());
+            buf.extend_from_slice(&entry.last_timestamp.to_be_bytes());
+            buf.extend_from_slice(&NO_COORDINATOR_EPOCH.to_be_bytes());
+            buf.extend_from_slice(&NO_TXN_FIRST_OFFSET.to_be_bytes());
+        }
+        let crc = crc32c::crc32c(&buf[SNAPSHOT_ENTRIES_OFFSET..]);
+        buf[SNAPSHOT_CRC_OFFSET..SNAPSHOT_ENTRIES_OFFSET].copy_from_slice(&crc.to_be_bytes());
+        buf
+    }
+
+    /// Reads a snapshot written by [`Self::encode_snapshot`] or by Kafka.
+    pub fn decode_snapshot(bytes: &[u8]) -> Result<Self, String> {
+        let mut r = SnapshotReader(bytes);
+        let version = r.i16()?;
+        if version != SNAPSHOT_VERSION {
+            return Err(format!("unknown snapshot version {version}"));
+        }
+        let crc = r.i32()? as u32;
+        let computed = crc32c::crc32c(&bytes[SNAPSHOT_ENTRIES_OFFSET..]);
+        if crc != computed {
+            return Err(format!(
+                "snapshot is corrupt: stored CRC {crc}, computed {computed}"
+            ));
+        }
+        let count = r.i32()?;
+        let count = usize::try_from(count).map_err(|_| format!("bad entry count {count}"))?;
+        let mut producers = HashMap::new();
+        for _ in 0..count {
+            let producer_id = r.i64()?;
+            let epoch = r.i16()?;
+            let last_seq = r.i32()?;
+            let last_offset = r.i64()?;
+            let offset_delta = r.i32()?;
+            let timestamp = r.i64()?;
+            let _coordinator_epoch = r.i32()?;
+            let _txn_first_offset = r.i64()?;
+            let mut batches = VecDeque::new();
+            if last_offset >= 0 {
+                batches.push_back(BatchMetadata {
+                    first_seq: decrement_sequence(last_seq, offset_delta),
+                    last_seq,
+                    first_offset: last_offset - i64::from(offset_delta),
+                    last_offset,
+                });
+            }
+            producers.insert(
+                producer_id,
+                ProducerStateEntry {
+                    epoch,
+                    batches,
+                    last_timestamp: timestamp,
+                },
+            );
+        }
+        if !r.0.is_empty() {
+            return Err(format!("{} bytes after the last entry", r.0.len()));
+        }
+        Ok(ProducerStateManager { producers })
+    }
+
+    /// Writes the snapshot of the state at `offset` into `dir`, through a
+    /// temporary file so that a crash never leaves half a snapshot; with
+    /// `sync`, fsynced before it is renamed into place. (An unsynced one
+    /// that a power loss tears fails its CRC and an older one is used.)
+    pub fn write_snapshot(&self, dir: &Path, offset: i64, sync: bool) -> io::Result<PathBuf> {
+        let path = dir.join(snapshot_file_name(offset));
+        let tmp = path.with_extension("snapshot.tmp");
+        {
+            let mut file = std::fs::File::create(&tmp)?;
+            file.write_all(&self.encode_snapshot())?;
+            if sync {
+                file.sync_data()?;
+            }
+        }
+        std::fs::rename(&tmp, &path)?;
+        Ok(path)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -239,6 +390,32 @@ mod tests {
 
         state.remove_expired(1000 + PRODUCER_ID_EXPIRATION_MS, PRODUCER_ID_EXPIRATION_MS);
         assert!(state.is_empty());
+    }
+
+    #[test]
+    fn snapshots_keep_each_producers_last_batch() {
+        let mut state = ProducerStateManager::default();
+        state.update(&header(7, 0, 0, 3), 10);
+        state.update(&header(7, 0, 3, 2), 13);
+        state.update(&header(9, 2, 0, 1), 20);
+        let bytes = state.encode_snapshot();
+        assert_eq!(bytes.len(), 6 + 4 + 2 * 46);
+        assert_eq!(&bytes[..2], &[0, 1]);
+        let loaded = ProducerStateManager::decode_snapshot(&bytes).unwrap();
+        assert_eq!(loaded.len(), 2);
+        let Ok(SequenceCheck::Duplicate(last)) = loaded.check(&header(7, 0, 3, 2)) else {
+            panic!("the last batch is remembered");
+        };
+        assert_eq!((last.first_offset, last.last_offset), (13, 14));
+        assert_eq!(loaded.check(&header(7, 0, 5, 1)), Ok(SequenceCheck::Append));
+        assert!(loaded.check(&header(9, 1, 1, 1)).is_err());
+
+        let mut corrupt = bytes.clone();
+        corrupt[20] ^= 1;
+        assert!(ProducerStateManager::decode_snapshot(&corrupt).is_err());
+        assert!(ProducerStateManager::decode_snapshot(&bytes[..30]).is_err());
+        assert_eq!(snapshot_file_name(15), "00000000000000000015.snapshot");
+        assert_eq!(parse_snapshot_file_name("00000000000000000015.snapshot"), Some(15));
     }
 
     #[test]

@@ -5,7 +5,9 @@
 //! read the file without it. Appends to different logs never wait for each
 //! other.
 
-use super::log_segment::{self, LogSegment, PendingBatch, SegmentRecovery};
+use super::leader_epoch_cache::LeaderEpochFileCache;
+use super::log_loader::{self, LoadParams};
+use super::log_segment::{self, LogSegment, PendingBatch, SegmentConfig};
 use super::producer_state::{self, ProducerError, ProducerStateManager, SequenceCheck};
 use super::record_batch::{self, BatchError, BatchHeader, Batches, RECORD_BATCH_OVERHEAD};
 use super::{LogConfig, TopicPartition};
@@ -21,6 +23,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 use thiserror::Error;
 use tracing::{info, warn};
+use std::time::Instant;
 
 /// Why an append was refused. Nothing of a refused append is written.
 #[derive(Debug, Error)]
@@ -98,6 +101,11 @@ struct LogInner {
     unflushed_records: u64,
     producer_state: ProducerStateManager,
     last_producer_expiry_ms: i64,
+    leader_epochs: LeaderEpochFileCache,
+    /// When data was last appended while everything before was flushed.
+    first_unflushed_at: Option<Instant>,
+    /// Closed for shutdown: appends are refused.
+    closed: bool,
 }
 
 impl LogInner {
@@ -116,7 +124,13 @@ pub struct UnifiedLog {
     inner: Mutex<LogInner>,
     log_end_offset: AtomicI64,
     log_start_offset: AtomicI64,
+    /// Everything before it is on disk (Kafka's recovery point).
+    recovery_point: AtomicI64,
+    /// Serialises fsyncs: appends waiting for one share the next (group commit).
+    flush_lock: Mutex<()>,
     deleted: AtomicBool,
+    /// Bytes of segment data read when the log was loaded.
+    scanned_bytes: u64,
 }
 
 /// How often idle producers are looked for.
@@ -137,75 +151,71 @@ struct SegmentView {
 }
 
 impl UnifiedLog {
-    /// Opens the log in `dir` (created if missing) and recovers it: every
-    /// segment is walked to rebuild its index and find the log end offset;
-    /// the last one is also checked against CRCs and cut after its last
-    /// valid batch.
+    /// Opens the log in `dir` (created if missing) as a fresh start with
+    /// no checkpoints would: every segment is recovered.
     pub fn open(
         dir: &Path,
         topic_partition: TopicPartition,
         config: LogConfig,
     ) -> io::Result<Self> {
-        std::fs::create_dir_all(dir)?;
-        let mut bases: Vec<i64> = std::fs::read_dir(dir)?
-            .filter_map(|entry| entry.ok())
-            .filter_map(|entry| {
-                log_segment::parse_log_file_name(&entry.file_name().to_string_lossy())
-            })
-            .collect();
-        bases.sort_unstable();
-        if bases.is_empty() {
-            bases.push(0);
-        }
+        Self::load(dir, topic_partition, config, LoadParams::default())
+    }
 
-        let mut segments = BTreeMap::new();
-        let mut next_offset = 0;
-        let mut producer_state = ProducerStateManager::default();
-        let last = bases.len() - 1;
-        for (i, base) in bases.into_iter().enumerate() {
-            let mut segment = LogSegment::open(dir, base, config.index_interval_bytes)?;
-            let is_active = i == last;
-            let SegmentRecovery {
-                next_offset: found,
-                truncated_bytes,
-                stopped_by,
-            } = segment.recover(is_active, is_active, &mut |header| {
-                producer_state.update(header, header.base_offset)
-            })?;
-            if let Some(reason) = stopped_by {
-                warn!(
-                    log = %topic_partition,
-                    segment = %segment.path().display(),
-                    truncated_bytes,
-                    "stopped recovering segment: {reason}"
-                );
-            }
-            next_offset = found.unwrap_or(base).max(next_offset).max(base);
-            segments.insert(base, segment);
-        }
-        let log_start_offset = *segments.keys().next().unwrap_or(&0);
+    /// Opens the log in `dir` (created if missing) and loads it as
+    /// [`log_loader::load`] does, given what the log directory's
+    /// checkpoints say of it.
+    pub fn load(
+        dir: &Path,
+        topic_partition: TopicPartition,
+        config: LogConfig,
+        params: LoadParams,
+    ) -> io::Result<Self> {
+        std::fs::create_dir_all(dir)?;
         let now = now_ms();
-        producer_state.remove_expired(now, producer_state::PRODUCER_ID_EXPIRATION_MS);
-        if next_offset > 0 {
-            info!(log = %topic_partition, log_start_offset, log_end_offset = next_offset,
-                producers = producer_state.len(), "loaded log");
-        }
+        let loaded = log_loader::load(dir, &topic_partition, &config, params, now)?;
         Ok(UnifiedLog {
             topic_partition,
             dir: dir.to_path_buf(),
             config,
-            log_end_offset: AtomicI64::new(next_offset),
-            log_start_offset: AtomicI64::new(log_start_offset),
+            log_end_offset: AtomicI64::new(loaded.next_offset),
+            log_start_offset: AtomicI64::new(loaded.log_start_offset),
+            recovery_point: AtomicI64::new(loaded.recovery_point),
+            flush_lock: Mutex::new(()),
             deleted: AtomicBool::new(false),
+            scanned_bytes: loaded.scanned_bytes,
             inner: Mutex::new(LogInner {
-                segments,
-                next_offset,
-                log_start_offset,
+                segments: loaded.segments,
+                next_offset: loaded.next_offset,
+                log_start_offset: loaded.log_start_offset,
                 unflushed_records: 0,
-                producer_state,
+                producer_state: loaded.producer_state,
                 last_producer_expiry_ms: now,
+                leader_epochs: loaded.leader_epochs,
+                first_unflushed_at: None,
+                closed: false,
             }),
         })
+    }
+
+    /// Bytes of segment data read when the log was loaded.
+    pub fn scanned_bytes(&self) -> u64 {
+        self.scanned_bytes
+    }
+
+    /// Everything before this offset is known to be on disk.
+    pub fn recovery_point(&self) -> i64 {
+        self.recovery_point.load(Ordering::Acquire)
+    }
+
+    /// The leader epochs of the log and the offsets they start at.
+    pub fn leader_epochs(&self) -> Vec<(i32, i64)> {
+        self.inner
+            .lock()
+            .leader_epochs
+            .entries()
+            .iter()
+            .map(|e| (e.epoch, e.start_offset))
+            .collect()
     }
 
     pub fn topic_partition(&self) -> &TopicPartition {
@@ -258,9 +268,13 @@ impl UnifiedLog {
             return Err(AppendError::Transactional);
         }
 
-        let mut inner = self.inner.lock();
+        let mut guard = self.inner.lock();
+        let inner = &mut *guard;
         if self.deleted.load(Ordering::Acquire) {
             return Err(AppendError::Deleted);
+        }
+        if inner.closed {
+            return Err(AppendError::Io(io::Error::other("the log is closed")));
         }
         for batch in batches.iter().filter(|b| b.header.has_producer_id()) {
             if let SequenceCheck::Duplicate(original) = inner.producer_state.check(&batch.header)? {
@@ -284,6 +298,7 @@ impl UnifiedLog {
         for batch in &batches {
             pending.push(PendingBatch {
                 base_offset: next,
+                last_offset: next + i64::from(batch.header.last_offset_delta),
                 prefix: record_batch::rewritten_prefix(batch.bytes, next, leader_epoch),
                 rest: &batch.bytes[record_batch::VERBATIM_FROM..],
                 max_timestamp: batch.header.max_timestamp,
@@ -293,9 +308,11 @@ impl UnifiedLog {
             num_records += u64::from(batch.header.last_offset_delta as u32) + 1;
         }
 
-        let active = inner.active();
-        if active.size() > 0 && active.size() + records.len() as u64 > self.config.segment_bytes {
-            self.roll(&mut inner, first_offset)?;
+        if inner
+            .active()
+            .should_roll(records.len() as u64, next - 1, self.config.segment_bytes)
+        {
+            self.roll(inner, first_offset)?;
         }
         inner.active().append(&pending)?;
         for (batch, written) in batches.iter().zip(&pending) {
@@ -303,13 +320,16 @@ impl UnifiedLog {
                 .producer_state
                 .update(&batch.header, written.base_offset);
         }
+        if inner.leader_epochs.assign(leader_epoch, first_offset)
+            && let Err(e) = inner.leader_epochs.write()
+        {
+            warn!(log = %self.topic_partition, "cannot write the leader epoch checkpoint: {e}");
+        }
         inner.next_offset = next;
         inner.unflushed_records += num_records;
+        inner.first_unflushed_at.get_or_insert_with(Instant::now);
         self.log_end_offset.store(next, Ordering::Release);
-        if inner.unflushed_records >= self.config.flush_interval_messages {
-            inner.active().flush()?;
-            inner.unflushed_records = 0;
-        }
+        let must_flush = inner.unflushed_records >= self.config.flush_interval_messages;
         let now = now_ms();
         if now - inner.last_producer_expiry_ms >= PRODUCER_EXPIRY_CHECK_MS {
             inner
@@ -317,11 +337,18 @@ impl UnifiedLog {
                 .remove_expired(now, producer_state::PRODUCER_ID_EXPIRATION_MS);
             inner.last_producer_expiry_ms = now;
         }
+        let log_start_offset = inner.log_start_offset;
+        drop(guard);
+        if must_flush {
+            // The answer waits for the fsync; appends that arrive meanwhile
+            // share the next one.
+            self.flush_to(next)?;
+        }
         Ok(LogAppendInfo {
             first_offset,
             last_offset: next - 1,
             max_timestamp,
-            log_start_offset: inner.log_start_offset,
+            log_start_offset,
             num_batches: batches.len(),
             num_records,
             duplicate: false,
@@ -387,12 +414,26 @@ impl UnifiedLog {
         Ok(batches)
     }
 
+    /// Starts a new segment at `base_offset` (Kafka's `roll`): the old one
+    /// is trimmed, the producers are snapshotted at the new base, and the
+    /// flush of the old segment is left to the log flusher
+    /// ([`UnifiedLog::flush_if_due`]).
     fn roll(&self, inner: &mut LogInner, base_offset: i64) -> io::Result<()> {
-        inner.active().flush()?;
-        let segment = LogSegment::open(&self.dir, base_offset, self.config.index_interval_bytes)?;
+        inner.active().on_become_inactive()?;
+        let segment = LogSegment::create(&self.dir, base_offset, self.segment_config())?;
         info!(log = %self.topic_partition, base_offset, "rolled new log segment");
         inner.segments.insert(base_offset, segment);
+        if let Err(e) = inner.producer_state.write_snapshot(&self.dir, base_offset, false) {
+            warn!(log = %self.topic_partition, "cannot write a producer snapshot: {e}");
+        }
         Ok(())
+    }
+
+    fn segment_config(&self) -> SegmentConfig {
+        SegmentConfig {
+            index_interval_bytes: self.config.index_interval_bytes,
+            max_index_size: self.config.max_index_size,
+        }
     }
 
     /// Reads whole batches from the one holding `fetch_offset` on, up to
@@ -502,7 +543,7 @@ impl UnifiedLog {
         };
         find_in_segment(
             &segment,
-            |header| header.base_offset >= batch_offset && header.max_timestamp == max_timestamp,
+            |header| header.last_offset() >= batch_offset && header.max_timestamp == max_timestamp,
             |timestamp| timestamp == max_timestamp,
         )
     }
@@ -516,11 +557,78 @@ impl UnifiedLog {
 
     /// Forces everything appended so far to disk.
     pub fn flush(&self) -> io::Result<()> {
-        let mut inner = self.inner.lock();
-        for segment in inner.segments.values() {
-            segment.flush()?;
+        self.flush_to(self.log_end_offset())
+    }
+
+    /// Makes sure everything before `offset` is on disk. The fsyncs run
+    /// outside the log's lock, so appends and reads go on meanwhile; callers
+    /// that arrive during one wait for it and find their data flushed by it
+    /// or flush together in the next (group commit).
+    pub fn flush_to(&self, offset: i64) -> io::Result<()> {
+        if self.recovery_point() >= offset {
+            return Ok(());
         }
-        inner.unflushed_records = 0;
+        let _flushing = self.flush_lock.lock();
+        let from = self.recovery_point();
+        if from >= offset {
+            return Ok(());
+        }
+        let (files, end) = {
+            let mut inner = self.inner.lock();
+            let first = inner
+                .segments
+                .range(..=from)
+                .next_back()
+                .map_or(i64::MIN, |(base, _)| *base);
+            let files: Vec<Arc<File>> = inner
+                .segments
+                .range(first..)
+                .flat_map(|(_, s)| s.flush_handles())
+                .collect();
+            inner.unflushed_records = 0;
+            inner.first_unflushed_at = None;
+            (files, inner.next_offset)
+        };
+        for file in files {
+            file.sync_data()?;
+        }
+        self.recovery_point.fetch_max(end, Ordering::AcqRel);
+        Ok(())
+    }
+
+    /// The log flusher's check: flushes when a rolled segment is not on
+    /// disk yet, or when data has waited `flush.ms`.
+    pub fn flush_if_due(&self) -> io::Result<()> {
+        let (rolled, due) = {
+            let inner = self.inner.lock();
+            let active_base = inner.segments.keys().next_back().copied().unwrap_or(0);
+            let due = inner.first_unflushed_at.is_some_and(|at| {
+                at.elapsed().as_millis() >= u128::from(self.config.flush_interval_ms)
+            });
+            (self.recovery_point() < active_base, due)
+        };
+        if rolled || due {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Closes the log for a clean shutdown (Kafka's `UnifiedLog.close`):
+    /// everything is flushed, the active segment's indexes get their final
+    /// entry and are trimmed, and the producers are snapshotted at the log
+    /// end, so that the next start reads no segment data.
+    pub fn close(&self) -> io::Result<()> {
+        self.flush()?;
+        let mut inner = self.inner.lock();
+        if inner.closed {
+            return Ok(());
+        }
+        inner.closed = true;
+        let end = inner.next_offset;
+        inner.active().on_become_inactive()?;
+        inner.active().flush()?;
+        inner.producer_state.write_snapshot(&self.dir, end, true)?;
+        inner.leader_epochs.write()?;
         Ok(())
     }
 }

@@ -1,0 +1,156 @@
+//! A file of fixed-size index entries, memory-mapped as in Kafka's
+//! `AbstractIndex`: the active segment's index is preallocated to its
+//! maximum size and written through the mapping; when the segment rolls
+//! (or the log closes) it is trimmed to its entries. Lookups binary-search
+//! the mapping, so an index costs page cache, not heap.
+
+use memmap2::MmapMut;
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub struct IndexFile {
+    path: PathBuf,
+    file: Arc<File>,
+    /// None while the file is empty (an empty mapping is not allowed).
+    mmap: Option<MmapMut>,
+    entry_size: usize,
+    entries: usize,
+    /// Entries the mapping has room for.
+    capacity: usize,
+}
+
+impl IndexFile {
+    /// Opens (creating if missing) `path`. An existing file's entries are
+    /// all the whole entries it holds, as Kafka assumes for a trimmed index;
+    /// the caller checks them ([`IndexFile::find_valid_prefix`] and friends).
+    pub fn open(path: &Path, entry_size: usize) -> io::Result<Self> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)?;
+        let len = file.metadata()?.len() as usize;
+        let mut index = IndexFile {
+            path: path.to_path_buf(),
+            file: Arc::new(file),
+            mmap: None,
+            entry_size,
+            entries: 0,
+            capacity: 0,
+        };
+        index.map(len)?;
+        index.entries = len / entry_size;
+        Ok(index)
+    }
+
+    fn map(&mut self, len: usize) -> io::Result<()> {
+        self.mmap = None;
+        self.capacity = len / self.entry_size;
+        if len > 0 {
+            // SAFETY: the file is this broker's own index file; it is only
+            // resized through this struct, which remaps after every resize,
+            // and reads stay below `entries`, inside the file.
+            self.mmap = Some(unsafe { MmapMut::map_mut(&self.file)? });
+        }
+        Ok(())
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The open file, to fsync outside the log's lock: an fsync writes back
+    /// the pages dirtied through the mapping too.
+    pub fn handle(&self) -> Arc<File> {
+        Arc::clone(&self.file)
+    }
+
+    pub fn entries(&self) -> usize {
+        self.entries
+    }
+
+    /// The length of the file in bytes, as it is now.
+    pub fn file_len(&self) -> u64 {
+        (self.capacity * self.entry_size) as u64
+    }
+
+    pub fn is_full(&self) -> bool {
+        self.entries >= self.capacity
+    }
+
+    /// Entry `n` (below [`IndexFile::entries`]).
+    pub fn entry(&self, n: usize) -> &[u8] {
+        match &self.mmap {
+            Some(mmap) => &mmap[n * self.entry_size..(n + 1) * self.entry_size],
+            None => &[],
+        }
+    }
+
+    /// Appends an entry; false when the file has no room left.
+    pub fn append(&mut self, entry: &[u8]) -> bool {
+        debug_assert_eq!(entry.len(), self.entry_size);
+        if self.is_full() {
+            return false;
+        }
+        let Some(mmap) = self.mmap.as_mut() else {
+            return false;
+        };
+        let at = self.entries * self.entry_size;
+        mmap[at..at + self.entry_size].copy_from_slice(entry);
+        self.entries += 1;
+        true
+    }
+
+    /// Forgets the entries from `n` on, zeroing them in the file.
+    pub fn truncate_entries(&mut self, n: usize) {
+        if n >= self.entries {
+            return;
+        }
+        if let Some(mmap) = self.mmap.as_mut() {
+            mmap[n * self.entry_size..self.entries * self.entry_size].fill(0);
+        }
+        self.entries = n;
+    }
+
+    /// Keeps only the first `n` entries (whatever the file held past them
+    /// is dropped when it is next resized).
+    pub fn set_entries(&mut self, n: usize) {
+        self.entries = n.min(self.capacity);
+    }
+
+    /// Grows (or shrinks) the file to room for `max_bytes / entry_size`
+    /// entries, keeping the entries (Kafka's `resize`).
+    pub fn resize(&mut self, max_bytes: usize) -> io::Result<()> {
+        let len = (max_bytes / self.entry_size).max(self.entries) * self.entry_size;
+        if len == self.capacity * self.entry_size {
+            return Ok(());
+        }
+        if let Some(mmap) = &self.mmap {
+            mmap.flush()?;
+        }
+        self.mmap = None;
+        self.file.set_len(len as u64)?;
+        self.map(len)
+    }
+
+    /// Cuts the file to exactly its entries (Kafka's `trimToValidSize`).
+    pub fn trim_to_valid_size(&mut self) -> io::Result<()> {
+        self.resize(self.entries * self.entry_size)
+    }
+
+    /// Writes the mapped entries to disk.
+    pub fn flush(&self) -> io::Result<()> {
+        match &self.mmap {
+            Some(mmap) => mmap.flush(),
+            None => Ok(()),
+        }
+    }
+
+    /// Empties the index, keeping its preallocated size.
+    pub fn reset(&mut self) {
+        self.truncate_entries(0);
+    }
+}

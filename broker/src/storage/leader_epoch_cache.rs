@@ -1,0 +1,85 @@
+//! A partition's leader epochs and the offset each began at (Kafka's
+//! `LeaderEpochFileCache`), kept in its `leader-epoch-checkpoint` file,
+//! which is rewritten whenever an epoch is added or dropped.
+
+use super::checkpoint_file::{self, EpochEntry, LEADER_EPOCH_CHECKPOINT_FILE};
+use std::io;
+use std::path::{Path, PathBuf};
+use tracing::warn;
+
+pub struct LeaderEpochFileCache {
+    path: PathBuf,
+    entries: Vec<EpochEntry>,
+}
+
+impl LeaderEpochFileCache {
+    /// Reads the partition's checkpoint; a missing or unreadable one is an
+    /// empty cache (epochs are added back as batches are recovered).
+    pub fn load(dir: &Path) -> Self {
+        let path = dir.join(LEADER_EPOCH_CHECKPOINT_FILE);
+        let entries = match checkpoint_file::read_leader_epochs(&path) {
+            Ok(entries) => entries.unwrap_or_default(),
+            Err(e) => {
+                warn!("{e}; rebuilding leader epochs from the log");
+                Vec::new()
+            }
+        };
+        LeaderEpochFileCache { path, entries }
+    }
+
+    pub fn entries(&self) -> &[EpochEntry] {
+        &self.entries
+    }
+
+    pub fn latest_epoch(&self) -> Option<i32> {
+        self.entries.last().map(|e| e.epoch)
+    }
+
+    /// Records that `epoch` starts at `start_offset`, if it is newer than
+    /// the latest; returns whether the cache changed.
+    pub fn assign(&mut self, epoch: i32, start_offset: i64) -> bool {
+        if epoch < 0 || self.latest_epoch().is_some_and(|latest| epoch <= latest) {
+            return false;
+        }
+        self.entries.retain(|e| e.start_offset < start_offset);
+        self.entries.push(EpochEntry {
+            epoch,
+            start_offset,
+        });
+        true
+    }
+
+    /// Drops the epochs that start at or after `end_offset` (the log ends
+    /// there now); returns whether the cache changed.
+    pub fn truncate_from_end(&mut self, end_offset: i64) -> bool {
+        let before = self.entries.len();
+        self.entries.retain(|e| e.start_offset < end_offset);
+        self.entries.len() != before
+    }
+
+    /// Writes the checkpoint file.
+    pub fn write(&self) -> io::Result<()> {
+        checkpoint_file::write_leader_epochs(&self.path, &self.entries)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn epochs_only_grow_and_truncate_from_the_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cache = LeaderEpochFileCache::load(dir.path());
+        assert!(cache.assign(0, 0));
+        assert!(!cache.assign(0, 10));
+        assert!(cache.assign(2, 10));
+        assert!(!cache.assign(1, 20));
+        cache.write().unwrap();
+        let cache = LeaderEpochFileCache::load(dir.path());
+        assert_eq!(cache.entries().len(), 2);
+        let mut cache = cache;
+        assert!(cache.truncate_from_end(10));
+        assert_eq!(cache.latest_epoch(), Some(0));
+    }
+}
