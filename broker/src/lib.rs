@@ -21,3 +21,4 @@ pub mod producer_id_manager;
 pub mod replica_manager;
 pub mod server;
 pub mod storage;
+pub mod storage_io;

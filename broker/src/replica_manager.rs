@@ -7,6 +7,7 @@ use crate::metadata::records::TOPIC_RESOURCE;
 use crate::metadata::topic_config;
 use crate::metadata::{MetadataImage, TopicImage};
 use crate::storage::log_manager::LogToOpen;
+use crate::storage_io;
 use crate::storage::{
     AppendError, LogAppendInfo, LogConfig, LogManager, TopicPartition, UnifiedLog,
 };
@@ -73,11 +74,13 @@ impl ReplicaManager {
         }
         let config =
             topic_config::log_config(&self.log_config, image.configs(TOPIC_RESOURCE, &topic.name));
-        self.logs.get_or_create_log(
-            &TopicPartition::new(topic.name.clone(), partition),
-            topic.id,
-            config,
-        )
+        storage_io::blocking(|| {
+            self.logs.get_or_create_log(
+                &TopicPartition::new(topic.name.clone(), partition),
+                topic.id,
+                config,
+            )
+        })
     }
 
     /// Appends to `log` and wakes the fetches waiting on it.
@@ -87,7 +90,7 @@ impl ReplicaManager {
         records: &[u8],
         leader_epoch: i32,
     ) -> Result<LogAppendInfo, AppendError> {
-        let info = log.append_as_leader(records, leader_epoch)?;
+        let info = storage_io::blocking(|| log.append_as_leader(records, leader_epoch))?;
         if !info.duplicate {
             let tp = log.topic_partition();
             if let Some(notify) = self
@@ -123,6 +126,10 @@ impl ReplicaManager {
     /// Opens the log of every partition in `image` and deletes the logs of
     /// topics it no longer has (or has under another id).
     pub fn sync_with_image(&self, image: &MetadataImage) -> io::Result<()> {
+        storage_io::blocking(|| self.sync_logs(image))
+    }
+
+    fn sync_logs(&self, image: &MetadataImage) -> io::Result<()> {
         for (name, id) in self.logs.topics() {
             if image.topic(&name).is_none_or(|t| t.id != id) {
                 self.logs.delete_topic_logs(&name)?;

@@ -12,6 +12,7 @@ use crate::fetch_session::{CachedPartition, FetchSession, PartitionKey};
 use crate::metadata::MetadataImage;
 use crate::metrics::BrokerMetrics;
 use crate::storage::ReadError;
+use crate::storage_io;
 use crate::storage::record_batch::BatchHeader;
 use bytes::Bytes;
 use futures::future::select_all;
@@ -315,7 +316,7 @@ async fn read_with_wait(
             waiter.as_mut().enable();
         }
         let image = broker.metadata.image();
-        let reads = read_all(broker, &image, request, targets);
+        let reads = storage_io::blocking(|| read_all(broker, &image, request, targets));
         let bytes: usize = reads
             .iter()
             .map(|(_, d)| d.records.as_ref().map_or(0, Bytes::len))

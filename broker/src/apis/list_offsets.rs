@@ -4,6 +4,7 @@
 
 use super::RequestContext;
 use crate::broker::Broker;
+use crate::storage_io;
 use crate::storage::TimestampAndOffset;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::list_offsets_response::{
@@ -88,10 +89,10 @@ pub fn handle(
                                 let start = log.log_start_offset();
                                 Ok((-1, start, epoch(log.log_end_offset())))
                             }
-                            MAX_TIMESTAMP => found(log.max_timestamp_and_offset()),
+                            MAX_TIMESTAMP => found(storage_io::blocking(|| log.max_timestamp_and_offset())),
                             // No tiered storage: nothing has been tiered.
                             LATEST_TIERED_TIMESTAMP => Ok((-1, -1, -1)),
-                            target => found(log.fetch_offset_by_timestamp(target)),
+                            target => found(storage_io::blocking(|| log.fetch_offset_by_timestamp(target))),
                         }
                     };
                     match answer() {

@@ -385,11 +385,14 @@ impl Controller {
             })
             .collect();
         let batch = record_batch::build_batch(now_ms(), &new_records);
-        let info = self
-            .log
-            .append_as_leader(&batch, CONTROLLER_EPOCH)
-            .map_err(|e| io::Error::other(e.to_string()))?;
-        self.log.flush()?;
+        let info = crate::storage_io::blocking(|| {
+            let info = self
+                .log
+                .append_as_leader(&batch, CONTROLLER_EPOCH)
+                .map_err(|e| io::Error::other(e.to_string()))?;
+            self.log.flush()?;
+            Ok::<_, io::Error>(info)
+        })?;
         let mut delta = MetadataDelta::new(image);
         for (i, record) in records.into_iter().enumerate() {
             delta.replay(record, info.first_offset + i as i64);
