@@ -3,8 +3,10 @@
 //! copying; responses are gathered in a buffer written once per batch of
 //! pipelined requests.
 
+use crate::response_buffer::ResponseBuffer;
 use bytes::{Buf, Bytes, BytesMut};
 use std::io;
+use std::io::IoSlice;
 use thiserror::Error;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -27,7 +29,7 @@ const RETAINED_WRITE_CAPACITY: usize = 1 << 20;
 pub struct Connection {
     stream: TcpStream,
     read_buf: BytesMut,
-    pub write_buf: BytesMut,
+    pub write_buf: ResponseBuffer,
     max_request_size: usize,
 }
 
@@ -36,7 +38,7 @@ impl Connection {
         Connection {
             stream,
             read_buf: BytesMut::with_capacity(64 * 1024),
-            write_buf: BytesMut::with_capacity(64 * 1024),
+            write_buf: ResponseBuffer::with_capacity(64 * 1024),
             max_request_size,
         }
     }
@@ -86,15 +88,28 @@ impl Connection {
         Ok(true)
     }
 
-    /// Writes out the gathered responses.
+    /// Writes out the gathered responses, record bytes from where they lie.
     pub async fn flush(&mut self) -> io::Result<()> {
-        if !self.write_buf.is_empty() {
-            self.stream.write_all(&self.write_buf).await?;
-            self.write_buf.clear();
-            if self.write_buf.capacity() > RETAINED_WRITE_CAPACITY {
-                self.write_buf = BytesMut::with_capacity(64 * 1024);
+        if self.write_buf.is_empty() {
+            return Ok(());
+        }
+        let chunks = self.write_buf.take_chunks();
+        let mut slices: Vec<IoSlice<'_>> = chunks.iter().map(|c| IoSlice::new(c)).collect();
+        let mut slices = &mut slices[..];
+        while !slices.is_empty() {
+            let n = self.stream.write_vectored(slices).await?;
+            if n == 0 {
+                return Err(io::ErrorKind::WriteZero.into());
             }
+            IoSlice::advance_slices(&mut slices, n);
+        }
+        if self.write_buf_capacity_exceeded() {
+            self.write_buf = ResponseBuffer::with_capacity(64 * 1024);
         }
         Ok(())
+    }
+
+    fn write_buf_capacity_exceeded(&self) -> bool {
+        self.write_buf.capacity() > RETAINED_WRITE_CAPACITY
     }
 }

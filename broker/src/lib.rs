@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod metrics_endpoint;
 pub mod producer_id_manager;
 pub mod replica_manager;
+pub mod response_buffer;
 pub mod server;
 pub mod storage;
 pub mod storage_io;

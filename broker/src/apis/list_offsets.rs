@@ -4,8 +4,8 @@
 
 use super::RequestContext;
 use crate::broker::Broker;
-use crate::storage_io;
 use crate::storage::TimestampAndOffset;
+use crate::storage_io;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::list_offsets_response::{
     ListOffsetsPartitionResponse, ListOffsetsTopicResponse,

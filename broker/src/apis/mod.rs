@@ -32,7 +32,8 @@ pub mod sync_group;
 
 use crate::broker::Broker;
 use crate::metadata::controller::ControllerError;
-use bytes::{Buf, BufMut, Bytes, BytesMut};
+use crate::response_buffer::ResponseBuffer;
+use bytes::{Buf, BufMut, Bytes};
 use errors::ErrorCodes;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::{ApiKey, RequestHeader, ResponseHeader};
@@ -137,7 +138,7 @@ pub async fn handle_request(
     broker: &Broker,
     frame: Bytes,
     peer: SocketAddr,
-    out: &mut BytesMut,
+    out: &mut ResponseBuffer,
 ) -> Result<(), CloseConnection> {
     let started = Instant::now();
     let raw_key = match frame.get(..2) {
@@ -159,7 +160,7 @@ async fn dispatch(
     broker: &Broker,
     frame: Bytes,
     peer: SocketAddr,
-    out: &mut BytesMut,
+    out: &mut ResponseBuffer,
 ) -> Result<(), CloseConnection> {
     if frame.len() < 8 {
         return Err(CloseConnection(format!(
@@ -220,12 +221,14 @@ async fn dispatch(
         }
         ApiKey::Fetch => {
             let request = decode(&ctx, &mut buf)?;
-            respond(
-                broker,
-                out,
-                &ctx,
-                fetch::handle(broker, &ctx, request).await,
-            )
+            let response = fetch::handle(broker, &ctx, request).await;
+            // The batches go to the socket from the segment files' mappings.
+            for partition in response.responses.iter().flat_map(|t| &t.partitions) {
+                if let Some(records) = &partition.records {
+                    out.share(records);
+                }
+            }
+            respond(broker, out, &ctx, response)
         }
         ApiKey::Produce => {
             let request = decode(&ctx, &mut buf)?;
@@ -393,7 +396,7 @@ fn decode<T: Decodable>(ctx: &RequestContext, buf: &mut Bytes) -> Result<T, Clos
 
 fn respond<R: Encodable + HeaderVersion + ErrorCodes>(
     broker: &Broker,
-    out: &mut BytesMut,
+    out: &mut ResponseBuffer,
     ctx: &RequestContext,
     response: R,
 ) -> Result<(), CloseConnection> {
@@ -403,7 +406,7 @@ fn respond<R: Encodable + HeaderVersion + ErrorCodes>(
 
 fn finish<R: Encodable + HeaderVersion + ErrorCodes>(
     broker: &Broker,
-    out: &mut BytesMut,
+    out: &mut ResponseBuffer,
     ctx: &RequestContext,
     outcome: Outcome<R>,
 ) -> Result<(), CloseConnection> {
@@ -434,25 +437,34 @@ pub fn controller_error(e: &ControllerError) -> (ResponseError, String) {
 
 /// Appends `size · response header · body` to `out`.
 fn encode_response<R: Encodable + HeaderVersion>(
-    out: &mut BytesMut,
+    out: &mut ResponseBuffer,
     correlation_id: i32,
     version: i16,
     response: &R,
 ) -> Result<(), CloseConnection> {
     let start = out.len();
-    out.put_i32(0);
     let header = ResponseHeader::default().with_correlation_id(correlation_id);
+    let header_version = R::header_version(version);
     let encoded = header
-        .encode(out, R::header_version(version))
-        .and_then(|()| response.encode(out, version));
+        .compute_size(header_version)
+        .and_then(|h| Ok(h + response.compute_size(version)?))
+        .and_then(|size| {
+            let size = i32::try_from(size)?;
+            out.put_i32(size);
+            header.encode(out, header_version)?;
+            response.encode(out, version)?;
+            let written = out.len() - start - 4;
+            if written != size as usize {
+                anyhow::bail!("encoded {written} bytes where {size} were computed");
+            }
+            Ok(())
+        });
     if let Err(e) = encoded {
         out.truncate(start);
         return Err(CloseConnection(format!(
             "could not encode the response to correlation id {correlation_id}: {e}"
         )));
     }
-    let size = (out.len() - start - 4) as i32;
-    out[start..start + 4].copy_from_slice(&size.to_be_bytes());
     Ok(())
 }
 

@@ -20,10 +20,10 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::time::Instant;
 use std::time::{SystemTime, UNIX_EPOCH};
 use thiserror::Error;
 use tracing::{info, warn};
-use std::time::Instant;
 
 /// Why an append was refused. Nothing of a refused append is written.
 #[derive(Debug, Error)]
@@ -423,7 +423,10 @@ impl UnifiedLog {
         let segment = LogSegment::create(&self.dir, base_offset, self.segment_config())?;
         info!(log = %self.topic_partition, base_offset, "rolled new log segment");
         inner.segments.insert(base_offset, segment);
-        if let Err(e) = inner.producer_state.write_snapshot(&self.dir, base_offset, false) {
+        if let Err(e) = inner
+            .producer_state
+            .write_snapshot(&self.dir, base_offset, false)
+        {
             warn!(log = %self.topic_partition, "cannot write a producer snapshot: {e}");
         }
         Ok(())
@@ -692,21 +695,57 @@ fn read_whole_batches(
         if !min_one_batch {
             return Ok(Bytes::new());
         }
-        let mut buf = vec![0u8; first_batch_size];
-        file.read_exact_at(&mut buf, position)?;
-        return Ok(Bytes::from(buf));
+        return read_range(file, position, first_batch_size);
     }
-    let mut buf = vec![0u8; wanted];
-    file.read_exact_at(&mut buf, position)?;
+    let buf = read_range(file, position, wanted)?;
     if wanted < available {
         // The limit cuts a batch: keep only the whole ones before it.
         let whole: usize = Batches::new(&buf)
             .map_while(Result::ok)
             .map(|b| b.bytes.len())
             .sum();
-        buf.truncate(whole);
+        return Ok(buf.slice(..whole));
     }
-    Ok(Bytes::from(buf))
+    Ok(buf)
+}
+
+/// Reads at least this many bytes by mapping the file rather than copying.
+const MAP_MIN_BYTES: usize = crate::response_buffer::SHARE_MIN_BYTES;
+
+/// `len` bytes of `file` from `position`. Large ranges are mapped, not
+/// copied: the bytes returned are the page cache's, and are written to the
+/// socket from there. The mapping is populated here, on a storage thread,
+/// so that writing it out never waits for the disk. Only whole batches
+/// below the segment's size are read, and the broker never cuts a segment
+/// below what it has handed out, so the mapping stays inside the file.
+fn read_range(file: &File, position: u64, len: usize) -> io::Result<Bytes> {
+    if len < MAP_MIN_BYTES {
+        let mut buf = vec![0u8; len];
+        file.read_exact_at(&mut buf, position)?;
+        return Ok(Bytes::from(buf));
+    }
+    let page = page_size();
+    let aligned = position - position % page;
+    let skip = (position - aligned) as usize;
+    // SAFETY: see above: the range lies within the file's whole batches,
+    // which are only appended to while mapped.
+    let map = unsafe {
+        memmap2::MmapOptions::new()
+            .offset(aligned)
+            .len(skip + len)
+            .populate()
+            .map(file)?
+    };
+    Ok(Bytes::from_owner(map).slice(skip..skip + len))
+}
+
+fn page_size() -> u64 {
+    static PAGE: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *PAGE.get_or_init(|| {
+        // SAFETY: sysconf has no preconditions.
+        let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+        u64::try_from(size).unwrap_or(4096).max(1)
+    })
 }
 
 #[cfg(test)]
