@@ -7,10 +7,10 @@ use crate::metadata::records::TOPIC_RESOURCE;
 use crate::metadata::topic_config;
 use crate::metadata::{MetadataImage, TopicImage};
 use crate::storage::log_manager::LogToOpen;
-use crate::storage_io;
 use crate::storage::{
     AppendError, LogAppendInfo, LogConfig, LogManager, TopicPartition, UnifiedLog,
 };
+use crate::storage_io;
 use parking_lot::RwLock;
 use std::collections::HashMap;
 use std::io;

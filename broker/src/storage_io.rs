@@ -37,9 +37,8 @@ mod tests {
             let (tx, rx) = mpsc::channel::<()>();
             // With one worker, the second task can send only if the first,
             // blocked in `blocking`, gave the worker up.
-            let blocked = tokio::spawn(async move {
-                blocking(|| rx.recv_timeout(Duration::from_secs(10)))
-            });
+            let blocked =
+                tokio::spawn(async move { blocking(|| rx.recv_timeout(Duration::from_secs(10))) });
             tokio::spawn(async move { tx.send(()) });
             assert_eq!(blocked.await.unwrap(), Ok(()));
             // Nested calls just run.

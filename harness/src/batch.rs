@@ -98,6 +98,22 @@ impl RecordBatch {
         }
     }
 
+    /// A batch of one record per value from an idempotent producer, stamped
+    /// with the current time (brokers forget producers idle for a day).
+    pub fn idempotent(producer_id: i64, epoch: i16, sequence: i32, values: &[&str]) -> Self {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        RecordBatch {
+            producer_id,
+            producer_epoch: epoch,
+            base_sequence: sequence,
+            base_timestamp: now,
+            max_timestamp: now,
+            ..RecordBatch::plain(values)
+        }
+    }
+
     pub fn with_base_offset(mut self, base_offset: i64) -> Self {
         self.base_offset = base_offset;
         self

@@ -1,5 +1,10 @@
 //! A blocking client speaking size-prefixed frames, strict about sizes.
 
+use crate::admin::{self, InitProducerIdResponse};
+use crate::protocol::{
+    self, FetchPartitionRequest, FetchRequest, FetchResponse, FetchedPartition, ProducedPartition,
+};
+use crate::wire::Uuid;
 use anyhow::{Context, Result, ensure};
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -58,6 +63,110 @@ impl Client {
     pub fn round_trip(&mut self, request: &[u8]) -> Result<Vec<u8>> {
         self.send(request)?;
         self.receive()
+    }
+
+    /// Sends `request` as Fetch v16 and decodes the response.
+    pub fn fetch(&mut self, request: &FetchRequest) -> Result<FetchResponse> {
+        protocol::decode_fetch_response_v16(&self.round_trip(&request.encode_v16(9))?)
+    }
+
+    /// Fetches one partition from `offset`, at most `max_bytes` of it
+    /// (a broker returns at least one whole batch); its error code is for
+    /// the caller to check.
+    pub fn fetch_partition(
+        &mut self,
+        topic_id: Uuid,
+        partition: i32,
+        offset: i64,
+        max_bytes: i32,
+    ) -> Result<FetchedPartition> {
+        let mut request = FetchPartitionRequest::new(partition, offset);
+        request.partition_max_bytes = max_bytes;
+        let response = self.fetch(&FetchRequest::new(vec![(topic_id, vec![request])]))?;
+        ensure!(
+            response.error_code == 0,
+            "fetch error {}",
+            response.error_code
+        );
+        let fetched = response.only_partition()?;
+        ensure!(
+            fetched.partition_index == partition,
+            "asked for partition {partition}, answered for {}",
+            fetched.partition_index
+        );
+        Ok(fetched.clone())
+    }
+
+    /// Fetches one partition from `offset` up to its high watermark, one
+    /// response after another (a response may end at a segment's end, or
+    /// with part of a batch): the high watermark and the whole batches.
+    pub fn fetch_to_end(
+        &mut self,
+        topic_id: Uuid,
+        partition: i32,
+        mut offset: i64,
+    ) -> Result<(i64, Vec<Vec<u8>>)> {
+        let mut batches = Vec::new();
+        loop {
+            let fetched = self.fetch_partition(topic_id, partition, offset, i32::MAX)?;
+            ensure!(
+                fetched.error_code == 0,
+                "fetch from {offset}: error {}",
+                fetched.error_code
+            );
+            if offset >= fetched.high_watermark {
+                return Ok((fetched.high_watermark, batches));
+            }
+            let mut records = fetched.records.as_deref().unwrap_or_default();
+            let before = batches.len();
+            while records.len() >= 12 {
+                let length = i32::from_be_bytes(records[8..12].try_into()?);
+                ensure!(length >= 0, "batch length {length} at offset {offset}");
+                let Some(whole) = records.get(..12 + length as usize) else {
+                    break;
+                };
+                let header = crate::batch::scan_batch_headers(whole)
+                    .with_context(|| format!("fetched from {offset}"))?[0];
+                offset = header.base_offset + i64::from(header.last_offset_delta) + 1;
+                batches.push(whole.to_vec());
+                records = &records[whole.len()..];
+            }
+            ensure!(
+                batches.len() > before,
+                "no whole batch fetched at offset {offset}, below the high watermark {}",
+                fetched.high_watermark
+            );
+        }
+    }
+
+    /// Produces `records` (acks=-1) to one partition; what the broker
+    /// answered for it.
+    pub fn produce(
+        &mut self,
+        topic: &str,
+        partition: i32,
+        records: Vec<u8>,
+    ) -> Result<ProducedPartition> {
+        let raw = self.round_trip(&protocol::produce_request_v11(
+            1,
+            -1,
+            &[(topic.to_string(), vec![(partition, Some(records))])],
+        ))?;
+        protocol::decode_produce_response_v11(&raw)?
+            .partition(topic, partition)
+            .cloned()
+            .with_context(|| format!("no answer for {topic}-{partition}"))
+    }
+
+    /// InitProducerId for a new producer: idempotent without a
+    /// transactional id.
+    pub fn init_producer_id(
+        &mut self,
+        transactional_id: Option<&str>,
+    ) -> Result<InitProducerIdResponse> {
+        admin::decode_init_producer_id_response(&self.round_trip(
+            &admin::init_producer_id_request(1, transactional_id, 60_000, -1, -1),
+        )?)
     }
 
     /// True when the broker has closed the connection (reads end of stream

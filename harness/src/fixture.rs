@@ -82,6 +82,33 @@ impl TopicSpec {
     }
 }
 
+/// The log directory Apache Kafka 4.0 wrote (the challenge's fixture, see
+/// `tests/fixtures/kafka-4.0-logs/README.md`): topic `foo`, one batch.
+pub fn kafka_4_0_logs() -> &'static Path {
+    Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/kafka-4.0-logs"
+    ))
+}
+
+/// The id of topic `foo` in [`kafka_4_0_logs`].
+pub const KAFKA_4_0_FOO_ID: Uuid = crate::wire::uuid(0xbfd99e5e_3235_4552_81f8_d4af1741970c);
+
+/// Copies a directory tree, leaving the copies writable.
+pub fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_tree(&entry.path(), &target)?;
+        } else {
+            std::fs::write(&target, std::fs::read(entry.path())?)?;
+        }
+    }
+    Ok(())
+}
+
 /// Path of a partition's first log file under `log_dir`.
 pub fn log_file(log_dir: &Path, topic: &str, partition: i32) -> PathBuf {
     log_dir.join(format!("{topic}-{partition}")).join(LOG_FILE)

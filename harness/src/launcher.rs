@@ -27,6 +27,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 const START_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long [`Broker::stop`] waits for the broker to exit after SIGTERM
+/// (the broker itself gives connections 10 s to finish).
+const STOP_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The broker binary: `$BROKER_BIN`, or the workspace's debug build, built
 /// once per test process.
@@ -169,6 +172,8 @@ pub struct Broker {
     topic_suffix: String,
     /// Ids of the topics seeded by [`Broker::on_fixture`], by given name.
     topic_ids: HashMap<String, Uuid>,
+    /// Length of `broker.log` when the broker was last started.
+    output_mark: usize,
 }
 
 impl Broker {
@@ -204,6 +209,7 @@ impl Broker {
             external,
             topic_suffix: String::new(),
             topic_ids: HashMap::new(),
+            output_mark: 0,
         })
     }
 
@@ -476,6 +482,24 @@ impl Broker {
         std::fs::read_to_string(self.work_dir.path().join("broker.log")).unwrap_or_default()
     }
 
+    /// What the broker wrote to stderr since it was last started.
+    pub fn output_since_start(&self) -> String {
+        let output = self.output();
+        output
+            .get(self.output_mark..)
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// The last line of [`Broker::output`] that contains `message`.
+    pub fn last_output_line(&self, message: &str) -> Option<String> {
+        self.output()
+            .lines()
+            .rev()
+            .find(|line| line.contains(message))
+            .map(str::to_string)
+    }
+
     /// Whether the process is still running (an external broker: whether
     /// it accepts connections).
     pub fn is_running(&mut self) -> bool {
@@ -494,10 +518,64 @@ impl Broker {
         }
     }
 
+    /// Stops the broker gracefully: SIGTERM, then waits for it to exit
+    /// (killing it after a timeout, which is an error, as is a failing exit
+    /// status). A test that stops the broker is skipped on an external one.
+    pub fn stop(&mut self) -> Result<()> {
+        own_broker_only("stops the broker")?;
+        let Some(mut child) = self.child.take() else {
+            return Ok(());
+        };
+        let status = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .context("running kill -TERM")?;
+        if !status.success() {
+            let _ = child.kill();
+            let _ = child.wait();
+            bail!("kill -TERM {} failed: {status}", child.id());
+        }
+        let deadline = Instant::now() + STOP_TIMEOUT;
+        loop {
+            if let Some(status) = child.try_wait()? {
+                ensure!(
+                    status.success(),
+                    "broker exited with {status} after SIGTERM:\n{}",
+                    self.output_since_start()
+                );
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                bail!(
+                    "broker did not exit within {STOP_TIMEOUT:?} of SIGTERM:\n{}",
+                    self.output_since_start()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Stops the broker gracefully ([`Broker::stop`]) and starts it again
+    /// on the same log directory and port.
+    pub fn restart_after_stop(&mut self) -> Result<()> {
+        self.stop()?;
+        self.start_again()
+    }
+
     /// Kills the broker and starts it again on the same log directory and
     /// port, so clients find it where it was. A test that restarts the
     /// broker is skipped on an external one.
     pub fn restart(&mut self) -> Result<()> {
+        own_broker_only("restarts the broker")?;
+        self.kill();
+        self.start_again()
+    }
+
+    /// Starts a stopped or killed broker again on the same log directory
+    /// and port (a running one is killed first).
+    pub fn start_again(&mut self) -> Result<()> {
         own_broker_only("restarts the broker")?;
         self.kill();
         let port = self.port;
@@ -542,6 +620,7 @@ impl Broker {
                 .create(true)
                 .append(true)
                 .open(self.work_dir.path().join("broker.log"))?;
+            self.output_mark = log.metadata()?.len() as usize;
             let child = Command::new(broker_binary())
                 .arg(&config)
                 .env(
@@ -599,6 +678,15 @@ impl Drop for Broker {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// The `key=value` fields of a log line, as the broker's tracing output
+/// writes them (`... loaded logs logs=3 clean_shutdown=true ...`).
+pub fn log_line_fields(line: &str) -> HashMap<String, String> {
+    line.split_whitespace()
+        .filter_map(|token| token.split_once('='))
+        .map(|(key, value)| (key.to_string(), value.trim_matches('"').to_string()))
+        .collect()
 }
 
 fn free_port() -> Result<u16> {

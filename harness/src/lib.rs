@@ -7,6 +7,8 @@
 //! * [`batch`]: record batches;
 //! * [`fixture`]: log directories as Kafka lays them out;
 //! * [`metadata_log`]: the records of a KRaft metadata log;
+//! * [`log_files`]: indexes, checkpoints, the clean shutdown marker and
+//!   producer snapshots around the logs;
 //! * [`launcher`] and [`client`]: a broker process and a connection to it.
 
 pub mod admin;
@@ -15,6 +17,7 @@ pub mod client;
 pub mod fixture;
 pub mod groups;
 pub mod launcher;
+pub mod log_files;
 pub mod metadata_log;
 pub mod protocol;
 pub mod wire;

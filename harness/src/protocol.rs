@@ -321,6 +321,43 @@ pub struct FetchResponse {
     pub responses: Vec<(Uuid, Vec<FetchedPartition>)>,
 }
 
+impl FetchResponse {
+    /// The first partition of the first topic answered.
+    pub fn only_partition(&self) -> Result<&FetchedPartition> {
+        self.responses
+            .first()
+            .and_then(|(_, p)| p.first())
+            .context("no partition in the response")
+    }
+}
+
+impl FetchedPartition {
+    /// The batches fetched, decoded (whole batches only).
+    pub fn batches(&self) -> Result<Vec<crate::batch::DecodedBatch>> {
+        crate::batch::decode_batches(self.records.as_deref().unwrap_or_default())
+    }
+
+    /// The bytes of the first batch fetched, not decoded. A broker may end
+    /// a fetch with part of a batch (Kafka does); that part is ignored.
+    pub fn first_batch(&self) -> Result<&[u8]> {
+        let records = self.records.as_deref().unwrap_or_default();
+        ensure!(
+            records.len() >= 12,
+            "{} bytes fetched: no batch",
+            records.len()
+        );
+        let length = i32::from_be_bytes(records[8..12].try_into()?);
+        ensure!(length >= 0, "first batch length {length}");
+        let size = 12 + length as usize;
+        records.get(..size).with_context(|| {
+            format!(
+                "the first batch has {size} bytes but only {} were fetched",
+                records.len()
+            )
+        })
+    }
+}
+
 pub fn decode_fetch_response_v16(bytes: &[u8]) -> Result<FetchResponse> {
     let mut r = Reader::new(bytes);
     let correlation_id = response_header_v1(&mut r)?;

@@ -565,47 +565,20 @@ fn list_offsets_by_position_and_time() -> Result<()> {
     Ok(())
 }
 
-fn init_producer_id(
-    client: &mut Client,
-    transactional_id: Option<&str>,
-) -> Result<admin::InitProducerIdResponse> {
-    admin::decode_init_producer_id_response(&client.round_trip(
-        &admin::init_producer_id_request(1, transactional_id, 60_000, -1, -1),
-    )?)
+fn produce_one(client: &mut Client, records: Vec<u8>) -> Result<protocol::ProducedPartition> {
+    client.produce(&harness::launcher::unique("t"), 0, records)
 }
 
 fn idempotent(producer_id: i64, epoch: i16, sequence: i32, values: &[&str]) -> Vec<u8> {
-    let mut batch = RecordBatch::plain(values);
-    batch.producer_id = producer_id;
-    batch.producer_epoch = epoch;
-    batch.base_sequence = sequence;
-    // Producers idle for a day are forgotten; stamp the batch now.
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64);
-    batch.base_timestamp = now;
-    batch.max_timestamp = now;
-    batch.encode()
-}
-
-fn produce_one(client: &mut Client, records: Vec<u8>) -> Result<protocol::ProducedPartition> {
-    let raw = client.round_trip(&protocol::produce_request_v11(
-        1,
-        -1,
-        &[(harness::launcher::unique("t"), vec![(0, Some(records))])],
-    ))?;
-    protocol::decode_produce_response_v11(&raw)?
-        .partition(&harness::launcher::unique("t"), 0)
-        .cloned()
-        .context("no partition")
+    RecordBatch::idempotent(producer_id, epoch, sequence, values).encode()
 }
 
 #[test]
 fn idempotent_producers_get_ids_and_exactly_once_appends() -> Result<()> {
     let mut broker = Broker::on_fixture(&[TopicSpec::new("t", uuid(0x7), 1)])?;
     let mut client = broker.connect()?;
-    let first = init_producer_id(&mut client, None)?;
-    let second = init_producer_id(&mut client, None)?;
+    let first = client.init_producer_id(None)?;
+    let second = client.init_producer_id(None)?;
     ensure!(
         first.error_code == 0 && first.producer_epoch == 0 && first.producer_id >= 0,
         "{first:?}"
@@ -616,7 +589,7 @@ fn idempotent_producers_get_ids_and_exactly_once_appends() -> Result<()> {
     );
     if broker.own_checks("this broker has no transactions yet") {
         ensure!(
-            init_producer_id(&mut client, Some("txn"))?.error_code == INVALID_REQUEST,
+            client.init_producer_id(Some("txn"))?.error_code == INVALID_REQUEST,
             "transactions are not supported"
         );
     }
@@ -653,7 +626,7 @@ fn idempotent_producers_get_ids_and_exactly_once_appends() -> Result<()> {
     let mut client = broker.connect()?;
     let retry = produce_one(&mut client, idempotent(id, 1, 0, &["new epoch"]))?;
     ensure!((retry.error_code, retry.base_offset) == (0, 3), "{retry:?}");
-    let third = init_producer_id(&mut client, None)?;
+    let third = client.init_producer_id(None)?;
     ensure!(
         third.producer_id != first.producer_id && third.producer_id != second.producer_id,
         "{third:?}"

@@ -2,7 +2,7 @@
 //! DescribeTopicPartitions, Fetch from any offset and within byte limits,
 //! leader epochs, and logs that roll into several segments.
 
-use anyhow::{Context, Result, ensure};
+use anyhow::{Result, ensure};
 use harness::batch::{self, Record, RecordBatch};
 use harness::fixture::{self, PartitionSpec, TopicSpec};
 use harness::launcher::own_broker_only;
@@ -10,7 +10,7 @@ use harness::protocol::error::{
     FENCED_LEADER_EPOCH, FETCH_SESSION_ID_NOT_FOUND, INVALID_REQUEST, INVALID_TOPIC_EXCEPTION,
     OFFSET_OUT_OF_RANGE, UNKNOWN_LEADER_EPOCH, UNKNOWN_TOPIC_OR_PARTITION,
 };
-use harness::protocol::{self, FetchPartitionRequest, FetchRequest, FetchedPartition};
+use harness::protocol::{self, FetchPartitionRequest, FetchRequest};
 use harness::wire::{Uuid, uuid};
 use harness::{Broker, Client, or_skip};
 
@@ -126,22 +126,6 @@ fn describe_topic_partitions_pages_with_a_cursor() -> Result<()> {
     Ok(())
 }
 
-fn fetch(client: &mut Client, request: &FetchRequest) -> Result<protocol::FetchResponse> {
-    protocol::decode_fetch_response_v16(&client.round_trip(&request.encode_v16(9))?)
-}
-
-fn only_partition(response: &protocol::FetchResponse) -> Result<&FetchedPartition> {
-    response
-        .responses
-        .first()
-        .and_then(|(_, p)| p.first())
-        .context("no partition in the response")
-}
-
-fn batches_of(partition: &FetchedPartition) -> Result<Vec<batch::DecodedBatch>> {
-    batch::decode_batches(partition.records.as_deref().unwrap_or_default())
-}
-
 /// A topic whose partition 0 holds batches of 3 records at offsets 0, 3, 6, 9.
 fn topic_with_batches() -> (TopicSpec, Vec<Vec<u8>>) {
     let batches: Vec<Vec<u8>> = (0..4)
@@ -166,8 +150,8 @@ fn fetch_serves_any_offset_within_limits() -> Result<()> {
     let at = |offset| FetchRequest::new(vec![(A, vec![FetchPartitionRequest::new(0, offset)])]);
 
     // From the middle of a batch: the batch that holds the offset and the rest.
-    let response = fetch(&mut client, &at(4))?;
-    let p = only_partition(&response)?;
+    let response = client.fetch(&at(4))?;
+    let p = response.only_partition()?;
     ensure!(p.error_code == 0 && p.high_watermark == 12, "{p:?}");
     ensure!(
         p.records.as_deref() == Some(&batches[1..].concat()[..]),
@@ -175,14 +159,14 @@ fn fetch_serves_any_offset_within_limits() -> Result<()> {
     );
 
     // At the end: nothing, no error. Past it: OFFSET_OUT_OF_RANGE.
-    let response = fetch(&mut client, &at(12))?;
-    let p = only_partition(&response)?;
+    let response = client.fetch(&at(12))?;
+    let p = response.only_partition()?;
     ensure!(
         p.error_code == 0 && p.records.as_deref() == Some(&[][..]),
         "{p:?}"
     );
-    let response = fetch(&mut client, &at(13))?;
-    let p = only_partition(&response)?;
+    let response = client.fetch(&at(13))?;
+    let p = response.only_partition()?;
     ensure!(
         (p.error_code, p.high_watermark) == (OFFSET_OUT_OF_RANGE, -1),
         "{p:?}"
@@ -191,7 +175,7 @@ fn fetch_serves_any_offset_within_limits() -> Result<()> {
     // A partition limit that cuts the second batch returns only the first.
     let mut request = at(0);
     request.topics[0].1[0].partition_max_bytes = (batches[0].len() + batches[1].len() / 2) as i32;
-    let p = fetch(&mut client, &request)?.responses[0].1[0].clone();
+    let p = client.fetch(&request)?.responses[0].1[0].clone();
     ensure!(
         p.records.as_deref() == Some(&batches[0][..]),
         "cut limit returned {} bytes",
@@ -208,10 +192,10 @@ fn fetch_serves_any_offset_within_limits() -> Result<()> {
         ],
     )]);
     request.max_bytes = 10;
-    let response = fetch(&mut client, &request)?;
+    let response = client.fetch(&request)?;
     let parts = &response.responses[0].1;
     ensure!(
-        batches_of(&parts[0])?.len() == 1,
+        parts[0].batches()?.len() == 1,
         "first partition: {:?}",
         parts[0]
     );
@@ -221,17 +205,17 @@ fn fetch_serves_any_offset_within_limits() -> Result<()> {
     );
 
     // Unknown partition of a known topic.
-    let response = fetch(
-        &mut client,
-        &FetchRequest::new(vec![(A, vec![FetchPartitionRequest::new(7, 0)])]),
-    )?;
-    ensure!(only_partition(&response)?.error_code == UNKNOWN_TOPIC_OR_PARTITION);
+    let response = client.fetch(&FetchRequest::new(vec![(
+        A,
+        vec![FetchPartitionRequest::new(7, 0)],
+    )]))?;
+    ensure!(response.only_partition()?.error_code == UNKNOWN_TOPIC_OR_PARTITION);
 
     // An incremental fetch of a session that does not exist is told so.
     let mut request = at(0);
     request.session_id = 12345;
     request.session_epoch = 3;
-    let response = fetch(&mut client, &request)?;
+    let response = client.fetch(&request)?;
     ensure!(
         response.error_code == FETCH_SESSION_ID_NOT_FOUND && response.responses.is_empty(),
         "{response:?}"
@@ -255,9 +239,9 @@ fn leader_epochs_are_checked_and_stamped() -> Result<()> {
     ] {
         let mut p = FetchPartitionRequest::new(0, 0);
         p.current_leader_epoch = epoch;
-        let response = fetch(&mut client, &FetchRequest::new(vec![(A, vec![p])]))?;
+        let response = client.fetch(&FetchRequest::new(vec![(A, vec![p])]))?;
         ensure!(
-            only_partition(&response)?.error_code == code,
+            response.only_partition()?.error_code == code,
             "epoch {epoch}: {response:?}"
         );
     }
@@ -315,13 +299,13 @@ fn logs_roll_into_segments_and_reads_cross_them() -> Result<()> {
     let mut offset = 0;
     let mut fetched = Vec::new();
     while offset < 120 {
-        let response = fetch(
-            &mut client,
-            &FetchRequest::new(vec![(A, vec![FetchPartitionRequest::new(0, offset)])]),
-        )?;
-        let p = only_partition(&response)?;
+        let response = client.fetch(&FetchRequest::new(vec![(
+            A,
+            vec![FetchPartitionRequest::new(0, offset)],
+        )]))?;
+        let p = response.only_partition()?;
         ensure!(p.error_code == 0 && p.high_watermark == 120, "{p:?}");
-        let batches = batches_of(p)?;
+        let batches = p.batches()?;
         ensure!(!batches.is_empty(), "no progress at offset {offset}");
         offset = batches
             .last()
@@ -380,12 +364,12 @@ fn fetch_waits_for_data_and_is_woken_by_appends() -> Result<()> {
     let mut request = FetchRequest::new(vec![(A, vec![FetchPartitionRequest::new(0, 0)])]);
     request.max_wait_ms = 400;
     let started = std::time::Instant::now();
-    let response = fetch(&mut consumer, &request)?;
+    let response = consumer.fetch(&request)?;
     ensure!(
         started.elapsed() >= std::time::Duration::from_millis(350),
         "answered without waiting"
     );
-    ensure!(only_partition(&response)?.records.as_deref() == Some(&[][..]));
+    ensure!(response.only_partition()?.records.as_deref() == Some(&[][..]));
 
     // Waiting long, it is woken by an append to its partition.
     request.max_wait_ms = 20_000;
@@ -398,7 +382,7 @@ fn fetch_waits_for_data_and_is_woken_by_appends() -> Result<()> {
         started.elapsed() < std::time::Duration::from_secs(10),
         "not woken by the append"
     );
-    let records = batches_of(only_partition(&response)?)?;
+    let records = response.only_partition()?.batches()?;
     ensure!(
         records.len() == 1 && records[0].batch.records[0].value.as_deref() == Some(&b"wake up"[..])
     );
@@ -421,7 +405,7 @@ fn fetch_sessions_send_only_what_changed() -> Result<()> {
         ],
     )]);
     full.session_epoch = 0;
-    let response = fetch(&mut client, &full)?;
+    let response = client.fetch(&full)?;
     let session = response.session_id;
     ensure!(session != 0, "no session opened");
     ensure!(response.responses[0].1.len() == 2, "{response:?}");
@@ -430,7 +414,7 @@ fn fetch_sessions_send_only_what_changed() -> Result<()> {
     let mut incremental = FetchRequest::new(vec![]);
     incremental.session_id = session;
     incremental.session_epoch = 1;
-    let response = fetch(&mut client, &incremental)?;
+    let response = client.fetch(&incremental)?;
     ensure!(response.session_id == session, "{response:?}");
     // Partition 0 still returns its record from offset 0 (the session keeps
     // fetch offsets as last sent by the client); partition 1 has no news.
@@ -444,7 +428,7 @@ fn fetch_sessions_send_only_what_changed() -> Result<()> {
     produce_plain(&mut client, "a", 1, &["p1"])?;
     incremental.session_epoch = 2;
     incremental.topics = vec![(A, vec![FetchPartitionRequest::new(0, 1)])];
-    let response = fetch(&mut client, &incremental)?;
+    let response = client.fetch(&incremental)?;
     let parts: Vec<(i32, i64)> = response
         .responses
         .iter()
@@ -455,16 +439,16 @@ fn fetch_sessions_send_only_what_changed() -> Result<()> {
     // Wrong epochs and unknown sessions are refused; epoch -1 closes it.
     incremental.session_epoch = 7;
     ensure!(
-        fetch(&mut client, &incremental)?.error_code == 71,
+        client.fetch(&incremental)?.error_code == 71,
         "stale epoch accepted"
     );
     incremental.session_id = session + 1;
     incremental.session_epoch = 1;
-    ensure!(fetch(&mut client, &incremental)?.error_code == FETCH_SESSION_ID_NOT_FOUND);
+    ensure!(client.fetch(&incremental)?.error_code == FETCH_SESSION_ID_NOT_FOUND);
     let mut close = FetchRequest::new(vec![(A, vec![FetchPartitionRequest::new(0, 0)])]);
     close.session_id = session;
     close.session_epoch = -1;
-    let response = fetch(&mut client, &close)?;
+    let response = client.fetch(&close)?;
     ensure!(
         response.session_id == 0 && response.responses.len() == 1,
         "{response:?}"
@@ -472,7 +456,7 @@ fn fetch_sessions_send_only_what_changed() -> Result<()> {
     incremental.session_id = session;
     incremental.session_epoch = 3;
     ensure!(
-        fetch(&mut client, &incremental)?.error_code == FETCH_SESSION_ID_NOT_FOUND,
+        client.fetch(&incremental)?.error_code == FETCH_SESSION_ID_NOT_FOUND,
         "closed session still open"
     );
     Ok(())

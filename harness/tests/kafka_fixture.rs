@@ -5,40 +5,22 @@
 
 use anyhow::{Context, Result, ensure};
 use harness::batch::{self, RecordBatch};
+use harness::fixture;
 use harness::protocol::{self, FetchPartitionRequest, FetchRequest};
-use harness::wire::uuid;
 use harness::{Broker, or_skip};
 use std::path::Path;
 
-const FOO: [u8; 16] = uuid(0xbfd99e5e_3235_4552_81f8_d4af1741970c);
+const FOO: [u8; 16] = fixture::KAFKA_4_0_FOO_ID;
 
 fn fixture() -> &'static Path {
-    Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/kafka-4.0-logs"
-    ))
-}
-
-/// Copies a directory tree, leaving the copies writable.
-fn copy_tree(from: &Path, to: &Path) -> Result<()> {
-    std::fs::create_dir_all(to)?;
-    for entry in std::fs::read_dir(from)? {
-        let entry = entry?;
-        let target = to.join(entry.file_name());
-        if entry.file_type()?.is_dir() {
-            copy_tree(&entry.path(), &target)?;
-        } else {
-            std::fs::write(&target, std::fs::read(entry.path())?)?;
-        }
-    }
-    Ok(())
+    fixture::kafka_4_0_logs()
 }
 
 #[test]
 fn serves_a_log_directory_written_by_kafka_4_0() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let log_dir = dir.path().join("kafka-4.0-logs");
-    copy_tree(fixture(), &log_dir)?;
+    fixture::copy_tree(fixture(), &log_dir)?;
     let kafka_batch = std::fs::read(fixture().join("foo-0/00000000000000000000.log"))?;
     let mut broker = or_skip!(Broker::start(&log_dir));
     let mut client = broker.connect()?;

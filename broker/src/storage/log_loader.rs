@@ -134,6 +134,9 @@ pub fn load(
                 warn!(log = %tp, segment = %segment.path().display(),
                     "rebuilding index: {why}");
                 let rebuilt = segment.recover(true, is_last, None, &mut |_| {})?;
+                // Trimmed like any segment's after recovery; the active one
+                // is readied for appends at the end.
+                segment.on_become_inactive()?;
                 scanned_bytes += rebuilt.scanned_bytes;
                 if let Some(reason) = &rebuilt.stopped_by {
                     warn!(log = %tp, segment = %segment.path().display(),
@@ -194,8 +197,10 @@ pub fn load(
             if header.base_offset >= snapshot_offset {
                 producer_state.update(header, header.base_offset);
             }
-            epochs_changed |= leader_epochs.assign(header.partition_leader_epoch, header.base_offset);
+            epochs_changed |=
+                leader_epochs.assign(header.partition_leader_epoch, header.base_offset);
         })?;
+        segment.on_become_inactive()?;
         scanned_bytes += recovered.scanned_bytes;
         if let Some(reason) = &recovered.stopped_by {
             warn!(log = %tp, segment = %segment.path().display(),
@@ -236,7 +241,11 @@ pub fn load(
         segments,
         next_offset,
         log_start_offset,
-        recovery_point: if clean { next_offset } else { recovery_point.min(next_offset) },
+        recovery_point: if clean {
+            next_offset
+        } else {
+            recovery_point.min(next_offset)
+        },
         producer_state,
         leader_epochs,
         scanned_bytes,
@@ -261,8 +270,10 @@ fn scan_dir(dir: &Path, tp: &TopicPartition) -> io::Result<(Vec<i64>, Snapshots)
             bases.push(base);
         } else if let Some(offset) = producer_state::parse_snapshot_file_name(&name) {
             snapshots.push((offset, entry.path()));
-        } else if let Some(base) = log_segment::parse_file_name(&name, log_segment::INDEX_FILE_SUFFIX)
-            .or_else(|| log_segment::parse_file_name(&name, log_segment::TIME_INDEX_FILE_SUFFIX))
+        } else if let Some(base) =
+            log_segment::parse_file_name(&name, log_segment::INDEX_FILE_SUFFIX).or_else(|| {
+                log_segment::parse_file_name(&name, log_segment::TIME_INDEX_FILE_SUFFIX)
+            })
         {
             indexes.push((base, entry.path()));
         }
@@ -324,17 +335,15 @@ fn replay_headers(
             producer_state.update(header, header.base_offset);
         }
     };
-    let walk = |segment: &LogSegment,
-                end: u64,
-                apply: &mut dyn FnMut(&BatchHeader)|
-     -> io::Result<u64> {
-        let start = if segment.base_offset() <= from {
-            segment.lookup_position(from)
-        } else {
-            0
+    let walk =
+        |segment: &LogSegment, end: u64, apply: &mut dyn FnMut(&BatchHeader)| -> io::Result<u64> {
+            let start = if segment.base_offset() <= from {
+                segment.lookup_position(from)
+            } else {
+                0
+            };
+            log_segment::walk_headers(segment.file(), start, end, until, apply)
         };
-        log_segment::walk_headers(segment.file(), start, end, until, apply)
-    };
     let first = segments
         .range(..=from)
         .next_back()

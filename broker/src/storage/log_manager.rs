@@ -179,7 +179,10 @@ impl LogManager {
 
     /// Opens the given logs, `num.recovery.threads.per.data.dir` at a time.
     pub fn open_logs(&self, logs: Vec<LogToOpen>) -> io::Result<()> {
-        let threads = self.manager_config.num_recovery_threads.clamp(1, logs.len().max(1));
+        let threads = self
+            .manager_config
+            .num_recovery_threads
+            .clamp(1, logs.len().max(1));
         let next = AtomicUsize::new(0);
         let failure: Mutex<Option<io::Error>> = Mutex::new(None);
         std::thread::scope(|scope| {
@@ -191,12 +194,12 @@ impl LogManager {
                         if self.get_log(&log.tp.topic, log.tp.partition).is_some() {
                             continue;
                         }
-                        let opened = self
-                            .load_log(&log.tp, log.topic_id, log.config)
-                            .and_then(|opened| {
-                                let _opening = self.opening.lock();
-                                self.insert_log(&log.tp, log.topic_id, opened)
-                            });
+                        let opened =
+                            self.load_log(&log.tp, log.topic_id, log.config)
+                                .and_then(|opened| {
+                                    let _opening = self.opening.lock();
+                                    self.insert_log(&log.tp, log.topic_id, opened)
+                                });
                         if let Err(e) = opened {
                             warn!(log = %log.tp, "cannot open log: {e}");
                             failure.lock().get_or_insert(e);
@@ -382,7 +385,12 @@ impl LogManager {
         if !metadata_file.exists() {
             write_partition_metadata(&metadata_file, topic_id)?;
         }
-        let log = Arc::new(UnifiedLog::load(&dir, tp.clone(), config, self.load_params(tp))?);
+        let log = Arc::new(UnifiedLog::load(
+            &dir,
+            tp.clone(),
+            config,
+            self.load_params(tp),
+        )?);
         self.count_loaded(&log);
         Ok(log)
     }

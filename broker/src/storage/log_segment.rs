@@ -201,7 +201,9 @@ impl LogSegment {
         self.offset_index
             .file_mut()
             .resize(self.config.max_index_size)?;
-        self.time_index.file_mut().resize(self.config.max_index_size)
+        self.time_index
+            .file_mut()
+            .resize(self.config.max_index_size)
     }
 
     pub fn base_offset(&self) -> i64 {
@@ -375,7 +377,11 @@ impl LogSegment {
             }
         }
         self.bytes_since_last_index_entry = header.size_in_bytes() as u64;
-        Ok(Some((end, header.next_offset(), RECORD_BATCH_OVERHEAD as u64)))
+        Ok(Some((
+            end,
+            header.next_offset(),
+            RECORD_BATCH_OVERHEAD as u64,
+        )))
     }
 
     /// Kafka's rule: an index entry once more than `index.interval.bytes`

@@ -415,7 +415,10 @@ mod tests {
         assert!(ProducerStateManager::decode_snapshot(&corrupt).is_err());
         assert!(ProducerStateManager::decode_snapshot(&bytes[..30]).is_err());
         assert_eq!(snapshot_file_name(15), "00000000000000000015.snapshot");
-        assert_eq!(parse_snapshot_file_name("00000000000000000015.snapshot"), Some(15));
+        assert_eq!(
+            parse_snapshot_file_name("00000000000000000015.snapshot"),
+            Some(15)
+        );
     }
 
     #[test]

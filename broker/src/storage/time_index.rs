@@ -122,8 +122,7 @@ impl TimeIndex {
         for n in 0..self.len() {
             let (timestamp, relative) = self.raw(n);
             let ascending = previous.is_none_or(|(t, r)| timestamp > t && relative >= r);
-            if !ascending || timestamp < 0 || self.base_offset + i64::from(relative) >= end_offset
-            {
+            if !ascending || timestamp < 0 || self.base_offset + i64::from(relative) >= end_offset {
                 return n;
             }
             previous = Some((timestamp, relative));
