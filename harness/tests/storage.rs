@@ -332,6 +332,7 @@ fn a_graceful_stop_leaves_checkpoints_and_snapshots() -> Result<()> {
     for (file, what) in [
         (log_files::RECOVERY_POINT_CHECKPOINT, "recovery point"),
         (log_files::LOG_START_OFFSET_CHECKPOINT, "log start offset"),
+        (log_files::HIGH_WATERMARK_CHECKPOINT, "high watermark"),
     ] {
         let entries = log_files::read_offset_checkpoint(&log_dir.join(file))?;
         let listed: BTreeMap<(String, i32), i64> = entries
@@ -342,7 +343,7 @@ fn a_graceful_stop_leaves_checkpoints_and_snapshots() -> Result<()> {
         let expected: BTreeMap<(String, i32), i64> = models
             .iter()
             .map(|(key, model)| {
-                let offset = if file == log_files::RECOVERY_POINT_CHECKPOINT {
+                let offset = if file != log_files::LOG_START_OFFSET_CHECKPOINT {
                     model.next_offset
                 } else {
                     0

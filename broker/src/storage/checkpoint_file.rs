@@ -2,8 +2,9 @@
 //! count line, then one entry per line. Written to `<name>.tmp`, fsynced
 //! and renamed over the old file, so a crash leaves the old or the new one.
 //!
-//! - `recovery-point-offset-checkpoint`, `log-start-offset-checkpoint` in
-//!   the log directory: `<topic> <partition> <offset>`
+//! - `recovery-point-offset-checkpoint`, `log-start-offset-checkpoint` and
+//!   `replication-offset-checkpoint` (high watermarks) in the log
+//!   directory: `<topic> <partition> <offset>`
 //!   (`OffsetCheckpointFile`).
 //! - `leader-epoch-checkpoint` in a partition directory:
 //!   `<leader epoch> <start offset>` (`LeaderEpochCheckpointFile`).
@@ -16,6 +17,8 @@ use std::path::Path;
 
 pub const RECOVERY_POINT_CHECKPOINT_FILE: &str = "recovery-point-offset-checkpoint";
 pub const LOG_START_OFFSET_CHECKPOINT_FILE: &str = "log-start-offset-checkpoint";
+/// The high watermarks (Kafka's `ReplicaManager.HighWatermarkFilename`).
+pub const HIGH_WATERMARK_CHECKPOINT_FILE: &str = "replication-offset-checkpoint";
 pub const LEADER_EPOCH_CHECKPOINT_FILE: &str = "leader-epoch-checkpoint";
 
 const VERSION: u32 = 0;

@@ -5,7 +5,8 @@
 //! (`.kafka_cleanshutdown`), and runs the log flusher thread.
 
 use super::checkpoint_file::{
-    self, LOG_START_OFFSET_CHECKPOINT_FILE, RECOVERY_POINT_CHECKPOINT_FILE,
+    self, HIGH_WATERMARK_CHECKPOINT_FILE, LOG_START_OFFSET_CHECKPOINT_FILE,
+    RECOVERY_POINT_CHECKPOINT_FILE,
 };
 use super::log_loader::LoadParams;
 use super::{LogConfig, TopicPartition, UnifiedLog};
@@ -281,7 +282,21 @@ impl LogManager {
             .iter()
             .map(|log| (log.topic_partition().clone(), log.recovery_point()))
             .collect();
-        checkpoint_file::write_offsets(&self.log_dir.join(RECOVERY_POINT_CHECKPOINT_FILE), &entries)
+        checkpoint_file::write_offsets(
+            &self.log_dir.join(RECOVERY_POINT_CHECKPOINT_FILE),
+            &entries,
+        )?;
+        // With one replica the high watermark is the log end; Kafka keeps it
+        // beside the recovery points, so a directory moved to Kafka has it.
+        let high_watermarks: Vec<(TopicPartition, i64)> = self
+            .all_logs()
+            .iter()
+            .map(|log| (log.topic_partition().clone(), log.high_watermark()))
+            .collect();
+        checkpoint_file::write_offsets(
+            &self.log_dir.join(HIGH_WATERMARK_CHECKPOINT_FILE),
+            &high_watermarks,
+        )
     }
 
     pub fn checkpoint_log_start_offsets(&self) -> io::Result<()> {
