@@ -1,8 +1,9 @@
 //! Topic configurations: the names Kafka 4.0 knows, their types, defaults
 //! and broker-level synonyms. Overrides are stored as `ConfigRecord`s in the
 //! metadata log. The broker enforces `segment.bytes`, `max.message.bytes`,
-//! `flush.messages` and `index.interval.bytes` per topic; the others are
-//! kept and described but have no effect on this single-node broker.
+//! `flush.messages`, `flush.ms`, `index.interval.bytes` and
+//! `segment.index.bytes` per topic; the others are kept and described but
+//! have no effect on this single-node broker.
 
 use crate::config::BrokerConfig;
 use crate::storage::LogConfig;
