@@ -1,0 +1,83 @@
+//! Consume throughput: a `BaseConsumer` without a group, assigned the
+//! partition from its beginning, reading until the end offset seen at start.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Message;
+use rdkafka::{Offset, TopicPartitionList};
+
+use crate::kafka::base_config;
+
+pub struct Stats {
+    pub records: u64,
+    pub bytes: u64,
+    /// From assign to the last record.
+    pub elapsed: Duration,
+}
+
+impl Stats {
+    pub fn summary(&self) -> String {
+        let secs = self.elapsed.as_secs_f64().max(1e-9);
+        format!(
+            "{:.0} MB/s, {} records/s ({} in {:.2} s)",
+            self.bytes as f64 / 1e6 / secs,
+            crate::fmt_count(self.records as f64 / secs),
+            crate::fmt_bytes(self.bytes),
+            secs
+        )
+    }
+}
+
+/// Reads partition 0 of `topic` from the beginning to its current end.
+pub fn run(bootstrap: &str, topic: &str) -> Result<Stats> {
+    // librdkafka's assign() needs a group.id, though nothing joins or
+    // commits: a unique one, with commits off.
+    let consumer: BaseConsumer = base_config(bootstrap)
+        .set("group.id", format!("{topic}-reader"))
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("enable.partition.eof", "false")
+        .set("fetch.max.bytes", "52428800")
+        .set("max.partition.fetch.bytes", "52428800")
+        .set("receive.message.max.bytes", "104857600")
+        .set("queued.max.messages.kbytes", "1048576")
+        .set("fetch.wait.max.ms", "100")
+        .create()
+        .context("creating the consumer")?;
+    let (low, high) = consumer
+        .fetch_watermarks(topic, 0, Duration::from_secs(30))
+        .with_context(|| format!("end offset of {topic}-0"))?;
+    if high <= low {
+        bail!("{topic}-0 is empty");
+    }
+    let mut assignment = TopicPartitionList::new();
+    assignment.add_partition_offset(topic, 0, Offset::Beginning)?;
+    let start = Instant::now();
+    consumer.assign(&assignment).context("assign")?;
+    let (mut records, mut bytes) = (0u64, 0u64);
+    let mut last = start;
+    loop {
+        match consumer.poll(Duration::from_millis(100)) {
+            Some(Ok(message)) => {
+                records += 1;
+                bytes += message.payload_len() as u64;
+                last = Instant::now();
+                if message.offset() + 1 >= high {
+                    break;
+                }
+            }
+            Some(Err(err)) => bail!("consuming {topic}-0: {err}"),
+            None if last.elapsed() > Duration::from_secs(30) => {
+                bail!("no record for 30 s after {records} records of {topic}-0")
+            }
+            None => {}
+        }
+    }
+    Ok(Stats {
+        records,
+        bytes,
+        elapsed: last.duration_since(start),
+    })
+}

@@ -1,0 +1,121 @@
+//! What every row needs from the broker: client configs, topic creation
+//! through the AdminClient, and reading metadata and end offsets.
+
+use std::thread;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow, bail};
+use rdkafka::ClientConfig;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::{Client, ClientContext, DefaultClientContext};
+use rdkafka::consumer::{BaseConsumer, Consumer};
+
+/// A client config with the bootstrap address and settings every client of
+/// the bench shares: quick reconnects (the restart rows measure how soon a
+/// broker is back, so backoff must not hide it).
+pub fn base_config(bootstrap: &str) -> ClientConfig {
+    let mut config = ClientConfig::new();
+    config
+        .set("bootstrap.servers", bootstrap)
+        .set("client.id", "bench")
+        .set("reconnect.backoff.ms", "10")
+        .set("reconnect.backoff.max.ms", "100");
+    config
+}
+
+/// Fails unless the broker answers a Metadata request with at least one
+/// broker in it.
+pub fn check_metadata(bootstrap: &str) -> Result<()> {
+    let consumer: BaseConsumer = base_config(bootstrap)
+        .create()
+        .context("creating a metadata client")?;
+    let metadata = consumer
+        .fetch_metadata(None, Duration::from_secs(30))
+        .with_context(|| format!("Metadata request to {bootstrap}"))?;
+    if metadata.brokers().is_empty() {
+        bail!("the Metadata response from {bootstrap} lists no broker");
+    }
+    Ok(())
+}
+
+/// Creates a topic with replication factor 1 and waits until its metadata
+/// shows every partition with a leader.
+pub fn create_topic(bootstrap: &str, name: &str, partitions: i32) -> Result<()> {
+    let admin: AdminClient<DefaultClientContext> = base_config(bootstrap)
+        .create()
+        .context("creating the AdminClient")?;
+    let topic = NewTopic::new(name, partitions, TopicReplication::Fixed(1));
+    let options = AdminOptions::new()
+        .operation_timeout(Some(Duration::from_secs(30)))
+        .request_timeout(Some(Duration::from_secs(30)));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .context("building a tokio runtime")?;
+    let results = runtime
+        .block_on(async {
+            tokio::time::timeout(
+                Duration::from_secs(60),
+                admin.create_topics([&topic], &options),
+            )
+            .await
+        })
+        .map_err(|_| anyhow!("CreateTopics {name} timed out"))?
+        .with_context(|| format!("CreateTopics {name}"))?;
+    for result in results {
+        if let Err((topic, code)) = result {
+            bail!("CreateTopics {topic}: {code}");
+        }
+    }
+    wait_for_leaders(admin.inner(), name, partitions, Duration::from_secs(60))?;
+    Ok(())
+}
+
+/// Polls metadata every 10 ms until `topic` has `partitions` partitions, each
+/// with a leader.
+pub fn wait_for_leaders<C: ClientContext>(
+    client: &Client<C>,
+    topic: &str,
+    partitions: i32,
+    timeout: Duration,
+) -> Result<()> {
+    let start = Instant::now();
+    loop {
+        let last = match client.fetch_metadata(Some(topic), Duration::from_millis(500)) {
+            Ok(metadata) => {
+                let ready = metadata.topics().iter().any(|t| {
+                    t.name() == topic
+                        && t.error().is_none()
+                        && t.partitions().len() == partitions as usize
+                        && t.partitions()
+                            .iter()
+                            .all(|p| p.error().is_none() && p.leader() >= 0)
+                });
+                if ready {
+                    return Ok(());
+                }
+                "not all partitions have a leader yet".to_string()
+            }
+            Err(err) => err.to_string(),
+        };
+        if start.elapsed() > timeout {
+            bail!("metadata of {topic} not ready within {timeout:?}: {last}");
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Sum over `partitions` of each partition's end offset (high watermark).
+pub fn end_offsets(bootstrap: &str, topic: &str, partitions: i32) -> Result<i64> {
+    let consumer: BaseConsumer = base_config(bootstrap)
+        .create()
+        .context("creating a consumer")?;
+    let mut total = 0;
+    for partition in 0..partitions {
+        let (_, high) = consumer
+            .fetch_watermarks(topic, partition, Duration::from_secs(30))
+            .with_context(|| format!("end offset of {topic}-{partition}"))?;
+        total += high;
+    }
+    Ok(total)
+}

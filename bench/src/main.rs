@@ -1,0 +1,583 @@
+//! Benchmark of any Kafka-compatible broker, through librdkafka (`rdkafka`).
+//! Prints a line about the machine and the broker, then one Markdown table
+//! (measurement | result) on stdout; progress goes to stderr.
+//!
+//! ```sh
+//! cargo build --release --manifest-path bench/Cargo.toml
+//! # a broker that is already running:
+//! bench/target/release/bench --bootstrap 127.0.0.1:9092
+//! # a broker the bench starts, stops and kills itself (needed for the
+//! # restart and RSS rows):
+//! bench/target/release/bench --port 39092 --log-dir /tmp/logs --broker-log /tmp/broker.log \
+//!     --broker-cmd "target/release/broker --override listeners=PLAINTEXT://127.0.0.1:39092 --override log.dirs=/tmp/logs"
+//! # CI smoke (sizes / 100), or a subset of the rows:
+//! bench/target/release/bench --quick
+//! bench/target/release/bench --only produce,consume
+//! ```
+//!
+//! Rows: produce throughput (1 KiB and 100 B values, acks=1 and all, 1 and 4
+//! partitions), consume throughput from the page cache, latency of a light
+//! paced producer alone and beside a heavy one, restart time with data on
+//! disk after SIGTERM and after kill -9 (page cache dropped), and the
+//! broker's peak RSS. `ci/bench.sh` runs it against this repository's broker.
+
+mod broker;
+mod consume;
+mod kafka;
+mod latency;
+mod produce;
+mod restart;
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, ValueEnum};
+
+use crate::broker::{Broker, api_versions, resolve};
+use crate::kafka::create_topic;
+
+#[derive(Parser)]
+#[command(
+    version,
+    about = "Throughput, latency and restart benchmark of a Kafka-compatible broker"
+)]
+struct Args {
+    /// The broker to measure, host:port.
+    #[arg(long, default_value = "127.0.0.1:9092", value_name = "HOST:PORT")]
+    bootstrap: String,
+    /// Start the broker with this shell command (`sh -c`) instead of
+    /// measuring a running one; the bench then also stops it (SIGTERM),
+    /// kills it (-9) and restarts it. Needed for the restart and RSS rows.
+    #[arg(long, value_name = "SHELL COMMAND")]
+    broker_cmd: Option<String>,
+    /// The broker's log directory: its file system is reported, and its
+    /// files are fadvise(DONTNEED)ed when drop_caches cannot be written.
+    #[arg(long, value_name = "DIR")]
+    log_dir: Option<PathBuf>,
+    /// The port the broker listens on (replaces the port of --bootstrap).
+    #[arg(long)]
+    port: Option<u16>,
+    /// Append the started broker's stdout and stderr to this file (default:
+    /// the bench's stderr).
+    #[arg(long, value_name = "FILE")]
+    broker_log: Option<PathBuf>,
+    /// Every size about 100 times smaller: a smoke test for CI.
+    #[arg(long)]
+    quick: bool,
+    /// Run only these row groups (comma-separated).
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "ROWS")]
+    only: Vec<Group>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Group {
+    Produce,
+    Consume,
+    Latency,
+    Restart,
+}
+
+/// The sizes of a run.
+struct Sizes {
+    records_1k: u64,
+    records_100b: u64,
+    latency_duration: Duration,
+    latency_rate: u32,
+    heavy_records: u64,
+    restart_records: u64,
+    restart_partitions: i32,
+    kill_after: Duration,
+}
+
+impl Sizes {
+    fn new(quick: bool) -> Self {
+        let full = Sizes {
+            records_1k: 1_000_000,
+            records_100b: 10_000_000,
+            latency_duration: Duration::from_secs(10),
+            latency_rate: 2000,
+            // 4 GB and 5 GiB of 1 KiB records.
+            heavy_records: 3_906_250,
+            restart_records: 5 << 20,
+            restart_partitions: 20,
+            kill_after: Duration::from_secs(2),
+        };
+        if !quick {
+            return full;
+        }
+        Sizes {
+            records_1k: full.records_1k / 100,
+            records_100b: full.records_100b / 100,
+            latency_duration: Duration::from_secs(1),
+            heavy_records: full.heavy_records / 100,
+            restart_records: full.restart_records / 100,
+            kill_after: Duration::from_millis(300),
+            ..full
+        }
+    }
+}
+
+/// One row of the table.
+pub struct Row {
+    name: String,
+    result: Result<String>,
+}
+
+impl Row {
+    pub fn ok(name: String, text: String) -> Self {
+        Row {
+            name,
+            result: Ok(text),
+        }
+    }
+
+    pub fn err(name: String, err: anyhow::Error) -> Self {
+        Row {
+            name,
+            result: Err(err),
+        }
+    }
+
+    pub fn new(name: String, result: Result<String>) -> Self {
+        Row { name, result }
+    }
+}
+
+fn main() -> ExitCode {
+    match run(Args::parse()) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: Args) -> Result<ExitCode> {
+    let bootstrap = match args.port {
+        Some(port) => with_port(&args.bootstrap, port)?,
+        None => args.bootstrap.clone(),
+    };
+    let addr = resolve(&bootstrap)?;
+    let groups = if args.only.is_empty() {
+        vec![
+            Group::Produce,
+            Group::Consume,
+            Group::Latency,
+            Group::Restart,
+        ]
+    } else {
+        args.only.clone()
+    };
+    let sizes = Sizes::new(args.quick);
+    let run_id = format!(
+        "{}-{}",
+        SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs(),
+        std::process::id()
+    );
+    let topic = |what: &str| format!("bench-{run_id}-{what}");
+
+    let mut broker = args
+        .broker_cmd
+        .clone()
+        .map(|cmd| Broker::new(cmd, addr, args.broker_log.clone()));
+    match broker.as_mut() {
+        Some(b) => {
+            progress("starting the broker");
+            let (_, answered) = b.start(Duration::from_secs(120))?;
+            progress(&format!("broker answered after {answered:?}"));
+        }
+        None => api_versions(addr, Duration::from_secs(5))
+            .with_context(|| format!("no Kafka broker answers on {bootstrap}"))?,
+    }
+    kafka::check_metadata(&bootstrap)?;
+
+    let mut rows = Vec::new();
+    let has = |g: Group| groups.contains(&g);
+
+    // Produce rows; the consume row reads the 1 KiB, acks=1, 1-partition
+    // topic right after it was written, while it is in the page cache.
+    let mut consume_row = None;
+    let consume_name = "consume 1 KiB records, 1 partition, from the page cache".to_string();
+    if has(Group::Produce) {
+        for (value_size, records) in [(1024, sizes.records_1k), (100, sizes.records_100b)] {
+            for acks in ["1", "all"] {
+                for partitions in [1, 4] {
+                    let name = format!(
+                        "produce {} × {} records, acks={acks}, {partitions} partition{}",
+                        size_label(value_size),
+                        fmt_count(records as f64),
+                        if partitions > 1 { "s" } else { "" }
+                    );
+                    progress(&name);
+                    let t = topic(&format!("p{value_size}-acks{acks}-{partitions}p"));
+                    let result = produce_row(&bootstrap, &t, partitions, value_size, records, acks);
+                    if has(Group::Consume)
+                        && consume_row.is_none()
+                        && value_size == 1024
+                        && acks == "1"
+                        && partitions == 1
+                    {
+                        let consumed = match &result {
+                            Ok(_) => consume_row_run(&bootstrap, &t),
+                            Err(_) => Err(anyhow::anyhow!("skipped: producing its topic failed")),
+                        };
+                        consume_row = Some(Row::new(consume_name.clone(), consumed));
+                    }
+                    rows.push(Row::new(name, result));
+                }
+            }
+        }
+    }
+    if has(Group::Consume) {
+        let row = consume_row.unwrap_or_else(|| {
+            progress("consume: writing its topic first");
+            let t = topic("consume");
+            let result = produce_row(&bootstrap, &t, 1, 1024, sizes.records_1k, "1")
+                .and_then(|_| consume_row_run(&bootstrap, &t));
+            Row::new(consume_name.clone(), result)
+        });
+        rows.push(row);
+    }
+
+    if has(Group::Latency) {
+        let what = format!(
+            "latency, 1 KiB acks=1 at {} records/s, linger 0",
+            sizes.latency_rate
+        );
+        let name = format!("{what}, alone");
+        progress(&name);
+        let t = topic("light-alone");
+        let result = create_topic(&bootstrap, &t, 1).and_then(|()| {
+            latency::alone(&bootstrap, &t, sizes.latency_rate, sizes.latency_duration)
+                .map(|s| s.summary())
+        });
+        rows.push(Row::new(name, result));
+
+        let heavy_bytes = sizes.heavy_records * 1024;
+        let name = format!(
+            "{what}, beside a producer of {} (1 KiB, acks=1)",
+            fmt_bytes(heavy_bytes)
+        );
+        progress(&name);
+        let (light, heavy) = (topic("light-loaded"), topic("heavy"));
+        let result = create_topic(&bootstrap, &light, 1)
+            .and_then(|()| create_topic(&bootstrap, &heavy, 1))
+            .and_then(|()| {
+                latency::under_load(
+                    &bootstrap,
+                    &light,
+                    sizes.latency_rate,
+                    &heavy,
+                    sizes.heavy_records,
+                )
+            })
+            .map(|(l, h)| format!("{}; the heavy producer: {}", l.summary(), h.summary()));
+        rows.push(Row::new(name, result));
+    }
+
+    if has(Group::Restart) {
+        match broker.as_mut() {
+            Some(b) => {
+                let plan = restart::Plan {
+                    records: sizes.restart_records,
+                    partitions: sizes.restart_partitions,
+                    kill_after: sizes.kill_after,
+                };
+                restart::run(
+                    &bootstrap,
+                    b,
+                    args.log_dir.as_deref(),
+                    &topic("restart"),
+                    &plan,
+                    &mut rows,
+                );
+            }
+            None => {
+                for name in ["restart after SIGTERM", "restart after kill -9"] {
+                    rows.push(Row::ok(name.into(), "n/a (needs --broker-cmd)".into()));
+                }
+            }
+        }
+    }
+
+    let mut failed = false;
+    let rss = match broker.as_mut() {
+        Some(b) => {
+            if b.is_running() {
+                progress("stopping the broker");
+                if let Err(err) = b.stop(Duration::from_secs(300)) {
+                    eprintln!("error: {err:#}");
+                    failed = true;
+                }
+            }
+            match b.peak_rss() {
+                Some((m, runs)) => {
+                    let mib = |kib: u64| kib as f64 / 1024.0;
+                    Ok(format!(
+                        "{:.0} MiB (VmHWM, max over {runs} broker run{}; at that stop \
+                         RssAnon {:.0} MiB, RssFile {:.0} MiB)",
+                        mib(m.hwm_kib),
+                        if runs > 1 { "s" } else { "" },
+                        mib(m.anon_kib),
+                        mib(m.file_kib),
+                    ))
+                }
+                None => Err(anyhow::anyhow!("VmHWM could not be read")),
+            }
+        }
+        None => Ok("n/a (needs --broker-cmd)".to_string()),
+    };
+    rows.push(Row::new("peak broker RSS".into(), rss));
+
+    print_header(&args, &bootstrap);
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "| measurement | result |")?;
+    writeln!(out, "| --- | --- |")?;
+    for row in &rows {
+        let text = match &row.result {
+            Ok(text) => text.clone(),
+            Err(err) => {
+                failed = true;
+                format!("FAILED: {err:#}")
+            }
+        };
+        writeln!(out, "| {} | {} |", cell(&row.name), cell(&text))?;
+    }
+    out.flush()?;
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn produce_row(
+    bootstrap: &str,
+    topic: &str,
+    partitions: i32,
+    value_size: usize,
+    records: u64,
+    acks: &str,
+) -> Result<String> {
+    create_topic(bootstrap, topic, partitions)?;
+    let stats = produce::run(
+        bootstrap,
+        &produce::Spec {
+            topic,
+            partitions,
+            value_size,
+            records,
+            acks,
+            stop: None,
+            counters: None,
+        },
+    )?;
+    if stats.failed > 0 {
+        bail!("{}", stats.summary());
+    }
+    Ok(stats.summary())
+}
+
+fn consume_row_run(bootstrap: &str, topic: &str) -> Result<String> {
+    progress("consume");
+    Ok(consume::run(bootstrap, topic)?.summary())
+}
+
+/// Replaces the port of `host:port`.
+fn with_port(bootstrap: &str, port: u16) -> Result<String> {
+    let host = match bootstrap.rsplit_once(':') {
+        Some((host, _)) => host,
+        None => bootstrap,
+    };
+    if host.is_empty() {
+        bail!("no host in --bootstrap {bootstrap}");
+    }
+    Ok(format!("{host}:{port}"))
+}
+
+fn print_header(args: &Args, bootstrap: &str) {
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let model = fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, m)| m.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let ram = fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|info| {
+            let line = info.lines().find(|l| l.starts_with("MemTotal:"))?;
+            let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+            Some(format!("{:.1} GiB RAM", kib / 1024.0 / 1024.0))
+        })
+        .unwrap_or_else(|| "unknown RAM".into());
+    let kernel = fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map(|k| format!(", Linux {}", k.trim()))
+        .unwrap_or_default();
+    let disk = match &args.log_dir {
+        Some(dir) => match mount_of(dir) {
+            Some((fs_type, source)) => {
+                format!("; log dir {} on {fs_type} ({source})", dir.display())
+            }
+            None => format!("; log dir {} (file system unknown)", dir.display()),
+        },
+        None => String::new(),
+    };
+    println!("machine: {cpus} × {model}, {ram}{kernel}{disk}");
+    match &args.broker_cmd {
+        Some(cmd) => println!("broker: {bootstrap}, started by the bench as `{cmd}`"),
+        None => println!("broker: {bootstrap} (already running)"),
+    }
+    let (_, version) = rdkafka::util::get_rdkafka_version();
+    println!(
+        "client: librdkafka {version} (rdkafka crate); {}; MB = 10^6 bytes",
+        if args.quick {
+            "--quick: sizes / 100"
+        } else {
+            "full sizes"
+        }
+    );
+    println!();
+}
+
+/// The file system type and source of the mount that holds `path` (or its
+/// nearest existing ancestor), from /proc/self/mountinfo.
+fn mount_of(path: &Path) -> Option<(String, String)> {
+    let mut existing = path.to_path_buf();
+    while !existing.exists() {
+        existing = existing.parent()?.to_path_buf();
+    }
+    let path = existing.canonicalize().ok()?;
+    let info = fs::read_to_string("/proc/self/mountinfo").ok()?;
+    let mut best: Option<(usize, String, String)> = None;
+    for line in info.lines() {
+        let (left, right) = line.split_once(" - ")?;
+        let mount_point = unescape(left.split(' ').nth(4)?);
+        let mut right = right.split(' ');
+        let (fs_type, source) = (right.next()?, right.next()?);
+        if path.starts_with(&mount_point) {
+            let len = mount_point.len();
+            if best.as_ref().is_none_or(|(l, _, _)| len >= *l) {
+                best = Some((len, fs_type.to_string(), source.to_string()));
+            }
+        }
+    }
+    best.map(|(_, t, s)| (t, s))
+}
+
+/// Undoes mountinfo's octal escapes (`\040` for a space).
+fn unescape(field: &str) -> String {
+    let mut out = String::new();
+    let mut chars = field.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            let code: String = chars.by_ref().take(3).collect();
+            match u8::from_str_radix(&code, 8) {
+                Ok(b) => out.push(b as char),
+                Err(_) => {
+                    out.push('\\');
+                    out.push_str(&code);
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
+}
+
+/// "1 KiB" or "100 B".
+fn size_label(bytes: usize) -> String {
+    if bytes % 1024 == 0 {
+        format!("{} KiB", bytes / 1024)
+    } else {
+        format!("{bytes} B")
+    }
+}
+
+/// 950, 12.3k, 1.00M.
+pub fn fmt_count(n: f64) -> String {
+    if n >= 1e6 {
+        format!("{:.2}M", n / 1e6)
+    } else if n >= 1e4 {
+        format!("{:.0}k", n / 1e3)
+    } else if n >= 1e3 {
+        format!("{:.1}k", n / 1e3)
+    } else {
+        format!("{n:.0}")
+    }
+}
+
+/// Decimal units: 1.02 GB, 102 MB.
+pub fn fmt_bytes(bytes: u64) -> String {
+    let b = bytes as f64;
+    if b >= 1e9 {
+        format!("{:.2} GB", b / 1e9)
+    } else if b >= 1e6 {
+        format!("{:.1} MB", b / 1e6)
+    } else if b >= 1e3 {
+        format!("{:.1} kB", b / 1e3)
+    } else {
+        format!("{bytes} B")
+    }
+}
+
+pub fn progress(what: &str) {
+    eprintln!("[bench] {what}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn with_port_replaces_the_port() -> Result<()> {
+        assert_eq!(with_port("127.0.0.1:9092", 39092)?, "127.0.0.1:39092");
+        assert_eq!(with_port("[::1]:9092", 1)?, "[::1]:1");
+        assert_eq!(with_port("localhost", 2)?, "localhost:2");
+        assert!(with_port(":9092", 1).is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn mountinfo_escapes_are_undone() {
+        assert_eq!(unescape(r"/mnt/a\040b"), "/mnt/a b");
+        assert_eq!(unescape("/plain"), "/plain");
+    }
+
+    #[test]
+    fn the_root_file_system_is_found() {
+        assert!(mount_of(Path::new("/surely/not/there")).is_some());
+    }
+
+    #[test]
+    fn numbers_get_units() {
+        assert_eq!(fmt_count(950.0), "950");
+        assert_eq!(fmt_count(12_345.0), "12k");
+        assert_eq!(fmt_count(1_000_000.0), "1.00M");
+        assert_eq!(fmt_bytes(1_024_000_000), "1.02 GB");
+        assert_eq!(fmt_bytes(40_000_000), "40.0 MB");
+        assert_eq!(size_label(1024), "1 KiB");
+        assert_eq!(size_label(100), "100 B");
+    }
+
+    #[test]
+    fn quick_sizes_are_a_hundredth() {
+        let (full, quick) = (Sizes::new(false), Sizes::new(true));
+        assert_eq!(quick.records_1k * 100, full.records_1k);
+        assert_eq!(quick.records_100b * 100, full.records_100b);
+        assert_eq!(quick.restart_partitions, 20);
+    }
+}

@@ -1,0 +1,210 @@
+//! Restart time with data on disk: after a clean stop (SIGTERM) and after
+//! kill -9 in the middle of producing, each time with the page cache dropped
+//! before the start, timed from spawn to the first ApiVersions answer and to
+//! the first metadata that shows every partition with a leader.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow, bail};
+use rdkafka::consumer::{BaseConsumer, Consumer};
+
+use crate::Row;
+use crate::broker::{Broker, drop_page_cache};
+use crate::kafka::{base_config, create_topic, end_offsets, wait_for_leaders};
+use crate::produce::{self, Counters};
+
+pub struct Plan {
+    pub records: u64,
+    pub partitions: i32,
+    /// How long the producer writes before the kill -9.
+    pub kill_after: Duration,
+}
+
+/// How long a broker may take to load its logs.
+const START_TIMEOUT: Duration = Duration::from_secs(900);
+
+/// Fills `topic`, then measures both restarts; pushes two rows.
+pub fn run(
+    bootstrap: &str,
+    broker: &mut Broker,
+    log_dir: Option<&Path>,
+    topic: &str,
+    plan: &Plan,
+    rows: &mut Vec<Row>,
+) {
+    let volume = crate::fmt_bytes(plan.records * 1024);
+    let clean_name = format!(
+        "restart after SIGTERM, {volume} in {} partitions, page cache dropped",
+        plan.partitions
+    );
+    let kill_name = format!(
+        "restart after kill -9 while producing into those {} partitions",
+        plan.partitions
+    );
+    let filled = match clean(bootstrap, broker, log_dir, topic, plan) {
+        Ok((text, present)) => {
+            rows.push(Row::ok(clean_name, text));
+            present
+        }
+        Err(err) => {
+            rows.push(Row::err(clean_name, err));
+            rows.push(Row::err(
+                kill_name,
+                anyhow!("skipped: the clean restart failed"),
+            ));
+            return;
+        }
+    };
+    let result = killed(bootstrap, broker, log_dir, topic, plan, filled);
+    rows.push(Row::new(kill_name, result));
+}
+
+/// Returns the row text and the number of records in the topic.
+fn clean(
+    bootstrap: &str,
+    broker: &mut Broker,
+    log_dir: Option<&Path>,
+    topic: &str,
+    plan: &Plan,
+) -> Result<(String, i64)> {
+    create_topic(bootstrap, topic, plan.partitions)?;
+    crate::progress(&format!(
+        "restart: filling {} partitions with {}",
+        plan.partitions,
+        crate::fmt_bytes(plan.records * 1024)
+    ));
+    let fill = produce::run(
+        bootstrap,
+        &produce::Spec {
+            topic,
+            partitions: plan.partitions,
+            value_size: 1024,
+            records: plan.records,
+            acks: "1",
+            stop: None,
+            counters: None,
+        },
+    )?;
+    if fill.failed > 0 {
+        bail!("filling failed: {}", fill.summary());
+    }
+    crate::progress(&format!("restart: filled, {}", fill.summary()));
+    let stop = broker.stop(Duration::from_secs(300))?;
+    let cache = drop_page_cache(log_dir);
+    let (answered, led) = restart(bootstrap, broker, topic, plan.partitions)?;
+    let present = end_offsets(bootstrap, topic, plan.partitions)?;
+    let check = if present == fill.delivered as i64 {
+        format!("all {present} records present")
+    } else {
+        format!(
+            "{present} records present of {} written: MISMATCH",
+            fill.delivered
+        )
+    };
+    let text = format!(
+        "{} to answer ApiVersions, {} until metadata shows all partitions led \
+         (SIGTERM to exit took {}; {check}; {cache})",
+        ms(answered),
+        ms(led),
+        ms(stop),
+    );
+    if present != fill.delivered as i64 {
+        bail!("{text}");
+    }
+    Ok((text, present))
+}
+
+fn killed(
+    bootstrap: &str,
+    broker: &mut Broker,
+    log_dir: Option<&Path>,
+    topic: &str,
+    plan: &Plan,
+    filled: i64,
+) -> Result<String> {
+    let counters = Counters::new(false)?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let producer = {
+        let bootstrap = bootstrap.to_string();
+        let topic = topic.to_string();
+        let counters = Arc::clone(&counters);
+        let stop = Arc::clone(&stop);
+        let partitions = plan.partitions;
+        thread::Builder::new()
+            .name("producer to kill".into())
+            .spawn(move || {
+                produce::run(
+                    &bootstrap,
+                    &produce::Spec {
+                        topic: &topic,
+                        partitions,
+                        value_size: 1024,
+                        records: u64::MAX,
+                        acks: "1",
+                        stop: Some(stop),
+                        counters: Some(counters),
+                    },
+                )
+            })?
+    };
+    let start = Instant::now();
+    while start.elapsed() < plan.kill_after || counters.delivered.load(Ordering::Relaxed) == 0 {
+        if start.elapsed() > Duration::from_secs(60) || producer.is_finished() {
+            stop.store(true, Ordering::Relaxed);
+            let _ = producer.join();
+            bail!("the producer delivered nothing in 60 s before the kill");
+        }
+        thread::sleep(Duration::from_millis(5));
+    }
+    let kill = broker.kill9();
+    let producing = start.elapsed();
+    stop.store(true, Ordering::Relaxed);
+    let stats = producer
+        .join()
+        .map_err(|_| anyhow!("the producer thread panicked"))?;
+    kill?;
+    let stats = stats.context("producing until the kill")?;
+    let cache = drop_page_cache(log_dir);
+    let (answered, led) = restart(bootstrap, broker, topic, plan.partitions)?;
+    let present = end_offsets(bootstrap, topic, plan.partitions)? - filled;
+    let acked = stats.delivered as i64;
+    let check = if present >= acked {
+        format!("{present} new records present, {acked} were acknowledged")
+    } else {
+        format!(
+            "{present} new records present of {acked} acknowledged: LOST {}",
+            acked - present
+        )
+    };
+    Ok(format!(
+        "{} to answer ApiVersions, {} until metadata shows all partitions led \
+         (killed after {:.1} s of producing; {check}; {cache})",
+        ms(answered),
+        ms(led),
+        producing.as_secs_f64(),
+    ))
+}
+
+/// Starts the broker; returns the time from spawn to its first ApiVersions
+/// answer and to the first metadata with a leader for every partition.
+fn restart(
+    bootstrap: &str,
+    broker: &mut Broker,
+    topic: &str,
+    partitions: i32,
+) -> Result<(Duration, Duration)> {
+    let (spawned, answered) = broker.start(START_TIMEOUT)?;
+    let client: BaseConsumer = base_config(bootstrap)
+        .create()
+        .context("creating a metadata client")?;
+    wait_for_leaders(client.client(), topic, partitions, START_TIMEOUT)?;
+    Ok((answered, spawned.elapsed()))
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.0} ms", d.as_secs_f64() * 1000.0)
+}
