@@ -19,8 +19,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 port=${BENCH_PORT:-39092}
 
-cargo build --release --manifest-path bench/Cargo.toml
-cargo build --release -p broker
+cargo build --release --manifest-path bench/Cargo.toml --locked
+cargo build --release -p broker --locked
 
 dir=$(mktemp -d -p "${BENCH_DIR:-/tmp}" broker-bench.XXXXXX)
 bench_pid=

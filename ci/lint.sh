@@ -10,3 +10,7 @@ for component in rustfmt clippy; do
 done
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# The bench is a workspace of its own (it builds librdkafka); linted in
+# release mode so that ci/bench.sh reuses the same build of librdkafka.
+cargo fmt --manifest-path bench/Cargo.toml -- --check
+cargo clippy --release --manifest-path bench/Cargo.toml --all-targets --locked -- -D warnings
