@@ -476,6 +476,36 @@ fn a_clean_restart_scans_nothing_and_a_crash_recovers() -> Result<()> {
         fetched.len(),
         model.bytes()
     );
+    let first_scan: u64 = fields["recovery_scanned_bytes"].parse()?;
+
+    // The recovered data is flushed soon after the start and the recovery
+    // point checkpointed, so a second crash does not check it again.
+    let (end, _) = client.fetch_to_end(A, 0, 0)?;
+    let checkpoint = broker.log_dir().join(log_files::RECOVERY_POINT_CHECKPOINT);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let entries = log_files::read_offset_checkpoint(&checkpoint)?;
+        let point = entries
+            .iter()
+            .find(|e| e.topic == "a" && e.partition == 0)
+            .map(|e| e.offset);
+        if point == Some(end) {
+            break;
+        }
+        ensure!(
+            std::time::Instant::now() < deadline,
+            "the recovery point stays at {point:?}, the log ends at {end}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    broker.kill();
+    broker.start_again()?;
+    let fields = loaded_logs(&broker)?;
+    let second_scan: u64 = fields["recovery_scanned_bytes"].parse()?;
+    ensure!(
+        fields["clean_shutdown"] == "false" && second_scan < first_scan / 4,
+        "a second crash rescans {second_scan} bytes (the first {first_scan}): {fields:?}"
+    );
     Ok(())
 }
 

@@ -33,6 +33,7 @@ pub mod sync_group;
 use crate::broker::Broker;
 use crate::metadata::controller::ControllerError;
 use crate::response_buffer::ResponseBuffer;
+use crate::storage_io;
 use bytes::{Buf, BufMut, Bytes};
 use errors::ErrorCodes;
 use kafka_protocol::error::ResponseError;
@@ -232,7 +233,9 @@ async fn dispatch(
         }
         ApiKey::Produce => {
             let request = decode(&ctx, &mut buf)?;
-            finish(broker, out, &ctx, produce::handle(broker, &ctx, request))
+            // One hand-off of the worker for all the request's partitions.
+            let outcome = storage_io::blocking(|| produce::handle(broker, &ctx, request));
+            finish(broker, out, &ctx, outcome)
         }
         ApiKey::ListOffsets => {
             let request = decode(&ctx, &mut buf)?;

@@ -128,9 +128,9 @@ impl IndexFile {
         if len == self.capacity * self.entry_size {
             return Ok(());
         }
-        if let Some(mmap) = &self.mmap {
-            mmap.flush()?;
-        }
+        // No msync: the mapping is shared, so its pages are the file's page
+        // cache, and unmapping or cutting the file past them loses nothing.
+        // They reach the disk with the next fsync of the file.
         self.mmap = None;
         self.file.set_len(len as u64)?;
         self.map(len)

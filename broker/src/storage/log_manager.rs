@@ -237,6 +237,7 @@ impl LogManager {
         let config = self.manager_config;
         let mut last_recovery_checkpoint = Instant::now();
         let mut last_start_checkpoint = Instant::now();
+        let mut recovery_flushes_pending = !self.had_clean_shutdown;
         let (stopped, wake) = &*self.stop;
         loop {
             {
@@ -248,12 +249,19 @@ impl LogManager {
                     return;
                 }
             }
-            for log in self.all_logs() {
-                if let Err(e) = log.flush_if_due() {
-                    error!(log = %log.topic_partition(), "cannot flush log: {e}");
+            let mut flushed = false;
+            for log in self.checkpointed_logs() {
+                match log.flush_if_due() {
+                    Ok(done) => flushed |= done,
+                    Err(e) => error!(log = %log.topic_partition(), "cannot flush log: {e}"),
                 }
             }
-            if last_recovery_checkpoint.elapsed() >= config.recovery_point_checkpoint_interval {
+            // The first flushes after a crash's recovery are checkpointed
+            // at once, so that a second crash does not check that data again.
+            if recovery_flushes_pending && flushed
+                || last_recovery_checkpoint.elapsed() >= config.recovery_point_checkpoint_interval
+            {
+                recovery_flushes_pending = false;
                 last_recovery_checkpoint = Instant::now();
                 if let Err(e) = self.checkpoint_recovery_points() {
                     error!("cannot write {RECOVERY_POINT_CHECKPOINT_FILE}: {e}");

@@ -131,6 +131,10 @@ pub struct UnifiedLog {
     deleted: AtomicBool,
     /// Bytes of segment data read when the log was loaded.
     scanned_bytes: u64,
+    /// Data recovered after a crash is not known to be on disk until
+    /// flushed: the log flusher does it soon after the start, so that the
+    /// next crash need not check it again.
+    recovered_unflushed: AtomicBool,
 }
 
 /// How often idle producers are looked for.
@@ -183,6 +187,7 @@ impl UnifiedLog {
             flush_lock: Mutex::new(()),
             deleted: AtomicBool::new(false),
             scanned_bytes: loaded.scanned_bytes,
+            recovered_unflushed: AtomicBool::new(loaded.recovery_point < loaded.next_offset),
             inner: Mutex::new(LogInner {
                 segments: loaded.segments,
                 next_offset: loaded.next_offset,
@@ -600,8 +605,9 @@ impl UnifiedLog {
     }
 
     /// The log flusher's check: flushes when a rolled segment is not on
-    /// disk yet, or when data has waited `flush.ms`.
-    pub fn flush_if_due(&self) -> io::Result<()> {
+    /// disk yet, when data has waited `flush.ms`, or when data recovered
+    /// after a crash has not been flushed yet. Returns whether it flushed.
+    pub fn flush_if_due(&self) -> io::Result<bool> {
         let (rolled, due) = {
             let inner = self.inner.lock();
             let active_base = inner.segments.keys().next_back().copied().unwrap_or(0);
@@ -610,10 +616,12 @@ impl UnifiedLog {
             });
             (self.recovery_point() < active_base, due)
         };
-        if rolled || due {
+        let recovered = self.recovered_unflushed.swap(false, Ordering::AcqRel);
+        if rolled || due || recovered {
             self.flush()?;
+            return Ok(true);
         }
-        Ok(())
+        Ok(false)
     }
 
     /// Closes the log for a clean shutdown (Kafka's `UnifiedLog.close`):
