@@ -71,6 +71,36 @@ pub fn create_topic(bootstrap: &str, name: &str, partitions: i32) -> Result<()> 
     Ok(())
 }
 
+/// Deletes a topic (DeleteTopics).
+pub fn delete_topic(bootstrap: &str, name: &str) -> Result<()> {
+    let admin: AdminClient<DefaultClientContext> = base_config(bootstrap)
+        .create()
+        .context("creating the AdminClient")?;
+    let options = AdminOptions::new()
+        .operation_timeout(Some(Duration::from_secs(30)))
+        .request_timeout(Some(Duration::from_secs(30)));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .context("building a tokio runtime")?;
+    let results = runtime
+        .block_on(async {
+            tokio::time::timeout(
+                Duration::from_secs(60),
+                admin.delete_topics(&[name], &options),
+            )
+            .await
+        })
+        .map_err(|_| anyhow!("DeleteTopics {name} timed out"))?
+        .with_context(|| format!("DeleteTopics {name}"))?;
+    for result in results {
+        if let Err((topic, code)) = result {
+            bail!("DeleteTopics {topic}: {code}");
+        }
+    }
+    Ok(())
+}
+
 /// Polls metadata every 10 ms until `topic` has `partitions` partitions, each
 /// with a leader.
 pub fn wait_for_leaders<C: ClientContext>(

@@ -1,7 +1,8 @@
-//! Restart time with data on disk: after a clean stop (SIGTERM) and after
-//! kill -9 in the middle of producing, each time with the page cache dropped
-//! before the start, timed from spawn to the first ApiVersions answer and to
-//! the first metadata that shows every partition with a leader.
+//! Restart time with data on disk: after a clean stop (SIGTERM), with the
+//! page cache dropped, and after kill -9 in the middle of producing, once
+//! with the page cache as the crash left it (a process crash does not empty
+//! it) and once dropped, timed from spawn to the first ApiVersions answer
+//! and to the first metadata that shows every partition with a leader.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -45,6 +46,7 @@ pub fn run(
         "restart after kill -9 while producing into those {} partitions",
         plan.partitions
     );
+    let cold_kill_name = format!("{kill_name}, page cache dropped");
     let filled = match clean(bootstrap, broker, log_dir, topic, plan) {
         Ok((text, present)) => {
             rows.push(Row::ok(clean_name, text));
@@ -52,15 +54,28 @@ pub fn run(
         }
         Err(err) => {
             rows.push(Row::err(clean_name, err));
+            for name in [kill_name, cold_kill_name] {
+                rows.push(Row::err(name, anyhow!("skipped: the clean restart failed")));
+            }
+            return;
+        }
+    };
+    let present = match killed(bootstrap, broker, None, topic, plan, filled) {
+        Ok((text, present)) => {
+            rows.push(Row::ok(kill_name, text));
+            present
+        }
+        Err(err) => {
+            rows.push(Row::err(kill_name, err));
             rows.push(Row::err(
-                kill_name,
-                anyhow!("skipped: the clean restart failed"),
+                cold_kill_name,
+                anyhow!("skipped: the first kill -9 failed"),
             ));
             return;
         }
     };
-    let result = killed(bootstrap, broker, log_dir, topic, plan, filled);
-    rows.push(Row::new(kill_name, result));
+    let cold = killed(bootstrap, broker, Some(log_dir), topic, plan, present);
+    rows.push(Row::new(cold_kill_name, cold.map(|(text, _)| text)));
 }
 
 /// Returns the row text and the number of records in the topic.
@@ -118,14 +133,17 @@ fn clean(
     Ok((text, present))
 }
 
+/// Produces, kills the broker with -9 and restarts it; with `drop_cache`,
+/// the page cache is dropped first (`Some(log dir)`, which may be None for
+/// drop_caches alone). Returns the row text and the records now present.
 fn killed(
     bootstrap: &str,
     broker: &mut Broker,
-    log_dir: Option<&Path>,
+    drop_cache: Option<Option<&Path>>,
     topic: &str,
     plan: &Plan,
     filled: i64,
-) -> Result<String> {
+) -> Result<(String, i64)> {
     let counters = Counters::new(false)?;
     let stop = Arc::new(AtomicBool::new(false));
     let producer = {
@@ -168,9 +186,13 @@ fn killed(
         .map_err(|_| anyhow!("the producer thread panicked"))?;
     kill?;
     let stats = stats.context("producing until the kill")?;
-    let cache = drop_page_cache(log_dir);
+    let cache = match drop_cache {
+        Some(log_dir) => drop_page_cache(log_dir),
+        None => "page cache as the crash left it".to_string(),
+    };
     let (answered, led) = restart(bootstrap, broker, topic, plan.partitions)?;
-    let present = end_offsets(bootstrap, topic, plan.partitions)? - filled;
+    let total = end_offsets(bootstrap, topic, plan.partitions)?;
+    let present = total - filled;
     let acked = stats.delivered as i64;
     let check = if present >= acked {
         format!("{present} new records present, {acked} were acknowledged")
@@ -180,13 +202,17 @@ fn killed(
             acked - present
         )
     };
-    Ok(format!(
+    let text = format!(
         "{} to answer ApiVersions, {} until metadata shows all partitions led \
          (killed after {:.1} s of producing; {check}; {cache})",
         ms(answered),
         ms(led),
         producing.as_secs_f64(),
-    ))
+    );
+    if present < acked {
+        bail!("{text}");
+    }
+    Ok((text, total))
 }
 
 /// Starts the broker; returns the time from spawn to its first ApiVersions
