@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
 use rdkafka::ClientConfig;
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication, TopicResult};
 use rdkafka::client::{Client, ClientContext, DefaultClientContext};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 
@@ -41,39 +41,36 @@ pub fn check_metadata(bootstrap: &str) -> Result<()> {
 /// Creates a topic with replication factor 1 and waits until its metadata
 /// shows every partition with a leader.
 pub fn create_topic(bootstrap: &str, name: &str, partitions: i32) -> Result<()> {
-    let admin: AdminClient<DefaultClientContext> = base_config(bootstrap)
-        .create()
-        .context("creating the AdminClient")?;
     let topic = NewTopic::new(name, partitions, TopicReplication::Fixed(1));
-    let options = AdminOptions::new()
-        .operation_timeout(Some(Duration::from_secs(30)))
-        .request_timeout(Some(Duration::from_secs(30)));
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .context("building a tokio runtime")?;
-    let results = runtime
-        .block_on(async {
-            tokio::time::timeout(
-                Duration::from_secs(60),
-                admin.create_topics([&topic], &options),
-            )
-            .await
-        })
-        .map_err(|_| anyhow!("CreateTopics {name} timed out"))?
-        .with_context(|| format!("CreateTopics {name}"))?;
-    for result in results {
-        if let Err((topic, code)) = result {
-            bail!("CreateTopics {topic}: {code}");
-        }
-    }
+    let (admin, options, runtime) = admin_client(bootstrap)?;
+    let what = format!("CreateTopics {name}");
+    check_topics(
+        &what,
+        runtime.block_on(within_a_minute(admin.create_topics([&topic], &options))),
+    )?;
     wait_for_leaders(admin.inner(), name, partitions, Duration::from_secs(60))?;
     Ok(())
 }
 
 /// Deletes a topic (DeleteTopics).
 pub fn delete_topic(bootstrap: &str, name: &str) -> Result<()> {
-    let admin: AdminClient<DefaultClientContext> = base_config(bootstrap)
+    let (admin, options, runtime) = admin_client(bootstrap)?;
+    let what = format!("DeleteTopics {name}");
+    check_topics(
+        &what,
+        runtime.block_on(within_a_minute(admin.delete_topics(&[name], &options))),
+    )
+}
+
+/// An AdminClient, the options of its calls, and a runtime to wait on them.
+fn admin_client(
+    bootstrap: &str,
+) -> Result<(
+    AdminClient<DefaultClientContext>,
+    AdminOptions,
+    tokio::runtime::Runtime,
+)> {
+    let admin = base_config(bootstrap)
         .create()
         .context("creating the AdminClient")?;
     let options = AdminOptions::new()
@@ -83,19 +80,26 @@ pub fn delete_topic(bootstrap: &str, name: &str) -> Result<()> {
         .enable_time()
         .build()
         .context("building a tokio runtime")?;
-    let results = runtime
-        .block_on(async {
-            tokio::time::timeout(
-                Duration::from_secs(60),
-                admin.delete_topics(&[name], &options),
-            )
-            .await
-        })
-        .map_err(|_| anyhow!("DeleteTopics {name} timed out"))?
-        .with_context(|| format!("DeleteTopics {name}"))?;
+    Ok((admin, options, runtime))
+}
+
+async fn within_a_minute<T>(call: impl std::future::Future<Output = T>) -> Option<T> {
+    tokio::time::timeout(Duration::from_secs(60), call)
+        .await
+        .ok()
+}
+
+/// Fails on a timed-out call, a failed call or any topic's error.
+fn check_topics(
+    what: &str,
+    results: Option<rdkafka::error::KafkaResult<Vec<TopicResult>>>,
+) -> Result<()> {
+    let results = results
+        .ok_or_else(|| anyhow!("{what} timed out"))?
+        .with_context(|| what.to_string())?;
     for result in results {
         if let Err((topic, code)) = result {
-            bail!("DeleteTopics {topic}: {code}");
+            bail!("{what}: {topic}: {code}");
         }
     }
     Ok(())

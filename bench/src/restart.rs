@@ -108,7 +108,8 @@ fn clean(
         bail!("filling failed: {}", fill.summary());
     }
     crate::progress(&format!("restart: filled, {}", fill.summary()));
-    let stop = broker.stop(Duration::from_secs(300))?;
+    crate::progress("restart: stopping the broker (SIGTERM)");
+    let stop = broker.stop(Duration::from_secs(120))?;
     let cache = drop_page_cache(log_dir);
     let (answered, led) = restart(bootstrap, broker, topic, plan.partitions)?;
     let present = end_offsets(bootstrap, topic, plan.partitions)?;

@@ -89,6 +89,22 @@ impl IndexFile {
         }
     }
 
+    /// How many leading entries `before` holds for; it must hold for a
+    /// prefix of the entries and not after (entries are ascending), so this
+    /// is a binary search.
+    pub fn partition_point(&self, before: impl Fn(usize) -> bool) -> usize {
+        let (mut lo, mut hi) = (0, self.entries);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if before(mid) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
+    }
+
     /// Appends an entry; false when the file has no room left.
     pub fn append(&mut self, entry: &[u8]) -> bool {
         debug_assert_eq!(entry.len(), self.entry_size);

@@ -91,16 +91,10 @@ impl OffsetIndex {
     /// The greatest entry whose offset is at most `target`, or the segment start.
     pub fn lookup(&self, target: i64) -> OffsetPosition {
         let relative = target - self.base_offset;
-        let (mut lo, mut hi) = (0, self.len());
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            if i64::from(self.raw(mid).0) <= relative {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
-        }
-        match lo.checked_sub(1) {
+        let floor = self
+            .file
+            .partition_point(|n| i64::from(self.raw(n).0) <= relative);
+        match floor.checked_sub(1) {
             Some(i) => self.entry(i),
             None => OffsetPosition {
                 offset: self.base_offset,
@@ -128,9 +122,7 @@ impl OffsetIndex {
 
     /// Drops the entries at or after `position` (the log was truncated there).
     pub fn truncate_to_position(&mut self, position: u32) {
-        let keep = (0..self.len())
-            .position(|n| self.raw(n).1 >= position)
-            .unwrap_or(self.len());
+        let keep = self.file.partition_point(|n| self.raw(n).1 < position);
         self.file.truncate_entries(keep);
     }
 }

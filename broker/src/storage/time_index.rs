@@ -103,16 +103,8 @@ impl TimeIndex {
     /// `lookup`): where a search for the first record at or after `target`
     /// may start. None when every entry is later.
     pub fn lookup(&self, target: i64) -> Option<TimestampOffset> {
-        let (mut lo, mut hi) = (0, self.len());
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            if self.raw(mid).0 <= target {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
-        }
-        lo.checked_sub(1).map(|i| self.entry(i))
+        let floor = self.file.partition_point(|n| self.raw(n).0 <= target);
+        floor.checked_sub(1).map(|i| self.entry(i))
     }
 
     /// How many leading entries can be trusted: timestamps strictly
@@ -132,9 +124,7 @@ impl TimeIndex {
 
     /// Drops the entries whose offset is at or after `offset`.
     pub fn truncate_to_offset(&mut self, offset: i64) {
-        let keep = (0..self.len())
-            .position(|n| self.entry(n).offset >= offset)
-            .unwrap_or(self.len());
+        let keep = self.file.partition_point(|n| self.entry(n).offset < offset);
         self.file.truncate_entries(keep);
     }
 }
