@@ -135,6 +135,8 @@ pub struct UnifiedLog {
     /// flushed: the log flusher does it soon after the start, so that the
     /// next crash need not check it again.
     recovered_unflushed: AtomicBool,
+    /// fsync rounds done (each syncs every file with unflushed data).
+    flushes: std::sync::atomic::AtomicU64,
 }
 
 /// How often idle producers are looked for.
@@ -188,6 +190,7 @@ impl UnifiedLog {
             deleted: AtomicBool::new(false),
             scanned_bytes: loaded.scanned_bytes,
             recovered_unflushed: AtomicBool::new(loaded.recovery_point < loaded.next_offset),
+            flushes: std::sync::atomic::AtomicU64::new(0),
             inner: Mutex::new(LogInner {
                 segments: loaded.segments,
                 next_offset: loaded.next_offset,
@@ -600,8 +603,14 @@ impl UnifiedLog {
         for file in files {
             file.sync_data()?;
         }
+        self.flushes.fetch_add(1, Ordering::Relaxed);
         self.recovery_point.fetch_max(end, Ordering::AcqRel);
         Ok(())
+    }
+
+    /// fsync rounds done since the log was opened.
+    pub fn flush_count(&self) -> u64 {
+        self.flushes.load(Ordering::Relaxed)
     }
 
     /// The log flusher's check: flushes when a rolled segment is not on
@@ -882,6 +891,60 @@ mod tests {
             log.append_as_leader(&batch(0, &[b"x"]), 0),
             Err(AppendError::Deleted)
         ));
+    }
+
+    #[test]
+    fn concurrent_flushes_share_one_fsync() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = open(dir.path(), LogConfig::default());
+        let mut ends = Vec::new();
+        for _ in 0..10 {
+            ends.push(
+                log.append_as_leader(&batch(0, &[b"a"]), 0)
+                    .unwrap()
+                    .last_offset
+                    + 1,
+            );
+        }
+        assert_eq!(log.recovery_point(), 0);
+        // Ten callers wanting their appends on disk: the first fsync covers
+        // them all, whoever gets there first.
+        let barrier = std::sync::Barrier::new(ends.len());
+        std::thread::scope(|scope| {
+            for &end in &ends {
+                let (log, barrier) = (&log, &barrier);
+                scope.spawn(move || {
+                    barrier.wait();
+                    log.flush_to(end).unwrap();
+                });
+            }
+        });
+        assert_eq!(log.flush_count(), 1);
+        assert_eq!(log.recovery_point(), 10);
+        log.flush().unwrap();
+        assert_eq!(log.flush_count(), 1, "nothing new to flush");
+    }
+
+    #[test]
+    fn flush_messages_makes_each_append_durable_before_it_returns() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = LogConfig {
+            flush_interval_messages: 1,
+            ..LogConfig::default()
+        };
+        let log = open(dir.path(), config);
+        std::thread::scope(|scope| {
+            for _ in 0..4 {
+                scope.spawn(|| {
+                    for _ in 0..25 {
+                        let info = log.append_as_leader(&batch(0, &[b"a"]), 0).unwrap();
+                        assert!(log.recovery_point() > info.last_offset);
+                    }
+                });
+            }
+        });
+        assert_eq!(log.recovery_point(), 100);
+        assert!(log.flush_count() <= 100);
     }
 
     fn at_time(timestamp: i64, values: &[&[u8]]) -> Vec<u8> {
