@@ -36,13 +36,10 @@ impl Stats {
             self.sent,
             self.elapsed.as_secs_f64()
         );
-        if self.failed > 0 {
-            text.push_str(&format!(
-                "; {} records FAILED: {}",
-                self.failed,
-                self.first_error.as_deref().unwrap_or("?")
-            ));
-        }
+        text.push_str(&crate::produce::failures(
+            self.failed,
+            self.first_error.as_deref(),
+        ));
         text
     }
 }

@@ -171,15 +171,17 @@ impl Stats {
             crate::fmt_bytes(self.bytes()),
             self.elapsed.as_secs_f64()
         );
-        if self.failed > 0 {
-            text.push_str(&format!(
-                "; {} records FAILED: {}",
-                self.failed,
-                self.first_error.as_deref().unwrap_or("?")
-            ));
-        }
+        text.push_str(&failures(self.failed, self.first_error.as_deref()));
         text
     }
+}
+
+/// "; N records FAILED: <first error>" when some failed, else nothing.
+pub fn failures(failed: u64, first_error: Option<&str>) -> String {
+    if failed == 0 {
+        return String::new();
+    }
+    format!("; {failed} records FAILED: {}", first_error.unwrap_or("?"))
 }
 
 /// Sends `spec.records` records of `spec.value_size` bytes round-robin over

@@ -10,6 +10,9 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+/// Runs of entries up to this size are zeroed in place.
+const ZERO_IN_PLACE_BYTES: usize = 64 * 1024;
+
 pub struct IndexFile {
     path: PathBuf,
     file: Arc<File>,
@@ -120,15 +123,41 @@ impl IndexFile {
         true
     }
 
-    /// Forgets the entries from `n` on, zeroing them in the file.
+    /// Forgets the entries from `n` on, zeroing them in the file. A long
+    /// run (an untrimmed index after a crash counts all of its preallocated
+    /// size as entries) is zeroed by cutting the file and growing it back,
+    /// which leaves holes instead of dirtying every page.
     pub fn truncate_entries(&mut self, n: usize) {
         if n >= self.entries {
+            return;
+        }
+        let run = (self.entries - n) * self.entry_size;
+        if run > ZERO_IN_PLACE_BYTES && self.cut_and_regrow(n).is_ok() {
+            self.entries = n;
             return;
         }
         if let Some(mmap) = self.mmap.as_mut() {
             mmap[n * self.entry_size..self.entries * self.entry_size].fill(0);
         }
-        self.entries = n;
+        self.entries = n.min(self.capacity);
+    }
+
+    fn cut_and_regrow(&mut self, n: usize) -> io::Result<()> {
+        let len = self.capacity * self.entry_size;
+        self.mmap = None;
+        let regrown = self
+            .file
+            .set_len((n * self.entry_size) as u64)
+            .and_then(|()| self.file.set_len(len as u64))
+            .and_then(|()| self.map(len));
+        if regrown.is_err() {
+            // Without a mapping the index is empty: lookups start at the
+            // segment's beginning, which is always right.
+            self.mmap = None;
+            self.capacity = 0;
+            self.entries = 0;
+        }
+        regrown
     }
 
     /// Keeps only the first `n` entries (whatever the file held past them
@@ -168,5 +197,37 @@ impl IndexFile {
     /// Empties the index, keeping its preallocated size.
     pub fn reset(&mut self) {
         self.truncate_entries(0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::MetadataExt;
+
+    #[test]
+    fn long_cuts_leave_holes_and_zeros() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("00000000000000000000.index");
+        let mut index = IndexFile::open(&path, 8).unwrap();
+        index.resize(1 << 20).unwrap();
+        for i in 0..10u64 {
+            assert!(index.append(&(i + 1).to_be_bytes()));
+        }
+        drop(index);
+        // Reopened untrimmed, as after a crash: every slot counts.
+        let mut index = IndexFile::open(&path, 8).unwrap();
+        assert_eq!(index.entries(), (1 << 20) / 8);
+        index.truncate_entries(3);
+        assert_eq!(index.entries(), 3);
+        assert_eq!(index.file_len(), 1 << 20);
+        assert_eq!(index.entry(2), &3u64.to_be_bytes());
+        assert!(index.append(&[0xff; 8]));
+        index.set_entries(5);
+        assert_eq!(index.entry(4), &[0; 8], "the cut entries read as zeros");
+        let allocated = std::fs::metadata(&path).unwrap().blocks() * 512;
+        assert!(allocated < 1 << 16, "{allocated} bytes allocated: no holes");
+        index.reset();
+        assert_eq!(index.entries(), 0);
     }
 }
