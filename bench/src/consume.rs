@@ -32,6 +32,42 @@ impl Stats {
 
 /// Reads partition 0 of `topic` from the beginning to its current end.
 pub fn run(bootstrap: &str, topic: &str) -> Result<Stats> {
+    run_partitions(bootstrap, topic, &[0])
+}
+
+/// Reads `topic`'s partitions with one consumer per group of partitions,
+/// each on a thread of its own (as a consumer group would share them);
+/// the time is the slowest consumer's.
+pub fn run_parallel(bootstrap: &str, topic: &str, groups: &[Vec<i32>]) -> Result<Stats> {
+    let results: Vec<Result<Stats>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = groups
+            .iter()
+            .map(|partitions| scope.spawn(move || run_partitions(bootstrap, topic, partitions)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("a consumer thread panicked")))
+            })
+            .collect()
+    });
+    let mut total = Stats {
+        records: 0,
+        bytes: 0,
+        elapsed: Duration::ZERO,
+    };
+    for stats in results {
+        let stats = stats?;
+        total.records += stats.records;
+        total.bytes += stats.bytes;
+        total.elapsed = total.elapsed.max(stats.elapsed);
+    }
+    Ok(total)
+}
+
+/// Reads `partitions` of `topic` from the beginning to their current ends.
+fn run_partitions(bootstrap: &str, topic: &str, partitions: &[i32]) -> Result<Stats> {
     // librdkafka's assign() needs a group.id, though nothing joins or
     // commits: a unique one, with commits off.
     let consumer: BaseConsumer = base_config(bootstrap)
@@ -46,31 +82,39 @@ pub fn run(bootstrap: &str, topic: &str) -> Result<Stats> {
         .set("fetch.wait.max.ms", "100")
         .create()
         .context("creating the consumer")?;
-    let (low, high) = consumer
-        .fetch_watermarks(topic, 0, Duration::from_secs(30))
-        .with_context(|| format!("end offset of {topic}-0"))?;
-    if high <= low {
-        bail!("{topic}-0 is empty");
-    }
     let mut assignment = TopicPartitionList::new();
-    assignment.add_partition_offset(topic, 0, Offset::Beginning)?;
+    // The offset each partition must reach, from its end at the start.
+    let mut ends = std::collections::HashMap::new();
+    for &partition in partitions {
+        let (low, high) = consumer
+            .fetch_watermarks(topic, partition, Duration::from_secs(30))
+            .with_context(|| format!("end offset of {topic}-{partition}"))?;
+        if high <= low {
+            bail!("{topic}-{partition} is empty");
+        }
+        ends.insert(partition, high);
+        assignment.add_partition_offset(topic, partition, Offset::Beginning)?;
+    }
     let start = Instant::now();
     consumer.assign(&assignment).context("assign")?;
     let (mut records, mut bytes) = (0u64, 0u64);
     let mut last = start;
-    loop {
+    while !ends.is_empty() {
         match consumer.poll(Duration::from_millis(100)) {
             Some(Ok(message)) => {
                 records += 1;
                 bytes += message.payload_len() as u64;
                 last = Instant::now();
-                if message.offset() + 1 >= high {
-                    break;
+                if ends
+                    .get(&message.partition())
+                    .is_some_and(|&high| message.offset() + 1 >= high)
+                {
+                    ends.remove(&message.partition());
                 }
             }
-            Some(Err(err)) => bail!("consuming {topic}-0: {err}"),
+            Some(Err(err)) => bail!("consuming {topic}: {err}"),
             None if last.elapsed() > Duration::from_secs(30) => {
-                bail!("no record for 30 s after {records} records of {topic}-0")
+                bail!("no record for 30 s after {records} records of {topic}")
             }
             None => {}
         }

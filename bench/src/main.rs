@@ -203,6 +203,10 @@ fn run(args: Args) -> Result<ExitCode> {
     // topic right after it was written, while it is in the page cache.
     let mut consume_row = None;
     let consume_name = "consume 1 KiB records, 1 partition, from the page cache".to_string();
+    let mut parallel_consume_row = None;
+    let parallel_consume_name =
+        "consume 1 KiB records, 4 partitions, 2 consumers (2 partitions each), from the page cache"
+            .to_string();
     if has(Group::Produce) {
         for (value_size, records) in [(1024, sizes.records_1k), (100, sizes.records_100b)] {
             for acks in ["1", "all"] {
@@ -228,6 +232,18 @@ fn run(args: Args) -> Result<ExitCode> {
                         };
                         consume_row = Some(Row::new(consume_name.clone(), consumed));
                     }
+                    if has(Group::Consume) && value_size == 1024 && acks == "1" && partitions == 4 {
+                        let consumed = match &result {
+                            Ok(_) => {
+                                progress("consume, 4 partitions, 2 consumers");
+                                consume::run_parallel(&bootstrap, &t, &[vec![0, 1], vec![2, 3]])
+                                    .map(|s| s.summary())
+                            }
+                            Err(_) => Err(anyhow::anyhow!("skipped: producing its topic failed")),
+                        };
+                        parallel_consume_row =
+                            Some(Row::new(parallel_consume_name.clone(), consumed));
+                    }
                     rows.push(Row::new(name, result));
                     settle(&bootstrap, &t);
                 }
@@ -243,6 +259,9 @@ fn run(args: Args) -> Result<ExitCode> {
             Row::new(consume_name.clone(), result)
         });
         rows.push(row);
+        if let Some(row) = parallel_consume_row {
+            rows.push(row);
+        }
     }
 
     if has(Group::Latency) {
