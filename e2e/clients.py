@@ -182,10 +182,18 @@ class KafkaPython(Library):
         producer.close()
 
     def poll(self, consumer, count):
+        # One poll for as long as is left, not short polls in a loop: poll()
+        # returns as soon as records arrive, and kafka-python 3.0.12 drops a
+        # JoinGroup/SyncGroup round trip that completes between two polls
+        # (the next poll starts a new join and discards the finished one's
+        # assignment; under load the member can end up neither joining nor
+        # heartbeating, and consumes nothing). A poll that outlasts the join
+        # never leaves that gap.
         got = []
         deadline = time.time() + TIMEOUT
         while len(got) < count and time.time() < deadline:
-            for records in consumer.poll(timeout_ms=200, max_records=count - len(got)).values():
+            left_ms = max(1, int((deadline - time.time()) * 1000))
+            for records in consumer.poll(timeout_ms=left_ms, max_records=count - len(got)).values():
                 for m in records:
                     got.append((m.key, m.value, list(m.headers), m.timestamp, m.partition, m.offset))
         check(len(got) == count, f"consumed {len(got)} records, expected {count}")
