@@ -67,6 +67,9 @@ impl Broker {
                 log_start_offset_checkpoint_interval: Duration::from_millis(
                     config.log_flush_start_offset_checkpoint_interval_ms,
                 ),
+                retention_check_interval: Duration::from_millis(
+                    config.log_retention_check_interval_ms,
+                ),
             },
         )
         .with_context(|| format!("cannot open log directory {}", log_dir.display()))?;

@@ -64,6 +64,8 @@ pub const KNOWN_KEYS: &[&str] = &[
     "log.retention.hours",
     "log.retention.minutes",
     "log.retention.ms",
+    "log.roll.hours",
+    "log.roll.jitter.hours",
     "log.roll.jitter.ms",
     "log.roll.ms",
     "log.segment.bytes",
@@ -168,6 +170,9 @@ pub struct BrokerConfig {
     /// `log.flush.start.offset.checkpoint.interval.ms`: how often the log
     /// start offsets are checkpointed.
     pub log_flush_start_offset_checkpoint_interval_ms: u64,
+    /// `log.retention.check.interval.ms`: how often logs are checked for
+    /// segments retention deletes.
+    pub log_retention_check_interval_ms: u64,
     /// `metrics.prometheus.listener=http://HOST:PORT`: where `GET /metrics`
     /// is served. No metrics listener (and no metrics) without it.
     pub metrics_prometheus_listener: Option<Endpoint>,
@@ -203,6 +208,7 @@ impl Default for BrokerConfig {
             log_flush_scheduler_interval_ms: 1000,
             log_flush_offset_checkpoint_interval_ms: 60_000,
             log_flush_start_offset_checkpoint_interval_ms: 60_000,
+            log_retention_check_interval_ms: 300_000,
             metrics_prometheus_listener: None,
             properties: BTreeMap::new(),
         }
@@ -293,6 +299,46 @@ impl BrokerConfig {
                 bail!("log.index.size.max.bytes={v} must be at least 4");
             }
             config.log.max_index_size = size;
+        }
+        if let Some(v) = get("log.retention.bytes") {
+            config.log.retention_bytes = parse(v, "log.retention.bytes")?;
+        }
+        // As Kafka: log.retention.ms, else .minutes, else .hours; any
+        // negative value means no limit.
+        if let Some(ms) = millis_of(
+            &get,
+            "log.retention",
+            &[("ms", 1), ("minutes", 60_000), ("hours", 3_600_000)],
+        )? {
+            config.log.retention_ms = if ms < 0 { -1 } else { ms };
+        }
+        if let Some(ms) = millis_of(&get, "log.roll", &[("ms", 1), ("hours", 3_600_000)])? {
+            if ms < 1 {
+                bail!("log.roll.ms={ms} must be at least 1");
+            }
+            config.log.segment_ms = ms;
+        }
+        if let Some(ms) = millis_of(&get, "log.roll.jitter", &[("ms", 1), ("hours", 3_600_000)])? {
+            if ms < 0 {
+                bail!("log.roll.jitter.ms={ms} must be at least 0");
+            }
+            config.log.segment_jitter_ms = ms;
+        }
+        if let Some(v) = get("log.segment.delete.delay.ms") {
+            config.log.file_delete_delay_ms = parse(v, "log.segment.delete.delay.ms")?;
+        }
+        if let Some(v) = get("log.retention.check.interval.ms") {
+            config.log_retention_check_interval_ms = parse(v, "log.retention.check.interval.ms")?;
+            if config.log_retention_check_interval_ms < 1 {
+                bail!("log.retention.check.interval.ms={v} must be at least 1");
+            }
+        }
+        if let Some(v) = get("log.cleanup.policy") {
+            let (delete, compact) = parse_cleanup_policy(v).with_context(|| {
+                format!("log.cleanup.policy={v}: each policy must be delete or compact")
+            })?;
+            config.log.delete = delete;
+            config.log.compact = compact;
         }
         if let Some(v) = get("num.recovery.threads.per.data.dir") {
             config.num_recovery_threads_per_data_dir =
@@ -534,6 +580,37 @@ impl BrokerConfig {
             })
             .collect()
     }
+}
+
+/// A duration given in one of several units (`<prefix>.ms`, `.minutes`,
+/// `.hours`), the first unit listed winning, in milliseconds.
+fn millis_of<'a>(
+    get: &impl Fn(&str) -> Option<&'a str>,
+    prefix: &str,
+    units: &[(&str, i64)],
+) -> anyhow::Result<Option<i64>> {
+    for (unit, factor) in units {
+        let key = format!("{prefix}.{unit}");
+        if let Some(v) = get(&key) {
+            let n: i64 = parse(v, &key)?;
+            return Ok(Some(n.saturating_mul(*factor)));
+        }
+    }
+    Ok(None)
+}
+
+/// `cleanup.policy` / `log.cleanup.policy`: whether it has `delete` and
+/// `compact`; None when it names anything else.
+pub fn parse_cleanup_policy(value: &str) -> Option<(bool, bool)> {
+    let (mut delete, mut compact) = (false, false);
+    for policy in value.split(',').map(str::trim) {
+        match policy {
+            "delete" => delete = true,
+            "compact" => compact = true,
+            _ => return None,
+        }
+    }
+    Some((delete, compact))
 }
 
 fn parse<T: std::str::FromStr>(value: &str, key: &str) -> anyhow::Result<T> {

@@ -419,6 +419,33 @@ pub fn log_config(broker: &LogConfig, overrides: Option<&BTreeMap<String, String
     {
         config.max_index_size = v.max(4);
     }
+    let long = |key: &str| {
+        overrides
+            .get(key)
+            .and_then(|v| v.trim().parse::<i64>().ok())
+    };
+    if let Some(v) = long("retention.bytes") {
+        config.retention_bytes = v;
+    }
+    if let Some(v) = long("retention.ms") {
+        config.retention_ms = if v < 0 { -1 } else { v };
+    }
+    if let Some(v) = long("segment.ms") {
+        config.segment_ms = v.max(1);
+    }
+    if let Some(v) = long("segment.jitter.ms") {
+        config.segment_jitter_ms = v.max(0);
+    }
+    if let Some(v) = long("file.delete.delay.ms") {
+        config.file_delete_delay_ms = v.max(0) as u64;
+    }
+    if let Some((delete, compact)) = overrides
+        .get("cleanup.policy")
+        .and_then(|v| crate::config::parse_cleanup_policy(v))
+    {
+        config.delete = delete;
+        config.compact = compact;
+    }
     config
 }
 

@@ -57,6 +57,23 @@ impl LeaderEpochFileCache {
         self.entries.len() != before
     }
 
+    /// The log starts at `start_offset` now (Kafka's `truncateFromStart`):
+    /// epochs wholly before it go, and the one it falls in starts there.
+    /// Returns whether the cache changed.
+    pub fn truncate_from_start(&mut self, start_offset: i64) -> bool {
+        let Some(keep) = self
+            .entries
+            .iter()
+            .rposition(|e| e.start_offset <= start_offset)
+        else {
+            return false;
+        };
+        let changed = keep > 0 || self.entries[keep].start_offset != start_offset;
+        self.entries.drain(..keep);
+        self.entries[0].start_offset = start_offset;
+        changed
+    }
+
     /// Writes the checkpoint file.
     pub fn write(&self) -> io::Result<()> {
         checkpoint_file::write_leader_epochs(&self.path, &self.entries)
@@ -81,5 +98,25 @@ mod tests {
         let mut cache = cache;
         assert!(cache.truncate_from_end(10));
         assert_eq!(cache.latest_epoch(), Some(0));
+    }
+
+    #[test]
+    fn truncating_from_the_start_moves_the_first_epoch() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cache = LeaderEpochFileCache::load(dir.path());
+        cache.assign(0, 0);
+        cache.assign(1, 10);
+        cache.assign(2, 20);
+        assert!(cache.truncate_from_start(15));
+        let starts: Vec<_> = cache
+            .entries()
+            .iter()
+            .map(|e| (e.epoch, e.start_offset))
+            .collect();
+        assert_eq!(starts, [(1, 15), (2, 20)]);
+        assert!(!cache.truncate_from_start(15));
+        assert!(!cache.truncate_from_start(3));
+        assert!(cache.truncate_from_start(20));
+        assert_eq!(cache.entries().len(), 1);
     }
 }

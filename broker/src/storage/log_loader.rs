@@ -56,6 +56,7 @@ pub fn load(
     let segment_config = SegmentConfig {
         index_interval_bytes: config.index_interval_bytes,
         max_index_size: config.max_index_size,
+        segment_jitter_ms: config.segment_jitter_ms,
     };
     let (mut bases, mut snapshots) = scan_dir(dir, tp)?;
     let (clean, recovery_point) = match (params.had_clean_shutdown, params.recovery_point) {

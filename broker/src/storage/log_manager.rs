@@ -32,7 +32,14 @@ pub struct LogManagerConfig {
     pub flush_check_interval: Duration,
     pub recovery_point_checkpoint_interval: Duration,
     pub log_start_offset_checkpoint_interval: Duration,
+    /// `log.retention.check.interval.ms`: how often logs are checked for
+    /// segments retention deletes.
+    pub retention_check_interval: Duration,
 }
+
+/// Kafka's `InitialTaskDelayMs`: the first retention check comes this
+/// long after the start (or after one interval, if that is shorter).
+const RETENTION_INITIAL_DELAY: Duration = Duration::from_secs(30);
 
 impl Default for LogManagerConfig {
     fn default() -> Self {
@@ -41,6 +48,7 @@ impl Default for LogManagerConfig {
             flush_check_interval: Duration::from_secs(1),
             recovery_point_checkpoint_interval: Duration::from_secs(60),
             log_start_offset_checkpoint_interval: Duration::from_secs(60),
+            retention_check_interval: Duration::from_secs(300),
         }
     }
 }
@@ -83,7 +91,8 @@ pub struct LogManager {
     loaded_logs: AtomicUsize,
     /// Serialises checkpoint writes.
     checkpointing: Mutex<()>,
-    flusher: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// The log flusher and retention threads.
+    background: Mutex<Vec<std::thread::JoinHandle<()>>>,
     stop: Arc<(Mutex<bool>, Condvar)>,
 }
 
@@ -129,7 +138,7 @@ impl LogManager {
             scanned_bytes: AtomicU64::new(0),
             loaded_logs: AtomicUsize::new(0),
             checkpointing: Mutex::new(()),
-            flusher: Mutex::new(None),
+            background: Mutex::new(Vec::new()),
             stop: Arc::new((Mutex::new(false), Condvar::new())),
         })
     }
@@ -217,18 +226,88 @@ impl LogManager {
     }
 
     /// Loading is done: the clean shutdown marker goes (a crash from now on
-    /// is not a clean shutdown) and the log flusher starts.
+    /// is not a clean shutdown) and the log flusher and retention threads
+    /// start.
     pub fn startup(self: &Arc<Self>) -> io::Result<()> {
         match std::fs::remove_file(self.log_dir.join(CLEAN_SHUTDOWN_FILE)) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
             _ => {}
         }
         let manager = Arc::clone(self);
-        let handle = std::thread::Builder::new()
+        let flusher = std::thread::Builder::new()
             .name("log-flusher".into())
             .spawn(move || manager.run_flusher())?;
-        *self.flusher.lock() = Some(handle);
+        let manager = Arc::clone(self);
+        let retention = std::thread::Builder::new()
+            .name("log-retention".into())
+            .spawn(move || manager.run_retention())?;
+        self.background.lock().extend([flusher, retention]);
         Ok(())
+    }
+
+    /// Waits until `deadline` or until shutdown; returns whether it is
+    /// shutting down.
+    fn wait_until(&self, deadline: Instant) -> bool {
+        let (stopped, wake) = &*self.stop;
+        let mut stopped = stopped.lock();
+        if !*stopped {
+            wake.wait_until(&mut stopped, deadline);
+        }
+        *stopped
+    }
+
+    /// The retention thread (Kafka's `kafka-log-retention` and
+    /// `delete-file` tasks): every `log.retention.check.interval.ms` each
+    /// log deletes the segments its retention settings no longer keep; the
+    /// renamed files are removed `file.delete.delay.ms` later, and the log
+    /// start offsets are checkpointed when they moved. Files still waiting
+    /// at shutdown are removed by the next start's loading.
+    fn run_retention(&self) {
+        let interval = self.manager_config.retention_check_interval;
+        let mut next_check = Instant::now() + interval.min(RETENTION_INITIAL_DELAY);
+        let mut pending: Vec<(Instant, PathBuf)> = Vec::new();
+        loop {
+            let wake_at = pending
+                .iter()
+                .map(|(due, _)| *due)
+                .fold(next_check, Instant::min);
+            if self.wait_until(wake_at) {
+                return;
+            }
+            let now = Instant::now();
+            if now >= next_check {
+                next_check = now + interval;
+                let mut moved = false;
+                for log in self.all_logs() {
+                    match log.delete_old_segments(now_ms()) {
+                        Ok(deleted) if deleted.segments > 0 => {
+                            moved = true;
+                            let due =
+                                now + Duration::from_millis(log.config().file_delete_delay_ms);
+                            pending.extend(deleted.files.into_iter().map(|f| (due, f)));
+                        }
+                        Ok(_) => {}
+                        Err(e) => {
+                            error!(log = %log.topic_partition(), "cannot delete old segments: {e}")
+                        }
+                    }
+                }
+                if moved && let Err(e) = self.checkpoint_log_start_offsets() {
+                    error!("cannot write {LOG_START_OFFSET_CHECKPOINT_FILE}: {e}");
+                }
+            }
+            pending.retain(|(due, path)| {
+                if *due > now {
+                    return true;
+                }
+                match std::fs::remove_file(path) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                    Err(e) => warn!(file = %path.display(), "cannot remove a deleted file: {e}"),
+                }
+                false
+            });
+        }
     }
 
     /// The log flusher: flushes rolled segments and data older than
@@ -330,7 +409,7 @@ impl LogManager {
             *stopped.lock() = true;
             wake.notify_all();
         }
-        if let Some(handle) = self.flusher.lock().take() {
+        for handle in std::mem::take(&mut *self.background.lock()) {
             let _ = handle.join();
         }
         for log in self.checkpointed_logs() {
@@ -477,6 +556,12 @@ impl LogManager {
 }
 
 /// Kafka's textual form of a topic id: URL-safe base64 without padding.
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
 pub fn topic_id_to_string(id: Uuid) -> String {
     URL_SAFE_NO_PAD.encode(id.as_bytes())
 }

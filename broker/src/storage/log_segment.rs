@@ -13,6 +13,9 @@ use std::sync::Arc;
 pub const LOG_FILE_SUFFIX: &str = ".log";
 pub const INDEX_FILE_SUFFIX: &str = ".index";
 pub const TIME_INDEX_FILE_SUFFIX: &str = ".timeindex";
+/// Added to the file names of a segment deleted by retention until its
+/// files are removed (Kafka's `LogFileUtils.DELETED_FILE_SUFFIX`).
+pub const DELETED_FILE_SUFFIX: &str = ".deleted";
 
 /// Kafka's file name for the segment that starts at `base_offset`.
 pub fn log_file_name(base_offset: i64) -> String {
@@ -74,6 +77,9 @@ pub struct SegmentConfig {
     /// `segment.index.bytes`: the size the active segment's indexes are
     /// preallocated to.
     pub max_index_size: usize,
+    /// `segment.jitter.ms`: each segment takes a random part of it off
+    /// `segment.ms`.
+    pub segment_jitter_ms: i64,
 }
 
 pub struct LogSegment {
@@ -90,6 +96,30 @@ pub struct LogSegment {
     offset_of_max_timestamp: i64,
     config: SegmentConfig,
     bytes_since_last_index_entry: u64,
+    /// When this segment was opened or created, in ms since the epoch.
+    created_ms: i64,
+    /// This segment's share of `segment.jitter.ms`.
+    roll_jitter_ms: i64,
+    /// The largest timestamp of the segment's first batch (Kafka's
+    /// `rollingBasedTimestamp`); read from the file on first use.
+    rolling_timestamp: Option<Option<i64>>,
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// A random value in `0..bound` (0 when `bound` is not positive).
+fn random_below(bound: i64) -> i64 {
+    use std::hash::{BuildHasher, Hasher};
+    if bound <= 0 {
+        return 0;
+    }
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_i64(now_ms());
+    (hasher.finish() % bound as u64) as i64
 }
 
 fn with_suffix(log_path: &Path, suffix: &str) -> PathBuf {
@@ -106,6 +136,7 @@ impl LogSegment {
         segment.size = 0;
         segment.offset_index.file_mut().reset();
         segment.time_index.file_mut().reset();
+        segment.rolling_timestamp = Some(None);
         segment.make_active()?;
         Ok(segment)
     }
@@ -133,6 +164,9 @@ impl LogSegment {
             offset_of_max_timestamp: -1,
             config,
             bytes_since_last_index_entry: 0,
+            created_ms: now_ms(),
+            roll_jitter_ms: random_below(config.segment_jitter_ms),
+            rolling_timestamp: None,
         })
     }
 
@@ -236,10 +270,63 @@ impl LogSegment {
         self.offset_of_max_timestamp
     }
 
+    /// The newest timestamp in the segment, or when its file was last
+    /// written if it has none (Kafka's `largestTimestamp`): what
+    /// `retention.ms` is measured from.
+    pub fn largest_timestamp(&self) -> i64 {
+        if self.max_timestamp >= 0 {
+            return self.max_timestamp;
+        }
+        self.file
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_millis() as i64)
+    }
+
+    /// How long the segment has been taking batches, as `segment.ms`
+    /// counts it (Kafka's `timeWaitedForRoll`): from its first batch's
+    /// timestamp to `message_timestamp`, or since it was opened when its
+    /// first batch has no timestamp.
+    fn time_waited_for_roll(&mut self, now_ms: i64, message_timestamp: i64) -> i64 {
+        match self.rolling_timestamp() {
+            Some(first) if first >= 0 => message_timestamp - first,
+            _ => now_ms - self.created_ms,
+        }
+    }
+
+    fn rolling_timestamp(&mut self) -> Option<i64> {
+        if self.rolling_timestamp.is_none() {
+            let mut header = [0u8; RECORD_BATCH_OVERHEAD];
+            let first = (self.size >= RECORD_BATCH_OVERHEAD as u64)
+                .then(|| self.file.read_exact_at(&mut header, 0).ok())
+                .flatten()
+                .and_then(|()| BatchHeader::parse(&header).ok())
+                .map(|h| h.max_timestamp);
+            self.rolling_timestamp = Some(first);
+        }
+        self.rolling_timestamp.flatten()
+    }
+
     /// Whether the segment must roll before `batches_size` more bytes whose
-    /// last offset is `last_offset` (Kafka's `shouldRoll`, but for time).
-    pub fn should_roll(&self, batches_size: u64, last_offset: i64, segment_bytes: u64) -> bool {
-        (self.size > 0 && self.size + batches_size > segment_bytes)
+    /// last offset is `last_offset` and newest timestamp
+    /// `max_timestamp_in_batches` (Kafka's `shouldRoll`): it is full
+    /// (`segment.bytes`, an index), offsets or positions would overflow, or
+    /// it has taken batches for `segment.ms` (less its jitter).
+    pub fn should_roll(
+        &mut self,
+        batches_size: u64,
+        last_offset: i64,
+        max_timestamp_in_batches: i64,
+        segment_bytes: u64,
+        segment_ms: i64,
+        now_ms: i64,
+    ) -> bool {
+        (self.size > 0
+            && (self.size + batches_size > segment_bytes
+                || self.time_waited_for_roll(now_ms, max_timestamp_in_batches)
+                    > segment_ms - self.roll_jitter_ms))
             || self.offset_index.is_full()
             || self.time_index.is_full()
             || u32::try_from(last_offset - self.base_offset).is_err()
@@ -426,7 +513,15 @@ impl LogSegment {
             slices.push(IoSlice::new(&batch.prefix));
             slices.push(IoSlice::new(batch.rest));
         }
+        if start == 0
+            && let Some(first) = batches.first()
+        {
+            self.rolling_timestamp = Some(Some(first.max_timestamp));
+        }
         if let Err(e) = write_all_vectored(&self.file, &mut slices) {
+            if start == 0 {
+                self.rolling_timestamp = Some(None);
+            }
             self.offset_index.truncate_to_position(start as u32);
             self.time_index.truncate_to_offset(first_offset);
             (
@@ -471,6 +566,28 @@ impl LogSegment {
         self.file.sync_data()?;
         self.offset_index.file().flush()?;
         self.time_index.file().flush()
+    }
+
+    /// Renames the segment's files `<name>.deleted` (Kafka's
+    /// `changeFileSuffixes("", ".deleted")`) and returns their new paths,
+    /// to be removed after `file.delete.delay.ms`. Readers that hold the
+    /// files open keep reading them.
+    pub fn rename_to_deleted(&self) -> io::Result<Vec<PathBuf>> {
+        let mut renamed = Vec::with_capacity(3);
+        for path in [
+            self.path.clone(),
+            self.offset_index.file().path().to_path_buf(),
+            self.time_index.file().path().to_path_buf(),
+        ] {
+            let mut deleted = path.clone().into_os_string();
+            deleted.push(DELETED_FILE_SUFFIX);
+            match std::fs::rename(&path, &deleted) {
+                Ok(()) => renamed.push(PathBuf::from(deleted)),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(renamed)
     }
 
     /// The files to force to disk for a flush done outside the log's lock.
@@ -640,6 +757,7 @@ mod tests {
     const CONFIG: SegmentConfig = SegmentConfig {
         index_interval_bytes: 1024,
         max_index_size: 4096,
+        segment_jitter_ms: 0,
     };
 
     #[test]

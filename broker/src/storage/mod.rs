@@ -38,6 +38,26 @@ pub struct LogConfig {
     /// `segment.index.bytes` (`log.index.size.max.bytes`): the size an
     /// active segment's index files are preallocated to.
     pub max_index_size: usize,
+    /// `retention.bytes` (`log.retention.bytes`): the size a partition is
+    /// kept to by deleting its oldest segments; -1 for no limit.
+    pub retention_bytes: i64,
+    /// `retention.ms` (`log.retention.ms|minutes|hours`): how long a
+    /// segment is kept after its newest record; -1 for no limit.
+    pub retention_ms: i64,
+    /// `segment.ms` (`log.roll.ms|hours`): a segment whose first batch is
+    /// this much older than the batch appended next rolls.
+    pub segment_ms: i64,
+    /// `segment.jitter.ms` (`log.roll.jitter.ms|hours`): up to this much is
+    /// taken off `segment_ms`, chosen at random per segment.
+    pub segment_jitter_ms: i64,
+    /// `file.delete.delay.ms` (`log.segment.delete.delay.ms`): how long the
+    /// files of a deleted segment stay, renamed `.deleted`.
+    pub file_delete_delay_ms: u64,
+    /// `cleanup.policy` (`log.cleanup.policy`) has `delete`: retention
+    /// applies.
+    pub delete: bool,
+    /// `cleanup.policy` has `compact`.
+    pub compact: bool,
 }
 
 impl Default for LogConfig {
@@ -49,6 +69,13 @@ impl Default for LogConfig {
             flush_interval_ms: u64::MAX,
             max_message_bytes: 1024 * 1024 + 12,
             max_index_size: 10 * 1024 * 1024,
+            retention_bytes: -1,
+            retention_ms: 7 * 24 * 3_600_000,
+            segment_ms: 7 * 24 * 3_600_000,
+            segment_jitter_ms: 0,
+            file_delete_delay_ms: 60_000,
+            delete: true,
+            compact: false,
         }
     }
 }

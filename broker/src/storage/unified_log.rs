@@ -148,6 +148,30 @@ fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
+/// What retention's predicates look at in a segment.
+pub struct SegmentFacts {
+    size: u64,
+    largest_timestamp: i64,
+    log_start_offset: i64,
+}
+
+/// What one retention pass deleted.
+#[derive(Debug, Default)]
+pub struct DeletedSegments {
+    pub segments: usize,
+    pub bytes: u64,
+    /// The renamed (`.deleted`) files, to be removed later.
+    pub files: Vec<PathBuf>,
+}
+
+impl DeletedSegments {
+    fn append(&mut self, other: DeletedSegments) {
+        self.segments += other.segments;
+        self.bytes += other.bytes;
+        self.files.extend(other.files);
+    }
+}
+
 /// A segment a reader captured under the lock: enough to read it without it.
 struct SegmentView {
     base_offset: i64,
@@ -224,6 +248,11 @@ impl UnifiedLog {
             .iter()
             .map(|e| (e.epoch, e.start_offset))
             .collect()
+    }
+
+    /// The log's settings.
+    pub fn config(&self) -> &LogConfig {
+        &self.config
     }
 
     pub fn topic_partition(&self) -> &TopicPartition {
@@ -316,10 +345,15 @@ impl UnifiedLog {
             num_records += u64::from(batch.header.last_offset_delta as u32) + 1;
         }
 
-        if inner
-            .active()
-            .should_roll(records.len() as u64, next - 1, self.config.segment_bytes)
-        {
+        let now = now_ms();
+        if inner.active().should_roll(
+            records.len() as u64,
+            next - 1,
+            max_timestamp,
+            self.config.segment_bytes,
+            self.config.segment_ms,
+            now,
+        ) {
             self.roll(inner, first_offset)?;
         }
         inner.active().append(&pending)?;
@@ -338,7 +372,6 @@ impl UnifiedLog {
         inner.first_unflushed_at.get_or_insert_with(Instant::now);
         self.log_end_offset.store(next, Ordering::Release);
         let must_flush = inner.unflushed_records >= self.config.flush_interval_messages;
-        let now = now_ms();
         if now - inner.last_producer_expiry_ms >= PRODUCER_EXPIRY_CHECK_MS {
             inner
                 .producer_state
@@ -444,6 +477,154 @@ impl UnifiedLog {
         SegmentConfig {
             index_interval_bytes: self.config.index_interval_bytes,
             max_index_size: self.config.max_index_size,
+            segment_jitter_ms: self.config.segment_jitter_ms,
+        }
+    }
+
+    /// Deletes the segments retention no longer keeps (Kafka's
+    /// `deleteOldSegments`): those wholly below the log start offset and,
+    /// when `cleanup.policy` has `delete`, the oldest segments beyond
+    /// `retention.bytes` and those whose newest record is older than
+    /// `retention.ms`. Only whole segments go, oldest first, never data at
+    /// or above the high watermark; when every segment goes the log first
+    /// rolls, so it keeps an empty active segment at its end. The log start
+    /// offset moves to the first segment left. The deleted segments' files
+    /// (and their producer snapshots) are renamed `.deleted`; their paths
+    /// are returned, to be removed after `file.delete.delay.ms`.
+    pub fn delete_old_segments(&self, now_ms: i64) -> io::Result<DeletedSegments> {
+        let mut inner = self.inner.lock();
+        if inner.closed || self.deleted.load(Ordering::Acquire) {
+            return Ok(DeletedSegments::default());
+        }
+        let mut deleted =
+            self.delete_segments_while(&mut inner, "log start offset breach", |segment, next| {
+                next.is_some_and(|n| n <= segment.log_start_offset)
+            })?;
+        if self.config.delete {
+            if self.config.retention_bytes >= 0 {
+                let size: u64 = inner.segments.values().map(LogSegment::size).sum();
+                let mut excess = size as i64 - self.config.retention_bytes;
+                deleted.append(self.delete_segments_while(
+                    &mut inner,
+                    "retention size breach",
+                    |segment, _| {
+                        let breached = excess - segment.size as i64 >= 0;
+                        if breached {
+                            excess -= segment.size as i64;
+                        }
+                        breached
+                    },
+                )?);
+            }
+            if self.config.retention_ms >= 0 {
+                let retention_ms = self.config.retention_ms;
+                deleted.append(self.delete_segments_while(
+                    &mut inner,
+                    "retention time breach",
+                    |segment, _| now_ms - segment.largest_timestamp > retention_ms,
+                )?);
+            }
+        }
+        Ok(deleted)
+    }
+
+    /// Deletes segments from the oldest on while `breached` holds for them
+    /// (Kafka's `deletableSegments` and `deleteSegments`).
+    fn delete_segments_while(
+        &self,
+        inner: &mut LogInner,
+        reason: &str,
+        mut breached: impl FnMut(&SegmentFacts, Option<i64>) -> bool,
+    ) -> io::Result<DeletedSegments> {
+        let high_watermark = inner.next_offset;
+        let bases: Vec<i64> = inner.segments.keys().copied().collect();
+        let mut deletable = Vec::new();
+        for (i, &base) in bases.iter().enumerate() {
+            let next = bases.get(i + 1).copied();
+            let segment = &inner.segments[&base];
+            let facts = SegmentFacts {
+                size: segment.size(),
+                largest_timestamp: segment.largest_timestamp(),
+                log_start_offset: inner.log_start_offset,
+            };
+            let upper_bound = next.unwrap_or(inner.next_offset);
+            let last_and_empty = next.is_none() && facts.size == 0;
+            if high_watermark >= upper_bound && !last_and_empty && breached(&facts, next) {
+                deletable.push(base);
+            } else {
+                break;
+            }
+        }
+        if deletable.is_empty() {
+            return Ok(DeletedSegments::default());
+        }
+        if deletable.len() == inner.segments.len() {
+            // A log always keeps a segment: the new active one.
+            let end = inner.next_offset;
+            self.roll(inner, end)?;
+        }
+        let mut deleted = DeletedSegments::default();
+        for base in deletable {
+            let Some(segment) = inner.segments.remove(&base) else {
+                continue;
+            };
+            deleted.bytes += segment.size();
+            deleted.segments += 1;
+            deleted.files.extend(segment.rename_to_deleted()?);
+            let snapshot = self.dir.join(producer_state::snapshot_file_name(base));
+            let mut renamed = snapshot.clone().into_os_string();
+            renamed.push(log_segment::DELETED_FILE_SUFFIX);
+            match std::fs::rename(&snapshot, &renamed) {
+                Ok(()) => deleted.files.push(PathBuf::from(renamed)),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let first = inner
+            .segments
+            .keys()
+            .next()
+            .copied()
+            .unwrap_or(inner.next_offset);
+        info!(
+            log = %self.topic_partition,
+            segments = deleted.segments,
+            bytes = deleted.bytes,
+            new_log_start_offset = first.max(inner.log_start_offset),
+            "deleted old segments: {reason}"
+        );
+        self.increment_log_start_offset(inner, first);
+        Ok(deleted)
+    }
+
+    /// Moves the log start offset up to `offset` (Kafka's
+    /// `maybeIncrementLogStartOffset`): records below it are no longer
+    /// read, and segments wholly below it go at the next retention check.
+    /// Refused beyond the high watermark.
+    pub fn maybe_increment_log_start_offset(&self, offset: i64) -> Result<i64, ReadError> {
+        let mut inner = self.inner.lock();
+        if offset > inner.next_offset {
+            return Err(ReadError::OffsetOutOfRange {
+                requested: offset,
+                log_start_offset: inner.log_start_offset,
+                log_end_offset: inner.next_offset,
+            });
+        }
+        self.increment_log_start_offset(&mut inner, offset);
+        Ok(inner.log_start_offset)
+    }
+
+    fn increment_log_start_offset(&self, inner: &mut LogInner, offset: i64) {
+        if offset <= inner.log_start_offset {
+            return;
+        }
+        inner.log_start_offset = offset;
+        self.log_start_offset.store(offset, Ordering::Release);
+        self.recovery_point.fetch_max(offset, Ordering::AcqRel);
+        if inner.leader_epochs.truncate_from_start(offset)
+            && let Err(e) = inner.leader_epochs.write()
+        {
+            warn!(log = %self.topic_partition, "cannot write the leader epoch checkpoint: {e}");
         }
     }
 
@@ -1045,5 +1226,197 @@ mod tests {
                 .base_offset,
             398
         );
+    }
+
+    fn segment_bases(log: &UnifiedLog) -> Vec<i64> {
+        log.inner.lock().segments.keys().copied().collect()
+    }
+
+    fn files_ending(dir: &Path, suffix: &str) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(suffix))
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn retention_bytes_deletes_the_oldest_whole_segments() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = LogConfig {
+            segment_bytes: 1024,
+            retention_bytes: 2500,
+            retention_ms: -1,
+            ..LogConfig::default()
+        };
+        let log = open(dir.path(), config);
+        let value = [7u8; 200];
+        for _ in 0..30 {
+            log.append_as_leader(&batch(0, &[&value]), 0).unwrap();
+        }
+        let before = segment_bases(&log);
+        assert!(before.len() > 4, "{before:?}");
+        let deleted = log.delete_old_segments(now_ms()).unwrap();
+        assert!(deleted.segments > 0);
+        let after = segment_bases(&log);
+        assert_eq!(after, before[deleted.segments..]);
+        // As in Kafka, segments go while the rest is at least
+        // retention.bytes: what is kept exceeds it by less than a segment.
+        let size = log.size_in_bytes();
+        assert!((2500..2500 + 1024).contains(&size), "{size}");
+        assert_eq!(log.log_start_offset(), after[0]);
+        // The files are renamed, not removed, and reads below the start fail.
+        let deleted_logs = files_ending(dir.path(), ".log.deleted");
+        assert_eq!(deleted_logs.len(), deleted.segments);
+        assert_eq!(deleted_logs[0], log_segment::log_file_name(0) + ".deleted");
+        assert!(matches!(
+            log.read(0, 1 << 20, true),
+            Err(ReadError::OffsetOutOfRange { .. })
+        ));
+        assert!(log.read(after[0], 1 << 20, true).is_ok());
+        // Nothing more to do until the log grows again.
+        assert_eq!(log.delete_old_segments(now_ms()).unwrap().segments, 0);
+        // A restart keeps the new start (the loader drops .deleted files).
+        let end = log.log_end_offset();
+        log.close().unwrap();
+        drop(log);
+        let log = UnifiedLog::load(
+            dir.path(),
+            TopicPartition::new("t", 0),
+            config,
+            LoadParams {
+                log_start_offset: Some(after[0]),
+                ..LoadParams::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(log.log_start_offset(), after[0]);
+        assert_eq!(log.log_end_offset(), end);
+        assert!(files_ending(dir.path(), ".deleted").is_empty());
+    }
+
+    #[test]
+    fn retention_ms_deletes_old_segments_and_rolls_when_all_are_old() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = LogConfig {
+            segment_bytes: 1024,
+            retention_ms: 60_000,
+            ..LogConfig::default()
+        };
+        let log = open(dir.path(), config);
+        let now = now_ms();
+        for _ in 0..20 {
+            log.append_as_leader(&at_time(now - 120_000, &[&[1u8; 150]]), 0)
+                .unwrap();
+        }
+        for _ in 0..20 {
+            log.append_as_leader(&at_time(now - 1_000, &[&[2u8; 150]]), 0)
+                .unwrap();
+        }
+        let deleted = log.delete_old_segments(now).unwrap();
+        assert!(deleted.segments > 0);
+        // Only segments whose newest record is older than 60 s went.
+        let first = segment_bases(&log)[0];
+        assert!(first <= 20, "{first}");
+        let kept = log.read(first, 1 << 20, true).unwrap();
+        assert!(!kept.records.is_empty());
+        // Later everything is old: the log rolls and keeps an empty segment.
+        let end = log.log_end_offset();
+        let deleted = log.delete_old_segments(now + 120_000).unwrap();
+        assert!(deleted.segments > 0);
+        assert_eq!(segment_bases(&log), [end]);
+        assert_eq!(log.log_start_offset(), end);
+        assert_eq!(log.size_in_bytes(), 0);
+        // Appends go on at the old end.
+        let info = log.append_as_leader(&batch(0, &[b"new"]), 0).unwrap();
+        assert_eq!(info.first_offset, end);
+        // An empty last segment is never deleted.
+        let config_now = now + 10_000_000;
+        let again = log.delete_old_segments(config_now).unwrap();
+        assert_eq!(log.log_start_offset(), end + again.segments.min(1) as i64);
+    }
+
+    #[test]
+    fn cleanup_policy_without_delete_keeps_old_segments() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = LogConfig {
+            segment_bytes: 1024,
+            retention_bytes: 100,
+            retention_ms: 0,
+            delete: false,
+            compact: true,
+            ..LogConfig::default()
+        };
+        let log = open(dir.path(), config);
+        for _ in 0..20 {
+            log.append_as_leader(&batch(0, &[&[3u8; 150]]), 0).unwrap();
+        }
+        assert_eq!(log.delete_old_segments(now_ms()).unwrap().segments, 0);
+        assert_eq!(log.log_start_offset(), 0);
+    }
+
+    #[test]
+    fn a_moved_log_start_offset_deletes_the_segments_below_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = LogConfig {
+            segment_bytes: 1024,
+            retention_ms: -1,
+            ..LogConfig::default()
+        };
+        let log = open(dir.path(), config);
+        for _ in 0..20 {
+            log.append_as_leader(&batch(0, &[&[4u8; 150]]), 0).unwrap();
+        }
+        let bases = segment_bases(&log);
+        assert!(matches!(
+            log.maybe_increment_log_start_offset(log.log_end_offset() + 1),
+            Err(ReadError::OffsetOutOfRange { .. })
+        ));
+        let target = bases[2] + 1;
+        assert_eq!(
+            log.maybe_increment_log_start_offset(target).unwrap(),
+            target
+        );
+        // Not moved back.
+        assert_eq!(log.maybe_increment_log_start_offset(1).unwrap(), target);
+        assert!(matches!(
+            log.read(target - 1, 1 << 20, true),
+            Err(ReadError::OffsetOutOfRange { .. })
+        ));
+        let deleted = log.delete_old_segments(now_ms()).unwrap();
+        assert_eq!(deleted.segments, 2);
+        assert_eq!(segment_bases(&log)[0], bases[2]);
+        // The start stays inside the segment it points into.
+        assert_eq!(log.log_start_offset(), target);
+    }
+
+    #[test]
+    fn segment_ms_rolls_a_segment_whose_first_batch_is_old_enough() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = LogConfig {
+            segment_ms: 10_000,
+            ..LogConfig::default()
+        };
+        let log = open(dir.path(), config);
+        log.append_as_leader(&at_time(1_000_000, &[b"a"]), 0)
+            .unwrap();
+        log.append_as_leader(&at_time(1_005_000, &[b"b"]), 0)
+            .unwrap();
+        assert_eq!(segment_bases(&log), [0]);
+        log.append_as_leader(&at_time(1_010_001, &[b"c"]), 0)
+            .unwrap();
+        assert_eq!(segment_bases(&log), [0, 2]);
+        // After a restart the first batch's timestamp is read from the file.
+        log.close().unwrap();
+        drop(log);
+        let log = open(dir.path(), config);
+        log.append_as_leader(&at_time(1_015_000, &[b"d"]), 0)
+            .unwrap();
+        assert_eq!(segment_bases(&log), [0, 2]);
+        log.append_as_leader(&at_time(1_020_002, &[b"e"]), 0)
+            .unwrap();
+        assert_eq!(segment_bases(&log), [0, 2, 4]);
     }
 }
