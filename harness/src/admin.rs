@@ -1,6 +1,6 @@
 //! Requests encoded and responses decoded by hand, from Kafka's message
 //! schemas, for the metadata and admin APIs: Metadata v12, ListOffsets v9,
-//! CreateTopics v7, DeleteTopics v6, CreatePartitions v3, InitProducerId v5,
+//! CreateTopics v7, DeleteTopics v6, DeleteRecords v2, CreatePartitions v3, InitProducerId v5,
 //! DescribeConfigs v4 and DescribeCluster v1. All of them are flexible
 //! versions: request header v2, response header v1. Decoders accept tagged
 //! fields only where the schema defines some, and reject bytes left over.
@@ -15,6 +15,7 @@ pub const LIST_OFFSETS: i16 = 2;
 pub const METADATA: i16 = 3;
 pub const CREATE_TOPICS: i16 = 19;
 pub const DELETE_TOPICS: i16 = 20;
+pub const DELETE_RECORDS: i16 = 21;
 pub const INIT_PRODUCER_ID: i16 = 22;
 pub const DESCRIBE_CONFIGS: i16 = 32;
 pub const CREATE_PARTITIONS: i16 = 37;
@@ -24,6 +25,7 @@ pub const METADATA_VERSION: i16 = 12;
 pub const LIST_OFFSETS_VERSION: i16 = 9;
 pub const CREATE_TOPICS_VERSION: i16 = 7;
 pub const DELETE_TOPICS_VERSION: i16 = 6;
+pub const DELETE_RECORDS_VERSION: i16 = 2;
 pub const CREATE_PARTITIONS_VERSION: i16 = 3;
 pub const INIT_PRODUCER_ID_VERSION: i16 = 5;
 pub const DESCRIBE_CONFIGS_VERSION: i16 = 4;
@@ -552,6 +554,80 @@ pub fn decode_delete_topics_response(bytes: &[u8]) -> Result<DeleteTopicsRespons
         correlation_id,
         throttle_time_ms,
         responses,
+    })
+}
+
+// -------------------------------------------------------------- DeleteRecords
+
+/// DeleteRecords v2: for each topic, (partition, offset) pairs; offset -1
+/// stands for the high watermark.
+pub fn delete_records_request(
+    correlation_id: i32,
+    topics: &[(&str, &[(i32, i64)])],
+    timeout_ms: i32,
+) -> Vec<u8> {
+    let mut w = request_header(DELETE_RECORDS, DELETE_RECORDS_VERSION, correlation_id);
+    w.compact_array_len(topics.len());
+    for (name, partitions) in topics {
+        w.compact_string(name).compact_array_len(partitions.len());
+        for (partition, offset) in *partitions {
+            w.i32(*partition).i64(*offset).no_tags();
+        }
+        w.no_tags();
+    }
+    w.i32(timeout_ms).no_tags();
+    w.into_bytes()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeleteRecordsPartitionResult {
+    pub partition_index: i32,
+    pub low_watermark: i64,
+    pub error_code: i16,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeleteRecordsResponse {
+    pub correlation_id: i32,
+    pub throttle_time_ms: i32,
+    /// (topic, partition results)
+    pub topics: Vec<(String, Vec<DeleteRecordsPartitionResult>)>,
+}
+
+impl DeleteRecordsResponse {
+    pub fn partition(&self, topic: &str, index: i32) -> Option<&DeleteRecordsPartitionResult> {
+        self.topics
+            .iter()
+            .filter(|(name, _)| name == topic)
+            .flat_map(|(_, partitions)| partitions)
+            .find(|p| p.partition_index == index)
+    }
+}
+
+pub fn decode_delete_records_response(bytes: &[u8]) -> Result<DeleteRecordsResponse> {
+    let mut r = Reader::new(bytes);
+    let correlation_id = response_header(&mut r)?;
+    let throttle_time_ms = r.i32()?;
+    let topics = r.compact_array(|r| {
+        let name = r.compact_string()?;
+        let partitions = r.compact_array(|r| {
+            let result = DeleteRecordsPartitionResult {
+                partition_index: r.i32()?,
+                low_watermark: r.i64()?,
+                error_code: r.i16()?,
+            };
+            r.no_tags()?;
+            Ok(result)
+        })?;
+        r.no_tags()?;
+        Ok((name, partitions))
+    })?;
+    r.no_tags()?;
+    r.finish()?;
+    Ok(DeleteRecordsResponse {
+        correlation_id,
+        throttle_time_ms,
+        topics,
     })
 }
 

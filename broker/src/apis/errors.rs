@@ -90,6 +90,14 @@ impl ErrorCodes for DeleteTopicsResponse {
     }
 }
 
+impl ErrorCodes for DeleteRecordsResponse {
+    fn for_each_error_code(&self, f: &mut dyn FnMut(i16)) {
+        for topic in &self.topics {
+            topic.partitions.iter().for_each(|p| f(p.error_code));
+        }
+    }
+}
+
 impl ErrorCodes for CreatePartitionsResponse {
     fn for_each_error_code(&self, f: &mut dyn FnMut(i16)) {
         self.results.iter().for_each(|t| f(t.error_code));

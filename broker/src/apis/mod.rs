@@ -10,6 +10,7 @@ pub mod api_versions;
 pub mod create_partitions;
 pub mod create_topics;
 pub mod delete_groups;
+pub mod delete_records;
 pub mod delete_topics;
 pub mod describe_cluster;
 pub mod describe_configs;
@@ -90,6 +91,7 @@ pub const SUPPORTED_APIS: &[ApiSupport] = &[
     api(ApiKey::ApiVersions, 0, 4),
     api(ApiKey::CreateTopics, 2, 7),
     api(ApiKey::DeleteTopics, 1, 6),
+    api(ApiKey::DeleteRecords, 0, 2),
     api(ApiKey::InitProducerId, 0, 5),
     api(ApiKey::DescribeConfigs, 1, 4),
     api(ApiKey::CreatePartitions, 0, 3),
@@ -267,6 +269,10 @@ async fn dispatch(
                 &ctx,
                 delete_topics::handle(broker, &ctx, &request),
             )
+        }
+        ApiKey::DeleteRecords => {
+            let request = decode(&ctx, &mut buf)?;
+            respond(broker, out, &ctx, delete_records::handle(broker, &request))
         }
         ApiKey::CreatePartitions => {
             let request = decode(&ctx, &mut buf)?;
