@@ -5,9 +5,10 @@ use crate::config::BrokerConfig;
 use crate::coordinator::{GroupConfig, GroupCoordinator};
 use crate::fetch_session::FetchSessionCache;
 use crate::metadata::controller::{
-    Controller, ControllerError, CreatedTopic, NewTopic, TopicDefaults,
+    ConfigChange, Controller, ControllerError, CreatedTopic, NewTopic, TopicDefaults,
 };
 use crate::metadata::meta_properties::{self, MetaProperties};
+use crate::metadata::records::{BROKER_RESOURCE, TOPIC_RESOURCE};
 use crate::metadata::{self, MetadataCache};
 use crate::metrics::BrokerMetrics;
 use crate::producer_id_manager::ProducerIdManager;
@@ -179,6 +180,47 @@ impl Broker {
             metrics.forget_topic(&name);
         }
         Ok(name)
+    }
+
+    /// Alters a resource's configuration (AlterConfigs with `replace`,
+    /// IncrementalAlterConfigs without) and applies a topic's to its live
+    /// logs. Only topics can be altered so far.
+    pub fn alter_configs(
+        &self,
+        resource_type: i8,
+        name: &str,
+        changes: &[(String, ConfigChange)],
+        replace: bool,
+        validate_only: bool,
+    ) -> Result<(), ControllerError> {
+        let mut seen = std::collections::HashSet::new();
+        if let Some((key, _)) = changes.iter().find(|(key, _)| !seen.insert(key)) {
+            return Err(ControllerError::InvalidRequest(format!(
+                "Error due to duplicate config keys: {key}"
+            )));
+        }
+        match resource_type {
+            TOPIC_RESOURCE => {
+                self.controller.alter_topic_configs(
+                    &self.metadata,
+                    name,
+                    changes,
+                    replace,
+                    validate_only,
+                )?;
+                if !validate_only {
+                    self.replicas.sync_with_image(&self.metadata.image())?;
+                }
+                Ok(())
+            }
+            BROKER_RESOURCE => Err(ControllerError::InvalidRequest(
+                "this broker does not alter broker configurations yet; set them in server.properties"
+                    .into(),
+            )),
+            other => Err(ControllerError::InvalidRequest(format!(
+                "Unexpected resource type {other}"
+            ))),
+        }
     }
 
     /// Adds partitions to a topic and opens their logs.

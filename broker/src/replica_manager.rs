@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::io;
 use std::sync::Arc;
 use tokio::sync::Notify;
-use tracing::warn;
+use tracing::{info, warn};
 
 type WaitersByTopic = HashMap<Arc<str>, HashMap<i32, Arc<Notify>>>;
 
@@ -140,10 +140,22 @@ impl ReplicaManager {
             }
         }
         for topic in image.topics() {
+            let config = topic_config::log_config(
+                &self.log_config,
+                image.configs(TOPIC_RESOURCE, &topic.name),
+            );
             for &partition in topic.partitions.keys() {
-                if let Err(e) = self.log(image, topic, partition) {
-                    warn!(topic = %topic.name, partition, "cannot open log: {e}");
-                    return Err(e);
+                match self.log(image, topic, partition) {
+                    // A topic's altered configuration applies to its live logs.
+                    Ok(log) if log.config() != config => {
+                        log.update_config(config);
+                        info!(log = %log.topic_partition(), "log configuration updated");
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        warn!(topic = %topic.name, partition, "cannot open log: {e}");
+                        return Err(e);
+                    }
                 }
             }
         }

@@ -90,6 +90,18 @@ impl ErrorCodes for DeleteTopicsResponse {
     }
 }
 
+impl ErrorCodes for AlterConfigsResponse {
+    fn for_each_error_code(&self, f: &mut dyn FnMut(i16)) {
+        self.responses.iter().for_each(|r| f(r.error_code));
+    }
+}
+
+impl ErrorCodes for IncrementalAlterConfigsResponse {
+    fn for_each_error_code(&self, f: &mut dyn FnMut(i16)) {
+        self.responses.iter().for_each(|r| f(r.error_code));
+    }
+}
+
 impl ErrorCodes for DeleteRecordsResponse {
     fn for_each_error_code(&self, f: &mut dyn FnMut(i16)) {
         for topic in &self.topics {

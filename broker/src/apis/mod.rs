@@ -6,6 +6,7 @@
 //! an unknown API or version (but for ApiVersions) and a request that cannot
 //! be decoded close the connection.
 
+pub mod alter_configs;
 pub mod api_versions;
 pub mod create_partitions;
 pub mod create_topics;
@@ -20,6 +21,7 @@ pub mod errors;
 pub mod fetch;
 pub mod find_coordinator;
 pub mod heartbeat;
+pub mod incremental_alter_configs;
 pub mod init_producer_id;
 pub mod join_group;
 pub mod leave_group;
@@ -94,8 +96,10 @@ pub const SUPPORTED_APIS: &[ApiSupport] = &[
     api(ApiKey::DeleteRecords, 0, 2),
     api(ApiKey::InitProducerId, 0, 5),
     api(ApiKey::DescribeConfigs, 1, 4),
+    api(ApiKey::AlterConfigs, 0, 2),
     api(ApiKey::CreatePartitions, 0, 3),
     api(ApiKey::DeleteGroups, 0, 2),
+    api(ApiKey::IncrementalAlterConfigs, 0, 1),
     api(ApiKey::DescribeCluster, 0, 1),
     api(ApiKey::DescribeTopicPartitions, 0, 0),
 ];
@@ -269,6 +273,17 @@ async fn dispatch(
                 &ctx,
                 delete_topics::handle(broker, &ctx, &request),
             )
+        }
+        ApiKey::AlterConfigs => {
+            let request = decode(&ctx, &mut buf)?;
+            let response = storage_io::blocking(|| alter_configs::handle(broker, &request));
+            respond(broker, out, &ctx, response)
+        }
+        ApiKey::IncrementalAlterConfigs => {
+            let request = decode(&ctx, &mut buf)?;
+            let response =
+                storage_io::blocking(|| incremental_alter_configs::handle(broker, &request));
+            respond(broker, out, &ctx, response)
         }
         ApiKey::DeleteRecords => {
             let request = decode(&ctx, &mut buf)?;

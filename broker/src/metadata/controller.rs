@@ -11,7 +11,7 @@ use super::records::{
     ConfigRecord, MetadataRecord, PartitionRecord, ProducerIdsRecord, RemoveTopicRecord,
     TOPIC_RESOURCE, TopicRecord,
 };
-use super::topic_config::validate_topic_config;
+use super::topic_config::{ConfigType, topic_config_def, validate_topic_config};
 use super::{METADATA_LOG_DIR, MetadataCache, validate_topic_name};
 use crate::storage::UnifiedLog;
 use crate::storage::record_batch::{self, NewRecord};
@@ -74,6 +74,19 @@ pub struct CreatedTopic {
     pub num_partitions: i32,
     pub replication_factor: i16,
     pub configs: BTreeMap<String, String>,
+}
+
+/// One change to a topic configuration (IncrementalAlterConfigs'
+/// operations; legacy AlterConfigs sets every key it names and drops the
+/// rest).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigChange {
+    Set(Option<String>),
+    Delete,
+    /// Adds items to a list configuration.
+    Append(Option<String>),
+    /// Removes items from a list configuration.
+    Subtract(Option<String>),
 }
 
 /// Defaults for topics created without counts.
@@ -286,6 +299,111 @@ impl Controller {
         )?;
         info!(topic = %name, %topic_id, "deleted topic");
         Ok(name)
+    }
+
+    /// Changes a topic's configuration overrides (Kafka's
+    /// `ConfigurationControlManager.incrementalAlterConfigs`, or with
+    /// `replace` its `legacyAlterConfigs`, where keys not named are
+    /// dropped), or only checks the changes with `validate_only`. Every
+    /// change is validated before any is written; the changed keys are
+    /// written as `ConfigRecord`s (a deleted key with a null value) in one
+    /// batch. Returns the topic's overrides after the change.
+    pub fn alter_topic_configs(
+        &self,
+        cache: &MetadataCache,
+        topic: &str,
+        changes: &[(String, ConfigChange)],
+        replace: bool,
+        validate_only: bool,
+    ) -> Result<BTreeMap<String, String>, ControllerError> {
+        let _guard = self.lock.lock();
+        let image = cache.image();
+        if image.topic(topic).is_none() {
+            return Err(ControllerError::UnknownTopicOrPartition(format!(
+                "The topic '{topic}' does not exist."
+            )));
+        }
+        let current = image
+            .configs(TOPIC_RESOURCE, topic)
+            .cloned()
+            .unwrap_or_default();
+        let mut altered = if replace {
+            BTreeMap::new()
+        } else {
+            current.clone()
+        };
+        for (key, change) in changes {
+            let def = topic_config_def(key).ok_or_else(|| {
+                ControllerError::InvalidConfig(format!("Unknown topic config name: {key}"))
+            })?;
+            let value = match change {
+                ConfigChange::Delete => {
+                    altered.remove(key);
+                    continue;
+                }
+                ConfigChange::Set(value) => value.clone(),
+                ConfigChange::Append(items) | ConfigChange::Subtract(items) => {
+                    if def.kind != ConfigType::List {
+                        let verb = if matches!(change, ConfigChange::Append(_)) {
+                            "append"
+                        } else {
+                            "subtract"
+                        };
+                        return Err(ControllerError::InvalidConfig(format!(
+                            "Config value {verb} is not allowed for config key: {key}"
+                        )));
+                    }
+                    let items: Vec<&str> = items
+                        .as_deref()
+                        .unwrap_or_default()
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|i| !i.is_empty())
+                        .collect();
+                    let old = altered.get(key).map_or(def.default, String::as_str);
+                    let mut list: Vec<&str> = old
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|i| !i.is_empty())
+                        .collect();
+                    if matches!(change, ConfigChange::Append(_)) {
+                        for item in items {
+                            if !list.contains(&item) {
+                                list.push(item);
+                            }
+                        }
+                    } else {
+                        list.retain(|i| !items.contains(i));
+                    }
+                    Some(list.join(","))
+                }
+            };
+            validate_topic_config(key, value.as_deref()).map_err(ControllerError::InvalidConfig)?;
+            if let Some(value) = value {
+                altered.insert(key.clone(), value.trim().to_string());
+            }
+        }
+        let keys: std::collections::BTreeSet<&String> =
+            current.keys().chain(altered.keys()).collect();
+        let records: Vec<MetadataRecord> = keys
+            .into_iter()
+            .filter(|key| current.get(*key) != altered.get(*key))
+            .map(|key| {
+                MetadataRecord::Config(ConfigRecord {
+                    resource_type: TOPIC_RESOURCE,
+                    resource_name: topic.to_string(),
+                    name: key.clone(),
+                    value: altered.get(key).cloned(),
+                })
+            })
+            .collect();
+        if validate_only || records.is_empty() {
+            return Ok(altered);
+        }
+        let changed = records.len();
+        self.commit(cache, &image, records)?;
+        info!(topic, changed, "altered topic configuration");
+        Ok(altered)
     }
 
     /// Grows a topic to `count` partitions; returns the new partition indexes.

@@ -22,6 +22,8 @@ pub const PRODUCER_IDS_RECORD: u32 = 15;
 
 /// `ConfigRecord.resource_type` of a topic (Kafka's `ConfigResource.Type.TOPIC`).
 pub const TOPIC_RESOURCE: i8 = 2;
+/// `ConfigResource.Type.BROKER`.
+pub const BROKER_RESOURCE: i8 = 4;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TopicRecord {

@@ -12,7 +12,7 @@ use super::producer_state::{self, ProducerError, ProducerStateManager, SequenceC
 use super::record_batch::{self, BatchError, BatchHeader, Batches, RECORD_BATCH_OVERHEAD};
 use super::{LogConfig, TopicPartition};
 use bytes::Bytes;
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io;
@@ -120,7 +120,7 @@ impl LogInner {
 pub struct UnifiedLog {
     topic_partition: TopicPartition,
     dir: PathBuf,
-    config: LogConfig,
+    config: RwLock<LogConfig>,
     inner: Mutex<LogInner>,
     log_end_offset: AtomicI64,
     log_start_offset: AtomicI64,
@@ -206,7 +206,7 @@ impl UnifiedLog {
         Ok(UnifiedLog {
             topic_partition,
             dir: dir.to_path_buf(),
-            config,
+            config: RwLock::new(config),
             log_end_offset: AtomicI64::new(loaded.next_offset),
             log_start_offset: AtomicI64::new(loaded.log_start_offset),
             recovery_point: AtomicI64::new(loaded.recovery_point),
@@ -251,8 +251,15 @@ impl UnifiedLog {
     }
 
     /// The log's settings.
-    pub fn config(&self) -> &LogConfig {
-        &self.config
+    pub fn config(&self) -> LogConfig {
+        *self.config.read()
+    }
+
+    /// Takes new settings (a topic's configuration was altered). Appends,
+    /// retention and flushes use them from now on; segments already
+    /// created keep their index sizes.
+    pub fn update_config(&self, config: LogConfig) {
+        *self.config.write() = config;
     }
 
     pub fn topic_partition(&self) -> &TopicPartition {
@@ -350,8 +357,8 @@ impl UnifiedLog {
             records.len() as u64,
             next - 1,
             max_timestamp,
-            self.config.segment_bytes,
-            self.config.segment_ms,
+            self.config().segment_bytes,
+            self.config().segment_ms,
             now,
         ) {
             self.roll(inner, first_offset)?;
@@ -371,7 +378,7 @@ impl UnifiedLog {
         inner.unflushed_records += num_records;
         inner.first_unflushed_at.get_or_insert_with(Instant::now);
         self.log_end_offset.store(next, Ordering::Release);
-        let must_flush = inner.unflushed_records >= self.config.flush_interval_messages;
+        let must_flush = inner.unflushed_records >= self.config().flush_interval_messages;
         if now - inner.last_producer_expiry_ms >= PRODUCER_EXPIRY_CHECK_MS {
             inner
                 .producer_state
@@ -402,20 +409,20 @@ impl UnifiedLog {
         &self,
         records: &'a [u8],
     ) -> Result<Vec<record_batch::BatchRef<'a>>, AppendError> {
-        if records.len() as u64 > self.config.segment_bytes {
+        if records.len() as u64 > self.config().segment_bytes {
             return Err(AppendError::RecordListTooLarge {
                 size: records.len(),
-                max: self.config.segment_bytes,
+                max: self.config().segment_bytes,
             });
         }
         let mut batches = Vec::with_capacity(1);
         for batch in Batches::new(records) {
             let batch = batch.map_err(AppendError::Corrupt)?;
             let header = &batch.header;
-            if batch.bytes.len() > self.config.max_message_bytes {
+            if batch.bytes.len() > self.config().max_message_bytes {
                 return Err(AppendError::RecordTooLarge {
                     size: batch.bytes.len(),
-                    max: self.config.max_message_bytes,
+                    max: self.config().max_message_bytes,
                 });
             }
             record_batch::check_crc(batch.bytes, header, batch.position)
@@ -475,9 +482,9 @@ impl UnifiedLog {
 
     fn segment_config(&self) -> SegmentConfig {
         SegmentConfig {
-            index_interval_bytes: self.config.index_interval_bytes,
-            max_index_size: self.config.max_index_size,
-            segment_jitter_ms: self.config.segment_jitter_ms,
+            index_interval_bytes: self.config().index_interval_bytes,
+            max_index_size: self.config().max_index_size,
+            segment_jitter_ms: self.config().segment_jitter_ms,
         }
     }
 
@@ -492,6 +499,7 @@ impl UnifiedLog {
     /// (and their producer snapshots) are renamed `.deleted`; their paths
     /// are returned, to be removed after `file.delete.delay.ms`.
     pub fn delete_old_segments(&self, now_ms: i64) -> io::Result<DeletedSegments> {
+        let config = self.config();
         let mut inner = self.inner.lock();
         if inner.closed || self.deleted.load(Ordering::Acquire) {
             return Ok(DeletedSegments::default());
@@ -500,10 +508,10 @@ impl UnifiedLog {
             self.delete_segments_while(&mut inner, "log start offset breach", |segment, next| {
                 next.is_some_and(|n| n <= segment.log_start_offset)
             })?;
-        if self.config.delete {
-            if self.config.retention_bytes >= 0 {
+        if config.delete {
+            if config.retention_bytes >= 0 {
                 let size: u64 = inner.segments.values().map(LogSegment::size).sum();
-                let mut excess = size as i64 - self.config.retention_bytes;
+                let mut excess = size as i64 - config.retention_bytes;
                 deleted.append(self.delete_segments_while(
                     &mut inner,
                     "retention size breach",
@@ -516,8 +524,8 @@ impl UnifiedLog {
                     },
                 )?);
             }
-            if self.config.retention_ms >= 0 {
-                let retention_ms = self.config.retention_ms;
+            if config.retention_ms >= 0 {
+                let retention_ms = config.retention_ms;
                 deleted.append(self.delete_segments_while(
                     &mut inner,
                     "retention time breach",
@@ -802,7 +810,7 @@ impl UnifiedLog {
             let inner = self.inner.lock();
             let active_base = inner.segments.keys().next_back().copied().unwrap_or(0);
             let due = inner.first_unflushed_at.is_some_and(|at| {
-                at.elapsed().as_millis() >= u128::from(self.config.flush_interval_ms)
+                at.elapsed().as_millis() >= u128::from(self.config().flush_interval_ms)
             });
             (self.recovery_point() < active_base, due)
         };
