@@ -214,6 +214,47 @@ const scenarios = {
     await admin.disconnect()
   },
 
+  // A topic's retention altered at runtime (kafkajs has the legacy
+  // AlterConfigs, which replaces every override): once retention.bytes is
+  // set the oldest segments go, the earliest offset moves up and a group
+  // reading from the start begins there; the override is described,
+  // refused when invalid and dropped again; DeleteRecords moves the start.
+  async retention (client, topic) {
+    const admin = client.admin()
+    await admin.connect()
+    const segment = { name: 'segment.bytes', value: '65536' }
+    check(await admin.createTopics({ topics: [{ topic, numPartitions: 1, configEntries: [segment] }] }), 'topic not created')
+    const now = Date.now()
+    const records = Array.from({ length: 300 }, (_, i) => ({ key: `k${i}`, value: String.fromCharCode(97 + i % 26).repeat(1000), partition: 0, timestamp: String(now + i) }))
+    // Sent in parts, so that no batch exceeds the segment size.
+    for (let i = 0; i < records.length; i += 10) await produce(client, topic, records.slice(i, i + 10))
+    const offsets = async () => (await admin.fetchTopicOffsets(topic))[0]
+    const alter = async (entries) => admin.alterConfigs({ validateOnly: false, resources: [{ type: 2, name: topic, configEntries: entries }] })
+    const described = async (name) => {
+      const result = await admin.describeConfigs({ resources: [{ type: 2, name: topic }], includeSynonyms: false })
+      return result.resources[0].configEntries.find(c => c.configName === name).configValue
+    }
+    await alter([segment, { name: 'retention.bytes', value: '150000' }])
+    const deadline = Date.now() + TIMEOUT
+    while (Number((await offsets()).low) === 0 && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 200))
+    const { low, high } = await offsets()
+    const kept = Number(high) - Number(low)
+    check(Number(high) === 300 && kept >= 140 && kept < 230, `after retention.bytes=150000: low ${low} high ${high}`)
+    const got = await consume(client, topic, `${topic}-from-start`, kept)
+    check(got[0].offset === low && got[kept - 1].offset === String(Number(high) - 1), `read ${got[0].offset}..${got[kept - 1].offset}, expected ${low}..`)
+    check(await described('retention.bytes') === '150000', 'retention.bytes not described')
+    let error = null
+    try { await alter([segment, { name: 'retention.ms', value: 'soon' }]) } catch (e) { error = e }
+    check(error && JSON.stringify(error).includes('INVALID_CONFIG'), `retention.ms=soon: ${error}`)
+    await alter([segment])
+    check(await described('retention.bytes') === '-1', 'retention.bytes not dropped')
+    check(await described('segment.bytes') === '65536', 'segment.bytes lost')
+    await admin.deleteTopicRecords({ topic, partitions: [{ partition: 0, offset: String(Number(high) - 5) }] })
+    const after = await offsets()
+    check(Number(after.low) === Number(high) - 5 && Number(after.high) === 300, `after DeleteRecords: ${JSON.stringify(after)}`)
+    await admin.disconnect()
+  },
+
   // The cluster as clients see it: this node alone, at the address they
   // bootstrapped from, leading every partition of `topic`.
   async metadata (client, topic, partitions, clusterId) {

@@ -659,6 +659,90 @@ def kafka_python_admin(client, topic):
     check(topic not in admin.list_topics(), "topic still listed after deletion")
 
 
+def retention(client, topic):
+    """A topic's retention altered at runtime, as an operator would: once
+    `retention.bytes` is set, the oldest segments go, the earliest offset
+    moves up and a new group reading from the start begins there; the
+    override is described, refused when invalid, and reset; DeleteRecords
+    moves the start further. Needs a broker that checks retention often."""
+    now = int(time.time() * 1000)
+    client.create_topic(topic, 1, **{"segment.bytes": "65536"})
+    # Batches below the segment size (the broker refuses larger ones).
+    small_batches = {"batch.size": 16384} if isinstance(client, Confluent) else {}
+    records = [(f"k{i}".encode(), bytes([97 + i % 26]) * 1000, [], now + i) for i in range(300)]
+    client.produce(topic, records, partition=0, **small_batches)
+    check(client.watermarks(topic, 0) == (0, 300), f"watermarks {client.watermarks(topic, 0)}")
+    alter = confluent_alter if isinstance(client, Confluent) else kafka_python_alter
+    alter(client, topic, {"retention.bytes": "150000"})
+    deadline = time.time() + TIMEOUT
+    while client.watermarks(topic, 0)[0] == 0 and time.time() < deadline:
+        time.sleep(0.2)
+    low, high = client.watermarks(topic, 0)
+    # Whole segments go while what is left is at least retention.bytes.
+    check(high == 300 and 140 <= high - low < 230, f"after retention.bytes=150000: watermarks {(low, high)}")
+    got = client.consume(topic, "from-the-start", high - low)
+    check([r[5] for r in got] == list(range(low, high)), f"read offsets {[r[5] for r in got][:3]}..., expected {low}..")
+    check(got[0][1] == bytes([97 + low % 26]) * 1000, "the first record kept is not the one at the log start")
+    check(described(client, topic, "retention.bytes") == "150000", "retention.bytes not described")
+    try:
+        alter(client, topic, {"retention.ms": "soon"})
+        fail("retention.ms=soon was accepted")
+    except Exception as e:  # each library raises its own error type
+        check("INVALID_CONFIG" in repr(e).upper() or "InvalidConfig" in repr(e), f"retention.ms=soon: {e!r}")
+    alter(client, topic, {"retention.bytes": None})
+    check(described(client, topic, "retention.bytes") == "-1", "retention.bytes not reset")
+    check(described(client, topic, "segment.bytes") == "65536", "segment.bytes lost by the reset")
+    delete_records(client, topic, high - 5)
+    check(client.watermarks(topic, 0) == (high - 5, high), f"after DeleteRecords: {client.watermarks(topic, 0)}")
+
+
+def confluent_alter(client, topic, changes):
+    """IncrementalAlterConfigs: SET each value, DELETE each None."""
+    from confluent_kafka.admin import AlterConfigOpType, ConfigEntry, ConfigResource, ResourceType
+
+    entries = [
+        ConfigEntry(name, value, incremental_operation=AlterConfigOpType.DELETE if value is None else AlterConfigOpType.SET)
+        for name, value in changes.items()
+    ]
+    resource = ConfigResource(ResourceType.TOPIC, topic, incremental_configs=entries)
+    admin = client.admin()
+    admin.incremental_alter_configs([resource])[resource].result(TIMEOUT)
+
+
+def kafka_python_alter(client, topic, changes):
+    from kafka.admin import AlterConfigOp, ConfigResource, ConfigResourceType
+
+    configs = {name: (AlterConfigOp.DELETE, None) if value is None else (AlterConfigOp.SET, value) for name, value in changes.items()}
+    result = client.admin().alter_configs([ConfigResource(ConfigResourceType.TOPIC, topic, configs=configs)], raise_on_unknown=False)
+    # Per resource: an error's text, or the result.
+    errors = [r for by_name in result.values() for r in by_name.values() if isinstance(r, (Exception, str)) and "Error" in str(r)]
+    if errors:
+        raise RuntimeError(errors[0])
+
+
+def described(client, topic, name):
+    if isinstance(client, Confluent):
+        from confluent_kafka.admin import ConfigResource, ResourceType
+
+        admin = client.admin()
+        configs = list(admin.describe_configs([ConfigResource(ResourceType.TOPIC, topic)]).values())[0].result(TIMEOUT)
+        return configs[name].value
+    from kafka.admin import ConfigResource, ConfigResourceType
+
+    result = client.admin().describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)], config_filter="all")
+    return result["topic"][topic][name]["value"]
+
+
+def delete_records(client, topic, offset):
+    if isinstance(client, Confluent):
+        admin = client.admin()
+        futures = admin.delete_records([client.ck.TopicPartition(topic, 0, offset)])
+        for future in futures.values():
+            future.result(TIMEOUT)
+        return
+    client.admin().delete_records({client.kafka.TopicPartition(topic, 0): offset})
+
+
 def metadata(client, topic, partitions, cluster_id):
     """The cluster as clients see it: this node alone, at the address they
     bootstrapped from, leading every partition of `topic`."""
@@ -723,6 +807,7 @@ SCENARIOS = {
     "codecs": codecs,
     "list-offsets": list_offsets,
     "admin": admin,
+    "retention": retention,
     "metadata": metadata,
     "restart-produce": restart_produce,
     "restart-commit": restart_commit,

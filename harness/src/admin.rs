@@ -1,6 +1,7 @@
 //! Requests encoded and responses decoded by hand, from Kafka's message
 //! schemas, for the metadata and admin APIs: Metadata v12, ListOffsets v9,
 //! CreateTopics v7, DeleteTopics v6, DeleteRecords v2, CreatePartitions v3, InitProducerId v5,
+//! AlterConfigs v2, IncrementalAlterConfigs v1,
 //! DescribeConfigs v4 and DescribeCluster v1. All of them are flexible
 //! versions: request header v2, response header v1. Decoders accept tagged
 //! fields only where the schema defines some, and reject bytes left over.
@@ -18,6 +19,8 @@ pub const DELETE_TOPICS: i16 = 20;
 pub const DELETE_RECORDS: i16 = 21;
 pub const INIT_PRODUCER_ID: i16 = 22;
 pub const DESCRIBE_CONFIGS: i16 = 32;
+pub const ALTER_CONFIGS: i16 = 33;
+pub const INCREMENTAL_ALTER_CONFIGS: i16 = 44;
 pub const CREATE_PARTITIONS: i16 = 37;
 pub const DESCRIBE_CLUSTER: i16 = 60;
 
@@ -29,6 +32,16 @@ pub const DELETE_RECORDS_VERSION: i16 = 2;
 pub const CREATE_PARTITIONS_VERSION: i16 = 3;
 pub const INIT_PRODUCER_ID_VERSION: i16 = 5;
 pub const DESCRIBE_CONFIGS_VERSION: i16 = 4;
+pub const ALTER_CONFIGS_VERSION: i16 = 2;
+pub const INCREMENTAL_ALTER_CONFIGS_VERSION: i16 = 1;
+
+/// IncrementalAlterConfigs operations (Kafka's `AlterConfigOp.OpType`).
+pub mod config_op {
+    pub const SET: i8 = 0;
+    pub const DELETE: i8 = 1;
+    pub const APPEND: i8 = 2;
+    pub const SUBTRACT: i8 = 3;
+}
 pub const DESCRIBE_CLUSTER_VERSION: i16 = 1;
 
 /// Special timestamps of ListOffsets (Kafka's `ListOffsetsRequest`).
@@ -551,6 +564,102 @@ pub fn decode_delete_topics_response(bytes: &[u8]) -> Result<DeleteTopicsRespons
     r.no_tags()?;
     r.finish()?;
     Ok(DeleteTopicsResponse {
+        correlation_id,
+        throttle_time_ms,
+        responses,
+    })
+}
+
+// ------------------------------------------- AlterConfigs, IncrementalAlterConfigs
+
+/// A resource to alter: type, name, and (key, operation, value) entries
+/// (the operation is ignored by AlterConfigs).
+pub type AlterConfigsResource<'a> = (i8, &'a str, &'a [(&'a str, i8, Option<&'a str>)]);
+
+/// IncrementalAlterConfigs v1.
+pub fn incremental_alter_configs_request(
+    correlation_id: i32,
+    resources: &[AlterConfigsResource<'_>],
+    validate_only: bool,
+) -> Vec<u8> {
+    let mut w = request_header(
+        INCREMENTAL_ALTER_CONFIGS,
+        INCREMENTAL_ALTER_CONFIGS_VERSION,
+        correlation_id,
+    );
+    w.compact_array_len(resources.len());
+    for (resource_type, name, configs) in resources {
+        w.i8(*resource_type)
+            .compact_string(name)
+            .compact_array_len(configs.len());
+        for (key, op, value) in *configs {
+            w.compact_string(key)
+                .i8(*op)
+                .compact_nullable_string(*value)
+                .no_tags();
+        }
+        w.no_tags();
+    }
+    w.bool(validate_only).no_tags();
+    w.into_bytes()
+}
+
+/// AlterConfigs v2 (every override of a resource replaced by those given).
+pub fn alter_configs_request(
+    correlation_id: i32,
+    resources: &[AlterConfigsResource<'_>],
+    validate_only: bool,
+) -> Vec<u8> {
+    let mut w = request_header(ALTER_CONFIGS, ALTER_CONFIGS_VERSION, correlation_id);
+    w.compact_array_len(resources.len());
+    for (resource_type, name, configs) in resources {
+        w.i8(*resource_type)
+            .compact_string(name)
+            .compact_array_len(configs.len());
+        for (key, _, value) in *configs {
+            w.compact_string(key)
+                .compact_nullable_string(*value)
+                .no_tags();
+        }
+        w.no_tags();
+    }
+    w.bool(validate_only).no_tags();
+    w.into_bytes()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlteredResource {
+    pub error_code: i16,
+    pub error_message: Option<String>,
+    pub resource_type: i8,
+    pub resource_name: String,
+}
+
+/// The response of either API (the same shape in these versions).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlterConfigsResponse {
+    pub correlation_id: i32,
+    pub throttle_time_ms: i32,
+    pub responses: Vec<AlteredResource>,
+}
+
+pub fn decode_alter_configs_response(bytes: &[u8]) -> Result<AlterConfigsResponse> {
+    let mut r = Reader::new(bytes);
+    let correlation_id = response_header(&mut r)?;
+    let throttle_time_ms = r.i32()?;
+    let responses = r.compact_array(|r| {
+        let response = AlteredResource {
+            error_code: r.i16()?,
+            error_message: r.compact_nullable_string()?,
+            resource_type: r.i8()?,
+            resource_name: r.compact_string()?,
+        };
+        r.no_tags()?;
+        Ok(response)
+    })?;
+    r.no_tags()?;
+    r.finish()?;
+    Ok(AlterConfigsResponse {
         correlation_id,
         throttle_time_ms,
         responses,

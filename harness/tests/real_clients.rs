@@ -309,6 +309,39 @@ mod topic_admin {
     }
 }
 
+/// Alter a topic's retention with each client's admin API and see old data
+/// go, a consumer from the start begin at the new log start, the override
+/// described and reset, and DeleteRecords move the start (kcat has no
+/// admin API). The broker checks retention every 200 ms here.
+mod retention {
+    use super::*;
+
+    fn run(client: Client) -> Result<()> {
+        let mut properties = PROPERTIES.to_vec();
+        properties.extend([
+            ("log.retention.check.interval.ms", "200"),
+            ("log.segment.delete.delay.ms", "0"),
+        ]);
+        let broker = or_skip!(Broker::on_fixture_with(&[], &properties));
+        client.run(&broker, "retention", &["retention"])
+    }
+
+    #[test]
+    fn confluent() -> Result<()> {
+        run(Client::Confluent)
+    }
+
+    #[test]
+    fn kafka_python() -> Result<()> {
+        run(Client::KafkaPython)
+    }
+
+    #[test]
+    fn kafkajs() -> Result<()> {
+        run(Client::Kafkajs)
+    }
+}
+
 /// Each client reads what another wrote, in a ring through all four.
 mod across_clients {
     use super::*;

@@ -1,0 +1,373 @@
+//! Topic configurations changed at runtime: IncrementalAlterConfigs v1 and
+//! AlterConfigs v2 as Kafka validates and applies them, written to the
+//! metadata log as `ConfigRecord`s (read back with the harness's own
+//! `metadata_log` reader), reported by DescribeConfigs with their source,
+//! kept across a restart, and applied to the live log at once.
+
+use anyhow::{Context, Result, ensure};
+use harness::admin::{
+    self, AlterConfigsResource, EARLIEST_TIMESTAMP, ListOffsetsPartitionRequest, RESOURCE_BROKER,
+    RESOURCE_TOPIC, config_op, config_source, error,
+};
+use harness::batch::{Record, RecordBatch};
+use harness::fixture::TopicSpec;
+use harness::metadata_log::{self, MetadataRecord};
+use harness::protocol::error::UNKNOWN_TOPIC_OR_PARTITION;
+use harness::wire::{Uuid, uuid};
+use harness::{Broker, Client, or_skip};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+const T: Uuid = uuid(0xac);
+const INVALID_REQUEST: i16 = 42;
+
+fn start() -> Result<Broker> {
+    Broker::on_fixture_with(
+        &[TopicSpec::new("t", T, 1)],
+        &[
+            ("log.segment.bytes", "16384"),
+            ("log.retention.check.interval.ms", "100"),
+            ("log.segment.delete.delay.ms", "0"),
+        ],
+    )
+}
+
+fn incremental(
+    client: &mut Client,
+    resources: &[AlterConfigsResource<'_>],
+    validate_only: bool,
+) -> Result<admin::AlterConfigsResponse> {
+    let raw = client.round_trip(&admin::incremental_alter_configs_request(
+        3,
+        resources,
+        validate_only,
+    ))?;
+    let response = admin::decode_alter_configs_response(&raw)?;
+    ensure!(response.correlation_id == 3 && response.responses.len() == resources.len());
+    Ok(response)
+}
+
+fn legacy(
+    client: &mut Client,
+    resources: &[AlterConfigsResource<'_>],
+) -> Result<admin::AlterConfigsResponse> {
+    let raw = client.round_trip(&admin::alter_configs_request(4, resources, false))?;
+    let response = admin::decode_alter_configs_response(&raw)?;
+    ensure!(response.correlation_id == 4 && response.responses.len() == resources.len());
+    Ok(response)
+}
+
+/// The error code and message of the only resource of `response`.
+fn only(response: &admin::AlterConfigsResponse) -> (i16, Option<&str>) {
+    let r = &response.responses[0];
+    (r.error_code, r.error_message.as_deref())
+}
+
+/// (value, source) of a topic configuration of `t`.
+fn described(client: &mut Client, name: &str) -> Result<(Option<String>, i8)> {
+    let keys = [name];
+    let raw = client.round_trip(&admin::describe_configs_request(
+        5,
+        &[(RESOURCE_TOPIC, "t", Some(&keys[..]))],
+        false,
+        false,
+    ))?;
+    let response = admin::decode_describe_configs_response(&raw)?;
+    let config = response.results[0]
+        .config(name)
+        .with_context(|| format!("{name} not described"))?;
+    Ok((config.value.clone(), config.config_source))
+}
+
+/// The ConfigRecords of topic `t` in the metadata log, in order.
+fn config_records(broker: &Broker) -> Result<Vec<(String, Option<String>)>> {
+    Ok(metadata_log::read(broker.log_dir())?
+        .into_iter()
+        .filter_map(|r| match r.record {
+            MetadataRecord::Config {
+                resource_type: 2,
+                resource_name,
+                name,
+                value,
+            } if resource_name == "t" => Some((name, value)),
+            _ => None,
+        })
+        .collect())
+}
+
+#[test]
+fn incremental_changes_are_written_described_and_kept() -> Result<()> {
+    let mut broker = or_skip!(start());
+    let mut client = broker.connect()?;
+    ensure!(
+        described(&mut client, "retention.ms")?
+            == (Some("604800000".into()), config_source::DEFAULT_CONFIG)
+    );
+
+    let response = incremental(
+        &mut client,
+        &[(
+            RESOURCE_TOPIC,
+            "t",
+            &[
+                ("retention.ms", config_op::SET, Some("3600000")),
+                ("cleanup.policy", config_op::APPEND, Some("compact")),
+            ],
+        )],
+        false,
+    )?;
+    ensure!(only(&response).0 == 0, "{response:?}");
+    let r = &response.responses[0];
+    ensure!((r.resource_type, r.resource_name.as_str()) == (RESOURCE_TOPIC, "t"));
+    ensure!(
+        described(&mut client, "retention.ms")?
+            == (Some("3600000".into()), config_source::TOPIC_CONFIG)
+    );
+    ensure!(described(&mut client, "cleanup.policy")?.0.as_deref() == Some("delete,compact"));
+    let records = config_records(&broker)?;
+    ensure!(
+        records
+            == [
+                (
+                    "cleanup.policy".to_string(),
+                    Some("delete,compact".to_string())
+                ),
+                ("retention.ms".to_string(), Some("3600000".to_string())),
+            ],
+        "{records:?}"
+    );
+
+    // SUBTRACT and DELETE: a deleted key is a ConfigRecord with a null value.
+    let response = incremental(
+        &mut client,
+        &[(
+            RESOURCE_TOPIC,
+            "t",
+            &[
+                ("cleanup.policy", config_op::SUBTRACT, Some("delete")),
+                ("retention.ms", config_op::DELETE, None),
+            ],
+        )],
+        false,
+    )?;
+    ensure!(only(&response).0 == 0, "{response:?}");
+    ensure!(
+        described(&mut client, "retention.ms")?
+            == (Some("604800000".into()), config_source::DEFAULT_CONFIG)
+    );
+    ensure!(described(&mut client, "cleanup.policy")?.0.as_deref() == Some("compact"));
+    let records = config_records(&broker)?;
+    ensure!(
+        records[2..]
+            == [
+                ("cleanup.policy".to_string(), Some("compact".to_string())),
+                ("retention.ms".to_string(), None),
+            ],
+        "{records:?}"
+    );
+
+    // validate_only changes nothing; the state survives a kill -9.
+    let response = incremental(
+        &mut client,
+        &[(
+            RESOURCE_TOPIC,
+            "t",
+            &[("retention.bytes", config_op::SET, Some("1000"))],
+        )],
+        true,
+    )?;
+    ensure!(only(&response).0 == 0, "{response:?}");
+    ensure!(described(&mut client, "retention.bytes")?.1 == config_source::DEFAULT_CONFIG);
+    ensure!(config_records(&broker)?.len() == 4);
+    broker.restart()?;
+    let mut client = broker.connect()?;
+    ensure!(
+        described(&mut client, "cleanup.policy")?
+            == (Some("compact".into()), config_source::TOPIC_CONFIG)
+    );
+    Ok(())
+}
+
+#[test]
+fn invalid_changes_are_refused_as_kafka_refuses_them() -> Result<()> {
+    let broker = or_skip!(start());
+    let mut client = broker.connect()?;
+    type Case<'a> = (&'a [(&'a str, i8, Option<&'a str>)], i16, &'a str);
+    let cases: &[Case<'_>] = &[
+        (
+            &[("retention.bytez", config_op::SET, Some("1"))],
+            error::INVALID_CONFIG,
+            "Unknown topic config name: retention.bytez",
+        ),
+        (
+            &[("retention.ms", config_op::SET, Some("soon"))],
+            error::INVALID_CONFIG,
+            "Invalid value soon for configuration retention.ms",
+        ),
+        (
+            &[("cleanup.policy", config_op::SET, Some("shred"))],
+            error::INVALID_CONFIG,
+            "Invalid value shred for configuration cleanup.policy",
+        ),
+        (
+            &[("retention.ms", config_op::APPEND, Some("1"))],
+            error::INVALID_CONFIG,
+            "Config value append is not allowed for config key: retention.ms",
+        ),
+        (
+            &[
+                ("retention.ms", config_op::SET, Some("1")),
+                ("retention.ms", config_op::SET, Some("2")),
+            ],
+            INVALID_REQUEST,
+            "duplicate config keys",
+        ),
+        (
+            &[("retention.ms", 9, Some("1"))],
+            INVALID_REQUEST,
+            "Unknown alter config operation type 9",
+        ),
+    ];
+    for (configs, code, message) in cases {
+        let response = incremental(&mut client, &[(RESOURCE_TOPIC, "t", configs)], false)?;
+        let (got_code, got_message) = only(&response);
+        ensure!(
+            got_code == *code && got_message.is_some_and(|m| m.contains(message)),
+            "{configs:?}: {response:?}"
+        );
+    }
+    // Nothing of a refused change is written, even its valid parts.
+    let response = incremental(
+        &mut client,
+        &[(
+            RESOURCE_TOPIC,
+            "t",
+            &[
+                ("retention.ms", config_op::SET, Some("5")),
+                ("bogus", config_op::SET, Some("1")),
+            ],
+        )],
+        false,
+    )?;
+    ensure!(only(&response).0 == error::INVALID_CONFIG);
+    ensure!(described(&mut client, "retention.ms")?.1 == config_source::DEFAULT_CONFIG);
+    ensure!(config_records(&broker)?.is_empty());
+
+    let set = [("retention.ms", config_op::SET, Some("1"))];
+    let response = incremental(&mut client, &[(RESOURCE_TOPIC, "nope", &set)], false)?;
+    ensure!(
+        only(&response)
+            == (
+                UNKNOWN_TOPIC_OR_PARTITION,
+                Some("The topic 'nope' does not exist.")
+            ),
+        "{response:?}"
+    );
+    // Each resource is answered on its own; a resource named twice is refused.
+    let response = incremental(
+        &mut client,
+        &[
+            (RESOURCE_TOPIC, "t", &set),
+            (RESOURCE_TOPIC, "t", &set),
+            (RESOURCE_BROKER, "1", &set),
+        ],
+        false,
+    )?;
+    let codes: Vec<i16> = response.responses.iter().map(|r| r.error_code).collect();
+    ensure!(
+        codes == [INVALID_REQUEST, INVALID_REQUEST, INVALID_REQUEST],
+        "{response:?}"
+    );
+    Ok(())
+}
+
+#[test]
+fn legacy_alter_configs_replaces_every_override() -> Result<()> {
+    let broker = or_skip!(start());
+    let mut client = broker.connect()?;
+    let response = legacy(
+        &mut client,
+        &[(
+            RESOURCE_TOPIC,
+            "t",
+            &[
+                ("retention.ms", 0, Some("1000")),
+                ("segment.ms", 0, Some("60000")),
+            ],
+        )],
+    )?;
+    ensure!(only(&response).0 == 0, "{response:?}");
+    let response = legacy(
+        &mut client,
+        &[(RESOURCE_TOPIC, "t", &[("retention.ms", 0, Some("2000"))])],
+    )?;
+    ensure!(only(&response).0 == 0, "{response:?}");
+    ensure!(described(&mut client, "retention.ms")?.0.as_deref() == Some("2000"));
+    ensure!(
+        described(&mut client, "segment.ms")?
+            == (Some("604800000".into()), config_source::DEFAULT_CONFIG)
+    );
+    let response = legacy(
+        &mut client,
+        &[(RESOURCE_TOPIC, "t", &[("retention.ms", 0, None)])],
+    )?;
+    ensure!(only(&response).0 == error::INVALID_CONFIG, "{response:?}");
+    Ok(())
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+#[test]
+fn a_new_retention_applies_to_the_live_log() -> Result<()> {
+    let broker = or_skip!(start());
+    let mut client = broker.connect()?;
+    for _ in 0..60 {
+        let records = (0..4).map(|_| Record::value(vec![b'r'; 250])).collect();
+        let mut batch = RecordBatch::without_producer(records);
+        batch.base_timestamp = now_ms();
+        batch.max_timestamp = batch.base_timestamp;
+        let produced = client.produce("t", 0, batch.encode())?;
+        ensure!(produced.error_code == 0, "{produced:?}");
+    }
+    let earliest = |client: &mut Client| -> Result<i64> {
+        let raw = client.round_trip(&admin::list_offsets_request(
+            6,
+            0,
+            &[(
+                "t",
+                vec![ListOffsetsPartitionRequest::new(0, EARLIEST_TIMESTAMP)],
+            )],
+        ))?;
+        Ok(admin::decode_list_offsets_response(&raw)?
+            .partition("t", 0)
+            .context("no t-0")?
+            .offset)
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    ensure!(
+        earliest(&mut client)? == 0,
+        "deleted before retention.bytes was set"
+    );
+    let response = incremental(
+        &mut client,
+        &[(
+            RESOURCE_TOPIC,
+            "t",
+            &[("retention.bytes", config_op::SET, Some("20000"))],
+        )],
+        false,
+    )?;
+    ensure!(only(&response).0 == 0, "{response:?}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while earliest(&mut client)? == 0 {
+        ensure!(
+            Instant::now() < deadline,
+            "retention.bytes=20000 deleted nothing"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(())
+}
