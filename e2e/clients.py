@@ -626,7 +626,14 @@ def confluent_admin(client, topic):
     check(len(metadata.topics[topic].partitions) == 3, "partitions not added")
     cluster = admin.describe_cluster().result(TIMEOUT)
     check(len(cluster.nodes) == 1 and cluster.controller.id == 1, f"cluster {cluster}")
-    client.produce(topic, RECORDS[:2], partition=0)
+    client.produce(topic, [RECORDS[0], RECORDS[2]], partition=0)
+    # The topic is compacted: a record without a key is refused.
+    producer = client.producer()
+    errors = []
+    producer.produce(topic, value=b"no key", partition=0, on_delivery=lambda err, msg: errors.append(err))
+    producer.flush(TIMEOUT)
+    check(len(errors) == 1 and errors[0] is not None and errors[0].name() == "INVALID_RECORD",
+          f"a record without a key on a compacted topic: {errors}")
     admin.delete_topics([topic])[topic].result(TIMEOUT)
     check(topic not in admin.list_topics(timeout=TIMEOUT).topics, "topic still listed after deletion")
     admin.create_topics([NewTopic(topic, 1, 1)])[topic].result(TIMEOUT)

@@ -362,6 +362,27 @@ pub fn record_timestamps(batch: &[u8]) -> Result<Vec<(i64, i64)>, RecordsError> 
         .collect()
 }
 
+/// The index of the first record without a key in a whole batch
+/// (decompressing it when needed), if there is one.
+pub fn first_record_without_key(batch: &[u8]) -> Result<Option<usize>, RecordsError> {
+    let header = BatchHeader::parse(batch)?;
+    let payload = batch.get(RECORD_BATCH_OVERHEAD..).unwrap_or_default();
+    let decompressed;
+    let bytes = match header.compression_codec() {
+        0 => payload,
+        codec => {
+            decompressed = super::compression::decompress(codec, payload, MAX_DECOMPRESSED_BATCH)?;
+            &decompressed
+        }
+    };
+    for (index, record) in records_in(bytes, header.records_count).enumerate() {
+        if record?.key.is_none() {
+            return Ok(Some(index));
+        }
+    }
+    Ok(None)
+}
+
 pub struct Records<'a> {
     reader: Reader<'a>,
     left: usize,

@@ -409,20 +409,21 @@ impl UnifiedLog {
         &self,
         records: &'a [u8],
     ) -> Result<Vec<record_batch::BatchRef<'a>>, AppendError> {
-        if records.len() as u64 > self.config().segment_bytes {
+        let config = self.config();
+        if records.len() as u64 > config.segment_bytes {
             return Err(AppendError::RecordListTooLarge {
                 size: records.len(),
-                max: self.config().segment_bytes,
+                max: config.segment_bytes,
             });
         }
         let mut batches = Vec::with_capacity(1);
         for batch in Batches::new(records) {
             let batch = batch.map_err(AppendError::Corrupt)?;
             let header = &batch.header;
-            if batch.bytes.len() > self.config().max_message_bytes {
+            if batch.bytes.len() > config.max_message_bytes {
                 return Err(AppendError::RecordTooLarge {
                     size: batch.bytes.len(),
-                    max: self.config().max_message_bytes,
+                    max: config.max_message_bytes,
                 });
             }
             record_batch::check_crc(batch.bytes, header, batch.position)
@@ -450,6 +451,24 @@ impl UnifiedLog {
                 return Err(AppendError::InvalidRecord(
                     "clients are not allowed to write control records".into(),
                 ));
+            }
+            // Kafka's LogValidator.validateKey: compaction keeps records by
+            // key, so a compacted topic refuses records without one.
+            if config.compact {
+                match record_batch::first_record_without_key(batch.bytes) {
+                    Ok(None) => {}
+                    Ok(Some(_)) => {
+                        return Err(AppendError::InvalidRecord(format!(
+                            "Compacted topic cannot accept message without key in topic partition {}.",
+                            self.topic_partition
+                        )));
+                    }
+                    Err(e) => {
+                        return Err(AppendError::InvalidRecord(format!(
+                            "cannot read the records of a batch: {e}"
+                        )));
+                    }
+                }
             }
             if header.has_producer_id() && header.base_sequence < 0 {
                 return Err(AppendError::InvalidRecord(format!(
@@ -1426,5 +1445,41 @@ mod tests {
         log.append_as_leader(&at_time(1_020_002, &[b"e"]), 0)
             .unwrap();
         assert_eq!(segment_bases(&log), [0, 2, 4]);
+    }
+
+    #[test]
+    fn a_compacted_log_refuses_records_without_a_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = LogConfig {
+            compact: true,
+            delete: false,
+            ..LogConfig::default()
+        };
+        let log = open(dir.path(), config);
+        let keyed = |keys: &[Option<&[u8]>]| {
+            let records: Vec<record_batch::NewRecord<'_>> = keys
+                .iter()
+                .map(|&key| record_batch::NewRecord {
+                    key,
+                    value: Some(b"v"),
+                })
+                .collect();
+            record_batch::build_batch(now_ms(), &records)
+        };
+        log.append_as_leader(&keyed(&[Some(b"a"), Some(b"b")]), 0)
+            .unwrap();
+        let refused = log.append_as_leader(&keyed(&[Some(b"a"), None]), 0);
+        match refused {
+            Err(AppendError::InvalidRecord(message)) => {
+                assert!(message.contains("without key"), "{message}")
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(log.log_end_offset(), 2);
+        // Without compaction the same batch is taken.
+        log.update_config(LogConfig::default());
+        log.append_as_leader(&keyed(&[Some(b"a"), None]), 0)
+            .unwrap();
+        assert_eq!(log.log_end_offset(), 4);
     }
 }
