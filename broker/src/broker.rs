@@ -77,7 +77,7 @@ impl Broker {
         let logs = Arc::new(logs);
         let (metadata_log, image) = metadata::open_and_load(&logs, metadata_log_config)
             .with_context(|| format!("cannot load the metadata log in {}", log_dir.display()))?;
-        let replicas = ReplicaManager::new(Arc::clone(&logs));
+        let replicas = ReplicaManager::new(Arc::clone(&logs), config.clone());
         replicas
             .open_all(&image)
             .context("cannot open the partition logs")?;
@@ -183,8 +183,9 @@ impl Broker {
     }
 
     /// Alters a resource's configuration (AlterConfigs with `replace`,
-    /// IncrementalAlterConfigs without) and applies a topic's to its live
-    /// logs. Only topics can be altered so far.
+    /// IncrementalAlterConfigs without) and applies it to the live logs:
+    /// a topic's to its own, dynamic broker configs to every log that has
+    /// no override of its own.
     pub fn alter_configs(
         &self,
         resource_type: i8,
@@ -213,10 +214,37 @@ impl Broker {
                 }
                 Ok(())
             }
-            BROKER_RESOURCE => Err(ControllerError::InvalidRequest(
-                "this broker does not alter broker configurations yet; set them in server.properties"
-                    .into(),
-            )),
+            BROKER_RESOURCE => {
+                let node = self.config.node_id.to_string();
+                let image = self.metadata.image();
+                // The overrides must parse over the static configuration
+                // together with the other level's.
+                let validate = |altered: &std::collections::BTreeMap<String, String>| {
+                    let (cluster_default, own) = if name.is_empty() {
+                        (Some(altered), image.configs(BROKER_RESOURCE, &node))
+                    } else if name == node {
+                        (image.configs(BROKER_RESOURCE, ""), Some(altered))
+                    } else {
+                        (None, Some(altered))
+                    };
+                    self.config
+                        .with_dynamic(cluster_default, own)
+                        .map(|_| ())
+                        .map_err(|e| format!("{e:#}"))
+                };
+                self.controller.alter_broker_configs(
+                    &self.metadata,
+                    name,
+                    changes,
+                    replace,
+                    validate_only,
+                    &validate,
+                )?;
+                if !validate_only {
+                    self.replicas.sync_with_image(&self.metadata.image())?;
+                }
+                Ok(())
+            }
             other => Err(ControllerError::InvalidRequest(format!(
                 "Unexpected resource type {other}"
             ))),

@@ -94,6 +94,33 @@ pub const KNOWN_KEYS: &[&str] = &[
     "unclean.leader.election.enable",
 ];
 
+/// The broker configurations that can change at runtime (as dynamic
+/// broker configs, the cluster-wide default or this broker's own), sorted:
+/// the log settings every topic without an override of its own takes
+/// (Kafka's `DynamicLogConfig`).
+pub const DYNAMIC_KEYS: &[&str] = &[
+    "log.cleanup.policy",
+    "log.flush.interval.messages",
+    "log.flush.interval.ms",
+    "log.index.interval.bytes",
+    "log.index.size.max.bytes",
+    "log.retention.bytes",
+    "log.retention.hours",
+    "log.retention.minutes",
+    "log.retention.ms",
+    "log.roll.hours",
+    "log.roll.jitter.hours",
+    "log.roll.jitter.ms",
+    "log.roll.ms",
+    "log.segment.bytes",
+    "log.segment.delete.delay.ms",
+    "message.max.bytes",
+];
+
+pub fn is_dynamic_key(key: &str) -> bool {
+    DYNAMIC_KEYS.binary_search(&key).is_ok()
+}
+
 /// Whether `key` is a broker configuration this broker knows.
 pub fn is_known_key(key: &str) -> bool {
     KNOWN_KEYS.binary_search(&key).is_ok()
@@ -234,6 +261,24 @@ impl BrokerConfig {
     pub fn from_overrides(overrides: &[(String, String)]) -> anyhow::Result<Self> {
         check_override_keys(overrides)?;
         Self::from_properties(&overrides.iter().cloned().collect())
+    }
+
+    /// This (static) configuration with dynamic broker configs on top: the
+    /// cluster-wide default, then this broker's own (Kafka's precedence).
+    /// `properties` then holds the merged values.
+    pub fn with_dynamic(
+        &self,
+        cluster_default: Option<&BTreeMap<String, String>>,
+        own: Option<&BTreeMap<String, String>>,
+    ) -> anyhow::Result<Self> {
+        if cluster_default.is_none() && own.is_none() {
+            return Ok(self.clone());
+        }
+        let mut props: HashMap<String, String> = self.properties.clone().into_iter().collect();
+        for dynamic in [cluster_default, own].into_iter().flatten() {
+            props.extend(dynamic.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+        Self::from_properties(&props)
     }
 
     pub fn from_properties(props: &HashMap<String, String>) -> anyhow::Result<Self> {
@@ -517,10 +562,51 @@ impl BrokerConfig {
                 "The maximum size in bytes of the offset index.",
             ),
             (
+                "log.cleanup.policy",
+                match (self.log.delete, self.log.compact) {
+                    (true, true) => "delete,compact",
+                    (false, true) => "compact",
+                    _ => "delete",
+                }
+                .to_string(),
+                LIST,
+                "The default cleanup policy for segments beyond the retention window.",
+            ),
+            (
+                "log.retention.bytes",
+                self.log.retention_bytes.to_string(),
+                LONG,
+                "The maximum size of the log before deleting it.",
+            ),
+            (
+                "log.retention.check.interval.ms",
+                self.log_retention_check_interval_ms.to_string(),
+                LONG,
+                "How often the log cleaner checks whether any log is eligible for deletion.",
+            ),
+            (
+                "log.retention.ms",
+                self.log.retention_ms.to_string(),
+                LONG,
+                "How long a log file is kept before deleting it; -1 for no limit.",
+            ),
+            (
+                "log.roll.ms",
+                self.log.segment_ms.to_string(),
+                LONG,
+                "The maximum time before a new log segment is rolled out.",
+            ),
+            (
                 "log.segment.bytes",
                 self.log.segment_bytes.to_string(),
                 INT,
                 "The maximum size of a single log file.",
+            ),
+            (
+                "log.segment.delete.delay.ms",
+                self.log.file_delete_delay_ms.to_string(),
+                LONG,
+                "The amount of time to wait before deleting a file from the filesystem.",
             ),
             (
                 "max.incremental.fetch.session.cache.slots",
@@ -839,6 +925,35 @@ mod tests {
         for key in read {
             assert!(is_known_key(key), "{key} is read but not in KNOWN_KEYS");
         }
+    }
+
+    #[test]
+    fn dynamic_keys_are_sorted_known_and_parsed_over_the_static_ones() {
+        assert!(DYNAMIC_KEYS.is_sorted());
+        for key in DYNAMIC_KEYS {
+            assert!(is_known_key(key), "{key}");
+        }
+        let base = BrokerConfig::from_overrides(&[
+            ("log.retention.hours".to_string(), "1".to_string()),
+            ("log.segment.bytes".to_string(), "5000".to_string()),
+        ])
+        .unwrap();
+        assert_eq!(base.log.retention_ms, 3_600_000);
+        let default: BTreeMap<String, String> =
+            [("log.retention.bytes".to_string(), "10".to_string())].into();
+        let own: BTreeMap<String, String> = [
+            ("log.retention.bytes".to_string(), "20".to_string()),
+            ("log.retention.ms".to_string(), "-5".to_string()),
+        ]
+        .into();
+        let merged = base.with_dynamic(Some(&default), Some(&own)).unwrap();
+        assert_eq!(merged.log.retention_bytes, 20);
+        assert_eq!(merged.log.retention_ms, -1);
+        assert_eq!(merged.log.segment_bytes, 5000);
+        let merged = base.with_dynamic(Some(&default), None).unwrap();
+        assert_eq!(merged.log.retention_bytes, 10);
+        let bad: BTreeMap<String, String> = [("log.roll.ms".to_string(), "0".to_string())].into();
+        assert!(base.with_dynamic(None, Some(&bad)).is_err());
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! step with the metadata image, and fetches waiting for data are woken
 //! when a partition they wait on is appended to.
 
-use crate::metadata::records::TOPIC_RESOURCE;
+use crate::config::BrokerConfig;
+use crate::metadata::records::{BROKER_RESOURCE, TOPIC_RESOURCE};
 use crate::metadata::topic_config;
 use crate::metadata::{MetadataImage, TopicImage};
 use crate::storage::log_manager::LogToOpen;
@@ -22,16 +23,27 @@ type WaitersByTopic = HashMap<Arc<str>, HashMap<i32, Arc<Notify>>>;
 
 pub struct ReplicaManager {
     logs: Arc<LogManager>,
-    /// The broker-wide log settings topic overrides apply to.
-    log_config: LogConfig,
+    /// The broker's static configuration and node id, which dynamic broker
+    /// configs in the metadata image override.
+    static_config: BrokerConfig,
+    /// The broker-wide log settings topic overrides apply to: the static
+    /// ones with the image's dynamic broker configs.
+    log_config: RwLock<LogConfig>,
+    /// Serialises syncs with the image, holding the offset of the newest
+    /// image synced: an older one (a caller that read the image before
+    /// another change) is not applied, so it can neither bring back old
+    /// settings nor delete the logs of a topic created since.
+    synced: parking_lot::Mutex<i64>,
     /// One notifier per partition a fetch has waited on.
     waiters: RwLock<WaitersByTopic>,
 }
 
 impl ReplicaManager {
-    pub fn new(logs: Arc<LogManager>) -> Self {
+    pub fn new(logs: Arc<LogManager>, static_config: BrokerConfig) -> Self {
         ReplicaManager {
-            log_config: logs.config(),
+            log_config: RwLock::new(static_config.log),
+            synced: parking_lot::Mutex::new(-1),
+            static_config,
             logs,
             waiters: RwLock::new(HashMap::new()),
         }
@@ -44,13 +56,12 @@ impl ReplicaManager {
     /// Opens the log of every partition in `image` at start, several at a
     /// time (`num.recovery.threads.per.data.dir`).
     pub fn open_all(&self, image: &MetadataImage) -> io::Result<()> {
+        let base = self.update_broker_log_config(image);
         let logs = image
             .topics()
             .flat_map(|topic| {
-                let config = topic_config::log_config(
-                    &self.log_config,
-                    image.configs(TOPIC_RESOURCE, &topic.name),
-                );
+                let config =
+                    topic_config::log_config(&base, image.configs(TOPIC_RESOURCE, &topic.name));
                 topic.partitions.keys().map(move |&partition| LogToOpen {
                     tp: TopicPartition::new(topic.name.clone(), partition),
                     topic_id: topic.id,
@@ -72,8 +83,8 @@ impl ReplicaManager {
         if let Some(log) = self.logs.get_log(&topic.name, partition) {
             return Ok(log);
         }
-        let config =
-            topic_config::log_config(&self.log_config, image.configs(TOPIC_RESOURCE, &topic.name));
+        let base = *self.log_config.read();
+        let config = topic_config::log_config(&base, image.configs(TOPIC_RESOURCE, &topic.name));
         storage_io::blocking(|| {
             self.logs.get_or_create_log(
                 &TopicPartition::new(topic.name.clone(), partition),
@@ -129,7 +140,34 @@ impl ReplicaManager {
         storage_io::blocking(|| self.sync_logs(image))
     }
 
+    /// The broker-wide log settings with the image's dynamic broker
+    /// configs (cluster default, then this node's), kept for the logs
+    /// opened from now on.
+    fn update_broker_log_config(&self, image: &MetadataImage) -> LogConfig {
+        let node = self.static_config.node_id.to_string();
+        let config = match self.static_config.with_dynamic(
+            image.configs(BROKER_RESOURCE, ""),
+            image.configs(BROKER_RESOURCE, &node),
+        ) {
+            Ok(merged) => merged.log,
+            Err(e) => {
+                // The controller validates them; one that no longer parses
+                // (written by another version) is ignored.
+                warn!("ignoring dynamic broker configs: {e:#}");
+                self.static_config.log
+            }
+        };
+        *self.log_config.write() = config;
+        config
+    }
+
     fn sync_logs(&self, image: &MetadataImage) -> io::Result<()> {
+        let mut synced = self.synced.lock();
+        if image.offset() < *synced {
+            return Ok(());
+        }
+        *synced = image.offset();
+        let base = self.update_broker_log_config(image);
         for (name, id) in self.logs.topics() {
             if image.topic(&name).is_none_or(|t| t.id != id) {
                 self.logs.delete_topic_logs(&name)?;
@@ -140,10 +178,8 @@ impl ReplicaManager {
             }
         }
         for topic in image.topics() {
-            let config = topic_config::log_config(
-                &self.log_config,
-                image.configs(TOPIC_RESOURCE, &topic.name),
-            );
+            let config =
+                topic_config::log_config(&base, image.configs(TOPIC_RESOURCE, &topic.name));
             for &partition in topic.partitions.keys() {
                 match self.log(image, topic, partition) {
                     // A topic's altered configuration applies to its live logs.

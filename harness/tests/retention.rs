@@ -43,9 +43,14 @@ fn start(extra: &[(&str, &str)]) -> Result<Broker> {
     Broker::on_fixture_with(&[TopicSpec::new("t", T, 1)], &properties)
 }
 
-/// A batch of 4 records of 250 bytes, all stamped `timestamp`.
+/// A batch of 4 keyed records of 250 bytes, all stamped `timestamp`.
 fn batch_at(timestamp: i64, fill: u8) -> Vec<u8> {
-    let records = (0..4).map(|_| Record::value(vec![fill; 250])).collect();
+    let records = (0..4)
+        .map(|i| Record {
+            key: Some(vec![b'k', i]),
+            ..Record::value(vec![fill; 250])
+        })
+        .collect();
     let mut batch = RecordBatch::without_producer(records);
     batch.base_timestamp = timestamp;
     batch.max_timestamp = timestamp;

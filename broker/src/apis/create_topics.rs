@@ -4,7 +4,7 @@
 use super::{RequestContext, controller_error};
 use crate::broker::Broker;
 use crate::metadata::controller::NewTopic;
-use crate::metadata::topic_config::resolve_topic_configs;
+use crate::metadata::topic_config::{DynamicBrokerConfigs, resolve_topic_configs};
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::create_topics_response::{
     CreatableTopicConfigs, CreatableTopicResult,
@@ -61,7 +61,9 @@ pub fn handle(
             match broker.create_topic(&new, request.validate_only) {
                 Ok(created) => {
                     let overrides: BTreeMap<String, String> = created.configs.clone();
-                    let configs = resolve_topic_configs(&broker.config, Some(&overrides))
+                    let image = broker.metadata.image();
+                    let dynamic = DynamicBrokerConfigs::of(&image, broker.config.node_id);
+                    let configs = resolve_topic_configs(&broker.config, dynamic, Some(&overrides))
                         .into_iter()
                         .map(|c| {
                             CreatableTopicConfigs::default()

@@ -3,7 +3,7 @@
 
 use crate::broker::Broker;
 use crate::metadata::records::TOPIC_RESOURCE;
-use crate::metadata::topic_config::{ConfigSource, resolve_topic_configs};
+use crate::metadata::topic_config::{ConfigSource, DynamicBrokerConfigs, resolve_topic_configs};
 use crate::metadata::validate_topic_name;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::describe_configs_response::{
@@ -75,7 +75,8 @@ fn topic_configs(
         ));
     }
     let overrides = image.configs(TOPIC_RESOURCE, name);
-    Ok(resolve_topic_configs(&broker.config, overrides)
+    let dynamic = DynamicBrokerConfigs::of(&image, broker.config.node_id);
+    Ok(resolve_topic_configs(&broker.config, dynamic, overrides)
         .into_iter()
         .filter(|c| wanted(c.def.name))
         .map(|c| {
@@ -85,6 +86,9 @@ fn topic_configs(
                     synonyms.push(synonym(c.def.name, value, ConfigSource::TopicConfig));
                 }
                 if let Some(broker_name) = c.def.broker_synonym {
+                    if let Some((value, source)) = dynamic.get(broker_name) {
+                        synonyms.push(synonym(broker_name, value, source));
+                    }
                     if let Some(value) = broker.config.properties.get(broker_name) {
                         synonyms.push(synonym(
                             broker_name,
@@ -129,26 +133,42 @@ fn broker_configs(
             ),
         ));
     }
-    Ok(broker
+    let image = broker.metadata.image();
+    let mut dynamic = DynamicBrokerConfigs::of(&image, broker.config.node_id);
+    let effective = broker
         .config
+        .with_dynamic(dynamic.cluster_default, dynamic.own)
+        .unwrap_or_else(|_| broker.config.clone());
+    // The cluster-wide default resource ("") holds only the dynamic
+    // defaults, as in Kafka.
+    let default_only = name.is_empty();
+    if default_only {
+        dynamic.own = None;
+    }
+    Ok(effective
         .described()
         .into_iter()
         .filter(|(name, ..)| wanted(name))
-        .map(|(name, value, set, kind, doc)| {
-            let source = if set {
-                ConfigSource::StaticBrokerConfig
-            } else {
-                ConfigSource::DefaultConfig
+        .filter_map(|(name, value, _, kind, doc)| {
+            let source = match dynamic.get(name) {
+                Some((_, source)) => source,
+                None if default_only => return None,
+                None if broker.config.properties.contains_key(name)
+                    || (name == "log.dirs" && broker.config.properties.contains_key("log.dir")) =>
+                {
+                    ConfigSource::StaticBrokerConfig
+                }
+                None => ConfigSource::DefaultConfig,
             };
             let synonyms = if request.include_synonyms {
                 vec![synonym(name, &value, source)]
             } else {
                 vec![]
             };
-            DescribeConfigsResourceResult::default()
+            let result = DescribeConfigsResourceResult::default()
                 .with_name(StrBytes::from_static_str(name))
                 .with_value(Some(StrBytes::from_string(value)))
-                .with_read_only(true)
+                .with_read_only(!crate::config::is_dynamic_key(name))
                 .with_config_source(source as i8)
                 .with_synonyms(synonyms)
                 .with_config_type(kind)
@@ -156,7 +176,8 @@ fn broker_configs(
                     request
                         .include_documentation
                         .then(|| StrBytes::from_static_str(doc)),
-                )
+                );
+            Some(result)
         })
         .collect())
 }

@@ -8,8 +8,8 @@
 
 use super::image::{MetadataDelta, MetadataImage};
 use super::records::{
-    ConfigRecord, MetadataRecord, PartitionRecord, ProducerIdsRecord, RemoveTopicRecord,
-    TOPIC_RESOURCE, TopicRecord,
+    BROKER_RESOURCE, ConfigRecord, MetadataRecord, PartitionRecord, ProducerIdsRecord,
+    RemoveTopicRecord, TOPIC_RESOURCE, TopicRecord,
 };
 use super::topic_config::{ConfigType, topic_config_def, validate_topic_config};
 use super::{METADATA_LOG_DIR, MetadataCache, validate_topic_name};
@@ -88,6 +88,20 @@ pub enum ConfigChange {
     /// Removes items from a list configuration.
     Subtract(Option<String>),
 }
+
+/// How a resource type's configuration keys are checked: per key
+/// (whether it is a list, and its default), per value, and as a whole.
+struct ConfigRules<'a> {
+    key: &'a KeyRule<'a>,
+    value: &'a ValueRule<'a>,
+    all: &'a OverridesRule<'a>,
+}
+
+/// A key's rule: whether its value is a list, and its default.
+type KeyRule<'a> = dyn Fn(&str) -> Result<(bool, String), ControllerError> + 'a;
+type ValueRule<'a> = dyn Fn(&str, Option<&str>) -> Result<(), String> + 'a;
+/// Checks a resource's overrides as a whole.
+pub type OverridesRule<'a> = dyn Fn(&BTreeMap<String, String>) -> Result<(), String> + 'a;
 
 /// Defaults for topics created without counts.
 #[derive(Debug, Clone, Copy)]
@@ -323,8 +337,105 @@ impl Controller {
                 "The topic '{topic}' does not exist."
             )));
         }
+        let rules = ConfigRules {
+            key: &|key| {
+                let def = topic_config_def(key).ok_or_else(|| {
+                    ControllerError::InvalidConfig(format!("Unknown topic config name: {key}"))
+                })?;
+                Ok((def.kind == ConfigType::List, def.default.to_string()))
+            },
+            value: &|key, value| validate_topic_config(key, value),
+            all: &|_| Ok(()),
+        };
+        self.alter_configs(
+            cache,
+            &image,
+            TOPIC_RESOURCE,
+            topic,
+            changes,
+            replace,
+            validate_only,
+            &rules,
+        )
+    }
+
+    /// Changes dynamic broker configs (Kafka's dynamic broker configs in
+    /// KRaft): `name` "" is the cluster-wide default, a node id that
+    /// broker's own. Only the keys in [`crate::config::DYNAMIC_KEYS`] may
+    /// change; `validate` checks the overrides as a whole (the broker
+    /// parses them over its static configuration).
+    pub fn alter_broker_configs(
+        &self,
+        cache: &MetadataCache,
+        name: &str,
+        changes: &[(String, ConfigChange)],
+        replace: bool,
+        validate_only: bool,
+        validate: &OverridesRule<'_>,
+    ) -> Result<BTreeMap<String, String>, ControllerError> {
+        if !name.is_empty() && name.parse::<u32>().is_err() {
+            return Err(ControllerError::InvalidRequest(format!(
+                "Invalid broker name {name:?}: a node id, or empty for the cluster-wide default"
+            )));
+        }
+        let _guard = self.lock.lock();
+        let image = cache.image();
+        let rules = ConfigRules {
+            key: &|key| {
+                if crate::config::is_dynamic_key(key) {
+                    let is_list = key == "log.cleanup.policy";
+                    Ok((
+                        is_list,
+                        if is_list {
+                            "delete".into()
+                        } else {
+                            String::new()
+                        },
+                    ))
+                } else if crate::config::is_known_key(key) {
+                    Err(ControllerError::InvalidConfig(format!(
+                        "Cannot update these configs dynamically: Set({key})"
+                    )))
+                } else {
+                    Err(ControllerError::InvalidConfig(format!(
+                        "Unknown broker config name: {key}"
+                    )))
+                }
+            },
+            value: &|key, value| match value {
+                Some(_) => Ok(()),
+                None => Err(format!(
+                    "Null value not supported for broker configs: {key}"
+                )),
+            },
+            all: validate,
+        };
+        self.alter_configs(
+            cache,
+            &image,
+            BROKER_RESOURCE,
+            name,
+            changes,
+            replace,
+            validate_only,
+            &rules,
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn alter_configs(
+        &self,
+        cache: &MetadataCache,
+        image: &MetadataImage,
+        resource_type: i8,
+        resource_name: &str,
+        changes: &[(String, ConfigChange)],
+        replace: bool,
+        validate_only: bool,
+        rules: &ConfigRules<'_>,
+    ) -> Result<BTreeMap<String, String>, ControllerError> {
         let current = image
-            .configs(TOPIC_RESOURCE, topic)
+            .configs(resource_type, resource_name)
             .cloned()
             .unwrap_or_default();
         let mut altered = if replace {
@@ -333,9 +444,7 @@ impl Controller {
             current.clone()
         };
         for (key, change) in changes {
-            let def = topic_config_def(key).ok_or_else(|| {
-                ControllerError::InvalidConfig(format!("Unknown topic config name: {key}"))
-            })?;
+            let (is_list, default) = (rules.key)(key)?;
             let value = match change {
                 ConfigChange::Delete => {
                     altered.remove(key);
@@ -343,30 +452,23 @@ impl Controller {
                 }
                 ConfigChange::Set(value) => value.clone(),
                 ConfigChange::Append(items) | ConfigChange::Subtract(items) => {
-                    if def.kind != ConfigType::List {
-                        let verb = if matches!(change, ConfigChange::Append(_)) {
-                            "append"
-                        } else {
-                            "subtract"
-                        };
+                    let append = matches!(change, ConfigChange::Append(_));
+                    if !is_list {
+                        let verb = if append { "append" } else { "subtract" };
                         return Err(ControllerError::InvalidConfig(format!(
                             "Config value {verb} is not allowed for config key: {key}"
                         )));
                     }
-                    let items: Vec<&str> = items
-                        .as_deref()
-                        .unwrap_or_default()
-                        .split(',')
-                        .map(str::trim)
-                        .filter(|i| !i.is_empty())
-                        .collect();
-                    let old = altered.get(key).map_or(def.default, String::as_str);
-                    let mut list: Vec<&str> = old
-                        .split(',')
-                        .map(str::trim)
-                        .filter(|i| !i.is_empty())
-                        .collect();
-                    if matches!(change, ConfigChange::Append(_)) {
+                    let split = |list: &str| -> Vec<String> {
+                        list.split(',')
+                            .map(str::trim)
+                            .filter(|i| !i.is_empty())
+                            .map(str::to_string)
+                            .collect()
+                    };
+                    let items = split(items.as_deref().unwrap_or_default());
+                    let mut list = split(altered.get(key).unwrap_or(&default));
+                    if append {
                         for item in items {
                             if !list.contains(&item) {
                                 list.push(item);
@@ -378,11 +480,12 @@ impl Controller {
                     Some(list.join(","))
                 }
             };
-            validate_topic_config(key, value.as_deref()).map_err(ControllerError::InvalidConfig)?;
+            (rules.value)(key, value.as_deref()).map_err(ControllerError::InvalidConfig)?;
             if let Some(value) = value {
                 altered.insert(key.clone(), value.trim().to_string());
             }
         }
+        (rules.all)(&altered).map_err(ControllerError::InvalidConfig)?;
         let keys: std::collections::BTreeSet<&String> =
             current.keys().chain(altered.keys()).collect();
         let records: Vec<MetadataRecord> = keys
@@ -390,8 +493,8 @@ impl Controller {
             .filter(|key| current.get(*key) != altered.get(*key))
             .map(|key| {
                 MetadataRecord::Config(ConfigRecord {
-                    resource_type: TOPIC_RESOURCE,
-                    resource_name: topic.to_string(),
+                    resource_type,
+                    resource_name: resource_name.to_string(),
                     name: key.clone(),
                     value: altered.get(key).cloned(),
                 })
@@ -401,8 +504,11 @@ impl Controller {
             return Ok(altered);
         }
         let changed = records.len();
-        self.commit(cache, &image, records)?;
-        info!(topic, changed, "altered topic configuration");
+        self.commit(cache, image, records)?;
+        info!(
+            resource_type,
+            resource_name, changed, "altered configuration"
+        );
         Ok(altered)
     }
 

@@ -333,6 +333,8 @@ pub fn validate_topic_config(name: &str, value: Option<&str>) -> Result<(), Stri
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConfigSource {
     TopicConfig = 1,
+    DynamicBrokerConfig = 2,
+    DynamicDefaultBrokerConfig = 3,
     StaticBrokerConfig = 4,
     DefaultConfig = 5,
 }
@@ -345,10 +347,41 @@ pub struct ResolvedConfig {
     pub source: ConfigSource,
 }
 
+/// The dynamic broker configs a topic's values may come from: this
+/// broker's own and the cluster-wide default.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DynamicBrokerConfigs<'a> {
+    pub own: Option<&'a BTreeMap<String, String>>,
+    pub cluster_default: Option<&'a BTreeMap<String, String>>,
+}
+
+impl<'a> DynamicBrokerConfigs<'a> {
+    /// Those of node `node_id` in `image`.
+    pub fn of(image: &'a super::MetadataImage, node_id: i32) -> Self {
+        use super::records::BROKER_RESOURCE;
+        DynamicBrokerConfigs {
+            own: image.configs(BROKER_RESOURCE, &node_id.to_string()),
+            cluster_default: image.configs(BROKER_RESOURCE, ""),
+        }
+    }
+
+    /// The dynamic value of broker key `name`, and its source.
+    pub fn get(&self, name: &str) -> Option<(&'a String, ConfigSource)> {
+        if let Some(value) = self.own.and_then(|c| c.get(name)) {
+            return Some((value, ConfigSource::DynamicBrokerConfig));
+        }
+        self.cluster_default
+            .and_then(|c| c.get(name))
+            .map(|value| (value, ConfigSource::DynamicDefaultBrokerConfig))
+    }
+}
+
 /// Every topic configuration of a topic with `overrides`, resolved against
-/// the broker's configuration.
+/// the broker's configuration: the topic's override, else a dynamic broker
+/// config, else the static one, else the default.
 pub fn resolve_topic_configs(
     broker: &BrokerConfig,
+    dynamic: DynamicBrokerConfigs<'_>,
     overrides: Option<&BTreeMap<String, String>>,
 ) -> Vec<ResolvedConfig> {
     TOPIC_CONFIGS
@@ -359,6 +392,13 @@ pub fn resolve_topic_configs(
                     def,
                     value: value.clone(),
                     source: ConfigSource::TopicConfig,
+                };
+            }
+            if let Some((value, source)) = def.broker_synonym.and_then(|s| dynamic.get(s)) {
+                return ResolvedConfig {
+                    def,
+                    value: value.clone(),
+                    source,
                 };
             }
             match def.broker_synonym.and_then(|s| broker.properties.get(s)) {
@@ -500,7 +540,8 @@ mod tests {
             .properties
             .insert("log.retention.ms".into(), "1000".into());
         let overrides = BTreeMap::from([("segment.bytes".to_string(), "4096".to_string())]);
-        let resolved = resolve_topic_configs(&broker, Some(&overrides));
+        let resolved =
+            resolve_topic_configs(&broker, DynamicBrokerConfigs::default(), Some(&overrides));
         let get = |name: &str| resolved.iter().find(|r| r.def.name == name).unwrap();
         assert_eq!(
             (

@@ -1377,8 +1377,15 @@ mod tests {
             ..LogConfig::default()
         };
         let log = open(dir.path(), config);
+        let keyed = record_batch::build_batch(
+            1000,
+            &[record_batch::NewRecord {
+                key: Some(b"k"),
+                value: Some(&[3u8; 150]),
+            }],
+        );
         for _ in 0..20 {
-            log.append_as_leader(&batch(0, &[&[3u8; 150]]), 0).unwrap();
+            log.append_as_leader(&keyed, 0).unwrap();
         }
         assert_eq!(log.delete_old_segments(now_ms()).unwrap().segments, 0);
         assert_eq!(log.log_start_offset(), 0);
