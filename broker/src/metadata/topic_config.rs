@@ -376,6 +376,25 @@ impl<'a> DynamicBrokerConfigs<'a> {
     }
 }
 
+/// The broker keys a topic configuration takes its default from, the first
+/// set winning, each with the factor that turns its value into the topic
+/// key's unit (Kafka's `log.retention.ms|minutes|hours` and the like).
+fn broker_synonyms(def: &TopicConfigDef) -> Vec<(&'static str, i64)> {
+    match def.name {
+        "retention.ms" => vec![
+            ("log.retention.ms", 1),
+            ("log.retention.minutes", 60_000),
+            ("log.retention.hours", 3_600_000),
+        ],
+        "segment.ms" => vec![("log.roll.ms", 1), ("log.roll.hours", 3_600_000)],
+        "segment.jitter.ms" => vec![
+            ("log.roll.jitter.ms", 1),
+            ("log.roll.jitter.hours", 3_600_000),
+        ],
+        _ => def.broker_synonym.map(|s| vec![(s, 1)]).unwrap_or_default(),
+    }
+}
+
 /// Every topic configuration of a topic with `overrides`, resolved against
 /// the broker's configuration: the topic's override, else a dynamic broker
 /// config, else the static one, else the default.
@@ -394,19 +413,31 @@ pub fn resolve_topic_configs(
                     source: ConfigSource::TopicConfig,
                 };
             }
-            if let Some((value, source)) = def.broker_synonym.and_then(|s| dynamic.get(s)) {
-                return ResolvedConfig {
-                    def,
-                    value: value.clone(),
-                    source,
-                };
-            }
-            match def.broker_synonym.and_then(|s| broker.properties.get(s)) {
-                Some(value) => ResolvedConfig {
-                    def,
-                    value: value.clone(),
-                    source: ConfigSource::StaticBrokerConfig,
-                },
+            let layers = [
+                (dynamic.own, ConfigSource::DynamicBrokerConfig),
+                (
+                    dynamic.cluster_default,
+                    ConfigSource::DynamicDefaultBrokerConfig,
+                ),
+                (Some(&broker.properties), ConfigSource::StaticBrokerConfig),
+            ];
+            let synonyms = broker_synonyms(def);
+            let from_broker = layers.iter().find_map(|(map, source)| {
+                let map = (*map)?;
+                synonyms
+                    .iter()
+                    .find_map(|(key, factor)| {
+                        let value = map.get(*key)?;
+                        if *factor == 1 {
+                            return Some(value.clone());
+                        }
+                        let n = value.trim().parse::<i64>().ok()?;
+                        Some(if n < 0 { -1 } else { n.saturating_mul(*factor) }.to_string())
+                    })
+                    .map(|value| (value, *source))
+            });
+            match from_broker {
+                Some((value, source)) => ResolvedConfig { def, value, source },
                 None => ResolvedConfig {
                     def,
                     value: def.default.to_string(),
@@ -555,6 +586,40 @@ mod tests {
         assert_eq!(
             log_config(&LogConfig::default(), Some(&overrides)).segment_bytes,
             4096
+        );
+    }
+
+    #[test]
+    fn time_configs_take_the_broker_keys_in_any_unit() {
+        let mut broker = BrokerConfig::default();
+        broker
+            .properties
+            .insert("log.retention.hours".into(), "2".into());
+        broker
+            .properties
+            .insert("log.roll.hours".into(), "3".into());
+        let own = BTreeMap::from([("log.retention.minutes".to_string(), "5".to_string())]);
+        let get = |dynamic: DynamicBrokerConfigs<'_>, name: &str| {
+            let resolved = resolve_topic_configs(&broker, dynamic, None);
+            let r = resolved.iter().find(|r| r.def.name == name).unwrap();
+            (r.value.clone(), r.source)
+        };
+        let none = DynamicBrokerConfigs::default();
+        assert_eq!(
+            get(none, "retention.ms"),
+            ("7200000".to_string(), ConfigSource::StaticBrokerConfig)
+        );
+        assert_eq!(
+            get(none, "segment.ms"),
+            ("10800000".to_string(), ConfigSource::StaticBrokerConfig)
+        );
+        let dynamic = DynamicBrokerConfigs {
+            own: Some(&own),
+            cluster_default: None,
+        };
+        assert_eq!(
+            get(dynamic, "retention.ms"),
+            ("300000".to_string(), ConfigSource::DynamicBrokerConfig)
         );
     }
 }
