@@ -718,9 +718,11 @@ impl UnifiedLog {
     /// The first record whose timestamp is at least `target`, if any
     /// (ListOffsets by time; Kafka's `fetchOffsetByTimestamp`).
     pub fn fetch_offset_by_timestamp(&self, target: i64) -> io::Result<Option<TimestampAndOffset>> {
-        let candidates: Vec<SegmentView> = {
+        // As Kafka, only records at or after the log start offset count
+        // (DeleteRecords can move it into the middle of a segment).
+        let (log_start, candidates): (i64, Vec<SegmentView>) = {
             let inner = self.inner.lock();
-            inner
+            let candidates = inner
                 .segments
                 .values()
                 .filter(|s| s.max_timestamp() >= target)
@@ -730,13 +732,14 @@ impl UnifiedLog {
                     start: s.timestamp_lookup_position(target),
                     end: s.size(),
                 })
-                .collect()
+                .collect();
+            (inner.log_start_offset, candidates)
         };
         for segment in candidates {
             let found = find_in_segment(
                 &segment,
-                |header| header.max_timestamp >= target,
-                |timestamp| timestamp >= target,
+                |header| header.max_timestamp >= target && header.last_offset() >= log_start,
+                |offset, timestamp| offset >= log_start && timestamp >= target,
             )?;
             if found.is_some() {
                 return Ok(found);
@@ -763,7 +766,7 @@ impl UnifiedLog {
         find_in_segment(
             &segment,
             |header| header.last_offset() >= batch_offset && header.max_timestamp == max_timestamp,
-            |timestamp| timestamp == max_timestamp,
+            |_, timestamp| timestamp == max_timestamp,
         )
     }
 
@@ -875,7 +878,7 @@ fn capture(segment: &LogSegment, fetch_offset: i64) -> SegmentView {
 fn find_in_segment(
     segment: &SegmentView,
     batch_matches: impl Fn(&BatchHeader) -> bool,
-    timestamp_matches: impl Fn(i64) -> bool,
+    record_matches: impl Fn(i64, i64) -> bool,
 ) -> io::Result<Option<TimestampAndOffset>> {
     let mut position = segment.start;
     let mut header_buf = [0u8; RECORD_BATCH_OVERHEAD];
@@ -890,7 +893,7 @@ fn find_in_segment(
             let timestamps = record_batch::record_timestamps(&batch)
                 .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
             if let Some(&(offset, timestamp)) =
-                timestamps.iter().find(|(_, t)| timestamp_matches(*t))
+                timestamps.iter().find(|(o, t)| record_matches(*o, *t))
             {
                 return Ok(Some(TimestampAndOffset {
                     timestamp,
@@ -1488,5 +1491,21 @@ mod tests {
         log.append_as_leader(&keyed(&[Some(b"a"), None]), 0)
             .unwrap();
         assert_eq!(log.log_end_offset(), 4);
+    }
+
+    #[test]
+    fn offsets_by_timestamp_start_at_the_log_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = open(dir.path(), LogConfig::default());
+        log.append_as_leader(&at_time(1000, &[b"a", b"b", b"c"]), 0)
+            .unwrap();
+        log.append_as_leader(&at_time(2000, &[b"d"]), 0).unwrap();
+        let at = |t| log.fetch_offset_by_timestamp(t).unwrap().map(|f| f.offset);
+        assert_eq!(at(0), Some(0));
+        log.maybe_increment_log_start_offset(2).unwrap();
+        assert_eq!(at(0), Some(2));
+        log.maybe_increment_log_start_offset(3).unwrap();
+        assert_eq!(at(0), Some(3));
+        assert_eq!(at(2001), None);
     }
 }
