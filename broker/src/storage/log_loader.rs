@@ -43,7 +43,7 @@ pub struct LoadedLog {
 
 /// Suffixes of files an interrupted operation leaves behind (Kafka's
 /// `.deleted`, `.cleaned`, and the temporary files of checkpoints and
-/// snapshots).
+/// snapshots), removed once interrupted swaps are completed.
 const TEMP_SUFFIXES: &[&str] = &[".deleted", ".cleaned", ".tmp", ".swap"];
 
 pub fn load(
@@ -58,6 +58,7 @@ pub fn load(
         max_index_size: config.max_index_size,
         segment_jitter_ms: config.segment_jitter_ms,
     };
+    complete_interrupted_swaps(dir, tp)?;
     let (mut bases, mut snapshots) = scan_dir(dir, tp)?;
     let (clean, recovery_point) = match (params.had_clean_shutdown, params.recovery_point) {
         (true, Some(rp)) => (true, rp),
@@ -256,6 +257,79 @@ pub fn load(
 /// The segment base offsets and snapshot files in `dir`, after removing
 /// what an interrupted operation left and index files without a segment.
 type Snapshots = Vec<(i64, std::path::PathBuf)>;
+
+/// Suffix of a segment file that is replacing others (Kafka's
+/// `LogFileUtils.SWAP_FILE_SUFFIX`): the cleaner renames its output
+/// `.cleaned` -> `.swap`, renames the segments it replaces `.deleted`, then
+/// renames the `.swap` file to `.log`.
+const SWAP_SUFFIX: &str = ".swap";
+const CLEANED_SUFFIX: &str = ".cleaned";
+
+/// Finishes segment swaps a crash interrupted, as Kafka's `LogLoader`
+/// does, so a directory compacted by Kafka (or by a cleaner here) loses
+/// nothing: a `<base>.log.swap` replaces every segment whose base offset
+/// lies in its offset range and becomes `<base>.log` (its indexes are
+/// rebuilt). A swap file at or past the first `.cleaned` file is part of a
+/// split that did not finish (KAFKA-6264) while its originals are still
+/// whole, and is removed. `.swap` index files are removed (rebuilt from
+/// the segment).
+fn complete_interrupted_swaps(dir: &Path, tp: &TopicPartition) -> io::Result<()> {
+    let mut swaps = Vec::new();
+    let mut logs = Vec::new();
+    let mut min_cleaned = i64::MAX;
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if let Some(stem) = name.strip_suffix(SWAP_SUFFIX) {
+            match log_segment::parse_log_file_name(stem) {
+                Some(base) => swaps.push((base, entry.path())),
+                None => std::fs::remove_file(entry.path())?,
+            }
+        } else if let Some(stem) = name.strip_suffix(CLEANED_SUFFIX) {
+            let base = log_segment::parse_log_file_name(stem)
+                .or_else(|| log_segment::parse_file_name(stem, log_segment::INDEX_FILE_SUFFIX))
+                .or_else(|| {
+                    log_segment::parse_file_name(stem, log_segment::TIME_INDEX_FILE_SUFFIX)
+                });
+            if let Some(base) = base {
+                min_cleaned = min_cleaned.min(base);
+            }
+        } else if let Some(base) = log_segment::parse_log_file_name(&name) {
+            logs.push(base);
+        }
+    }
+    swaps.sort_unstable();
+    for (base, swap) in swaps {
+        if base >= min_cleaned {
+            warn!(log = %tp, file = %swap.display(), "removing the swap file of an unfinished split");
+            std::fs::remove_file(&swap)?;
+            continue;
+        }
+        let file = std::fs::File::open(&swap)?;
+        let len = file.metadata()?.len();
+        let mut next = base;
+        log_segment::walk_headers(&file, 0, len, i64::MAX, &mut |h| next = h.next_offset())?;
+        for &replaced in logs
+            .iter()
+            .filter(|&&b| b >= base && b < next.max(base + 1))
+        {
+            for suffix in [
+                log_segment::LOG_FILE_SUFFIX,
+                log_segment::INDEX_FILE_SUFFIX,
+                log_segment::TIME_INDEX_FILE_SUFFIX,
+            ] {
+                let path = dir.join(format!("{replaced:020}{suffix}"));
+                match std::fs::remove_file(&path) {
+                    Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+                    _ => {}
+                }
+            }
+        }
+        std::fs::rename(&swap, dir.join(log_segment::log_file_name(base)))?;
+        warn!(log = %tp, file = %swap.display(), next_offset = next, "completed an interrupted segment swap");
+    }
+    Ok(())
+}
 
 fn scan_dir(dir: &Path, tp: &TopicPartition) -> io::Result<(Vec<i64>, Snapshots)> {
     let mut bases = Vec::new();

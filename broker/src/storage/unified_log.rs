@@ -1508,4 +1508,110 @@ mod tests {
         assert_eq!(at(0), Some(3));
         assert_eq!(at(2001), None);
     }
+
+    /// A log of 30 one-record batches in segments of about 4 batches,
+    /// closed; its segment bases and each batch's bytes as stored.
+    fn closed_log_for_swaps(dir: &Path) -> (Vec<i64>, Vec<Vec<u8>>) {
+        let config = LogConfig {
+            segment_bytes: 400,
+            retention_ms: -1,
+            ..LogConfig::default()
+        };
+        let log = open(dir, config);
+        for i in 0..30u8 {
+            log.append_as_leader(&batch(0, &[&[i; 40]]), 0).unwrap();
+        }
+        let bases = segment_bases(&log);
+        let mut stored = Vec::new();
+        let mut offset = 0;
+        while offset < log.log_end_offset() {
+            let read = log.read(offset, 1, true).unwrap();
+            let header = BatchHeader::parse(&read.records).unwrap();
+            stored.push(read.records[..header.size_in_bytes()].to_vec());
+            offset = header.next_offset();
+        }
+        log.close().unwrap();
+        (bases, stored)
+    }
+
+    fn all_batches(log: &UnifiedLog) -> Vec<Vec<u8>> {
+        let mut batches = Vec::new();
+        let mut offset = log.log_start_offset();
+        while offset < log.log_end_offset() {
+            let read = log.read(offset, 1, true).unwrap();
+            let header = BatchHeader::parse(&read.records).unwrap();
+            batches.push(read.records[..header.size_in_bytes()].to_vec());
+            offset = header.next_offset();
+        }
+        batches
+    }
+
+    #[test]
+    fn an_interrupted_swap_is_completed_at_load() {
+        for replaced_renamed in [false, true] {
+            let dir = tempfile::tempdir().unwrap();
+            let (bases, stored) = closed_log_for_swaps(dir.path());
+            assert!(bases.len() >= 4, "{bases:?}");
+            // A cleaner merged the first two segments into one, keeping
+            // every other batch, and crashed before renaming .swap to .log
+            // (with the replaced segments still there, or already .deleted).
+            let covered = bases[2] as usize;
+            let kept: Vec<u8> = stored[..covered]
+                .iter()
+                .step_by(2)
+                .flatten()
+                .copied()
+                .collect();
+            std::fs::write(dir.path().join("00000000000000000000.log.swap"), &kept).unwrap();
+            std::fs::write(dir.path().join("00000000000000000000.index.swap"), b"junk").unwrap();
+            if replaced_renamed {
+                for base in &bases[..2] {
+                    let name = log_segment::log_file_name(*base);
+                    std::fs::rename(dir.path().join(&name), dir.path().join(name + ".deleted"))
+                        .unwrap();
+                }
+            }
+            let log = open(dir.path(), LogConfig::default());
+            let expected: Vec<Vec<u8>> = stored[..covered]
+                .iter()
+                .step_by(2)
+                .chain(&stored[covered..])
+                .cloned()
+                .collect();
+            assert_eq!(
+                all_batches(&log),
+                expected,
+                "replaced renamed: {replaced_renamed}"
+            );
+            let mut expected_bases = vec![0];
+            expected_bases.extend(&bases[2..]);
+            assert_eq!(segment_bases(&log), expected_bases);
+            assert!(files_ending(dir.path(), ".swap").is_empty());
+            assert!(files_ending(dir.path(), ".deleted").is_empty());
+        }
+    }
+
+    #[test]
+    fn the_swap_of_an_unfinished_split_is_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let (bases, stored) = closed_log_for_swaps(dir.path());
+        // A split wrote .cleaned files from bases[1] on and one .swap: the
+        // originals are whole, the swap goes.
+        let base = bases[1];
+        std::fs::write(
+            dir.path().join(format!("{base:020}.log.cleaned")),
+            &stored[base as usize],
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join(format!("{base:020}.log.swap")),
+            &stored[base as usize],
+        )
+        .unwrap();
+        let log = open(dir.path(), LogConfig::default());
+        assert_eq!(all_batches(&log), stored);
+        assert_eq!(segment_bases(&log), bases);
+        assert!(files_ending(dir.path(), ".swap").is_empty());
+        assert!(files_ending(dir.path(), ".cleaned").is_empty());
+    }
 }
