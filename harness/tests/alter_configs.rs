@@ -321,32 +321,50 @@ fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
-#[test]
-fn a_new_retention_applies_to_the_live_log() -> Result<()> {
-    let broker = or_skip!(start());
-    let mut client = broker.connect()?;
+/// Produces 60 batches of four 250-byte records stamped now to `t`-0.
+fn fill(client: &mut Client, fill: u8) -> Result<()> {
     for _ in 0..60 {
-        let records = (0..4).map(|_| Record::value(vec![b'r'; 250])).collect();
+        let records = (0..4).map(|_| Record::value(vec![fill; 250])).collect();
         let mut batch = RecordBatch::without_producer(records);
         batch.base_timestamp = now_ms();
         batch.max_timestamp = batch.base_timestamp;
         let produced = client.produce("t", 0, batch.encode())?;
         ensure!(produced.error_code == 0, "{produced:?}");
     }
-    let earliest = |client: &mut Client| -> Result<i64> {
-        let raw = client.round_trip(&admin::list_offsets_request(
-            6,
-            0,
-            &[(
-                "t",
-                vec![ListOffsetsPartitionRequest::new(0, EARLIEST_TIMESTAMP)],
-            )],
-        ))?;
-        Ok(admin::decode_list_offsets_response(&raw)?
-            .partition("t", 0)
-            .context("no t-0")?
-            .offset)
-    };
+    Ok(())
+}
+
+/// The earliest offset of `t`-0 (its log start).
+fn earliest(client: &mut Client) -> Result<i64> {
+    let raw = client.round_trip(&admin::list_offsets_request(
+        6,
+        0,
+        &[(
+            "t",
+            vec![ListOffsetsPartitionRequest::new(0, EARLIEST_TIMESTAMP)],
+        )],
+    ))?;
+    Ok(admin::decode_list_offsets_response(&raw)?
+        .partition("t", 0)
+        .context("no t-0")?
+        .offset)
+}
+
+/// Waits up to 10 s for retention to move `t`-0's log start.
+fn wait_for_deletion(client: &mut Client, what: &str) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while earliest(client)? == 0 {
+        ensure!(Instant::now() < deadline, "{what} deleted nothing");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(())
+}
+
+#[test]
+fn a_new_retention_applies_to_the_live_log() -> Result<()> {
+    let broker = or_skip!(start());
+    let mut client = broker.connect()?;
+    fill(&mut client, b'r')?;
     std::thread::sleep(Duration::from_millis(300));
     ensure!(
         earliest(&mut client)? == 0,
@@ -362,15 +380,7 @@ fn a_new_retention_applies_to_the_live_log() -> Result<()> {
         false,
     )?;
     ensure!(only(&response).0 == 0, "{response:?}");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while earliest(&mut client)? == 0 {
-        ensure!(
-            Instant::now() < deadline,
-            "retention.bytes=20000 deleted nothing"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Ok(())
+    wait_for_deletion(&mut client, "retention.bytes=20000")
 }
 
 /// (value, source, read-only) of a broker configuration of resource `name`.
@@ -397,13 +407,7 @@ fn described_broker(
 fn dynamic_broker_configs_apply_to_topics_without_their_own() -> Result<()> {
     let mut broker = or_skip!(start());
     let mut client = broker.connect()?;
-    for _ in 0..60 {
-        let records = (0..4).map(|_| Record::value(vec![b'd'; 250])).collect();
-        let mut batch = RecordBatch::without_producer(records);
-        batch.base_timestamp = now_ms();
-        batch.max_timestamp = batch.base_timestamp;
-        ensure!(client.produce("t", 0, batch.encode())?.error_code == 0);
-    }
+    fill(&mut client, b'd')?;
     ensure!(described_broker(&mut client, "1", "node.id")?.is_some_and(|(_, _, ro)| ro));
 
     // This broker's own: the topic (no override) takes it, old data goes.
@@ -429,29 +433,7 @@ fn dynamic_broker_configs_apply_to_topics_without_their_own() -> Result<()> {
         described(&mut client, "retention.bytes")?
             == (Some("20000".into()), config_source::DYNAMIC_BROKER_CONFIG)
     );
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let raw = client.round_trip(&admin::list_offsets_request(
-            6,
-            0,
-            &[(
-                "t",
-                vec![ListOffsetsPartitionRequest::new(0, EARLIEST_TIMESTAMP)],
-            )],
-        ))?;
-        let earliest = admin::decode_list_offsets_response(&raw)?
-            .partition("t", 0)
-            .context("no t-0")?
-            .offset;
-        if earliest > 0 {
-            break;
-        }
-        ensure!(
-            Instant::now() < deadline,
-            "log.retention.bytes=20000 deleted nothing"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for_deletion(&mut client, "log.retention.bytes=20000")?;
 
     // The cluster-wide default ("") describes only the dynamic defaults; a
     // topic takes this broker's own value before it.

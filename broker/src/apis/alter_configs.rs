@@ -2,23 +2,21 @@
 //! become the resource's overrides and every other override is dropped.
 //! A topic's new settings apply to its live logs at once.
 
-use super::controller_error;
+use super::{controller_error, repeated};
 use crate::broker::Broker;
 use crate::metadata::controller::ConfigChange;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::alter_configs_response::AlterConfigsResourceResponse;
 use kafka_protocol::messages::{AlterConfigsRequest, AlterConfigsResponse};
 use kafka_protocol::protocol::StrBytes;
-use std::collections::HashSet;
 
 pub fn handle(broker: &Broker, request: &AlterConfigsRequest) -> AlterConfigsResponse {
-    let mut seen = HashSet::new();
-    let duplicates: HashSet<(i8, &str)> = request
-        .resources
-        .iter()
-        .map(|r| (r.resource_type, r.resource_name.as_str()))
-        .filter(|key| !seen.insert(*key))
-        .collect();
+    let duplicates = repeated(
+        request
+            .resources
+            .iter()
+            .map(|r| (r.resource_type, r.resource_name.as_str())),
+    );
     let responses = request
         .resources
         .iter()

@@ -2,14 +2,13 @@
 //! operations on a resource's configuration, each resource answered on its
 //! own; a topic's new settings apply to its live logs at once.
 
-use super::controller_error;
+use super::{controller_error, repeated};
 use crate::broker::Broker;
 use crate::metadata::controller::ConfigChange;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::incremental_alter_configs_response::AlterConfigsResourceResponse;
 use kafka_protocol::messages::{IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse};
 use kafka_protocol::protocol::StrBytes;
-use std::collections::HashSet;
 
 /// Kafka's `AlterConfigOp.OpType` ids.
 const SET: i8 = 0;
@@ -21,13 +20,12 @@ pub fn handle(
     broker: &Broker,
     request: &IncrementalAlterConfigsRequest,
 ) -> IncrementalAlterConfigsResponse {
-    let mut seen = HashSet::new();
-    let duplicates: HashSet<(i8, &str)> = request
-        .resources
-        .iter()
-        .map(|r| (r.resource_type, r.resource_name.as_str()))
-        .filter(|key| !seen.insert(*key))
-        .collect();
+    let duplicates = repeated(
+        request
+            .resources
+            .iter()
+            .map(|r| (r.resource_type, r.resource_name.as_str())),
+    );
     let responses = request
         .resources
         .iter()

@@ -11,7 +11,6 @@ use kafka_protocol::messages::list_offsets_response::{
     ListOffsetsPartitionResponse, ListOffsetsTopicResponse,
 };
 use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
-use std::collections::HashSet;
 use tracing::warn;
 
 pub const LATEST_TIMESTAMP: i64 = -1;
@@ -28,17 +27,11 @@ pub fn handle(
     // Leader epochs are part of the response from v4 on.
     let with_epoch = ctx.api_version >= 4;
     let image = broker.metadata.image();
-    let mut seen = HashSet::new();
-    let duplicates: HashSet<(&str, i32)> = request
-        .topics
-        .iter()
-        .flat_map(|t| {
-            t.partitions
-                .iter()
-                .map(move |p| (t.name.as_str(), p.partition_index))
-        })
-        .filter(|key| !seen.insert(*key))
-        .collect();
+    let duplicates = super::repeated(request.topics.iter().flat_map(|t| {
+        t.partitions
+            .iter()
+            .map(move |p| (t.name.as_str(), p.partition_index))
+    }));
 
     let mut response = ListOffsetsResponse::default();
     response.topics = request

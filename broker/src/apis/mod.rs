@@ -441,6 +441,15 @@ fn finish<R: Encodable + HeaderVersion + ErrorCodes>(
     }
 }
 
+/// The keys that occur more than once (a request naming a resource or a
+/// partition twice, which Kafka refuses for each occurrence).
+pub fn repeated<K: Eq + std::hash::Hash + Copy>(
+    keys: impl Iterator<Item = K>,
+) -> std::collections::HashSet<K> {
+    let mut seen = std::collections::HashSet::new();
+    keys.filter(|key| !seen.insert(*key)).collect()
+}
+
 /// The Kafka error code and message for a failed metadata change.
 pub fn controller_error(e: &ControllerError) -> (ResponseError, String) {
     let code = match e {

@@ -342,16 +342,8 @@ pub fn record_timestamps(batch: &[u8]) -> Result<Vec<(i64, i64)>, RecordsError> 
             .map(|delta| (header.base_offset + i64::from(delta), header.max_timestamp))
             .collect());
     }
-    let payload = batch.get(RECORD_BATCH_OVERHEAD..).unwrap_or_default();
-    let decompressed;
-    let bytes = match header.compression_codec() {
-        0 => payload,
-        codec => {
-            decompressed = super::compression::decompress(codec, payload, MAX_DECOMPRESSED_BATCH)?;
-            &decompressed
-        }
-    };
-    records_in(bytes, count)
+    let bytes = record_bytes(batch, &header)?;
+    records_in(&bytes, count)
         .map(|record| {
             let record = record?;
             Ok((
@@ -362,20 +354,29 @@ pub fn record_timestamps(batch: &[u8]) -> Result<Vec<(i64, i64)>, RecordsError> 
         .collect()
 }
 
+/// The records of a whole batch as laid out uncompressed: the batch's own
+/// bytes, or its payload decompressed.
+fn record_bytes<'a>(
+    batch: &'a [u8],
+    header: &BatchHeader,
+) -> Result<std::borrow::Cow<'a, [u8]>, RecordsError> {
+    let payload = batch.get(RECORD_BATCH_OVERHEAD..).unwrap_or_default();
+    Ok(match header.compression_codec() {
+        0 => std::borrow::Cow::Borrowed(payload),
+        codec => std::borrow::Cow::Owned(super::compression::decompress(
+            codec,
+            payload,
+            MAX_DECOMPRESSED_BATCH,
+        )?),
+    })
+}
+
 /// The index of the first record without a key in a whole batch
 /// (decompressing it when needed), if there is one.
 pub fn first_record_without_key(batch: &[u8]) -> Result<Option<usize>, RecordsError> {
     let header = BatchHeader::parse(batch)?;
-    let payload = batch.get(RECORD_BATCH_OVERHEAD..).unwrap_or_default();
-    let decompressed;
-    let bytes = match header.compression_codec() {
-        0 => payload,
-        codec => {
-            decompressed = super::compression::decompress(codec, payload, MAX_DECOMPRESSED_BATCH)?;
-            &decompressed
-        }
-    };
-    for (index, record) in records_in(bytes, header.records_count).enumerate() {
+    let bytes = record_bytes(batch, &header)?;
+    for (index, record) in records_in(&bytes, header.records_count).enumerate() {
         if record?.key.is_none() {
             return Ok(Some(index));
         }

@@ -164,14 +164,6 @@ pub struct DeletedSegments {
     pub files: Vec<PathBuf>,
 }
 
-impl DeletedSegments {
-    fn append(&mut self, other: DeletedSegments) {
-        self.segments += other.segments;
-        self.bytes += other.bytes;
-        self.files.extend(other.files);
-    }
-}
-
 /// A segment a reader captured under the lock: enough to read it without it.
 struct SegmentView {
     base_offset: i64,
@@ -304,7 +296,9 @@ impl UnifiedLog {
         records: &[u8],
         leader_epoch: i32,
     ) -> Result<LogAppendInfo, AppendError> {
-        let batches = self.validate(records)?;
+        // One read of the settings for the whole append.
+        let config = self.config();
+        let batches = self.validate(records, &config)?;
         if batches.is_empty() {
             return Err(AppendError::InvalidRecord("no record batches".into()));
         }
@@ -357,8 +351,8 @@ impl UnifiedLog {
             records.len() as u64,
             next - 1,
             max_timestamp,
-            self.config().segment_bytes,
-            self.config().segment_ms,
+            config.segment_bytes,
+            config.segment_ms,
             now,
         ) {
             self.roll(inner, first_offset)?;
@@ -378,7 +372,7 @@ impl UnifiedLog {
         inner.unflushed_records += num_records;
         inner.first_unflushed_at.get_or_insert_with(Instant::now);
         self.log_end_offset.store(next, Ordering::Release);
-        let must_flush = inner.unflushed_records >= self.config().flush_interval_messages;
+        let must_flush = inner.unflushed_records >= config.flush_interval_messages;
         if now - inner.last_producer_expiry_ms >= PRODUCER_EXPIRY_CHECK_MS {
             inner
                 .producer_state
@@ -408,8 +402,8 @@ impl UnifiedLog {
     fn validate<'a>(
         &self,
         records: &'a [u8],
+        config: &LogConfig,
     ) -> Result<Vec<record_batch::BatchRef<'a>>, AppendError> {
-        let config = self.config();
         if records.len() as u64 > config.segment_bytes {
             return Err(AppendError::RecordListTooLarge {
                 size: records.len(),
@@ -500,10 +494,11 @@ impl UnifiedLog {
     }
 
     fn segment_config(&self) -> SegmentConfig {
+        let config = self.config();
         SegmentConfig {
-            index_interval_bytes: self.config().index_interval_bytes,
-            max_index_size: self.config().max_index_size,
-            segment_jitter_ms: self.config().segment_jitter_ms,
+            index_interval_bytes: config.index_interval_bytes,
+            max_index_size: config.max_index_size,
+            segment_jitter_ms: config.segment_jitter_ms,
         }
     }
 
@@ -523,7 +518,7 @@ impl UnifiedLog {
         if inner.closed || self.deleted.load(Ordering::Acquire) {
             return Ok(DeletedSegments::default());
         }
-        let mut deleted =
+        let mut removed =
             self.delete_segments_while(&mut inner, "log start offset breach", |segment, next| {
                 next.is_some_and(|n| n <= segment.log_start_offset)
             })?;
@@ -531,7 +526,7 @@ impl UnifiedLog {
             if config.retention_bytes >= 0 {
                 let size: u64 = inner.segments.values().map(LogSegment::size).sum();
                 let mut excess = size as i64 - config.retention_bytes;
-                deleted.append(self.delete_segments_while(
+                removed.extend(self.delete_segments_while(
                     &mut inner,
                     "retention size breach",
                     |segment, _| {
@@ -545,24 +540,44 @@ impl UnifiedLog {
             }
             if config.retention_ms >= 0 {
                 let retention_ms = config.retention_ms;
-                deleted.append(self.delete_segments_while(
+                removed.extend(self.delete_segments_while(
                     &mut inner,
                     "retention time breach",
                     |segment, _| now_ms - segment.largest_timestamp > retention_ms,
                 )?);
             }
         }
+        drop(inner);
+        // The segments are out of the log: their files are renamed without
+        // the lock (readers that hold them open keep reading).
+        let mut deleted = DeletedSegments::default();
+        for segment in removed {
+            deleted.segments += 1;
+            deleted.bytes += segment.size();
+            deleted.files.extend(segment.rename_to_deleted()?);
+            let snapshot = self
+                .dir
+                .join(producer_state::snapshot_file_name(segment.base_offset()));
+            let mut renamed = snapshot.clone().into_os_string();
+            renamed.push(log_segment::DELETED_FILE_SUFFIX);
+            match std::fs::rename(&snapshot, &renamed) {
+                Ok(()) => deleted.files.push(PathBuf::from(renamed)),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
         Ok(deleted)
     }
 
-    /// Deletes segments from the oldest on while `breached` holds for them
-    /// (Kafka's `deletableSegments` and `deleteSegments`).
+    /// Takes segments out of the log from the oldest on while `breached`
+    /// holds for them (Kafka's `deletableSegments` and `deleteSegments`)
+    /// and moves the log start offset to the first one left; returns them.
     fn delete_segments_while(
         &self,
         inner: &mut LogInner,
         reason: &str,
         mut breached: impl FnMut(&SegmentFacts, Option<i64>) -> bool,
-    ) -> io::Result<DeletedSegments> {
+    ) -> io::Result<Vec<LogSegment>> {
         let high_watermark = inner.next_offset;
         let bases: Vec<i64> = inner.segments.keys().copied().collect();
         let mut deletable = Vec::new();
@@ -583,30 +598,17 @@ impl UnifiedLog {
             }
         }
         if deletable.is_empty() {
-            return Ok(DeletedSegments::default());
+            return Ok(Vec::new());
         }
         if deletable.len() == inner.segments.len() {
             // A log always keeps a segment: the new active one.
             let end = inner.next_offset;
             self.roll(inner, end)?;
         }
-        let mut deleted = DeletedSegments::default();
-        for base in deletable {
-            let Some(segment) = inner.segments.remove(&base) else {
-                continue;
-            };
-            deleted.bytes += segment.size();
-            deleted.segments += 1;
-            deleted.files.extend(segment.rename_to_deleted()?);
-            let snapshot = self.dir.join(producer_state::snapshot_file_name(base));
-            let mut renamed = snapshot.clone().into_os_string();
-            renamed.push(log_segment::DELETED_FILE_SUFFIX);
-            match std::fs::rename(&snapshot, &renamed) {
-                Ok(()) => deleted.files.push(PathBuf::from(renamed)),
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => return Err(e),
-            }
-        }
+        let removed: Vec<LogSegment> = deletable
+            .iter()
+            .filter_map(|base| inner.segments.remove(base))
+            .collect();
         let first = inner
             .segments
             .keys()
@@ -615,13 +617,13 @@ impl UnifiedLog {
             .unwrap_or(inner.next_offset);
         info!(
             log = %self.topic_partition,
-            segments = deleted.segments,
-            bytes = deleted.bytes,
+            segments = removed.len(),
+            bytes = removed.iter().map(LogSegment::size).sum::<u64>(),
             new_log_start_offset = first.max(inner.log_start_offset),
             "deleted old segments: {reason}"
         );
         self.increment_log_start_offset(inner, first);
-        Ok(deleted)
+        Ok(removed)
     }
 
     /// Moves the log start offset up to `offset` (Kafka's
