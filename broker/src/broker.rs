@@ -52,8 +52,11 @@ impl Broker {
         std::fs::create_dir_all(&log_dir)
             .with_context(|| format!("cannot create log directory {}", log_dir.display()))?;
         let meta = meta_properties::load_or_create(&log_dir, config.node_id)?;
+        // The metadata log takes no cleanup policy: its records have no
+        // keys and the cleaner and retention leave it alone.
         let metadata_log_config = LogConfig {
             max_message_bytes: METADATA_MAX_BATCH_BYTES,
+            compact: false,
             ..config.log
         };
         let logs = LogManager::with_config(
@@ -71,6 +74,7 @@ impl Broker {
                 retention_check_interval: Duration::from_millis(
                     config.log_retention_check_interval_ms,
                 ),
+                cleaner: config.cleaner,
             },
         )
         .with_context(|| format!("cannot open log directory {}", log_dir.display()))?;

@@ -5,6 +5,7 @@
 //! refused.
 
 use crate::storage::LogConfig;
+use crate::storage::log_cleaner::CleanerConfig;
 use anyhow::{Context, bail};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -39,10 +40,17 @@ pub const KNOWN_KEYS: &[&str] = &[
     "inter.broker.listener.name",
     "listener.security.protocol.map",
     "listeners",
+    "log.cleaner.backoff.ms",
+    "log.cleaner.dedupe.buffer.size",
     "log.cleaner.delete.retention.ms",
+    "log.cleaner.enable",
+    "log.cleaner.io.buffer.load.factor",
+    "log.cleaner.io.buffer.size",
+    "log.cleaner.io.max.bytes.per.second",
     "log.cleaner.max.compaction.lag.ms",
     "log.cleaner.min.cleanable.ratio",
     "log.cleaner.min.compaction.lag.ms",
+    "log.cleaner.threads",
     "log.cleanup.policy",
     "log.dir",
     "log.dirs",
@@ -97,8 +105,19 @@ pub const KNOWN_KEYS: &[&str] = &[
 /// The broker configurations that can change at runtime (as dynamic
 /// broker configs, the cluster-wide default or this broker's own), sorted:
 /// the log settings every topic without an override of its own takes
-/// (Kafka's `DynamicLogConfig`).
+/// (Kafka's `DynamicLogConfig`), and the log cleaner's settings (Kafka's
+/// `LogCleaner.ReconfigurableConfigs`).
 pub const DYNAMIC_KEYS: &[&str] = &[
+    "log.cleaner.backoff.ms",
+    "log.cleaner.dedupe.buffer.size",
+    "log.cleaner.delete.retention.ms",
+    "log.cleaner.io.buffer.load.factor",
+    "log.cleaner.io.buffer.size",
+    "log.cleaner.io.max.bytes.per.second",
+    "log.cleaner.max.compaction.lag.ms",
+    "log.cleaner.min.cleanable.ratio",
+    "log.cleaner.min.compaction.lag.ms",
+    "log.cleaner.threads",
     "log.cleanup.policy",
     "log.flush.interval.messages",
     "log.flush.interval.ms",
@@ -156,7 +175,7 @@ impl Endpoint {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BrokerConfig {
     pub node_id: i32,
     pub listener: Endpoint,
@@ -200,6 +219,9 @@ pub struct BrokerConfig {
     /// `log.retention.check.interval.ms`: how often logs are checked for
     /// segments retention deletes.
     pub log_retention_check_interval_ms: u64,
+    /// The log cleaner's `log.cleaner.*` settings (those of the logs are in
+    /// `log`).
+    pub cleaner: CleanerConfig,
     /// `metrics.prometheus.listener=http://HOST:PORT`: where `GET /metrics`
     /// is served. No metrics listener (and no metrics) without it.
     pub metrics_prometheus_listener: Option<Endpoint>,
@@ -236,6 +258,7 @@ impl Default for BrokerConfig {
             log_flush_offset_checkpoint_interval_ms: 60_000,
             log_flush_start_offset_checkpoint_interval_ms: 60_000,
             log_retention_check_interval_ms: 300_000,
+            cleaner: CleanerConfig::default(),
             metrics_prometheus_listener: None,
             properties: BTreeMap::new(),
         }
@@ -385,6 +408,7 @@ impl BrokerConfig {
             config.log.delete = delete;
             config.log.compact = compact;
         }
+        parse_cleaner_configs(&get, &mut config)?;
         if let Some(v) = get("num.recovery.threads.per.data.dir") {
             config.num_recovery_threads_per_data_dir =
                 parse(v, "num.recovery.threads.per.data.dir")?;
@@ -471,6 +495,7 @@ impl BrokerConfig {
         const BOOLEAN: i8 = 1;
         const INT: i8 = 3;
         const LONG: i8 = 5;
+        const DOUBLE: i8 = 6;
         const LIST: i8 = 7;
         let listener = |e: &Endpoint| format!("PLAINTEXT://{}:{}", e.host, e.port);
         let entries: Vec<(&'static str, String, i8, &'static str)> = vec![
@@ -560,6 +585,72 @@ impl BrokerConfig {
                 self.log.max_index_size.to_string(),
                 INT,
                 "The maximum size in bytes of the offset index.",
+            ),
+            (
+                "log.cleaner.backoff.ms",
+                self.cleaner.backoff.as_millis().to_string(),
+                LONG,
+                "The amount of time to sleep when there are no logs to clean.",
+            ),
+            (
+                "log.cleaner.dedupe.buffer.size",
+                self.cleaner.dedupe_buffer_size.to_string(),
+                LONG,
+                "The total memory used for log deduplication across all cleaner threads.",
+            ),
+            (
+                "log.cleaner.delete.retention.ms",
+                self.log.delete_retention_ms.to_string(),
+                LONG,
+                "How long delete records are retained.",
+            ),
+            (
+                "log.cleaner.enable",
+                self.cleaner.enable.to_string(),
+                BOOLEAN,
+                "Enable the log cleaner process to run on the server.",
+            ),
+            (
+                "log.cleaner.io.buffer.load.factor",
+                java_double(self.cleaner.dedupe_buffer_load_factor),
+                DOUBLE,
+                "Log cleaner dedupe buffer load factor.",
+            ),
+            (
+                "log.cleaner.io.buffer.size",
+                self.cleaner.io_buffer_size.to_string(),
+                INT,
+                "The total memory used for log cleaner I/O buffers across all cleaner threads.",
+            ),
+            (
+                "log.cleaner.io.max.bytes.per.second",
+                java_double(self.cleaner.max_io_bytes_per_second),
+                DOUBLE,
+                "The log cleaner will be throttled so that the sum of its read and write i/o will be less than this value on average.",
+            ),
+            (
+                "log.cleaner.max.compaction.lag.ms",
+                self.log.max_compaction_lag_ms.to_string(),
+                LONG,
+                "The maximum time a message will remain ineligible for compaction in the log.",
+            ),
+            (
+                "log.cleaner.min.cleanable.ratio",
+                java_double(self.log.min_cleanable_ratio),
+                DOUBLE,
+                "The minimum ratio of dirty log to total log for a log to be eligible for cleaning.",
+            ),
+            (
+                "log.cleaner.min.compaction.lag.ms",
+                self.log.min_compaction_lag_ms.to_string(),
+                LONG,
+                "The minimum time a message will remain uncompacted in the log.",
+            ),
+            (
+                "log.cleaner.threads",
+                self.cleaner.threads.to_string(),
+                INT,
+                "The number of background threads to use for log cleaning.",
             ),
             (
                 "log.cleanup.policy",
@@ -666,6 +757,92 @@ impl BrokerConfig {
             })
             .collect()
     }
+}
+
+/// The `log.cleaner.*` keys: the cleaner's own and the defaults of the
+/// topics' compaction settings.
+fn parse_cleaner_configs<'a>(
+    get: &impl Fn(&str) -> Option<&'a str>,
+    config: &mut BrokerConfig,
+) -> anyhow::Result<()> {
+    let cleaner = &mut config.cleaner;
+    if let Some(v) = get("log.cleaner.enable") {
+        cleaner.enable = parse_bool(v, "log.cleaner.enable")?;
+    }
+    if let Some(v) = get("log.cleaner.threads") {
+        cleaner.threads = parse(v, "log.cleaner.threads")?;
+    }
+    if let Some(v) = get("log.cleaner.backoff.ms") {
+        cleaner.backoff = std::time::Duration::from_millis(parse(v, "log.cleaner.backoff.ms")?);
+    }
+    if let Some(v) = get("log.cleaner.dedupe.buffer.size") {
+        cleaner.dedupe_buffer_size = parse(v, "log.cleaner.dedupe.buffer.size")?;
+    }
+    if let Some(v) = get("log.cleaner.io.buffer.size") {
+        cleaner.io_buffer_size = parse(v, "log.cleaner.io.buffer.size")?;
+    }
+    if let Some(v) = get("log.cleaner.io.buffer.load.factor") {
+        let factor: f64 = parse(v, "log.cleaner.io.buffer.load.factor")?;
+        if !(factor > 0.0 && factor <= 1.0) {
+            bail!("log.cleaner.io.buffer.load.factor={v} must be above 0 and at most 1");
+        }
+        cleaner.dedupe_buffer_load_factor = factor;
+    }
+    if let Some(v) = get("log.cleaner.io.max.bytes.per.second") {
+        let rate: f64 = parse(v, "log.cleaner.io.max.bytes.per.second")?;
+        if rate.is_nan() || rate <= 0.0 {
+            bail!("log.cleaner.io.max.bytes.per.second={v} must be above 0");
+        }
+        cleaner.max_io_bytes_per_second = rate;
+    }
+    if cleaner.enable
+        && cleaner.threads > 0
+        && cleaner.dedupe_buffer_size / (cleaner.threads as u64) < 1024 * 1024
+    {
+        bail!(
+            "log.cleaner.dedupe.buffer.size={} must give each of the log.cleaner.threads={} at least 1 MiB",
+            cleaner.dedupe_buffer_size,
+            cleaner.threads
+        );
+    }
+    if let Some(v) = get("log.cleaner.min.cleanable.ratio") {
+        let ratio: f64 = parse(v, "log.cleaner.min.cleanable.ratio")?;
+        if !(0.0..=1.0).contains(&ratio) {
+            bail!("log.cleaner.min.cleanable.ratio={v} must be between 0 and 1");
+        }
+        config.log.min_cleanable_ratio = ratio;
+    }
+    for (key, field, min) in [
+        (
+            "log.cleaner.min.compaction.lag.ms",
+            &mut config.log.min_compaction_lag_ms,
+            0,
+        ),
+        (
+            "log.cleaner.max.compaction.lag.ms",
+            &mut config.log.max_compaction_lag_ms,
+            1,
+        ),
+        (
+            "log.cleaner.delete.retention.ms",
+            &mut config.log.delete_retention_ms,
+            0,
+        ),
+    ] {
+        if let Some(v) = get(key) {
+            let ms: i64 = parse(v, key)?;
+            if ms < min {
+                bail!("{key}={v} must be at least {min}");
+            }
+            *field = ms;
+        }
+    }
+    Ok(())
+}
+
+/// A double as Java prints it (`Double.toString`), as Kafka describes one.
+pub fn java_double(value: f64) -> String {
+    format!("{value:?}").replace('e', "E")
 }
 
 /// A duration given in one of several units (`<prefix>.ms`, `.minutes`,

@@ -326,6 +326,34 @@ pub fn validate_topic_config(name: &str, value: Option<&str>) -> Result<(), Stri
     if !valid {
         return Err(format!("Invalid value {value} for configuration {name}"));
     }
+    // Kafka's range validators of the compaction settings.
+    let bounds: Option<(f64, Option<f64>)> = match name {
+        "min.cleanable.dirty.ratio" => Some((0.0, Some(1.0))),
+        "min.compaction.lag.ms" | "delete.retention.ms" => Some((0.0, None)),
+        "max.compaction.lag.ms" => Some((1.0, None)),
+        _ => None,
+    };
+    if let (Some((min, max)), Ok(v)) = (bounds, value.parse::<f64>()) {
+        let show = |b: f64| {
+            if def.kind == ConfigType::Double {
+                b.to_string()
+            } else {
+                (b as i64).to_string()
+            }
+        };
+        if v < min {
+            return Err(format!(
+                "Invalid value {value} for configuration {name}: Value must be at least {}",
+                show(min)
+            ));
+        }
+        if let Some(max) = max.filter(|&max| v > max) {
+            return Err(format!(
+                "Invalid value {value} for configuration {name}: Value must be no more than {}",
+                show(max)
+            ));
+        }
+    }
     Ok(())
 }
 
@@ -509,6 +537,22 @@ pub fn log_config(broker: &LogConfig, overrides: Option<&BTreeMap<String, String
     }
     if let Some(v) = long("file.delete.delay.ms") {
         config.file_delete_delay_ms = v.max(0) as u64;
+    }
+    if let Some(v) = overrides
+        .get("min.cleanable.dirty.ratio")
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|v| (0.0..=1.0).contains(v))
+    {
+        config.min_cleanable_ratio = v;
+    }
+    if let Some(v) = long("min.compaction.lag.ms") {
+        config.min_compaction_lag_ms = v.max(0);
+    }
+    if let Some(v) = long("max.compaction.lag.ms") {
+        config.max_compaction_lag_ms = v.max(1);
+    }
+    if let Some(v) = long("delete.retention.ms") {
+        config.delete_retention_ms = v.max(0);
     }
     if let Some((delete, compact)) = overrides
         .get("cleanup.policy")

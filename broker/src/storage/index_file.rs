@@ -65,6 +65,11 @@ impl IndexFile {
         &self.path
     }
 
+    /// Records that the file was renamed to `path`.
+    pub fn set_path(&mut self, path: PathBuf) {
+        self.path = path;
+    }
+
     /// The open file, to fsync outside the log's lock: an fsync writes back
     /// the pages dirtied through the mapping too.
     pub fn handle(&self) -> Arc<File> {

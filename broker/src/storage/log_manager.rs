@@ -2,12 +2,14 @@
 //! opens them with what the directory's checkpoints say of them, keeps the
 //! checkpoints (`recovery-point-offset-checkpoint`,
 //! `log-start-offset-checkpoint`) and the clean shutdown marker
-//! (`.kafka_cleanshutdown`), and runs the log flusher thread.
+//! (`.kafka_cleanshutdown`), and runs the log flusher, retention and
+//! cleaner threads.
 
 use super::checkpoint_file::{
     self, HIGH_WATERMARK_CHECKPOINT_FILE, LOG_START_OFFSET_CHECKPOINT_FILE,
     RECOVERY_POINT_CHECKPOINT_FILE,
 };
+use super::log_cleaner::{CleanerConfig, LogCleaner};
 use super::log_loader::LoadParams;
 use super::{LogConfig, TopicPartition, UnifiedLog};
 use base64::Engine;
@@ -35,6 +37,8 @@ pub struct LogManagerConfig {
     /// `log.retention.check.interval.ms`: how often logs are checked for
     /// segments retention deletes.
     pub retention_check_interval: Duration,
+    /// The log cleaner's settings.
+    pub cleaner: CleanerConfig,
 }
 
 /// Kafka's `InitialTaskDelayMs`: the first retention check comes this
@@ -49,6 +53,7 @@ impl Default for LogManagerConfig {
             recovery_point_checkpoint_interval: Duration::from_secs(60),
             log_start_offset_checkpoint_interval: Duration::from_secs(60),
             retention_check_interval: Duration::from_secs(300),
+            cleaner: CleanerConfig::default(),
         }
     }
 }
@@ -94,6 +99,12 @@ pub struct LogManager {
     /// The log flusher and retention threads.
     background: Mutex<Vec<std::thread::JoinHandle<()>>>,
     stop: Arc<(Mutex<bool>, Condvar)>,
+    /// Compaction of the logs with `cleanup.policy=compact`.
+    cleaner: LogCleaner,
+    /// The cleaner threads, by id.
+    cleaner_threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
+    /// Files renamed `.deleted` and when to remove them.
+    pending_deletes: Mutex<Vec<(Instant, PathBuf)>>,
 }
 
 impl LogManager {
@@ -140,6 +151,9 @@ impl LogManager {
             checkpointing: Mutex::new(()),
             background: Mutex::new(Vec::new()),
             stop: Arc::new((Mutex::new(false), Condvar::new())),
+            cleaner: LogCleaner::new(log_dir, manager_config.cleaner),
+            cleaner_threads: Mutex::new(Vec::new()),
+            pending_deletes: Mutex::new(Vec::new()),
         })
     }
 
@@ -242,7 +256,68 @@ impl LogManager {
             .name("log-retention".into())
             .spawn(move || manager.run_retention())?;
         self.background.lock().extend([flusher, retention]);
+        self.start_cleaner_threads()
+    }
+
+    /// Starts the cleaner threads that should run and do not (at the start,
+    /// and when `log.cleaner.threads` grew).
+    fn start_cleaner_threads(self: &Arc<Self>) -> io::Result<()> {
+        if *self.stop.0.lock() {
+            return Ok(());
+        }
+        let mut threads = self.cleaner_threads.lock();
+        for id in 0..self.cleaner.wanted_threads() {
+            if threads.get(id).is_some_and(|t| !t.is_finished()) {
+                continue;
+            }
+            let manager = Arc::clone(self);
+            let handle = std::thread::Builder::new()
+                .name(format!("kafka-log-cleaner-thread-{id}"))
+                .spawn(move || {
+                    manager
+                        .cleaner
+                        .run_thread(id, &|| manager.all_logs(), &|files, delay| {
+                            manager.delete_later(files, delay)
+                        })
+                })?;
+            if id < threads.len() {
+                let old = std::mem::replace(&mut threads[id], handle);
+                let _ = old.join();
+            } else {
+                threads.push(handle);
+            }
+        }
         Ok(())
+    }
+
+    /// The log cleaner (its settings, checkpoints and counters).
+    pub fn cleaner(&self) -> &LogCleaner {
+        &self.cleaner
+    }
+
+    /// Takes new cleaner settings (dynamic `log.cleaner.*` configs).
+    pub fn update_cleaner_config(self: &Arc<Self>, config: CleanerConfig) {
+        if self.cleaner.config() == config {
+            return;
+        }
+        info!(?config, "log cleaner configuration updated");
+        self.cleaner.update_config(config);
+        if let Err(e) = self.start_cleaner_threads() {
+            error!("cannot start log cleaner threads: {e}");
+        }
+    }
+
+    /// Removes `files` (renamed `.deleted`) after `delay`, on the retention
+    /// thread.
+    fn delete_later(&self, files: Vec<PathBuf>, delay: Duration) {
+        if files.is_empty() {
+            return;
+        }
+        let due = Instant::now() + delay;
+        self.pending_deletes
+            .lock()
+            .extend(files.into_iter().map(|f| (due, f)));
+        self.stop.1.notify_all();
     }
 
     /// Waits until `deadline` or until shutdown; returns whether it is
@@ -265,9 +340,10 @@ impl LogManager {
     fn run_retention(&self) {
         let interval = self.manager_config.retention_check_interval;
         let mut next_check = Instant::now() + interval.min(RETENTION_INITIAL_DELAY);
-        let mut pending: Vec<(Instant, PathBuf)> = Vec::new();
         loop {
-            let wake_at = pending
+            let wake_at = self
+                .pending_deletes
+                .lock()
                 .iter()
                 .map(|(due, _)| *due)
                 .fold(next_check, Instant::min);
@@ -282,9 +358,11 @@ impl LogManager {
                     match log.delete_old_segments(now_ms()) {
                         Ok(deleted) if deleted.segments > 0 => {
                             moved = true;
-                            let due =
-                                now + Duration::from_millis(log.config().file_delete_delay_ms);
-                            pending.extend(deleted.files.into_iter().map(|f| (due, f)));
+                            let delay = Duration::from_millis(log.config().file_delete_delay_ms);
+                            let due = now + delay;
+                            self.pending_deletes
+                                .lock()
+                                .extend(deleted.files.into_iter().map(|f| (due, f)));
                         }
                         Ok(_) => {}
                         Err(e) => {
@@ -296,7 +374,7 @@ impl LogManager {
                     error!("cannot write {LOG_START_OFFSET_CHECKPOINT_FILE}: {e}");
                 }
             }
-            pending.retain(|(due, path)| {
+            self.pending_deletes.lock().retain(|(due, path)| {
                 if *due > now {
                     return true;
                 }
@@ -409,7 +487,11 @@ impl LogManager {
             *stopped.lock() = true;
             wake.notify_all();
         }
+        self.cleaner.shutdown();
         for handle in std::mem::take(&mut *self.background.lock()) {
+            let _ = handle.join();
+        }
+        for handle in std::mem::take(&mut *self.cleaner_threads.lock()) {
             let _ = handle.join();
         }
         for log in self.checkpointed_logs() {
@@ -530,6 +612,7 @@ impl LogManager {
     /// crash midway leaves nothing that looks live) and then removed.
     pub fn delete_topic_logs(&self, topic: &str) -> io::Result<()> {
         let removed = self.logs.write().remove(topic);
+        self.cleaner.forget(topic);
         for log in removed.into_iter().flat_map(|t| t.partitions.into_values()) {
             log.mark_deleted();
             remove_dir(log.dir())?;

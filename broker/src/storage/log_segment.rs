@@ -131,7 +131,18 @@ impl LogSegment {
     /// Files left from an earlier segment of the same base offset are
     /// emptied.
     pub fn create(dir: &Path, base_offset: i64, config: SegmentConfig) -> io::Result<Self> {
-        let mut segment = Self::open(dir, base_offset, config)?;
+        Self::create_with_suffix(dir, base_offset, config, "")
+    }
+
+    /// [`LogSegment::create`] with `suffix` after each file name (the log
+    /// cleaner writes `.cleaned` segments).
+    pub fn create_with_suffix(
+        dir: &Path,
+        base_offset: i64,
+        config: SegmentConfig,
+        suffix: &str,
+    ) -> io::Result<Self> {
+        let mut segment = Self::open_with_suffix(dir, base_offset, config, suffix)?;
         segment.file.set_len(0)?;
         segment.size = 0;
         segment.offset_index.file_mut().reset();
@@ -146,7 +157,17 @@ impl LogSegment {
     /// [`LogSegment::sanity_check`] or rebuild them with
     /// [`LogSegment::recover`] before use.
     pub fn open(dir: &Path, base_offset: i64, config: SegmentConfig) -> io::Result<Self> {
-        let path = dir.join(log_file_name(base_offset));
+        Self::open_with_suffix(dir, base_offset, config, "")
+    }
+
+    fn open_with_suffix(
+        dir: &Path,
+        base_offset: i64,
+        config: SegmentConfig,
+        suffix: &str,
+    ) -> io::Result<Self> {
+        let name = |file_suffix: &str| dir.join(format!("{base_offset:020}{file_suffix}{suffix}"));
+        let path = name(LOG_FILE_SUFFIX);
         let file = OpenOptions::new()
             .read(true)
             .append(true)
@@ -155,8 +176,8 @@ impl LogSegment {
         let size = file.metadata()?.len();
         Ok(LogSegment {
             base_offset,
-            offset_index: OffsetIndex::open(&with_suffix(&path, INDEX_FILE_SUFFIX), base_offset)?,
-            time_index: TimeIndex::open(&with_suffix(&path, TIME_INDEX_FILE_SUFFIX), base_offset)?,
+            offset_index: OffsetIndex::open(&name(INDEX_FILE_SUFFIX), base_offset)?,
+            time_index: TimeIndex::open(&name(TIME_INDEX_FILE_SUFFIX), base_offset)?,
             path,
             file: Arc::new(file),
             size,
@@ -588,6 +609,59 @@ impl LogSegment {
             }
         }
         Ok(renamed)
+    }
+
+    /// Renames the segment's files from `<name><old>` to `<name><new>`
+    /// (Kafka's `changeFileSuffixes`); open handles and mappings stay valid.
+    pub fn change_file_suffixes(&mut self, old: &str, new: &str) -> io::Result<()> {
+        let renamed = |path: &Path| -> io::Result<PathBuf> {
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_suffix(old))
+                .ok_or_else(|| {
+                    io::Error::other(format!("{} does not end with {old:?}", path.display()))
+                })?;
+            Ok(path.with_file_name(format!("{name}{new}")))
+        };
+        let log = renamed(&self.path)?;
+        let index = renamed(self.offset_index.file().path())?;
+        let time_index = renamed(self.time_index.file().path())?;
+        std::fs::rename(&self.path, &log)?;
+        self.path = log;
+        std::fs::rename(self.offset_index.file().path(), &index)?;
+        self.offset_index.file_mut().set_path(index);
+        std::fs::rename(self.time_index.file().path(), &time_index)?;
+        self.time_index.file_mut().set_path(time_index);
+        Ok(())
+    }
+
+    /// Removes the segment's files now (a cleaned segment that was not
+    /// swapped in).
+    pub fn delete_files(&self) {
+        for path in [
+            self.path.as_path(),
+            self.offset_index.file().path(),
+            self.time_index.file().path(),
+        ] {
+            match std::fs::remove_file(path) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                    tracing::warn!(file = %path.display(), "cannot remove a file: {e}")
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Sets the log file's modification time (a cleaned segment takes that
+    /// of the segments it replaces, as in Kafka).
+    pub fn set_last_modified(&self, time: std::time::SystemTime) -> io::Result<()> {
+        self.file.set_modified(time)
+    }
+
+    /// When the log file was last written.
+    pub fn last_modified(&self) -> io::Result<std::time::SystemTime> {
+        self.file.metadata()?.modified()
     }
 
     /// The files to force to disk for a flush done outside the log's lock.

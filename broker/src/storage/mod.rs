@@ -6,6 +6,7 @@ pub mod checkpoint_file;
 pub mod compression;
 pub mod index_file;
 pub mod leader_epoch_cache;
+pub mod log_cleaner;
 pub mod log_loader;
 pub mod log_manager;
 pub mod log_segment;
@@ -23,7 +24,7 @@ pub use unified_log::{
 use std::fmt;
 
 /// Per-log settings, named after Kafka's topic configs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LogConfig {
     /// `segment.bytes` (`log.segment.bytes`): roll to a new segment beyond this.
     pub segment_bytes: u64,
@@ -58,6 +59,19 @@ pub struct LogConfig {
     pub delete: bool,
     /// `cleanup.policy` has `compact`.
     pub compact: bool,
+    /// `min.cleanable.dirty.ratio` (`log.cleaner.min.cleanable.ratio`): the
+    /// share of the log written since it was last cleaned that makes the
+    /// cleaner take it.
+    pub min_cleanable_ratio: f64,
+    /// `min.compaction.lag.ms` (`log.cleaner.min.compaction.lag.ms`): how
+    /// long a record stays before it may be compacted away.
+    pub min_compaction_lag_ms: i64,
+    /// `max.compaction.lag.ms` (`log.cleaner.max.compaction.lag.ms`): a
+    /// record older than this is compacted whatever the dirty ratio.
+    pub max_compaction_lag_ms: i64,
+    /// `delete.retention.ms` (`log.cleaner.delete.retention.ms`): how long
+    /// a tombstone stays after the cleaning pass that first kept it.
+    pub delete_retention_ms: i64,
 }
 
 impl Default for LogConfig {
@@ -76,6 +90,10 @@ impl Default for LogConfig {
             file_delete_delay_ms: 60_000,
             delete: true,
             compact: false,
+            min_cleanable_ratio: 0.5,
+            min_compaction_lag_ms: 0,
+            max_compaction_lag_ms: i64::MAX,
+            delete_retention_ms: 86_400_000,
         }
     }
 }

@@ -207,6 +207,16 @@ impl ProducerStateManager {
         self.producers.len()
     }
 
+    /// Each producer's id and the last offset of its last batch: the log
+    /// cleaner keeps that batch, if only as an empty one, so the producer's
+    /// sequence survives compaction (Kafka's `lastRecordsOfActiveProducers`).
+    pub fn last_batch_offsets(&self) -> HashMap<i64, i64> {
+        self.producers
+            .iter()
+            .filter_map(|(&id, entry)| entry.batches.back().map(|b| (id, b.last_offset)))
+            .collect()
+    }
+
     /// Kafka's snapshot of the producers: for each, its epoch and its last
     /// batch (the older ones are not kept, as in Kafka).
     pub fn encode_snapshot(&self) -> Vec<u8> {

@@ -21,10 +21,13 @@ const MAGIC_OFFSET: usize = 16;
 /// The CRC covers everything from the attributes to the end of the batch.
 const ATTRIBUTES_OFFSET: usize = 21;
 
-const COMPRESSION_CODEC_MASK: i16 = 0x07;
+pub const COMPRESSION_CODEC_MASK: i16 = 0x07;
 const LOG_APPEND_TIME_FLAG: i16 = 0x08;
 const TRANSACTIONAL_FLAG: i16 = 0x10;
 const CONTROL_FLAG: i16 = 0x20;
+/// Set by the log cleaner on a batch whose base timestamp is the time after
+/// which its tombstones may be removed (Kafka's `DELETE_HORIZON_FLAG_MASK`).
+pub const DELETE_HORIZON_FLAG: i16 = 0x40;
 
 /// No producer id: the batch is neither idempotent nor transactional.
 pub const NO_PRODUCER_ID: i64 = -1;
@@ -106,6 +109,12 @@ impl BatchHeader {
 
     pub fn has_producer_id(&self) -> bool {
         self.producer_id > NO_PRODUCER_ID
+    }
+
+    /// The time after which the cleaner may remove the batch's tombstones,
+    /// once it set one (Kafka's `deleteHorizonMs`).
+    pub fn delete_horizon_ms(&self) -> Option<i64> {
+        (self.attributes & DELETE_HORIZON_FLAG != 0).then_some(self.base_timestamp)
     }
 }
 
@@ -327,6 +336,8 @@ pub enum RecordsError {
     Decode(#[from] DecodeError),
     #[error(transparent)]
     Decompress(#[from] super::compression::DecompressError),
+    #[error(transparent)]
+    Compress(#[from] super::compression::CompressError),
 }
 
 /// The largest a batch may grow when decompressed to read its records.
@@ -382,6 +393,132 @@ pub fn first_record_without_key(batch: &[u8]) -> Result<Option<usize>, RecordsEr
         }
     }
     Ok(None)
+}
+
+/// The records of a whole batch as laid out uncompressed (see
+/// [`record_bytes`]), for the log cleaner.
+pub fn uncompressed_records<'a>(
+    batch: &'a [u8],
+    header: &BatchHeader,
+) -> Result<std::borrow::Cow<'a, [u8]>, RecordsError> {
+    record_bytes(batch, header)
+}
+
+/// A record as laid out in a batch, with what the log cleaner looks at.
+#[derive(Debug, Clone, Copy)]
+pub struct RawRecord<'a> {
+    /// The whole record, its length prefix included.
+    pub bytes: &'a [u8],
+    pub attributes: i8,
+    pub timestamp_delta: i64,
+    pub offset_delta: i32,
+    pub key: Option<&'a [u8]>,
+    pub has_value: bool,
+    /// The record's body from the offset delta on (after the timestamp delta).
+    pub after_timestamp: &'a [u8],
+}
+
+/// Walks `count` records laid out in `bytes` (uncompressed), keeping each
+/// one's bytes.
+pub fn raw_records(
+    bytes: &[u8],
+    count: i32,
+) -> impl Iterator<Item = Result<RawRecord<'_>, DecodeError>> {
+    let mut reader = Reader::new(bytes);
+    let mut left = count.max(0);
+    std::iter::from_fn(move || {
+        if left == 0 {
+            return None;
+        }
+        left -= 1;
+        let item = read_raw_record(&mut reader, bytes);
+        if item.is_err() {
+            left = 0;
+        }
+        Some(item)
+    })
+}
+
+fn read_raw_record<'a>(
+    reader: &mut Reader<'a>,
+    all: &'a [u8],
+) -> Result<RawRecord<'a>, DecodeError> {
+    let start = reader.position();
+    let length = reader.read_varint()?;
+    if length < 0 {
+        return Err(DecodeError::InvalidLength {
+            at: start,
+            length: length.into(),
+        });
+    }
+    let body = reader.read_bytes(length as usize)?;
+    let mut r = Reader::new(body);
+    let attributes = r.read_i8()?;
+    let timestamp_delta = r.read_varlong()?;
+    let after_timestamp = &body[r.position()..];
+    let offset_delta = r.read_varint()?;
+    let key = read_varint_bytes(&mut r)?;
+    let value = read_varint_bytes(&mut r)?;
+    Ok(RawRecord {
+        bytes: &all[start..reader.position()],
+        attributes,
+        timestamp_delta,
+        offset_delta,
+        key,
+        has_value: value.is_some(),
+        after_timestamp,
+    })
+}
+
+/// Appends `record` to `out` with its timestamp delta replaced (the base
+/// timestamp of its batch changed); the rest of it is copied.
+pub fn put_record_with_timestamp_delta(out: &mut Vec<u8>, record: &RawRecord<'_>, delta: i64) {
+    use crate::byte_utils::{put_varint, put_varlong};
+    let mut body = Vec::with_capacity(record.bytes.len() + 8);
+    body.push(record.attributes as u8);
+    put_varlong(&mut body, delta);
+    body.extend_from_slice(record.after_timestamp);
+    put_varint(out, body.len() as i32);
+    out.extend_from_slice(&body);
+}
+
+/// The fields of a batch the log cleaner writes: a batch it kept part of.
+#[derive(Debug, Clone, Copy)]
+pub struct RebuiltBatch {
+    pub base_offset: i64,
+    pub partition_leader_epoch: i32,
+    pub attributes: i16,
+    pub last_offset_delta: i32,
+    pub base_timestamp: i64,
+    pub max_timestamp: i64,
+    pub producer_id: i64,
+    pub producer_epoch: i16,
+    pub base_sequence: i32,
+    pub records_count: i32,
+}
+
+/// Writes a whole batch with `payload` as its (already compressed, when
+/// `attributes` says so) records, computing its length and CRC.
+pub fn write_batch(out: &mut Vec<u8>, batch: &RebuiltBatch, payload: &[u8]) {
+    let start = out.len();
+    out.extend_from_slice(&batch.base_offset.to_be_bytes());
+    out.extend_from_slice(
+        &((RECORD_BATCH_OVERHEAD - LOG_OVERHEAD + payload.len()) as i32).to_be_bytes(),
+    );
+    out.extend_from_slice(&batch.partition_leader_epoch.to_be_bytes());
+    out.push(MAGIC_V2 as u8);
+    out.extend_from_slice(&[0; 4]);
+    out.extend_from_slice(&batch.attributes.to_be_bytes());
+    out.extend_from_slice(&batch.last_offset_delta.to_be_bytes());
+    out.extend_from_slice(&batch.base_timestamp.to_be_bytes());
+    out.extend_from_slice(&batch.max_timestamp.to_be_bytes());
+    out.extend_from_slice(&batch.producer_id.to_be_bytes());
+    out.extend_from_slice(&batch.producer_epoch.to_be_bytes());
+    out.extend_from_slice(&batch.base_sequence.to_be_bytes());
+    out.extend_from_slice(&batch.records_count.to_be_bytes());
+    out.extend_from_slice(payload);
+    let crc = compute_crc(&out[start..]);
+    out[start + MAGIC_OFFSET + 1..start + MAGIC_OFFSET + 5].copy_from_slice(&crc.to_be_bytes());
 }
 
 pub struct Records<'a> {

@@ -164,6 +164,31 @@ pub struct DeletedSegments {
     pub files: Vec<PathBuf>,
 }
 
+/// Suffixes of a segment the log cleaner writes, then swaps in.
+pub const CLEANED_FILE_SUFFIX: &str = ".cleaned";
+pub const SWAP_FILE_SUFFIX: &str = ".swap";
+
+/// A segment as the log cleaner sees it.
+#[derive(Clone)]
+pub struct CleanerSegment {
+    pub base_offset: i64,
+    pub file: Arc<File>,
+    pub size: u64,
+    /// Its newest timestamp, or its file's modification time.
+    pub largest_timestamp: i64,
+}
+
+/// What the log cleaner reads of a log.
+pub struct CleanerView {
+    /// Every segment but the active one, oldest first.
+    pub segments: Vec<CleanerSegment>,
+    pub active_base_offset: i64,
+    pub log_start_offset: i64,
+    pub log_end_offset: i64,
+    /// Each producer's id and the last offset of its last batch.
+    pub last_batch_offsets: std::collections::HashMap<i64, i64>,
+}
+
 /// A segment a reader captured under the lock: enough to read it without it.
 struct SegmentView {
     base_offset: i64,
@@ -493,7 +518,101 @@ impl UnifiedLog {
         Ok(())
     }
 
-    fn segment_config(&self) -> SegmentConfig {
+    /// What the log cleaner needs of the log: its segments but the active
+    /// one, and the producers' last batches. None once the log is deleted
+    /// or closed.
+    pub fn cleaner_view(&self) -> Option<CleanerView> {
+        let inner = self.inner.lock();
+        if inner.closed || self.deleted.load(Ordering::Acquire) {
+            return None;
+        }
+        let active_base_offset = inner.segments.keys().next_back().copied().unwrap_or(0);
+        let segments = inner
+            .segments
+            .values()
+            .filter(|s| s.base_offset() < active_base_offset)
+            .map(|s| CleanerSegment {
+                base_offset: s.base_offset(),
+                file: Arc::clone(s.file()),
+                size: s.size(),
+                largest_timestamp: s.largest_timestamp(),
+            })
+            .collect();
+        Some(CleanerView {
+            segments,
+            active_base_offset,
+            log_start_offset: inner.log_start_offset,
+            log_end_offset: inner.next_offset,
+            last_batch_offsets: inner.producer_state.last_batch_offsets(),
+        })
+    }
+
+    /// Swaps `cleaned` (files named `.cleaned`, written and flushed) in for
+    /// the segments `replaced` (Kafka's `replaceSegments`), in the order
+    /// that lets loading finish or undo it after a crash at any point: the
+    /// cleaned files are renamed `.swap`, the replaced segments' files (and
+    /// producer snapshots) `.deleted`, then the `.swap` files take their
+    /// final names. Returns the renamed `.deleted` files, to be removed
+    /// later; or gives `cleaned` back when the log changed meanwhile (a
+    /// replaced segment was deleted, the log was deleted or closed).
+    pub fn replace_segments(
+        &self,
+        mut cleaned: LogSegment,
+        replaced: &[CleanerSegment],
+    ) -> io::Result<Result<Vec<PathBuf>, LogSegment>> {
+        let mut inner = self.inner.lock();
+        let active_base = inner.segments.keys().next_back().copied();
+        let unchanged = replaced.iter().all(|r| {
+            Some(r.base_offset) != active_base
+                && inner
+                    .segments
+                    .get(&r.base_offset)
+                    .is_some_and(|s| Arc::ptr_eq(s.file(), &r.file))
+        });
+        if inner.closed || self.deleted.load(Ordering::Acquire) || !unchanged {
+            return Ok(Err(cleaned));
+        }
+        cleaned.change_file_suffixes(CLEANED_FILE_SUFFIX, SWAP_FILE_SUFFIX)?;
+        let mut files = Vec::new();
+        let mut result = Ok(());
+        for r in replaced {
+            let Some(old) = inner.segments.remove(&r.base_offset) else {
+                continue;
+            };
+            match old.rename_to_deleted() {
+                Ok(renamed) => files.extend(renamed),
+                Err(e) => result = Err(e),
+            }
+            if old.base_offset() != cleaned.base_offset() {
+                match self.rename_snapshot_to_deleted(old.base_offset()) {
+                    Ok(renamed) => files.extend(renamed),
+                    Err(e) => result = Err(e),
+                }
+            }
+        }
+        let renamed = cleaned.change_file_suffixes(SWAP_FILE_SUFFIX, "");
+        inner.segments.insert(cleaned.base_offset(), cleaned);
+        drop(inner);
+        result?;
+        renamed?;
+        File::open(&self.dir)?.sync_all()?;
+        Ok(Ok(files))
+    }
+
+    /// Renames the producer snapshot at `offset`, if there is one,
+    /// `.deleted`; returns its new path.
+    fn rename_snapshot_to_deleted(&self, offset: i64) -> io::Result<Option<PathBuf>> {
+        let snapshot = self.dir.join(producer_state::snapshot_file_name(offset));
+        let mut renamed = snapshot.clone().into_os_string();
+        renamed.push(log_segment::DELETED_FILE_SUFFIX);
+        match std::fs::rename(&snapshot, &renamed) {
+            Ok(()) => Ok(Some(PathBuf::from(renamed))),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub(crate) fn segment_config(&self) -> SegmentConfig {
         let config = self.config();
         SegmentConfig {
             index_interval_bytes: config.index_interval_bytes,
@@ -555,16 +674,9 @@ impl UnifiedLog {
             deleted.segments += 1;
             deleted.bytes += segment.size();
             deleted.files.extend(segment.rename_to_deleted()?);
-            let snapshot = self
-                .dir
-                .join(producer_state::snapshot_file_name(segment.base_offset()));
-            let mut renamed = snapshot.clone().into_os_string();
-            renamed.push(log_segment::DELETED_FILE_SUFFIX);
-            match std::fs::rename(&snapshot, &renamed) {
-                Ok(()) => deleted.files.push(PathBuf::from(renamed)),
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => return Err(e),
-            }
+            deleted
+                .files
+                .extend(self.rename_snapshot_to_deleted(segment.base_offset())?);
         }
         Ok(deleted)
     }
@@ -706,13 +818,20 @@ impl UnifiedLog {
                 )?;
                 return Ok(info(records));
             }
-            // Nothing at or after the offset in this segment: try the next one.
+            // Nothing at or after the offset in this segment: try the next
+            // one, unless the cleaner swapped in a segment that now holds
+            // the offset.
             let inner = self.inner.lock();
-            view = inner
-                .segments
-                .range(segment.base_offset + 1..)
-                .next()
-                .map(|(_, next)| capture(next, fetch_offset));
+            view = match inner.segments.range(..=fetch_offset).next_back() {
+                Some((_, holding)) if !Arc::ptr_eq(holding.file(), &segment.file) => {
+                    Some(capture(holding, fetch_offset))
+                }
+                _ => inner
+                    .segments
+                    .range(segment.base_offset + 1..)
+                    .next()
+                    .map(|(_, next)| capture(next, fetch_offset)),
+            };
         }
         Ok(info(Bytes::new()))
     }
@@ -770,6 +889,11 @@ impl UnifiedLog {
             |header| header.last_offset() >= batch_offset && header.max_timestamp == max_timestamp,
             |_, timestamp| timestamp == max_timestamp,
         )
+    }
+
+    /// Whether the log was deleted (its topic is gone).
+    pub fn is_deleted(&self) -> bool {
+        self.deleted.load(Ordering::Acquire)
     }
 
     /// Marks the log deleted: appends fail from now on. The caller removes
