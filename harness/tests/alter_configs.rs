@@ -545,3 +545,114 @@ fn dynamic_broker_configs_apply_to_topics_without_their_own() -> Result<()> {
     );
     Ok(())
 }
+
+/// What `cleaner-offset-checkpoint` holds for t-0.
+fn cleaner_checkpoint(broker: &Broker) -> Result<Option<i64>> {
+    let path = broker.log_dir().join("cleaner-offset-checkpoint");
+    if !path.exists() {
+        return Ok(None);
+    }
+    Ok(harness::log_files::read_offset_checkpoint(&path)?
+        .into_iter()
+        .find(|e| e.topic == "t" && e.partition == 0)
+        .map(|e| e.offset))
+}
+
+#[test]
+fn dynamic_cleaner_configs_apply_without_a_restart() -> Result<()> {
+    let broker = or_skip!(Broker::on_fixture_with(
+        &[TopicSpec::new("t", T, 1)],
+        &[
+            ("log.segment.bytes", "4096"),
+            ("log.cleanup.policy", "compact"),
+            ("log.cleaner.min.cleanable.ratio", "0.01"),
+            // The cleaner, finding nothing at the start, sleeps 10 minutes.
+            ("log.cleaner.backoff.ms", "600000"),
+        ],
+    ));
+    let mut client = broker.connect()?;
+    for i in 0..60 {
+        let records = (0..4)
+            .map(|k| Record {
+                key: Some(format!("key-{k}").into_bytes()),
+                ..Record::value(vec![b'a' + (i % 26) as u8; 200])
+            })
+            .collect();
+        let produced = client.produce("t", 0, RecordBatch::without_producer(records).encode())?;
+        ensure!(produced.error_code == 0, "{produced:?}");
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    if broker.own_checks("reads the cleaner's checkpoint") {
+        ensure!(
+            cleaner_checkpoint(&broker)?.is_none(),
+            "cleaned while asleep"
+        );
+    }
+
+    let response = incremental(
+        &mut client,
+        &[(
+            RESOURCE_BROKER,
+            "1",
+            &[
+                ("log.cleaner.backoff.ms", config_op::SET, Some("50")),
+                ("log.cleaner.threads", config_op::SET, Some("2")),
+            ],
+        )],
+        false,
+    )?;
+    ensure!(only(&response).0 == 0, "{response:?}");
+    ensure!(
+        described_broker(&mut client, "1", "log.cleaner.threads")?
+            == Some((
+                Some("2".into()),
+                config_source::DYNAMIC_BROKER_CONFIG,
+                false
+            ))
+    );
+    ensure!(
+        described_broker(&mut client, "1", "log.cleaner.enable")?
+            .is_some_and(|(value, _, read_only)| value.as_deref() == Some("true") && read_only)
+    );
+    // The new backoff wakes the sleeping cleaner: the log gets cleaned.
+    if broker.own_checks("reads the cleaner's checkpoint") {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while cleaner_checkpoint(&broker)?.is_none() {
+            ensure!(Instant::now() < deadline, "the cleaner never woke up");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    for (resource, key, value, message) in [
+        ("1", "log.cleaner.threads", "many", "log.cleaner.threads"),
+        (
+            "1",
+            "log.cleaner.min.cleanable.ratio",
+            "2",
+            "log.cleaner.min.cleanable.ratio",
+        ),
+        (
+            "1",
+            "log.cleaner.enable",
+            "false",
+            "Cannot update these configs dynamically: Set(log.cleaner.enable)",
+        ),
+    ] {
+        let changes = [(key, config_op::SET, Some(value))];
+        let response = incremental(&mut client, &[(RESOURCE_BROKER, resource, &changes)], false)?;
+        let (got, text) = only(&response);
+        ensure!(
+            got == error::INVALID_CONFIG && text.is_some_and(|t| t.contains(message)),
+            "{key}={value}: {response:?}"
+        );
+    }
+    let changes = [("min.cleanable.dirty.ratio", config_op::SET, Some("1.5"))];
+    let response = incremental(&mut client, &[(RESOURCE_TOPIC, "t", &changes)], false)?;
+    let (got, text) = only(&response);
+    ensure!(
+        got == error::INVALID_CONFIG
+            && text.is_some_and(|t| t.contains("Value must be no more than 1")),
+        "{response:?}"
+    );
+    Ok(())
+}

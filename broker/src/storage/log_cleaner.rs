@@ -194,10 +194,13 @@ impl LogCleaner {
         *self.config.read()
     }
 
-    /// Takes new settings (dynamic `log.cleaner.*` configs); threads beyond
-    /// the new count stop after their current pass.
+    /// Takes new settings (dynamic `log.cleaner.*` configs): sleeping
+    /// threads wake to use them (Kafka restarts its cleaner threads), and
+    /// threads beyond the new count stop after their current pass.
     pub fn update_config(&self, config: CleanerConfig) {
         *self.config.write() = config;
+        let _stopped = self.stop.0.lock();
+        self.stop.1.notify_all();
     }
 
     /// How many cleaner threads should run.
