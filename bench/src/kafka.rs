@@ -1,12 +1,16 @@
-//! What every row needs from the broker: client configs, topic creation
-//! through the AdminClient, and reading metadata and end offsets.
+//! What every row needs from the broker: client configs, topic creation and
+//! configuration through the AdminClient, and reading metadata and end
+//! offsets.
 
 use std::thread;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
 use rdkafka::ClientConfig;
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication, TopicResult};
+use rdkafka::admin::{
+    AdminClient, AdminOptions, AlterConfig, NewTopic, ResourceSpecifier, TopicReplication,
+    TopicResult,
+};
 use rdkafka::client::{Client, ClientContext, DefaultClientContext};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 
@@ -41,7 +45,20 @@ pub fn check_metadata(bootstrap: &str) -> Result<()> {
 /// Creates a topic with replication factor 1 and waits until its metadata
 /// shows every partition with a leader.
 pub fn create_topic(bootstrap: &str, name: &str, partitions: i32) -> Result<()> {
-    let topic = NewTopic::new(name, partitions, TopicReplication::Fixed(1));
+    create_topic_with(bootstrap, name, partitions, &[])
+}
+
+/// [`create_topic`] with topic configs (`cleanup.policy`, ...).
+pub fn create_topic_with(
+    bootstrap: &str,
+    name: &str,
+    partitions: i32,
+    configs: &[(&str, &str)],
+) -> Result<()> {
+    let topic = configs.iter().fold(
+        NewTopic::new(name, partitions, TopicReplication::Fixed(1)),
+        |topic, (key, value)| topic.set(key, value),
+    );
     let (admin, options, runtime) = admin_client(bootstrap)?;
     let what = format!("CreateTopics {name}");
     check_topics(
@@ -60,6 +77,62 @@ pub fn delete_topic(bootstrap: &str, name: &str) -> Result<()> {
         &what,
         runtime.block_on(within_a_minute(admin.delete_topics(&[name], &options))),
     )
+}
+
+/// An AdminClient whose connection is up, for calls that are timed.
+pub struct Admin {
+    admin: AdminClient<DefaultClientContext>,
+    options: AdminOptions,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Admin {
+    /// Creates the client and reads `topic`'s configs through it
+    /// (DescribeConfigs), so that its next call does not wait for a
+    /// connection.
+    pub fn connect(bootstrap: &str, topic: &str) -> Result<Self> {
+        let (admin, options, runtime) = admin_client(bootstrap)?;
+        let what = format!("DescribeConfigs {topic}");
+        let specifier = ResourceSpecifier::Topic(topic);
+        let results = runtime
+            .block_on(within_a_minute(
+                admin.describe_configs([&specifier], &options),
+            ))
+            .ok_or_else(|| anyhow!("{what} timed out"))?
+            .with_context(|| what.clone())?;
+        for result in results {
+            result.map_err(|code| anyhow!("{what}: {code}"))?;
+        }
+        Ok(Admin {
+            admin,
+            options,
+            runtime,
+        })
+    }
+
+    /// Sets a topic's configs with AlterConfigs, the legacy whole-resource
+    /// form (the rdkafka crate has no IncrementalAlterConfigs): every config
+    /// not in `configs` goes back to its default, so pass all of them.
+    pub fn alter_topic_configs(&self, name: &str, configs: &[(&str, &str)]) -> Result<()> {
+        let alter = configs.iter().fold(
+            AlterConfig::new(ResourceSpecifier::Topic(name)),
+            |alter, (key, value)| alter.set(key, value),
+        );
+        let what = format!("AlterConfigs {name}");
+        let results = self
+            .runtime
+            .block_on(within_a_minute(
+                self.admin.alter_configs([&alter], &self.options),
+            ))
+            .ok_or_else(|| anyhow!("{what} timed out"))?
+            .with_context(|| what.clone())?;
+        for result in results {
+            if let Err((resource, code)) = result {
+                bail!("{what}: {resource:?}: {code}");
+            }
+        }
+        Ok(())
+    }
 }
 
 /// An AdminClient, the options of its calls, and a runtime to wait on them.

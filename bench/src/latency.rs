@@ -163,6 +163,7 @@ pub fn under_load(
                         acks: "1",
                         stop: None,
                         counters: None,
+                        keys: None,
                     },
                 );
                 finished.store(true, Ordering::Relaxed);

@@ -17,11 +17,15 @@
 //!
 //! Rows: produce throughput (1 KiB and 100 B values, acks=1 and all, 1 and 4
 //! partitions), consume throughput from the page cache, latency of a light
-//! paced producer alone and beside a heavy one, restart time with data on
-//! disk after SIGTERM and after kill -9 (page cache dropped), and the
-//! broker's peak RSS. `ci/bench.sh` runs it against this repository's broker.
+//! paced producer alone and beside a heavy one, log compaction of 1 GB of
+//! 1 KiB records over 10 k keys (the cleaner's MB/s, read from the log
+//! directory's files; needs --log-dir) and the light producer's latency
+//! while the cleaner runs, restart time with data on disk after SIGTERM and
+//! after kill -9 (page cache dropped), and the broker's peak RSS.
+//! `ci/bench.sh` runs it against this repository's broker.
 
 mod broker;
+mod compaction;
 mod consume;
 mod kafka;
 mod latency;
@@ -54,8 +58,9 @@ struct Args {
     /// kills it (-9) and restarts it. Needed for the restart and RSS rows.
     #[arg(long, value_name = "SHELL COMMAND")]
     broker_cmd: Option<String>,
-    /// The broker's log directory: its file system is reported, and its
-    /// files are fadvise(DONTNEED)ed when drop_caches cannot be written.
+    /// The broker's log directory: its file system is reported, its files
+    /// are fadvise(DONTNEED)ed when drop_caches cannot be written, and the
+    /// compaction rows read its segment files and cleaner-offset-checkpoint.
     #[arg(long, value_name = "DIR")]
     log_dir: Option<PathBuf>,
     /// The port the broker listens on (replaces the port of --bootstrap).
@@ -78,6 +83,7 @@ enum Group {
     Produce,
     Consume,
     Latency,
+    Compaction,
     Restart,
 }
 
@@ -91,6 +97,8 @@ struct Sizes {
     restart_records: u64,
     restart_partitions: i32,
     kill_after: Duration,
+    compaction_records: u64,
+    compaction_segment_bytes: u64,
 }
 
 impl Sizes {
@@ -105,6 +113,9 @@ impl Sizes {
             restart_records: 5 << 20,
             restart_partitions: 20,
             kill_after: Duration::from_secs(2),
+            // 1 GB of 1 KiB records in 64 MiB segments.
+            compaction_records: 1_000_000,
+            compaction_segment_bytes: 64 << 20,
         };
         if !quick {
             return full;
@@ -116,6 +127,8 @@ impl Sizes {
             heavy_records: full.heavy_records / 100,
             restart_records: full.restart_records / 100,
             kill_after: Duration::from_millis(300),
+            compaction_records: full.compaction_records / 100,
+            compaction_segment_bytes: 1 << 20,
             ..full
         }
     }
@@ -168,6 +181,7 @@ fn run(args: Args) -> Result<ExitCode> {
             Group::Produce,
             Group::Consume,
             Group::Latency,
+            Group::Compaction,
             Group::Restart,
         ]
     } else {
@@ -300,6 +314,21 @@ fn run(args: Args) -> Result<ExitCode> {
         rows.push(Row::new(name, result));
     }
 
+    if has(Group::Compaction) {
+        compaction::run(
+            &bootstrap,
+            args.log_dir.as_deref(),
+            topic,
+            &compaction::Plan {
+                records: sizes.compaction_records,
+                segment_bytes: sizes.compaction_segment_bytes,
+                latency_rate: sizes.latency_rate,
+                latency_duration: sizes.latency_duration,
+            },
+            &mut rows,
+        );
+    }
+
     if has(Group::Restart) {
         match broker.as_mut() {
             Some(b) => {
@@ -399,6 +428,7 @@ fn produce_row(
             acks,
             stop: None,
             counters: None,
+            keys: None,
         },
     )?;
     if stats.failed > 0 {
@@ -615,5 +645,8 @@ mod tests {
         assert_eq!(quick.records_1k * 100, full.records_1k);
         assert_eq!(quick.records_100b * 100, full.records_100b);
         assert_eq!(quick.restart_partitions, 20);
+        assert_eq!(quick.compaction_records * 100, full.compaction_records);
+        assert_eq!(quick.compaction_segment_bytes, 1 << 20);
+        assert_eq!(full.compaction_segment_bytes, 64 << 20);
     }
 }

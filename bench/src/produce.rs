@@ -2,6 +2,7 @@
 //! and polled in a single loop, counting only records whose delivery report
 //! says they were written.
 
+use std::fmt::Write as _;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -138,6 +139,8 @@ pub struct Spec<'a> {
     pub stop: Option<Arc<AtomicBool>>,
     /// Counters to use, so that another thread can watch progress.
     pub counters: Option<Arc<Counters>>,
+    /// With `Some(n)`, record `i` gets the key `key-{i % n}`; else no key.
+    pub keys: Option<u64>,
 }
 
 pub struct Stats {
@@ -207,12 +210,19 @@ pub fn run(bootstrap: &str, spec: &Spec<'_>) -> Result<Stats> {
             .as_ref()
             .is_some_and(|s| s.load(Ordering::Relaxed))
     };
+    let mut key = String::new();
     let start = Instant::now();
     let mut sent = 0u64;
     while sent < spec.records && !stopped() {
-        let record = BaseRecord::with_opaque_to(spec.topic, UNTIMED)
+        let mut record = BaseRecord::with_opaque_to(spec.topic, UNTIMED)
             .payload(&payload[..])
             .partition((sent % partitions) as i32);
+        if let Some(keys) = spec.keys {
+            key.clear();
+            // Writing into a String cannot fail.
+            let _ = write!(key, "key-{}", sent % keys.max(1));
+            record = record.key(key.as_bytes());
+        }
         match producer.send::<[u8], [u8]>(record) {
             Ok(()) => {
                 sent += 1;

@@ -104,6 +104,7 @@ fn clean(
             acks: "1",
             stop: None,
             counters: None,
+            keys: None,
         },
     )?;
     if fill.failed > 0 {
@@ -168,6 +169,7 @@ fn killed(
                         acks: "1",
                         stop: Some(stop),
                         counters: Some(counters),
+                        keys: None,
                     },
                 )
             })?
