@@ -302,6 +302,18 @@ pub struct PartitionState {
 pub struct StateSnapshot {
     pub partitions: Vec<PartitionState>,
     pub groups: [(&'static str, usize); 5],
+    pub cleaner: CleanerState,
+}
+
+/// The log cleaner's counters at scrape time.
+#[derive(Debug, Default)]
+pub struct CleanerState {
+    pub passes: u64,
+    pub bytes_read: u64,
+    pub bytes_written: u64,
+    pub records_removed: u64,
+    pub max_pass_ms: u64,
+    pub uncleanable_partitions: usize,
 }
 
 impl StateSnapshot {
@@ -359,6 +371,54 @@ impl Collector for StateSnapshot {
                 .encode_family(&StateLabels { state })?
                 .encode_gauge(&(count as i64))?;
         }
+        drop(groups);
+        let cleaner = &self.cleaner;
+        for (name, help, unit, value) in [
+            (
+                "log_cleaner_passes",
+                "Cleaning passes the log cleaner finished.",
+                None,
+                cleaner.passes,
+            ),
+            (
+                "log_cleaner_read",
+                "Bytes of segments the log cleaner read.",
+                Some(Unit::Bytes),
+                cleaner.bytes_read,
+            ),
+            (
+                "log_cleaner_written",
+                "Bytes of cleaned segments the log cleaner wrote.",
+                Some(Unit::Bytes),
+                cleaner.bytes_written,
+            ),
+            (
+                "log_cleaner_records_removed",
+                "Records the log cleaner removed.",
+                None,
+                cleaner.records_removed,
+            ),
+        ] {
+            encoder
+                .encode_descriptor(name, help, unit.as_ref(), MetricType::Counter)?
+                .encode_counter::<prometheus_client::encoding::NoLabelSet, _, u64>(&value, None)?;
+        }
+        encoder
+            .encode_descriptor(
+                "log_cleaner_max_clean_time",
+                "The longest cleaning pass so far (Kafka's max-clean-time-secs).",
+                Some(&Unit::Seconds),
+                MetricType::Gauge,
+            )?
+            .encode_gauge(&(cleaner.max_pass_ms as f64 / 1000.0))?;
+        encoder
+            .encode_descriptor(
+                "log_cleaner_uncleanable_partitions",
+                "Compacted logs the cleaner gave up on until a restart (Kafka's uncleanable-partitions-count).",
+                None,
+                MetricType::Gauge,
+            )?
+            .encode_gauge(&(cleaner.uncleanable_partitions as i64))?;
         Ok(())
     }
 }

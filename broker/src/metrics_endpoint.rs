@@ -5,9 +5,10 @@
 //! paths with 404, other methods with 405, anything unreadable with 400.
 
 use crate::broker::Broker;
-use crate::metrics::{CONTENT_TYPE, PartitionState, StateSnapshot};
+use crate::metrics::{CONTENT_TYPE, CleanerState, PartitionState, StateSnapshot};
 use crate::server::accept;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -47,9 +48,19 @@ fn snapshot(broker: &Broker) -> StateSnapshot {
         })
         .collect();
     partitions.sort_by(|a, b| (&a.topic, a.partition).cmp(&(&b.topic, b.partition)));
+    let cleaner = broker.replicas.logs().cleaner();
+    let totals = &cleaner.totals;
     StateSnapshot {
         partitions,
         groups: broker.groups.count_by_state(),
+        cleaner: CleanerState {
+            passes: totals.passes.load(Ordering::Relaxed),
+            bytes_read: totals.bytes_read.load(Ordering::Relaxed),
+            bytes_written: totals.bytes_written.load(Ordering::Relaxed),
+            records_removed: totals.records_removed.load(Ordering::Relaxed),
+            max_pass_ms: totals.max_pass_ms.load(Ordering::Relaxed),
+            uncleanable_partitions: cleaner.uncleanable_count(),
+        },
     }
 }
 

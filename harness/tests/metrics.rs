@@ -141,6 +141,11 @@ fn counts_requests_traffic_and_state() -> Result<()> {
     ensure!(value(&before, &api("kafka_network_requests_total", "Produce")) == 0.0);
     ensure!(before.contains_key("kafka_coordinator_group_groups{state=\"Stable\"}"));
     ensure!(value(&before, "kafka_coordinator_group_groups{state=\"Empty\"}") == 0.0);
+    ensure!(value(&before, "kafka_log_cleaner_passes_total") == 0.0);
+    ensure!(value(&before, "kafka_log_cleaner_read_bytes_total") == 0.0);
+    ensure!(value(&before, "kafka_log_cleaner_records_removed_total") == 0.0);
+    ensure!(value(&before, "kafka_log_cleaner_uncleanable_partitions") == 0.0);
+    ensure!(before.contains_key("kafka_log_cleaner_max_clean_time_seconds"));
 
     let mut client = broker.connect()?;
     let batches = [

@@ -229,6 +229,12 @@ impl LogCleaner {
         *stopped
     }
 
+    /// How many logs could not be cleaned (Kafka's
+    /// `uncleanable-partitions-count`).
+    pub fn uncleanable_count(&self) -> usize {
+        self.state.lock().uncleanable.len()
+    }
+
     /// The first dirty offset recorded for `tp`.
     pub fn checkpoint(&self, tp: &TopicPartition) -> Option<i64> {
         self.state.lock().checkpoints.get(tp).copied()
