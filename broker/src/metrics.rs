@@ -371,7 +371,6 @@ impl Collector for StateSnapshot {
                 .encode_family(&StateLabels { state })?
                 .encode_gauge(&(count as i64))?;
         }
-        drop(groups);
         let cleaner = &self.cleaner;
         for (name, help, unit, value) in [
             (
