@@ -349,6 +349,10 @@ impl LogCleaner {
             Err(CleanError::Aborted) => {
                 info!(cleaner = id, log = %tp, "log cleaning aborted");
             }
+            // A log deleted under the pass (its directory gone) is no error.
+            Err(e) if log.is_deleted() => {
+                info!(cleaner = id, log = %tp, "log cleaning aborted: the log was deleted ({e})");
+            }
             Err(e) => {
                 state.uncleanable.insert(tp.clone());
                 error!(cleaner = id, log = %tp, "cannot clean log; it is marked uncleanable until a restart: {e}");
