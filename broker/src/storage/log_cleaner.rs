@@ -1000,6 +1000,7 @@ impl RecordFilter<'_> {
         let mut kept = Vec::new();
         let mut total = 0usize;
         let mut keeps_tombstones = false;
+        let mut keeps_mapped_tombstones = false;
         for record in record_batch::raw_records(&payload, header.records_count) {
             let record = record?;
             total += 1;
@@ -1018,13 +1019,16 @@ impl RecordFilter<'_> {
             };
             if keep {
                 keeps_tombstones |= !record.has_value;
+                // Those beyond the map are looked at again with the dirty
+                // section they are in, not for their horizon alone.
+                keeps_mapped_tombstones |= !record.has_value && offset < self.end_offset;
                 kept.push(record);
             }
         }
         let removed = (total - kept.len()) as u64;
         let new_horizon = (keeps_tombstones && horizon.is_none())
             .then(|| self.now.saturating_add(self.delete_retention_ms.max(0)));
-        let delete_horizon = if keeps_tombstones {
+        let delete_horizon = if keeps_mapped_tombstones {
             horizon.or(new_horizon)
         } else {
             None
