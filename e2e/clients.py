@@ -120,6 +120,37 @@ class Confluent(Library):
         check(len(got) == count, f"consumed {len(got)} records, expected {count}")
         return got
 
+    def produce_at(self, topic, records, partition, **config):
+        """(key, value) pairs sent in order to `partition`; their offsets."""
+        producer = self.producer(**config)
+        offsets = [None] * len(records)
+        errors = []
+
+        def delivered(i):
+            return lambda err, msg: errors.append(err) if err else offsets.__setitem__(i, msg.offset())
+
+        for i, (key, value) in enumerate(records):
+            producer.produce(topic, key=key, value=value, partition=partition, on_delivery=delivered(i))
+            producer.poll(0)
+        check(producer.flush(TIMEOUT) == 0, "messages left unsent")
+        check(not errors, f"delivery errors: {errors}")
+        return offsets
+
+    def read_from_start(self, topic, partition, last, deadline):
+        """What a fresh consumer assigned `partition` reads from its start
+        up to offset `last` (or until `deadline`), as in poll()."""
+        consumer = self.consumer(f"{topic}-reader")
+        consumer.assign([self.ck.TopicPartition(topic, partition, self.ck.OFFSET_BEGINNING)])
+        got = []
+        while (not got or got[-1][5] < last) and time.time() < deadline:
+            msg = consumer.poll(0.2)
+            if msg is None:
+                continue
+            check(msg.error() is None, f"consumer error: {msg.error()}")
+            got.append((msg.key(), msg.value(), msg.headers() or [], msg.timestamp()[1], msg.partition(), msg.offset()))
+        consumer.close()
+        return got
+
     def commit(self, consumer, topic, partition, offset):
         tp = self.ck.TopicPartition(topic, partition, offset)
         result = consumer.commit(offsets=[tp], asynchronous=False)
@@ -197,6 +228,29 @@ class KafkaPython(Library):
                 for m in records:
                     got.append((m.key, m.value, list(m.headers), m.timestamp, m.partition, m.offset))
         check(len(got) == count, f"consumed {len(got)} records, expected {count}")
+        return got
+
+    def produce_at(self, topic, records, partition, **config):
+        """(key, value) pairs sent in order to `partition`; their offsets."""
+        producer = self.producer(**config)
+        futures = [producer.send(topic, key=key, value=value, partition=partition) for key, value in records]
+        offsets = [future.get(timeout=TIMEOUT).offset for future in futures]
+        producer.close()
+        return offsets
+
+    def read_from_start(self, topic, partition, last, deadline):
+        """What a fresh consumer (in no group) assigned `partition` reads
+        from its start up to offset `last` (or until `deadline`)."""
+        consumer = self.consumer(None)
+        tp = self.kafka.TopicPartition(topic, partition)
+        consumer.assign([tp])
+        consumer.seek_to_beginning(tp)
+        got = []
+        while (not got or got[-1][5] < last) and time.time() < deadline:
+            for records in consumer.poll(timeout_ms=200).values():
+                for m in records:
+                    got.append((m.key, m.value, list(m.headers), m.timestamp, m.partition, m.offset))
+        consumer.close()
         return got
 
     def commit(self, consumer, topic, partition, offset):
@@ -703,6 +757,87 @@ def retention(client, topic):
     check(client.watermarks(topic, 0) == (high - 5, high), f"after DeleteRecords: {client.watermarks(topic, 0)}")
 
 
+COMPACTED_KEYS = 20
+COMPACTED_VERSIONS = 15
+
+
+def padded(text):
+    """A value of about 100 bytes that starts with `text`."""
+    return (text + ":").ljust(100, "-").encode()
+
+
+def compaction(client, topic):
+    """A compacted topic, as a user of Kafka's LogCleaner sees it: after
+    many versions of a few keys, a tombstone and enough other records that
+    the last versions are out of the active segment, a consumer from the
+    start reads each key once, with its last value, at the offset it was
+    produced at; the deleted key is gone (or, until a later pass removes
+    it, only its tombstone is left). Needs a broker whose cleaner backs off
+    briefly (log.cleaner.backoff.ms)."""
+    configs = {
+        "cleanup.policy": "compact",
+        "segment.bytes": "4096",
+        "min.cleanable.dirty.ratio": "0.01",
+        "delete.retention.ms": "0",
+    }
+    client.create_topic(topic, 1, **configs)
+    records = [
+        (f"key-{k}".encode(), padded(f"key-{k}:v{v}"))
+        for v in range(COMPACTED_VERSIONS) for k in range(COMPACTED_KEYS)
+    ]
+    records.append((b"key-0", None))
+    records += [(f"filler-{n % 3}".encode(), padded(f"filler-{n % 3}:{n}")) for n in range(60)]
+    # Batches well below the segment size (the broker refuses larger ones).
+    small_batches = {"batch.size": 2048} if isinstance(client, Confluent) else {"batch_size": 2048}
+    offsets = client.produce_at(topic, records, 0, **small_batches)
+    check(offsets == list(range(len(records))), f"produced at offsets {offsets[:5]}..{offsets[-5:]}, expected 0..{len(records) - 1}")
+    check(client.watermarks(topic, 0)[1] == len(records), f"watermarks {client.watermarks(topic, 0)}")
+    produced = {offset: record for offset, record in zip(offsets, records)}
+    last = {}  # key-N: the offset of its last record
+    for offset, (key, _) in zip(offsets, records):
+        if key.startswith(b"key-"):
+            last[key] = offset
+    tombstone = last.pop(b"key-0")
+    deadline = time.time() + TIMEOUT
+    while True:
+        # Each read has time of its own, so the last one is a whole read.
+        got = client.read_from_start(topic, 0, offsets[-1], time.time() + 10)
+        problem = compaction_problem(got, produced, last, tombstone, offsets[-1])
+        if problem is None:
+            break
+        if time.time() >= deadline:
+            fail(f"not compacted within {TIMEOUT} s: {problem}")
+        time.sleep(0.5)
+    check(described(client, topic, "cleanup.policy") == "compact", "cleanup.policy not described")
+    ratio = described(client, topic, "min.cleanable.dirty.ratio")
+    check(ratio == "0.01", f"min.cleanable.dirty.ratio described as {ratio}")
+
+
+def compaction_problem(got, produced, last, tombstone, end):
+    """What is wrong with `got` as a read of the compacted log, or None."""
+    seen = [(r[5], r[0], r[1][:12] if r[1] else r[1]) for r in got if r[0] and r[0].startswith(b"key-")]
+    shown = seen if len(seen) <= 40 else seen[:20] + ["..."] + seen[-20:]
+    where = f"read {len(got)} records, up to offset {got[-1][5] if got else None}; {len(seen)} key-N records {shown}"
+    if not got or got[-1][5] != end:
+        return f"the read did not reach offset {end}: {where}"
+    offsets = [r[5] for r in got]
+    if any(a >= b for a, b in zip(offsets, offsets[1:])):
+        return f"offsets not increasing: {offsets}"
+    for r in got:
+        if r[4] != 0 or (r[0], r[1]) != produced.get(r[5]):
+            return f"record at partition {r[4]} offset {r[5]} ({r[0]!r}, {r[1]!r}) is not the one produced there"
+    kept = {}
+    for offset, key, _ in seen:
+        kept.setdefault(key, []).append(offset)
+    deleted = kept.pop(b"key-0", [])
+    if deleted not in ([], [tombstone]):
+        return f"key-0 at offsets {deleted}, expected only its tombstone at {tombstone} or nothing: {where}"
+    expected = {key: [offset] for key, offset in last.items()}
+    if kept != expected:
+        return f"keys kept at {sorted(kept.items())}, expected {sorted(expected.items())}: {where}"
+    return None
+
+
 def confluent_alter(client, topic, changes):
     """IncrementalAlterConfigs: SET each value, DELETE each None."""
     from confluent_kafka.admin import AlterConfigOpType, ConfigEntry, ConfigResource, ResourceType
@@ -815,6 +950,7 @@ SCENARIOS = {
     "list-offsets": list_offsets,
     "admin": admin,
     "retention": retention,
+    "compaction": compaction,
     "metadata": metadata,
     "restart-produce": restart_produce,
     "restart-commit": restart_commit,

@@ -342,6 +342,41 @@ mod retention {
     }
 }
 
+/// A compacted topic with each client's admin API, producer and consumer:
+/// many versions of a few keys and a tombstone, and a consumer from the
+/// start sees only the last version of each key, at the offset it was
+/// produced at, and the deleted key gone (kcat cannot create topics with
+/// configs). The cleaner backs off 100 ms here.
+mod compaction {
+    use super::*;
+
+    fn run(client: Client) -> Result<()> {
+        let mut properties = PROPERTIES.to_vec();
+        properties.extend([
+            ("log.cleaner.backoff.ms", "100"),
+            ("log.retention.check.interval.ms", "200"),
+            ("log.segment.delete.delay.ms", "0"),
+        ]);
+        let broker = or_skip!(Broker::on_fixture_with(&[], &properties));
+        client.run(&broker, "compaction", &["compaction"])
+    }
+
+    #[test]
+    fn confluent() -> Result<()> {
+        run(Client::Confluent)
+    }
+
+    #[test]
+    fn kafka_python() -> Result<()> {
+        run(Client::KafkaPython)
+    }
+
+    #[test]
+    fn kafkajs() -> Result<()> {
+        run(Client::Kafkajs)
+    }
+}
+
 /// Each client reads what another wrote, in a ring through all four.
 mod across_clients {
     use super::*;
