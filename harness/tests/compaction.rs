@@ -86,6 +86,33 @@ fn produce(client: &mut Client, batch: &RecordBatch) -> Result<i64> {
     Ok(produced.base_offset)
 }
 
+/// Produces a batch of `records` and adds them to `model`; the batch sent.
+fn produce_into(
+    client: &mut Client,
+    model: &mut Model,
+    records: Vec<(String, Option<Vec<u8>>)>,
+    gzip: bool,
+    timestamp: i64,
+) -> Result<RecordBatch> {
+    let batch = keyed_batch(&records, gzip, timestamp);
+    let base = produce(client, &batch)?;
+    for (j, (key, value)) in records.into_iter().enumerate() {
+        model.insert(
+            base + j as i64,
+            Stored {
+                headers: vec![batch::Header {
+                    key: "h".into(),
+                    value: Some(key.clone().into_bytes()),
+                }],
+                key,
+                value,
+                timestamp: timestamp + j as i64,
+            },
+        );
+    }
+    Ok(batch)
+}
+
 /// Every record of t-0 from offset 0, by offset.
 fn read_back(client: &mut Client) -> Result<BTreeMap<i64, Stored>> {
     let (_, batches) = client.fetch_to_end(T, 0, 0)?;
@@ -219,22 +246,7 @@ fn a_compacted_topic_keeps_the_last_value_of_each_key() -> Result<()> {
                 (key, value)
             })
             .collect();
-        let batch = keyed_batch(&records, i % 3 == 0, timestamp + i);
-        let base = produce(&mut client, &batch)?;
-        for (j, (key, value)) in records.into_iter().enumerate() {
-            model.insert(
-                base + j as i64,
-                Stored {
-                    headers: vec![batch::Header {
-                        key: "h".into(),
-                        value: Some(key.clone().into_bytes()),
-                    }],
-                    key,
-                    value,
-                    timestamp: timestamp + i + j as i64,
-                },
-            );
-        }
+        produce_into(&mut client, &mut model, records, i % 3 == 0, timestamp + i)?;
     }
     let clean_to = wait_until_cleaned(&broker, Duration::from_secs(20))?;
     let read = read_back(&mut client)?;
@@ -482,22 +494,8 @@ fn run_case(ops: &[Op]) -> Result<()> {
                     .iter()
                     .map(|(k, v)| (key(*k), v.map(value)))
                     .collect();
-                let batch = keyed_batch(&records, *gzip, timestamp + i as i64 * 100);
-                let base = produce(&mut client, &batch)?;
-                for (j, (key, value)) in records.into_iter().enumerate() {
-                    model.insert(
-                        base + j as i64,
-                        Stored {
-                            headers: vec![batch::Header {
-                                key: "h".into(),
-                                value: Some(key.clone().into_bytes()),
-                            }],
-                            key,
-                            value,
-                            timestamp: batch.base_timestamp + j as i64,
-                        },
-                    );
-                }
+                let at = timestamp + i as i64 * 100;
+                produce_into(&mut client, &mut model, records, *gzip, at)?;
             }
             Op::Kill(ms) => {
                 std::thread::sleep(Duration::from_millis(u64::from(*ms)));
@@ -512,20 +510,7 @@ fn run_case(ops: &[Op]) -> Result<()> {
     let end = model.keys().next_back().map_or(0, |o| o + 1);
     loop {
         let filler = vec![("filler".to_string(), Some(vec![b'f'; 500]))];
-        let batch = keyed_batch(&filler, false, now_ms());
-        let base = produce(&mut client, &batch)?;
-        model.insert(
-            base,
-            Stored {
-                headers: vec![batch::Header {
-                    key: "h".into(),
-                    value: Some(b"filler".to_vec()),
-                }],
-                key: "filler".into(),
-                value: filler[0].1.clone(),
-                timestamp: batch.base_timestamp,
-            },
-        );
+        produce_into(&mut client, &mut model, filler, false, now_ms())?;
         if active_base(&broker.log_dir().join("t-0"))? > end {
             break;
         }

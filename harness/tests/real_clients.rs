@@ -309,6 +309,19 @@ mod topic_admin {
     }
 }
 
+/// Runs `scenario` against a broker that checks retention every 200 ms,
+/// removes deleted segments at once, and takes `extra` properties.
+fn scenario_with(client: Client, scenario: &str, extra: &[(&str, &str)]) -> Result<()> {
+    let mut properties = PROPERTIES.to_vec();
+    properties.extend([
+        ("log.retention.check.interval.ms", "200"),
+        ("log.segment.delete.delay.ms", "0"),
+    ]);
+    properties.extend_from_slice(extra);
+    let broker = or_skip!(Broker::on_fixture_with(&[], &properties));
+    client.run(&broker, scenario, &[scenario])
+}
+
 /// Alter a topic's retention with each client's admin API and see old data
 /// go, a consumer from the start begin at the new log start, the override
 /// described and reset, and DeleteRecords move the start (kcat has no
@@ -317,13 +330,7 @@ mod retention {
     use super::*;
 
     fn run(client: Client) -> Result<()> {
-        let mut properties = PROPERTIES.to_vec();
-        properties.extend([
-            ("log.retention.check.interval.ms", "200"),
-            ("log.segment.delete.delay.ms", "0"),
-        ]);
-        let broker = or_skip!(Broker::on_fixture_with(&[], &properties));
-        client.run(&broker, "retention", &["retention"])
+        scenario_with(client, "retention", &[])
     }
 
     #[test]
@@ -351,14 +358,7 @@ mod compaction {
     use super::*;
 
     fn run(client: Client) -> Result<()> {
-        let mut properties = PROPERTIES.to_vec();
-        properties.extend([
-            ("log.cleaner.backoff.ms", "100"),
-            ("log.retention.check.interval.ms", "200"),
-            ("log.segment.delete.delay.ms", "0"),
-        ]);
-        let broker = or_skip!(Broker::on_fixture_with(&[], &properties));
-        client.run(&broker, "compaction", &["compaction"])
+        scenario_with(client, "compaction", &[("log.cleaner.backoff.ms", "100")])
     }
 
     #[test]
