@@ -1434,6 +1434,34 @@ mod tests {
     }
 
     #[test]
+    fn reads_skip_segments_compaction_emptied() {
+        let s = setup(compact_config());
+        s.log
+            .append_as_leader(&keyed(&[("x", Some("kept"))], 0), 0)
+            .unwrap();
+        for i in 0..20 {
+            let value = format!("y{i:02}-{}", "p".repeat(40));
+            s.log
+                .append_as_leader(&keyed(&[("y", Some(&value))], 0), 0)
+                .unwrap();
+        }
+        assert!(s.log.cleaner_view().unwrap().segments.len() >= 3);
+        assert!(s.clean());
+        // Offset 1 lies in the first segment's emptied tail, and a segment
+        // after it was emptied whole: the read goes on to the next y.
+        let view = s.log.cleaner_view().unwrap();
+        assert!(
+            view.segments.iter().skip(1).any(|s| s.size == 0),
+            "no emptied segment"
+        );
+        let all = read_all(&s.log);
+        assert_eq!(all[0].0, 0);
+        let records = s.log.read(1, usize::MAX, true).unwrap().records;
+        let first = Batches::new(&records).next().unwrap().unwrap();
+        assert_eq!(first.header.base_offset, all[1].0);
+    }
+
+    #[test]
     fn groups_respect_the_segment_size() {
         let seg = |base: i64, size: u64| CleanerSegment {
             base_offset: base,

@@ -804,6 +804,9 @@ impl UnifiedLog {
             return Ok(info(Bytes::new()));
         }
 
+        // The files read so far: a segment the cleaner swapped in (a new
+        // file) that holds the offset is read too; one already read is not.
+        let mut read_files: Vec<Arc<File>> = Vec::new();
         while let Some(segment) = view {
             if let Some((position, header)) =
                 log_segment::find_batch(&segment.file, segment.start, segment.end, fetch_offset)?
@@ -818,12 +821,16 @@ impl UnifiedLog {
                 )?;
                 return Ok(info(records));
             }
-            // Nothing at or after the offset in this segment: try the next
-            // one, unless the cleaner swapped in a segment that now holds
-            // the offset.
+            // Nothing at or after the offset in this segment (compaction
+            // can leave segments with nothing, or nothing that late): try
+            // the next one, unless the cleaner swapped in a segment that now
+            // holds the offset.
+            read_files.push(Arc::clone(&segment.file));
             let inner = self.inner.lock();
             view = match inner.segments.range(..=fetch_offset).next_back() {
-                Some((_, holding)) if !Arc::ptr_eq(holding.file(), &segment.file) => {
+                Some((_, holding))
+                    if !read_files.iter().any(|f| Arc::ptr_eq(f, holding.file())) =>
+                {
                     Some(capture(holding, fetch_offset))
                 }
                 _ => inner
