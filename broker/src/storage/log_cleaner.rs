@@ -1162,6 +1162,31 @@ mod tests {
         batch
     }
 
+    /// Gives a batch an idempotent producer's fields.
+    fn with_producer(batch: &mut [u8], producer_id: i64, epoch: i16, sequence: i32) {
+        batch[43..51].copy_from_slice(&producer_id.to_be_bytes());
+        batch[51..53].copy_from_slice(&epoch.to_be_bytes());
+        batch[53..57].copy_from_slice(&sequence.to_be_bytes());
+        let crc = record_batch::compute_crc(batch);
+        batch[17..21].copy_from_slice(&crc.to_be_bytes());
+    }
+
+    /// The headers of every batch of the log.
+    fn headers(log: &UnifiedLog) -> Vec<BatchHeader> {
+        let mut out: Vec<BatchHeader> = Vec::new();
+        let mut next = 0;
+        while next < log.log_end_offset() {
+            let records = log.read(next, usize::MAX, true).unwrap().records;
+            let more: Vec<BatchHeader> =
+                Batches::new(&records).map(|b| b.unwrap().header).collect();
+            next = more
+                .last()
+                .map_or(log.log_end_offset(), |h| h.next_offset());
+            out.extend(more);
+        }
+        out
+    }
+
     /// Every record of the log: (offset, key, value, timestamp).
     fn read_all(log: &UnifiedLog) -> Vec<(i64, String, Option<String>, i64)> {
         let mut out = Vec::new();
@@ -1261,12 +1286,18 @@ mod tests {
                 .iter()
                 .map(|(k, v)| (k.as_str(), Some(v.as_str())))
                 .collect();
-            let info = s.log.append_as_leader(&keyed(&refs, codec), 0).unwrap();
+            let mut batch = keyed(&refs, codec);
+            if round % 2 == 1 {
+                // An idempotent producer's: its fields must survive.
+                with_producer(&mut batch, 9, 3, (round as i32 / 2) * 4);
+            }
+            let info = s.log.append_as_leader(&batch, 0).unwrap();
             for (i, (k, v)) in records.iter().enumerate() {
                 last.insert(k.clone(), (info.first_offset + i as i64, v.clone()));
             }
         }
         let before = read_all(&s.log);
+        let headers_before = headers(&s.log);
         assert_eq!(before.len(), 40);
         let end = s.log.log_end_offset();
         let active_base = s.log.cleaner_view().unwrap().active_base_offset;
@@ -1310,6 +1341,33 @@ mod tests {
         for record in &after {
             let original = before.iter().find(|r| r.0 == record.0).unwrap();
             assert_eq!(record, original);
+        }
+        // Every batch left is one of the originals: same offsets, codec,
+        // producer fields and leader epoch.
+        let headers_after = headers(&s.log);
+        assert!(
+            headers_after.iter().any(|h| h.records_count < 4),
+            "nothing was rebuilt"
+        );
+        for after in &headers_after {
+            let original = headers_before
+                .iter()
+                .find(|h| h.base_offset == after.base_offset)
+                .unwrap();
+            assert_eq!(after.compression_codec(), original.compression_codec());
+            assert_eq!(after.last_offset_delta, original.last_offset_delta);
+            assert_eq!(
+                (after.producer_id, after.producer_epoch, after.base_sequence),
+                (
+                    original.producer_id,
+                    original.producer_epoch,
+                    original.base_sequence
+                )
+            );
+            assert_eq!(
+                after.partition_leader_epoch,
+                original.partition_leader_epoch
+            );
         }
         assert_eq!(
             s.cleaner.checkpoint(s.log.topic_partition()),
@@ -1404,6 +1462,37 @@ mod tests {
         s.log.update_config(compact_config());
         assert!(s.clean());
         assert!(!s.clean(), "nothing is dirty any more");
+    }
+
+    #[test]
+    fn max_compaction_lag_cleans_whatever_the_ratio() {
+        let s = setup(LogConfig {
+            min_cleanable_ratio: 1.0,
+            ..compact_config()
+        });
+        for i in 0..20 {
+            let value = format!("v{i}");
+            s.log
+                .append_as_leader(&keyed(&[("same", Some(&value))], 0), 0)
+                .unwrap();
+        }
+        assert!(!s.clean(), "a ratio of 1 is never exceeded");
+        std::thread::sleep(Duration::from_millis(5));
+        s.log.update_config(LogConfig {
+            min_cleanable_ratio: 1.0,
+            max_compaction_lag_ms: 1,
+            ..compact_config()
+        });
+        assert!(
+            s.clean(),
+            "records older than max.compaction.lag.ms are cleaned"
+        );
+        let active_base = s.log.cleaner_view().unwrap().active_base_offset;
+        let left = read_all(&s.log)
+            .iter()
+            .filter(|r| r.0 < active_base)
+            .count();
+        assert_eq!(left, 1);
     }
 
     #[test]
