@@ -1441,18 +1441,22 @@ mod tests {
         );
     }
 
+    /// Appends `count` values of `key`, a batch each.
+    fn append_versions(log: &UnifiedLog, key: &str, count: usize) {
+        for i in 0..count {
+            let value = format!("v{i}");
+            log.append_as_leader(&keyed(&[(key, Some(&value))], 0), 0)
+                .unwrap();
+        }
+    }
+
     #[test]
     fn min_compaction_lag_and_ratio_hold_cleaning_back() {
         let s = setup(LogConfig {
             min_compaction_lag_ms: 3_600_000,
             ..compact_config()
         });
-        for i in 0..20 {
-            let value = format!("v{i}");
-            s.log
-                .append_as_leader(&keyed(&[("same", Some(&value))], 0), 0)
-                .unwrap();
-        }
+        append_versions(&s.log, "same", 20);
         assert!(!s.clean(), "records newer than min.compaction.lag.ms stay");
         s.log.update_config(LogConfig {
             min_cleanable_ratio: 1.0,
@@ -1470,12 +1474,7 @@ mod tests {
             min_cleanable_ratio: 1.0,
             ..compact_config()
         });
-        for i in 0..20 {
-            let value = format!("v{i}");
-            s.log
-                .append_as_leader(&keyed(&[("same", Some(&value))], 0), 0)
-                .unwrap();
-        }
+        append_versions(&s.log, "same", 20);
         assert!(!s.clean(), "a ratio of 1 is never exceeded");
         std::thread::sleep(Duration::from_millis(5));
         s.log.update_config(LogConfig {
