@@ -137,7 +137,7 @@ impl Broker {
         };
         broker
             .groups
-            .load(&broker)
+            .load(&broker.offsets_topic())
             .context("cannot load the consumer groups")?;
         broker
             .replicas
@@ -179,7 +179,7 @@ impl Broker {
         }
         let name = self.controller.delete_topic(&self.metadata, topic_id)?;
         self.replicas.sync_with_image(&self.metadata.image())?;
-        self.groups.on_topic_deleted(self, &name);
+        self.groups.on_topic_deleted(&self.offsets_topic(), &name);
         if let Some(metrics) = &self.metrics {
             metrics.forget_topic(&name);
         }

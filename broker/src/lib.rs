@@ -17,6 +17,7 @@ pub mod fetch_session;
 pub mod metadata;
 pub mod metrics;
 pub mod metrics_endpoint;
+pub mod offsets_topic;
 pub mod producer_id_manager;
 pub mod replica_manager;
 pub mod response_buffer;

@@ -31,7 +31,7 @@ pub async fn run(listener: TcpListener, broker: Arc<Broker>, shutdown: impl Futu
             interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 interval.tick().await;
-                broker.groups.tick(&broker);
+                broker.groups.tick(&broker.offsets_topic());
             }
         }
     });

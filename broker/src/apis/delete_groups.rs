@@ -12,7 +12,7 @@ pub fn handle(broker: &Broker, request: &DeleteGroupsRequest) -> DeleteGroupsRes
             .map(|id| {
                 DeletableGroupResult::default()
                     .with_group_id(id.clone())
-                    .with_error_code(broker.groups.delete_group(broker, id))
+                    .with_error_code(broker.groups.delete_group(&broker.offsets_topic(), id))
             })
             .collect(),
     )

@@ -4,6 +4,7 @@
 
 use super::RequestContext;
 use crate::broker::Broker;
+use crate::coordinator::internal_topic::InternalTopic;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::find_coordinator_response::Coordinator;
 use kafka_protocol::messages::{BrokerId, FindCoordinatorRequest, FindCoordinatorResponse};
@@ -35,8 +36,8 @@ pub fn handle(
                 ))
             } else {
                 broker
-                    .groups
-                    .offsets_topic(broker)
+                    .offsets_topic()
+                    .partitions()
                     .map(|_| ())
                     .map_err(|e| (e, "the coordinator is not available"))
             };

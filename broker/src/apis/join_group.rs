@@ -34,7 +34,10 @@ pub async fn handle(
             .collect(),
         require_known_member_id: ctx.api_version >= 4,
     };
-    let result = broker.groups.join_group(broker, join).await;
+    let result = broker
+        .groups
+        .join_group(&broker.offsets_topic(), join)
+        .await;
     let with_instance_ids = ctx.api_version >= 5;
     let mut response = JoinGroupResponse::default()
         .with_error_code(result.error)

@@ -13,7 +13,7 @@ pub fn handle(
 ) -> LeaveGroupResponse {
     if ctx.api_version < 3 {
         let errors = broker.groups.leave_group(
-            broker,
+            &broker.offsets_topic(),
             &request.group_id,
             &[(request.member_id.to_string(), None)],
         );
@@ -31,7 +31,7 @@ pub fn handle(
         .collect();
     let errors = broker
         .groups
-        .leave_group(broker, &request.group_id, &members);
+        .leave_group(&broker.offsets_topic(), &request.group_id, &members);
     LeaveGroupResponse::default().with_members(
         request
             .members

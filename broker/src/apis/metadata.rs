@@ -6,6 +6,7 @@ use super::RequestContext;
 use super::describe_topic_partitions::TOPIC_AUTHORIZED_OPERATIONS;
 use crate::broker::Broker;
 use crate::coordinator::OFFSETS_TOPIC;
+use crate::coordinator::internal_topic::InternalTopic;
 use crate::metadata::controller::{ControllerError, NewTopic};
 use crate::metadata::{MetadataImage, TopicImage, is_internal_topic, validate_topic_name};
 use kafka_protocol::error::ResponseError;
@@ -96,7 +97,7 @@ pub fn handle(
 fn auto_create(broker: &Broker, name: &str) {
     if name == OFFSETS_TOPIC {
         // Created with the settings the group coordinator gives it.
-        let _ = broker.groups.offsets_topic(broker);
+        let _ = broker.offsets_topic().partitions();
         return;
     }
     let topic = NewTopic {

@@ -34,7 +34,8 @@ pub fn handle(
     let mut errors = broker
         .groups
         .commit_offsets(
-            broker,
+            &broker.offsets_topic(),
+            &broker.metadata.image(),
             &request.group_id,
             request.generation_id_or_member_epoch,
             &request.member_id,

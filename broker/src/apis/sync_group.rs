@@ -25,7 +25,10 @@ pub async fn handle(
             .map(|a| (a.member_id.to_string(), a.assignment.clone()))
             .collect(),
     };
-    let result = broker.groups.sync_group(broker, sync).await;
+    let result = broker
+        .groups
+        .sync_group(&broker.offsets_topic(), sync)
+        .await;
     let mut response = SyncGroupResponse::default()
         .with_error_code(result.error)
         .with_assignment(result.assignment);

@@ -10,14 +10,15 @@
 //! members.
 
 pub mod group;
+pub mod internal_topic;
 pub mod records;
 
-use crate::broker::Broker;
-use crate::metadata::controller::{ControllerError, NewTopic};
-use crate::metadata::{MetadataImage, TopicImage};
-use crate::storage::record_batch::{self, Batches, NewRecord};
+use crate::metadata::MetadataImage;
+use crate::metadata::controller::NewTopic;
+use crate::storage::record_batch;
 use bytes::Bytes;
 use group::{Group, GroupState, JoinResult, Member, SyncResult};
+use internal_topic::{InternalTopic, TopicRecord, WriteError};
 use kafka_protocol::error::ResponseError;
 use parking_lot::{Mutex, RwLock};
 use records::{OffsetCommitKey, OffsetCommitValue, OffsetsRecord};
@@ -35,8 +36,6 @@ pub const OFFSETS_TOPIC: &str = "__consumer_offsets";
 /// How long a member that joined in a rebalance may wait for its response
 /// before it is dropped (Kafka's `NewMemberJoinTimeoutMs`).
 const NEW_MEMBER_JOIN_TIMEOUT: Duration = Duration::from_secs(300);
-/// How much of `__consumer_offsets` is read at a time when loading.
-const LOAD_CHUNK: usize = 1 << 20;
 
 fn code(error: ResponseError) -> i16 {
     error.code()
@@ -147,16 +146,9 @@ impl GroupCoordinator {
 
     // ------------------------------------------------------------ storage
 
-    /// The offsets topic, created (with Kafka's settings for it) if missing.
-    pub fn offsets_topic(
-        &self,
-        broker: &Broker,
-    ) -> Result<(Arc<MetadataImage>, Arc<TopicImage>), ResponseError> {
-        let image = broker.metadata.image();
-        if let Some(topic) = image.topic(OFFSETS_TOPIC) {
-            return Ok((Arc::clone(&image), Arc::clone(topic)));
-        }
-        let topic = NewTopic {
+    /// How `__consumer_offsets` is created: Kafka's settings for it.
+    pub fn offsets_topic_spec(&self) -> NewTopic {
+        NewTopic {
             name: OFFSETS_TOPIC.to_string(),
             num_partitions: self.config.offsets_topic_partitions,
             replication_factor: -1,
@@ -169,128 +161,82 @@ impl GroupCoordinator {
                     Some(self.config.offsets_topic_segment_bytes.to_string()),
                 ),
             ],
-        };
-        match broker.create_topic(&topic, false) {
-            Ok(_) | Err(ControllerError::TopicAlreadyExists(_)) => {}
-            Err(e) => {
-                warn!("cannot create {OFFSETS_TOPIC}: {e}");
-                return Err(ResponseError::CoordinatorNotAvailable);
-            }
         }
-        let image = broker.metadata.image();
-        let topic = image
-            .topic(OFFSETS_TOPIC)
-            .cloned()
-            .ok_or(ResponseError::CoordinatorNotAvailable)?;
-        Ok((image, topic))
     }
 
     /// Appends records of `group` to its partition of `__consumer_offsets`.
     fn write(
         &self,
-        broker: &Broker,
+        topic: &dyn InternalTopic,
         group: &str,
-        records: &[(Vec<u8>, Option<Vec<u8>>)],
+        records: &[TopicRecord],
     ) -> Result<(), ResponseError> {
-        let (image, topic) = self.offsets_topic(broker)?;
-        let partition = records::partition_for(group, topic.partitions.len() as i32);
-        let epoch = topic
-            .partitions
-            .get(&partition)
-            .map_or(0, |p| p.leader_epoch);
-        let log = broker
-            .replicas
-            .log(&image, &topic, partition)
-            .map_err(|_| ResponseError::CoordinatorNotAvailable)?;
-        let new: Vec<NewRecord<'_>> = records
-            .iter()
-            .map(|(key, value)| NewRecord {
-                key: Some(key),
-                value: value.as_deref(),
-            })
-            .collect();
-        let batch = record_batch::build_batch(now_ms(), &new);
-        broker.replicas.append(&log, &batch, epoch).map_err(|e| {
-            warn!(group, "cannot write to {OFFSETS_TOPIC}: {e}");
+        let partitions = topic.partitions()?;
+        let partition = records::partition_for(group, partitions);
+        topic.append(partition, records).map_err(|e| {
+            warn!(group, "cannot write to {OFFSETS_TOPIC}: {e:?}");
             match e {
-                crate::storage::AppendError::RecordTooLarge { .. }
-                | crate::storage::AppendError::RecordListTooLarge { .. } => {
-                    ResponseError::InvalidCommitOffsetSize
-                }
-                _ => ResponseError::CoordinatorNotAvailable,
+                WriteError::TooLarge => ResponseError::InvalidCommitOffsetSize,
+                WriteError::Unavailable => ResponseError::CoordinatorNotAvailable,
             }
-        })?;
-        Ok(())
+        })
     }
 
-    fn write_group_metadata(&self, broker: &Broker, group: &Group) -> Result<(), ResponseError> {
+    fn write_group_metadata(
+        &self,
+        topic: &dyn InternalTopic,
+        group: &Group,
+    ) -> Result<(), ResponseError> {
         let value = records::group_value(&group.metadata_value());
         self.write(
-            broker,
+            topic,
             &group.id,
             &[(records::group_key(&group.id), Some(value))],
         )
     }
 
     /// Reads every committed offset and group of `__consumer_offsets`.
-    pub fn load(&self, broker: &Broker) -> io::Result<()> {
-        let image = broker.metadata.image();
-        let Some(topic) = image.topic(OFFSETS_TOPIC) else {
-            return Ok(());
-        };
+    pub fn load(&self, topic: &dyn InternalTopic) -> io::Result<()> {
         let mut offsets: HashMap<String, HashMap<(String, i32), OffsetCommitValue>> =
             HashMap::new();
         let mut metadata: HashMap<String, Option<records::GroupMetadataValue>> = HashMap::new();
-        for &partition in topic.partitions.keys() {
-            let log = broker.replicas.log(&image, topic, partition)?;
-            let mut offset = log.log_start_offset();
-            while offset < log.log_end_offset() {
-                let chunk = match log.read(offset, LOAD_CHUNK, true) {
-                    Ok(info) if !info.records.is_empty() => info.records,
-                    _ => break,
-                };
-                let mut next = offset;
-                for batch in Batches::new(&chunk).filter_map(Result::ok) {
-                    next = batch.header.next_offset();
-                    if batch.header.is_control() || batch.header.compression_codec() != 0 {
-                        continue;
+        topic.read_all(&mut |partition, batch| {
+            let Ok(header) = record_batch::BatchHeader::parse(batch) else {
+                return;
+            };
+            if header.is_control() || header.compression_codec() != 0 {
+                return;
+            }
+            let Ok(records) = record_batch::records(batch) else {
+                return;
+            };
+            for record in records.filter_map(Result::ok) {
+                let Some(key) = record.key else { continue };
+                match records::decode(key, record.value) {
+                    Ok(OffsetsRecord::Offset(key, Some(value))) => {
+                        offsets
+                            .entry(key.group)
+                            .or_default()
+                            .insert((key.topic, key.partition), value);
                     }
-                    let Ok(records) = record_batch::records(batch.bytes) else {
-                        continue;
-                    };
-                    for record in records.filter_map(Result::ok) {
-                        let Some(key) = record.key else { continue };
-                        match records::decode(key, record.value) {
-                            Ok(OffsetsRecord::Offset(key, Some(value))) => {
-                                offsets
-                                    .entry(key.group)
-                                    .or_default()
-                                    .insert((key.topic, key.partition), value);
-                            }
-                            Ok(OffsetsRecord::Offset(key, None)) => {
-                                if let Some(group) = offsets.get_mut(&key.group) {
-                                    group.remove(&(key.topic, key.partition));
-                                }
-                            }
-                            Ok(OffsetsRecord::Group(group, value)) => {
-                                if value.is_none() {
-                                    offsets.remove(&group);
-                                }
-                                metadata.insert(group, value);
-                            }
-                            Ok(OffsetsRecord::Other) => {}
-                            Err(e) => {
-                                warn!(partition, "skipping a corrupt {OFFSETS_TOPIC} record: {e}")
-                            }
+                    Ok(OffsetsRecord::Offset(key, None)) => {
+                        if let Some(group) = offsets.get_mut(&key.group) {
+                            group.remove(&(key.topic, key.partition));
                         }
                     }
+                    Ok(OffsetsRecord::Group(group, value)) => {
+                        if value.is_none() {
+                            offsets.remove(&group);
+                        }
+                        metadata.insert(group, value);
+                    }
+                    Ok(OffsetsRecord::Other) => {}
+                    Err(e) => {
+                        warn!(partition, "skipping a corrupt {OFFSETS_TOPIC} record: {e}")
+                    }
                 }
-                if next <= offset {
-                    break;
-                }
-                offset = next;
             }
-        }
+        })?;
 
         let now = Instant::now();
         let mut groups = self.groups.write();
@@ -356,7 +302,7 @@ impl GroupCoordinator {
 
     // --------------------------------------------------------- rebalances
 
-    pub async fn join_group(&self, broker: &Broker, request: JoinRequest) -> JoinResult {
+    pub async fn join_group(&self, topic: &dyn InternalTopic, request: JoinRequest) -> JoinResult {
         let member_id = request.member_id.clone();
         if request.group_id.is_empty() {
             return JoinResult::error(code(ResponseError::InvalidGroupId), &member_id);
@@ -366,7 +312,7 @@ impl GroupCoordinator {
         {
             return JoinResult::error(code(ResponseError::InvalidSessionTimeout), &member_id);
         }
-        if let Err(e) = self.offsets_topic(broker) {
+        if let Err(e) = topic.partitions() {
             return JoinResult::error(code(e), &member_id);
         }
         let group = if member_id.is_empty() {
@@ -461,7 +407,7 @@ impl GroupCoordinator {
                     }
                 }
             }
-            self.maybe_complete_join(broker, &mut group);
+            self.maybe_complete_join(topic, &mut group);
         }
         rx.await
             .unwrap_or_else(|_| JoinResult::error(code(ResponseError::UnknownMemberId), &member_id))
@@ -540,7 +486,7 @@ impl GroupCoordinator {
 
     /// Completes the join phase when every member has rejoined, or when the
     /// wait is over.
-    fn maybe_complete_join(&self, broker: &Broker, group: &mut Group) {
+    fn maybe_complete_join(&self, topic: &dyn InternalTopic, group: &mut Group) {
         if group.state != GroupState::PreparingRebalance {
             return;
         }
@@ -560,12 +506,12 @@ impl GroupCoordinator {
         } else if !group.all_members_joined() && now < deadline {
             return;
         }
-        self.complete_join(broker, group);
+        self.complete_join(topic, group);
     }
 
     /// Starts the next generation with the members that rejoined (Kafka's
     /// `onCompleteJoin`).
-    fn complete_join(&self, broker: &Broker, group: &mut Group) {
+    fn complete_join(&self, topic: &dyn InternalTopic, group: &mut Group) {
         let gone: Vec<String> = group
             .members
             .values()
@@ -591,7 +537,7 @@ impl GroupCoordinator {
             group.protocol_name = None;
             group.protocol_type = None;
             info!(group = %group.id, generation = group.generation, "group is empty");
-            if let Err(e) = self.write_group_metadata(broker, group) {
+            if let Err(e) = self.write_group_metadata(topic, group) {
                 warn!(group = %group.id, "cannot store the empty group: {e:?}");
             }
             return;
@@ -625,7 +571,7 @@ impl GroupCoordinator {
         }
     }
 
-    pub async fn sync_group(&self, broker: &Broker, request: SyncRequest) -> SyncResult {
+    pub async fn sync_group(&self, topic: &dyn InternalTopic, request: SyncRequest) -> SyncResult {
         let Some(group) = self.group(&request.group_id) else {
             return SyncResult::error(code(ResponseError::UnknownMemberId));
         };
@@ -681,7 +627,7 @@ impl GroupCoordinator {
                 for member in group.members.values_mut() {
                     member.assignment = assignments.get(&member.id).cloned().unwrap_or_default();
                 }
-                if let Err(error) = self.write_group_metadata(broker, &group) {
+                if let Err(error) = self.write_group_metadata(topic, &group) {
                     for member in group.members.values_mut() {
                         member.assignment = Bytes::new();
                         if let Some(waiter) = member.awaiting_sync.take() {
@@ -753,7 +699,7 @@ impl GroupCoordinator {
     /// instance id when the member id is empty).
     pub fn leave_group(
         &self,
-        broker: &Broker,
+        topic: &dyn InternalTopic,
         group_id: &str,
         members: &[(String, Option<String>)],
     ) -> Vec<i16> {
@@ -787,7 +733,7 @@ impl GroupCoordinator {
                     }
                     Some((id, _)) => {
                         info!(group = %group.id, member = %id, "member left");
-                        self.remove_member(broker, &mut group, &id);
+                        self.remove_member(topic, &mut group, &id);
                         0
                     }
                 }
@@ -797,7 +743,7 @@ impl GroupCoordinator {
 
     /// Drops a member and rebalances what is left (Kafka's
     /// `removeMemberAndUpdateGroup`).
-    fn remove_member(&self, broker: &Broker, group: &mut Group, id: &str) {
+    fn remove_member(&self, topic: &dyn InternalTopic, group: &mut Group, id: &str) {
         let Some(mut member) = group.members.shift_remove(id) else {
             return;
         };
@@ -813,16 +759,16 @@ impl GroupCoordinator {
         match group.state {
             GroupState::Stable | GroupState::CompletingRebalance => {
                 self.prepare_rebalance(group);
-                self.maybe_complete_join(broker, group);
+                self.maybe_complete_join(topic, group);
             }
-            GroupState::PreparingRebalance => self.maybe_complete_join(broker, group),
+            GroupState::PreparingRebalance => self.maybe_complete_join(topic, group),
             GroupState::Empty | GroupState::Dead => {}
         }
     }
 
     /// Completes rebalances whose wait is over and expires members that
     /// stopped heartbeating. Called every few tens of milliseconds.
-    pub fn tick(&self, broker: &Broker) {
+    pub fn tick(&self, topic: &dyn InternalTopic) {
         let groups: Vec<Arc<Mutex<Group>>> = self.groups.read().values().cloned().collect();
         let now = Instant::now();
         for group in groups {
@@ -837,10 +783,10 @@ impl GroupCoordinator {
                 .collect();
             for id in expired {
                 info!(group = %group.id, member = %id, "member's session expired");
-                self.remove_member(broker, &mut group, &id);
+                self.remove_member(topic, &mut group, &id);
             }
             match group.state {
-                GroupState::PreparingRebalance => self.maybe_complete_join(broker, &mut group),
+                GroupState::PreparingRebalance => self.maybe_complete_join(topic, &mut group),
                 GroupState::CompletingRebalance
                     if group.sync_deadline.is_some_and(|d| d <= now) =>
                 {
@@ -862,7 +808,7 @@ impl GroupCoordinator {
                         group.leader = group.members.keys().next().cloned();
                     }
                     self.prepare_rebalance(&mut group);
-                    self.maybe_complete_join(broker, &mut group);
+                    self.maybe_complete_join(topic, &mut group);
                 }
                 _ => {}
             }
@@ -874,9 +820,11 @@ impl GroupCoordinator {
     /// Commits offsets for a group member (or, with generation -1 and no
     /// member id, for a group that only stores offsets). Returns one error
     /// code per offset.
+    #[allow(clippy::too_many_arguments)]
     pub fn commit_offsets(
         &self,
-        broker: &Broker,
+        topic: &dyn InternalTopic,
+        image: &MetadataImage,
         group_id: &str,
         generation: i32,
         member_id: &str,
@@ -887,10 +835,9 @@ impl GroupCoordinator {
         if group_id.is_empty() {
             return all(ResponseError::InvalidGroupId);
         }
-        let (image, _) = match self.offsets_topic(broker) {
-            Ok(found) => found,
-            Err(e) => return all(e),
-        };
+        if let Err(e) = topic.partitions() {
+            return all(e);
+        }
         let group = match self.group(group_id) {
             Some(group) => group,
             None if generation < 0 => self.group_or_new(group_id),
@@ -952,7 +899,7 @@ impl GroupCoordinator {
                     (records::offset_key(key), Some(records::offset_value(value)))
                 })
                 .collect();
-            match self.write(broker, group_id, &records) {
+            match self.write(topic, group_id, &records) {
                 Ok(()) => {
                     for (_, key, value) in accepted {
                         group.offsets.insert((key.topic, key.partition), value);
@@ -1033,7 +980,7 @@ impl GroupCoordinator {
     }
 
     /// Forgets the committed offsets of a deleted topic, in every group.
-    pub fn on_topic_deleted(&self, broker: &Broker, topic: &str) {
+    pub fn on_topic_deleted(&self, offsets_topic: &dyn InternalTopic, topic: &str) {
         let groups: Vec<Arc<Mutex<Group>>> = self.groups.read().values().cloned().collect();
         for group in groups {
             let mut group = group.lock();
@@ -1057,7 +1004,10 @@ impl GroupCoordinator {
                     (records::offset_key(&key), None)
                 })
                 .collect();
-            if self.write(broker, &group.id.clone(), &tombstones).is_ok() {
+            if self
+                .write(offsets_topic, &group.id.clone(), &tombstones)
+                .is_ok()
+            {
                 for key in gone {
                     group.offsets.remove(&key);
                 }
@@ -1149,7 +1099,7 @@ impl GroupCoordinator {
     }
 
     /// Deletes empty groups and their offsets.
-    pub fn delete_group(&self, broker: &Broker, group_id: &str) -> i16 {
+    pub fn delete_group(&self, topic: &dyn InternalTopic, group_id: &str) -> i16 {
         let Some(group) = self.group(group_id) else {
             return code(ResponseError::GroupIdNotFound);
         };
@@ -1172,7 +1122,7 @@ impl GroupCoordinator {
             })
             .collect();
         tombstones.push((records::group_key(&group.id), None));
-        if let Err(error) = self.write(broker, group_id, &tombstones) {
+        if let Err(error) = self.write(topic, group_id, &tombstones) {
             return code(error);
         }
         group.state = GroupState::Dead;
