@@ -12,6 +12,7 @@
 pub mod group;
 pub mod internal_topic;
 pub mod records;
+pub mod transaction_log;
 
 use crate::metadata::MetadataImage;
 use crate::metadata::controller::NewTopic;
