@@ -231,10 +231,29 @@ impl Broker {
                     } else {
                         (None, Some(altered))
                     };
-                    self.config
+                    let merged = self
+                        .config
                         .with_dynamic(cluster_default, own)
-                        .map(|_| ())
-                        .map_err(|e| format!("{e:#}"))
+                        .map_err(|e| format!("{e:#}"))?;
+                    // Kafka's LogCleaner.validateReconfiguration.
+                    let current = self.replicas.logs().cleaner().config().threads;
+                    let threads = merged.cleaner.threads;
+                    if threads != current {
+                        if threads < 1 {
+                            return Err("Log cleaner threads should be at least 1".into());
+                        }
+                        if threads < current / 2 {
+                            return Err(format!(
+                                "Log cleaner threads cannot be reduced to less than half the current value {current}"
+                            ));
+                        }
+                        if threads > current * 2 {
+                            return Err(format!(
+                                "Log cleaner threads cannot be increased to more than double the current value {current}"
+                            ));
+                        }
+                    }
+                    Ok(())
                 };
                 self.controller.alter_broker_configs(
                     &self.metadata,

@@ -627,6 +627,18 @@ fn dynamic_cleaner_configs_apply_without_a_restart() -> Result<()> {
         ("1", "log.cleaner.threads", "many", "log.cleaner.threads"),
         (
             "1",
+            "log.cleaner.threads",
+            "0",
+            "Log cleaner threads should be at least 1",
+        ),
+        (
+            "1",
+            "log.cleaner.threads",
+            "5",
+            "Log cleaner threads cannot be increased to more than double the current value 2",
+        ),
+        (
+            "1",
             "log.cleaner.min.cleanable.ratio",
             "2",
             "log.cleaner.min.cleanable.ratio",

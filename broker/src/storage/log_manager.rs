@@ -317,18 +317,10 @@ impl LogManager {
         self.pending_deletes
             .lock()
             .extend(files.into_iter().map(|f| (due, f)));
+        // Under the lock the retention thread holds from reading the queue
+        // until it waits, so the wakeup cannot fall in between.
+        let _stopped = self.stop.0.lock();
         self.stop.1.notify_all();
-    }
-
-    /// Waits until `deadline` or until shutdown; returns whether it is
-    /// shutting down.
-    fn wait_until(&self, deadline: Instant) -> bool {
-        let (stopped, wake) = &*self.stop;
-        let mut stopped = stopped.lock();
-        if !*stopped {
-            wake.wait_until(&mut stopped, deadline);
-        }
-        *stopped
     }
 
     /// The retention thread (Kafka's `kafka-log-retention` and
@@ -341,14 +333,21 @@ impl LogManager {
         let interval = self.manager_config.retention_check_interval;
         let mut next_check = Instant::now() + interval.min(RETENTION_INITIAL_DELAY);
         loop {
-            let wake_at = self
-                .pending_deletes
-                .lock()
-                .iter()
-                .map(|(due, _)| *due)
-                .fold(next_check, Instant::min);
-            if self.wait_until(wake_at) {
-                return;
+            {
+                let (stopped, wake) = &*self.stop;
+                let mut stopped = stopped.lock();
+                let wake_at = self
+                    .pending_deletes
+                    .lock()
+                    .iter()
+                    .map(|(due, _)| *due)
+                    .fold(next_check, Instant::min);
+                if !*stopped {
+                    wake.wait_until(&mut stopped, wake_at);
+                }
+                if *stopped {
+                    return;
+                }
             }
             let now = Instant::now();
             if now >= next_check {
