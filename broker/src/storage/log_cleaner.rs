@@ -19,7 +19,7 @@
 use super::checkpoint_file;
 use super::compression;
 use super::log_segment::{LogSegment, PendingBatch};
-use super::record_batch::{self, BatchHeader, Batches, RECORD_BATCH_OVERHEAD, RebuiltBatch};
+use super::record_batch::{self, BatchHeader, Batches, RECORD_BATCH_OVERHEAD};
 use super::unified_log::{CLEANED_FILE_SUFFIX, CleanerSegment, CleanerView};
 use super::{TopicPartition, UnifiedLog};
 use parking_lot::{Condvar, Mutex, RwLock};
@@ -1048,19 +1048,13 @@ impl RecordFilter<'_> {
             if last_of_producer {
                 // Kafka's RETAIN_EMPTY: the batch stays, without records,
                 // so the producer's last sequence is kept.
-                let rebuilt = RebuiltBatch {
-                    base_offset: header.base_offset,
-                    partition_leader_epoch: header.partition_leader_epoch,
+                let rebuilt = BatchHeader {
                     attributes: header.attributes
                         & !(record_batch::DELETE_HORIZON_FLAG
                             | record_batch::COMPRESSION_CODEC_MASK),
-                    last_offset_delta: header.last_offset_delta,
                     base_timestamp: header.max_timestamp,
-                    max_timestamp: header.max_timestamp,
-                    producer_id: header.producer_id,
-                    producer_epoch: header.producer_epoch,
-                    base_sequence: header.base_sequence,
                     records_count: 0,
+                    ..*header
                 };
                 record_batch::write_batch(out, &rebuilt, &[]);
             }
@@ -1100,17 +1094,12 @@ impl RecordFilter<'_> {
         if new_horizon.is_some() {
             attributes |= record_batch::DELETE_HORIZON_FLAG;
         }
-        let rebuilt = RebuiltBatch {
-            base_offset: header.base_offset,
-            partition_leader_epoch: header.partition_leader_epoch,
+        let rebuilt = BatchHeader {
             attributes,
-            last_offset_delta: header.last_offset_delta,
             base_timestamp,
             max_timestamp,
-            producer_id: header.producer_id,
-            producer_epoch: header.producer_epoch,
-            base_sequence: header.base_sequence,
             records_count: kept.len() as i32,
+            ..*header
         };
         record_batch::write_batch(out, &rebuilt, &payload);
         Ok(FilterOutcome {

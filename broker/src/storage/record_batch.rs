@@ -482,24 +482,10 @@ pub fn put_record_with_timestamp_delta(out: &mut Vec<u8>, record: &RawRecord<'_>
     out.extend_from_slice(&body);
 }
 
-/// The fields of a batch the log cleaner writes: a batch it kept part of.
-#[derive(Debug, Clone, Copy)]
-pub struct RebuiltBatch {
-    pub base_offset: i64,
-    pub partition_leader_epoch: i32,
-    pub attributes: i16,
-    pub last_offset_delta: i32,
-    pub base_timestamp: i64,
-    pub max_timestamp: i64,
-    pub producer_id: i64,
-    pub producer_epoch: i16,
-    pub base_sequence: i32,
-    pub records_count: i32,
-}
-
-/// Writes a whole batch with `payload` as its (already compressed, when
-/// `attributes` says so) records, computing its length and CRC.
-pub fn write_batch(out: &mut Vec<u8>, batch: &RebuiltBatch, payload: &[u8]) {
+/// Writes a whole magic v2 batch with the fields of `batch` and `payload`
+/// as its (already compressed, when its attributes say so) records; the
+/// length and CRC are computed, `batch`'s own are not looked at.
+pub fn write_batch(out: &mut Vec<u8>, batch: &BatchHeader, payload: &[u8]) {
     let start = out.len();
     out.extend_from_slice(&batch.base_offset.to_be_bytes());
     out.extend_from_slice(
