@@ -173,7 +173,12 @@ fn produce_partition(
             AppendError::Producer(ProducerError::OutOfOrderSequence { .. }) => {
                 Failure::with_message(ResponseError::OutOfOrderSequenceNumber, e)
             }
-            AppendError::Transactional => Failure::with_message(ResponseError::InvalidTxnState, e),
+            AppendError::Producer(ProducerError::InvalidTxnState { .. }) => {
+                Failure::with_message(ResponseError::InvalidTxnState, e)
+            }
+            AppendError::Producer(ProducerError::TransactionCoordinatorFenced { .. }) => {
+                Failure::with_message(ResponseError::TransactionCoordinatorFenced, e)
+            }
             AppendError::Deleted => Failure::new(ResponseError::UnknownTopicOrPartition),
             AppendError::Io(ref io) => {
                 error!(partition = %tp, "cannot append to log: {io}");

@@ -11,7 +11,8 @@
 use super::leader_epoch_cache::LeaderEpochFileCache;
 use super::log_segment::{self, LogSegment, RecoveryStart, SegmentConfig};
 use super::producer_state::{self, ProducerStateManager};
-use super::record_batch::BatchHeader;
+use super::record_batch::{BatchHeader, ControlRecord};
+use super::transaction_index::TXN_INDEX_FILE_SUFFIX;
 use super::{LogConfig, TopicPartition};
 use std::collections::BTreeMap;
 use std::io;
@@ -135,7 +136,7 @@ pub fn load(
             Err(why) => {
                 warn!(log = %tp, segment = %segment.path().display(),
                     "rebuilding index: {why}");
-                let rebuilt = segment.recover(true, is_last, None, &mut |_| {})?;
+                let rebuilt = segment.recover(true, is_last, None, &mut |_, _| {})?;
                 // Trimmed like any segment's after recovery; the active one
                 // is readied for appends at the end.
                 segment.on_become_inactive()?;
@@ -195,13 +196,23 @@ pub fn load(
             continue;
         }
         let is_last = Some(&base) == bases.last();
-        let recovered = segment.scan_from(start, true, true, &mut |header: &BatchHeader| {
-            if header.base_offset >= snapshot_offset {
-                producer_state.update(header, header.base_offset);
+        // The aborted transactions of the scanned part are rebuilt from
+        // its markers (Kafka's LogSegment.recover).
+        segment.truncate_txn_index(start.next_offset.unwrap_or(i64::MIN))?;
+        let mut aborted = Vec::new();
+        let recovered = segment.scan_from(start, true, true, &mut |header, control| {
+            if header.base_offset >= snapshot_offset
+                && let Some(completed) = producer_state.update(header, header.base_offset, control)
+                && let Some(entry) = completed.aborted_txn()
+            {
+                aborted.push(entry);
             }
             epochs_changed |=
                 leader_epochs.assign(header.partition_leader_epoch, header.base_offset);
         })?;
+        for entry in aborted {
+            segment.append_aborted_txn(entry)?;
+        }
         segment.on_become_inactive()?;
         scanned_bytes += recovered.scanned_bytes;
         if let Some(reason) = &recovered.stopped_by {
@@ -275,22 +286,27 @@ const CLEANED_SUFFIX: &str = ".cleaned";
 /// the segment).
 fn complete_interrupted_swaps(dir: &Path, tp: &TopicPartition) -> io::Result<()> {
     let mut swaps = Vec::new();
+    let mut txn_index_swaps = std::collections::HashMap::new();
     let mut logs = Vec::new();
     let mut min_cleaned = i64::MAX;
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
         let name = entry.file_name().to_string_lossy().into_owned();
         if let Some(stem) = name.strip_suffix(SWAP_SUFFIX) {
-            match log_segment::parse_log_file_name(stem) {
-                Some(base) => swaps.push((base, entry.path())),
-                None => std::fs::remove_file(entry.path())?,
+            if let Some(base) = log_segment::parse_log_file_name(stem) {
+                swaps.push((base, entry.path()));
+            } else if let Some(base) = log_segment::parse_file_name(stem, TXN_INDEX_FILE_SUFFIX) {
+                // Aborted transactions are not rebuilt with the indexes:
+                // the swapped-in segment keeps its own.
+                txn_index_swaps.insert(base, entry.path());
+            } else {
+                std::fs::remove_file(entry.path())?;
             }
         } else if let Some(stem) = name.strip_suffix(CLEANED_SUFFIX) {
             let base = log_segment::parse_log_file_name(stem)
                 .or_else(|| log_segment::parse_file_name(stem, log_segment::INDEX_FILE_SUFFIX))
-                .or_else(|| {
-                    log_segment::parse_file_name(stem, log_segment::TIME_INDEX_FILE_SUFFIX)
-                });
+                .or_else(|| log_segment::parse_file_name(stem, log_segment::TIME_INDEX_FILE_SUFFIX))
+                .or_else(|| log_segment::parse_file_name(stem, TXN_INDEX_FILE_SUFFIX));
             if let Some(base) = base {
                 min_cleaned = min_cleaned.min(base);
             }
@@ -308,7 +324,7 @@ fn complete_interrupted_swaps(dir: &Path, tp: &TopicPartition) -> io::Result<()>
         let file = std::fs::File::open(&swap)?;
         let len = file.metadata()?.len();
         let mut next = base;
-        log_segment::walk_headers(&file, 0, len, i64::MAX, &mut |h| next = h.next_offset())?;
+        log_segment::walk_headers(&file, 0, len, i64::MAX, &mut |h, _| next = h.next_offset())?;
         for &replaced in logs
             .iter()
             .filter(|&&b| b >= base && b < next.max(base + 1))
@@ -317,6 +333,7 @@ fn complete_interrupted_swaps(dir: &Path, tp: &TopicPartition) -> io::Result<()>
                 log_segment::LOG_FILE_SUFFIX,
                 log_segment::INDEX_FILE_SUFFIX,
                 log_segment::TIME_INDEX_FILE_SUFFIX,
+                TXN_INDEX_FILE_SUFFIX,
             ] {
                 let path = dir.join(format!("{replaced:020}{suffix}"));
                 match std::fs::remove_file(&path) {
@@ -325,8 +342,17 @@ fn complete_interrupted_swaps(dir: &Path, tp: &TopicPartition) -> io::Result<()>
                 }
             }
         }
+        if let Some(txn_index) = txn_index_swaps.remove(&base) {
+            std::fs::rename(
+                &txn_index,
+                dir.join(format!("{base:020}{TXN_INDEX_FILE_SUFFIX}")),
+            )?;
+        }
         std::fs::rename(&swap, dir.join(log_segment::log_file_name(base)))?;
         warn!(log = %tp, file = %swap.display(), next_offset = next, "completed an interrupted segment swap");
+    }
+    for (_, path) in txn_index_swaps {
+        std::fs::remove_file(path)?;
     }
     Ok(())
 }
@@ -346,9 +372,11 @@ fn scan_dir(dir: &Path, tp: &TopicPartition) -> io::Result<(Vec<i64>, Snapshots)
         } else if let Some(offset) = producer_state::parse_snapshot_file_name(&name) {
             snapshots.push((offset, entry.path()));
         } else if let Some(base) =
-            log_segment::parse_file_name(&name, log_segment::INDEX_FILE_SUFFIX).or_else(|| {
-                log_segment::parse_file_name(&name, log_segment::TIME_INDEX_FILE_SUFFIX)
-            })
+            log_segment::parse_file_name(&name, log_segment::INDEX_FILE_SUFFIX)
+                .or_else(|| {
+                    log_segment::parse_file_name(&name, log_segment::TIME_INDEX_FILE_SUFFIX)
+                })
+                .or_else(|| log_segment::parse_file_name(&name, TXN_INDEX_FILE_SUFFIX))
         {
             indexes.push((base, entry.path()));
         }
@@ -405,20 +433,22 @@ fn replay_headers(
     producer_state: &mut ProducerStateManager,
 ) -> io::Result<u64> {
     let mut read = 0;
-    let mut apply = |header: &BatchHeader| {
+    let mut apply = |header: &BatchHeader, control: Option<ControlRecord>| {
         if header.base_offset >= from {
-            producer_state.update(header, header.base_offset);
+            producer_state.update(header, header.base_offset, control);
         }
     };
-    let walk =
-        |segment: &LogSegment, end: u64, apply: &mut dyn FnMut(&BatchHeader)| -> io::Result<u64> {
-            let start = if segment.base_offset() <= from {
-                segment.lookup_position(from)
-            } else {
-                0
-            };
-            log_segment::walk_headers(segment.file(), start, end, until, apply)
+    let walk = |segment: &LogSegment,
+                end: u64,
+                apply: &mut dyn FnMut(&BatchHeader, Option<ControlRecord>)|
+     -> io::Result<u64> {
+        let start = if segment.base_offset() <= from {
+            segment.lookup_position(from)
+        } else {
+            0
         };
+        log_segment::walk_headers(segment.file(), start, end, until, apply)
+    };
     let first = segments
         .range(..=from)
         .next_back()
@@ -436,7 +466,7 @@ fn replay_headers(
 
 fn delete_segment_files(segment: &LogSegment) -> io::Result<()> {
     let path = segment.path();
-    for suffix in ["log", "index", "timeindex"] {
+    for suffix in ["log", "index", "timeindex", "txnindex"] {
         match std::fs::remove_file(path.with_extension(suffix)) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
             _ => {}

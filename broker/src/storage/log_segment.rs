@@ -2,8 +2,9 @@
 //! `<base offset>.log` file of batches, its `.index` and its `.timeindex`.
 
 use super::offset_index::OffsetIndex;
-use super::record_batch::{self, BatchError, BatchHeader, RECORD_BATCH_OVERHEAD};
+use super::record_batch::{self, BatchError, BatchHeader, ControlRecord, RECORD_BATCH_OVERHEAD};
 use super::time_index::TimeIndex;
+use super::transaction_index::{AbortedTxn, TXN_INDEX_FILE_SUFFIX, TransactionIndex};
 use std::fs::{File, OpenOptions};
 use std::io::{self, IoSlice, Write};
 use std::os::unix::fs::FileExt;
@@ -90,6 +91,8 @@ pub struct LogSegment {
     size: u64,
     offset_index: OffsetIndex,
     time_index: TimeIndex,
+    /// The transactions aborted by a marker in this segment.
+    txn_index: TransactionIndex,
     /// The largest batch timestamp so far and the last offset of the batch
     /// that holds it; -1 while unknown.
     max_timestamp: i64,
@@ -147,6 +150,7 @@ impl LogSegment {
         segment.size = 0;
         segment.offset_index.file_mut().reset();
         segment.time_index.file_mut().reset();
+        segment.txn_index.truncate_to(i64::MIN)?;
         segment.rolling_timestamp = Some(None);
         segment.make_active()?;
         Ok(segment)
@@ -178,6 +182,7 @@ impl LogSegment {
             base_offset,
             offset_index: OffsetIndex::open(&name(INDEX_FILE_SUFFIX), base_offset)?,
             time_index: TimeIndex::open(&name(TIME_INDEX_FILE_SUFFIX), base_offset)?,
+            txn_index: TransactionIndex::open(name(TXN_INDEX_FILE_SUFFIX))?,
             path,
             file: Arc::new(file),
             size,
@@ -366,7 +371,7 @@ impl LogSegment {
         check_crc: bool,
         truncate: bool,
         resume_before: Option<i64>,
-        on_batch: &mut dyn FnMut(&BatchHeader),
+        on_batch: &mut dyn FnMut(&BatchHeader, Option<ControlRecord>),
     ) -> io::Result<SegmentRecovery> {
         let start = self.begin_recovery(resume_before)?;
         self.scan_from(start, check_crc, truncate, on_batch)
@@ -409,7 +414,7 @@ impl LogSegment {
         start: RecoveryStart,
         check_crc: bool,
         truncate: bool,
-        on_batch: &mut dyn FnMut(&BatchHeader),
+        on_batch: &mut dyn FnMut(&BatchHeader, Option<ControlRecord>),
     ) -> io::Result<SegmentRecovery> {
         let file_len = self.file.metadata()?.len();
         let mut next_offset = start.next_offset;
@@ -424,10 +429,14 @@ impl LogSegment {
                     stopped_by = Some(e);
                     break;
                 }
-                ScanItem::Batch { position, header } => {
+                ScanItem::Batch {
+                    position,
+                    header,
+                    control,
+                } => {
                     self.track_timestamp(header.max_timestamp, header.last_offset());
                     self.index_batch(header.last_offset(), position);
-                    on_batch(&header);
+                    on_batch(&header, control);
                     self.bytes_since_last_index_entry += header.size_in_bytes() as u64;
                     next_offset = Some(header.next_offset());
                     valid_end = position + header.size_in_bytes() as u64;
@@ -586,7 +595,8 @@ impl LogSegment {
     pub fn flush(&self) -> io::Result<()> {
         self.file.sync_data()?;
         self.offset_index.file().flush()?;
-        self.time_index.file().flush()
+        self.time_index.file().flush()?;
+        self.txn_index.flush()
     }
 
     /// Renames the segment's files `<name>.deleted` (Kafka's
@@ -594,11 +604,12 @@ impl LogSegment {
     /// to be removed after `file.delete.delay.ms`. Readers that hold the
     /// files open keep reading them.
     pub fn rename_to_deleted(&self) -> io::Result<Vec<PathBuf>> {
-        let mut renamed = Vec::with_capacity(3);
+        let mut renamed = Vec::with_capacity(4);
         for path in [
             self.path.clone(),
             self.offset_index.file().path().to_path_buf(),
             self.time_index.file().path().to_path_buf(),
+            self.txn_index.path().to_path_buf(),
         ] {
             let mut deleted = path.clone().into_os_string();
             deleted.push(DELETED_FILE_SUFFIX);
@@ -627,12 +638,17 @@ impl LogSegment {
         let log = renamed(&self.path)?;
         let index = renamed(self.offset_index.file().path())?;
         let time_index = renamed(self.time_index.file().path())?;
+        let txn_index = renamed(self.txn_index.path())?;
         std::fs::rename(&self.path, &log)?;
         self.path = log;
         std::fs::rename(self.offset_index.file().path(), &index)?;
         self.offset_index.file_mut().set_path(index);
         std::fs::rename(self.time_index.file().path(), &time_index)?;
         self.time_index.file_mut().set_path(time_index);
+        if self.txn_index.has_file() {
+            std::fs::rename(self.txn_index.path(), &txn_index)?;
+        }
+        self.txn_index.set_path(txn_index);
         Ok(())
     }
 
@@ -643,6 +659,7 @@ impl LogSegment {
             self.path.as_path(),
             self.offset_index.file().path(),
             self.time_index.file().path(),
+            self.txn_index.path(),
         ] {
             match std::fs::remove_file(path) {
                 Err(e) if e.kind() != io::ErrorKind::NotFound => {
@@ -665,12 +682,39 @@ impl LogSegment {
     }
 
     /// The files to force to disk for a flush done outside the log's lock.
-    pub fn flush_handles(&self) -> [Arc<File>; 3] {
+    pub fn flush_handles(&self) -> impl Iterator<Item = Arc<File>> + use<> {
         [
-            Arc::clone(&self.file),
-            self.offset_index.file().handle(),
-            self.time_index.file().handle(),
+            Some(Arc::clone(&self.file)),
+            Some(self.offset_index.file().handle()),
+            Some(self.time_index.file().handle()),
+            self.txn_index.handle(),
         ]
+        .into_iter()
+        .flatten()
+    }
+
+    /// The transactions aborted by markers in this segment.
+    pub fn txn_index(&self) -> &TransactionIndex {
+        &self.txn_index
+    }
+
+    /// Records a transaction aborted by a marker just appended to this
+    /// segment.
+    pub fn append_aborted_txn(&mut self, entry: AbortedTxn) -> io::Result<()> {
+        self.txn_index.append(entry)
+    }
+
+    /// Drops the aborted transactions whose markers are at or after
+    /// `offset` (recovery rebuilds them from what it scans).
+    pub fn truncate_txn_index(&mut self, offset: i64) -> io::Result<()> {
+        self.txn_index.truncate_to(offset)
+    }
+
+    /// Gives the segment these aborted transactions, written to its index
+    /// file and flushed (a segment the cleaner writes).
+    pub fn write_txn_index(&mut self, entries: &[AbortedTxn]) -> io::Result<()> {
+        self.txn_index = TransactionIndex::write_new(self.txn_index.path().to_path_buf(), entries)?;
+        Ok(())
     }
 }
 
@@ -705,7 +749,7 @@ pub fn walk_headers(
     mut position: u64,
     end: u64,
     until_offset: i64,
-    on_batch: &mut dyn FnMut(&BatchHeader),
+    on_batch: &mut dyn FnMut(&BatchHeader, Option<ControlRecord>),
 ) -> io::Result<u64> {
     let mut header_buf = [0u8; RECORD_BATCH_OVERHEAD];
     let mut read = 0;
@@ -719,7 +763,12 @@ pub fn walk_headers(
         if header.base_offset >= until_offset {
             break;
         }
-        on_batch(&header);
+        let control = if header.is_control() {
+            read_control_record(file, position, &header)?
+        } else {
+            None
+        };
+        on_batch(&header, control);
         position += header.size_in_bytes() as u64;
     }
     Ok(read)
@@ -739,8 +788,26 @@ fn write_all_vectored(mut file: &File, mut slices: &mut [IoSlice<'_>]) -> io::Re
     Ok(())
 }
 
+/// The control record of the control batch at `position`.
+pub fn read_control_record(
+    file: &File,
+    position: u64,
+    header: &BatchHeader,
+) -> io::Result<Option<ControlRecord>> {
+    let len = header
+        .size_in_bytes()
+        .min(record_batch::CONTROL_RECORD_READ_BYTES);
+    let mut buf = vec![0u8; len];
+    file.read_exact_at(&mut buf, position)?;
+    Ok(record_batch::control_record(&buf))
+}
+
 enum ScanItem {
-    Batch { position: u64, header: BatchHeader },
+    Batch {
+        position: u64,
+        header: BatchHeader,
+        control: Option<ControlRecord>,
+    },
     Invalid(BatchError),
     End,
 }
@@ -818,8 +885,16 @@ impl<'a> Scanner<'a> {
         if check_crc && let Err(e) = record_batch::check_crc(&batch[..size], &header, pos) {
             return Ok(ScanItem::Invalid(e));
         }
+        let control = header
+            .is_control()
+            .then(|| record_batch::control_record(&batch[..size]))
+            .flatten();
         self.position += size as u64;
-        Ok(ScanItem::Batch { position, header })
+        Ok(ScanItem::Batch {
+            position,
+            header,
+            control,
+        })
     }
 }
 
@@ -862,7 +937,7 @@ mod tests {
         let mut segment = LogSegment::open(dir.path(), 0, CONFIG).unwrap();
         let mut seen = 0;
         let recovery = segment
-            .recover(true, true, None, &mut |_| seen += 1)
+            .recover(true, true, None, &mut |_, _| seen += 1)
             .unwrap();
         assert_eq!(seen, 100);
         assert_eq!(recovery.next_offset, Some(100));
@@ -891,7 +966,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let whole = write_batches(dir.path(), 100);
         let mut segment = LogSegment::open(dir.path(), 0, CONFIG).unwrap();
-        segment.recover(true, true, None, &mut |_| {}).unwrap();
+        segment.recover(true, true, None, &mut |_, _| {}).unwrap();
         let entries = segment.offset_index.len();
         let (max_ts, max_offset) = (segment.max_timestamp(), segment.offset_of_max_timestamp());
         segment.on_become_inactive().unwrap();
@@ -930,7 +1005,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let whole = write_batches(dir.path(), 100);
         let mut segment = LogSegment::open(dir.path(), 0, CONFIG).unwrap();
-        segment.recover(true, true, None, &mut |_| {}).unwrap();
+        segment.recover(true, true, None, &mut |_, _| {}).unwrap();
         let full_entries = segment.offset_index.len();
         let max_ts = segment.max_timestamp();
         drop(segment);
@@ -938,7 +1013,7 @@ mod tests {
         let mut segment = LogSegment::open(dir.path(), 0, CONFIG).unwrap();
         let mut seen = Vec::new();
         let recovery = segment
-            .recover(true, true, Some(80), &mut |h| seen.push(h.base_offset))
+            .recover(true, true, Some(80), &mut |h, _| seen.push(h.base_offset))
             .unwrap();
         assert_eq!(recovery.next_offset, Some(100));
         assert!(recovery.scanned_bytes < whole / 4, "{recovery:?}");

@@ -14,6 +14,7 @@ pub mod offset_index;
 pub mod producer_state;
 pub mod record_batch;
 pub mod time_index;
+pub mod transaction_index;
 pub mod unified_log;
 
 pub use log_manager::LogManager;

@@ -7,8 +7,9 @@
 //! log closes; a restart loads the latest snapshot and reads only the batch
 //! headers after it.
 
-use super::record_batch::BatchHeader;
-use std::collections::{HashMap, VecDeque};
+use super::record_batch::{BatchHeader, ControlRecord, ControlRecordType};
+use super::transaction_index::AbortedTxn;
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use thiserror::Error;
@@ -27,11 +28,64 @@ pub struct BatchMetadata {
     pub last_offset: i64,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 struct ProducerStateEntry {
     epoch: i16,
     batches: VecDeque<BatchMetadata>,
     last_timestamp: i64,
+    /// The epoch of the transaction coordinator that wrote the producer's
+    /// last marker; -1 before any.
+    coordinator_epoch: i32,
+    /// The first offset of the producer's open transaction, if any.
+    current_txn_first_offset: Option<i64>,
+}
+
+impl Default for ProducerStateEntry {
+    fn default() -> Self {
+        ProducerStateEntry {
+            epoch: 0,
+            batches: VecDeque::new(),
+            last_timestamp: -1,
+            coordinator_epoch: NO_COORDINATOR_EPOCH,
+            current_txn_first_offset: None,
+        }
+    }
+}
+
+/// A transaction a marker just ended (Kafka's `CompletedTxn`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CompletedTxn {
+    pub producer_id: i64,
+    pub first_offset: i64,
+    /// The marker's offset.
+    pub last_offset: i64,
+    pub aborted: bool,
+    /// The first offset of the oldest transaction still open after this
+    /// one ended, or the offset after the marker.
+    pub last_stable_offset: i64,
+}
+
+impl CompletedTxn {
+    /// The entry of the transaction index for an aborted transaction.
+    pub fn aborted_txn(&self) -> Option<AbortedTxn> {
+        self.aborted.then_some(AbortedTxn {
+            producer_id: self.producer_id,
+            first_offset: self.first_offset,
+            last_offset: self.last_offset,
+            last_stable_offset: self.last_stable_offset,
+        })
+    }
+}
+
+/// A producer as DescribeProducers reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ActiveProducer {
+    pub producer_id: i64,
+    pub epoch: i16,
+    pub last_sequence: i32,
+    pub last_timestamp: i64,
+    pub coordinator_epoch: i32,
+    pub current_txn_start_offset: i64,
 }
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -52,6 +106,18 @@ pub enum ProducerError {
         found: i32,
         last: i32,
     },
+    /// A plain (idempotent) batch from a producer whose transaction is open.
+    #[error("expected transactional write from producer {producer_id} at offset {offset}")]
+    InvalidTxnState { producer_id: i64, offset: i64 },
+    /// A marker from a coordinator older than the one of the last marker.
+    #[error(
+        "transaction marker of producer {producer_id} has coordinator epoch {epoch}, older than {current}"
+    )]
+    TransactionCoordinatorFenced {
+        producer_id: i64,
+        epoch: i32,
+        current: i32,
+    },
 }
 
 /// What to do with a batch from an idempotent producer.
@@ -65,6 +131,8 @@ pub enum SequenceCheck {
 #[derive(Debug, Default)]
 pub struct ProducerStateManager {
     producers: HashMap<i64, ProducerStateEntry>,
+    /// The open transactions: first offset to producer id.
+    ongoing_txns: BTreeMap<i64, i64>,
 }
 
 const SNAPSHOT_VERSION: i16 = 1;
@@ -139,6 +207,14 @@ impl ProducerStateManager {
             return Ok(SequenceCheck::Append);
         };
         let producer_id = header.producer_id;
+        if !header.is_transactional()
+            && let Some(offset) = entry.current_txn_first_offset
+        {
+            return Err(ProducerError::InvalidTxnState {
+                producer_id,
+                offset,
+            });
+        }
         if header.producer_epoch < entry.epoch {
             return Err(ProducerError::InvalidProducerEpoch {
                 producer_id,
@@ -175,15 +251,81 @@ impl ProducerStateManager {
         Ok(SequenceCheck::Append)
     }
 
-    /// Records a batch stored at `first_offset` (also used in recovery).
-    pub fn update(&mut self, header: &BatchHeader, first_offset: i64) {
-        if !header.has_producer_id() || header.is_control() {
-            return;
+    /// Checks only the producer epoch of a batch a coordinator writes for a
+    /// producer (a transactional offset commit).
+    pub fn check_epoch(&self, header: &BatchHeader) -> Result<(), ProducerError> {
+        match self.producers.get(&header.producer_id) {
+            Some(entry) if header.producer_epoch < entry.epoch => {
+                Err(ProducerError::InvalidProducerEpoch {
+                    producer_id: header.producer_id,
+                    epoch: header.producer_epoch,
+                    current: entry.epoch,
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Checks a transaction marker a coordinator is about to write (Kafka's
+    /// `ProducerAppendInfo.appendEndTxnMarker` checks): its producer epoch
+    /// may not be older than the producer's, nor its coordinator epoch
+    /// older than the last marker's.
+    pub fn check_marker(
+        &self,
+        producer_id: i64,
+        producer_epoch: i16,
+        coordinator_epoch: i32,
+    ) -> Result<(), ProducerError> {
+        let Some(entry) = self.producers.get(&producer_id) else {
+            return Ok(());
+        };
+        if producer_epoch < entry.epoch {
+            return Err(ProducerError::InvalidProducerEpoch {
+                producer_id,
+                epoch: producer_epoch,
+                current: entry.epoch,
+            });
+        }
+        if coordinator_epoch < entry.coordinator_epoch {
+            return Err(ProducerError::TransactionCoordinatorFenced {
+                producer_id,
+                epoch: coordinator_epoch,
+                current: entry.coordinator_epoch,
+            });
+        }
+        Ok(())
+    }
+
+    /// Records a batch stored at `first_offset` (also used in recovery):
+    /// a producer's data batch, or a transaction marker (`control` is the
+    /// control record), which ends the producer's transaction
+    /// and returns it.
+    pub fn update(
+        &mut self,
+        header: &BatchHeader,
+        first_offset: i64,
+        control: Option<ControlRecord>,
+    ) -> Option<CompletedTxn> {
+        if !header.has_producer_id() {
+            return None;
+        }
+        if header.is_control() {
+            let control = control?;
+            let aborted = match control.kind {
+                ControlRecordType::Abort => true,
+                ControlRecordType::Commit => false,
+                ControlRecordType::Unknown(_) => return None,
+            };
+            return Some(self.end_txn(header, first_offset, aborted, control.coordinator_epoch));
         }
         let entry = self.producers.entry(header.producer_id).or_default();
         if header.producer_epoch != entry.epoch {
             entry.epoch = header.producer_epoch;
             entry.batches.clear();
+        }
+        if header.is_transactional() && entry.current_txn_first_offset.is_none() {
+            entry.current_txn_first_offset = Some(first_offset);
+            self.ongoing_txns.insert(first_offset, header.producer_id);
         }
         if entry.batches.len() == NUM_BATCHES_TO_RETAIN {
             entry.batches.pop_front();
@@ -195,12 +337,77 @@ impl ProducerStateManager {
             last_offset: first_offset + i64::from(header.last_offset_delta),
         });
         entry.last_timestamp = entry.last_timestamp.max(header.max_timestamp);
+        None
     }
 
-    /// Forgets producers whose last batch is older than `max_idle_ms`.
+    /// A marker at `offset` ends the producer's transaction (one without
+    /// data too: it then spans just the marker, as in Kafka).
+    fn end_txn(
+        &mut self,
+        header: &BatchHeader,
+        offset: i64,
+        aborted: bool,
+        coordinator_epoch: i32,
+    ) -> CompletedTxn {
+        let producer_id = header.producer_id;
+        let entry = self.producers.entry(producer_id).or_default();
+        if header.producer_epoch != entry.epoch {
+            entry.epoch = header.producer_epoch;
+            entry.batches.clear();
+        }
+        entry.coordinator_epoch = entry.coordinator_epoch.max(coordinator_epoch);
+        entry.last_timestamp = entry.last_timestamp.max(header.max_timestamp);
+        let first_offset = match entry.current_txn_first_offset.take() {
+            Some(first) => {
+                self.ongoing_txns.remove(&first);
+                first
+            }
+            None => offset,
+        };
+        CompletedTxn {
+            producer_id,
+            first_offset,
+            last_offset: offset,
+            aborted,
+            last_stable_offset: self.first_unstable_offset().unwrap_or(offset + 1),
+        }
+    }
+
+    /// The first offset of the oldest open transaction.
+    pub fn first_unstable_offset(&self) -> Option<i64> {
+        self.ongoing_txns.keys().next().copied()
+    }
+
+    /// The open transactions: (first offset, producer id), oldest first.
+    pub fn ongoing_txns(&self) -> impl Iterator<Item = (i64, i64)> + '_ {
+        self.ongoing_txns.iter().map(|(&first, &pid)| (first, pid))
+    }
+
+    /// The producers as DescribeProducers reports them.
+    pub fn active_producers(&self) -> Vec<ActiveProducer> {
+        let mut producers: Vec<ActiveProducer> = self
+            .producers
+            .iter()
+            .map(|(&producer_id, entry)| ActiveProducer {
+                producer_id,
+                epoch: entry.epoch,
+                last_sequence: entry.batches.back().map_or(-1, |b| b.last_seq),
+                last_timestamp: entry.last_timestamp,
+                coordinator_epoch: entry.coordinator_epoch,
+                current_txn_start_offset: entry.current_txn_first_offset.unwrap_or(-1),
+            })
+            .collect();
+        producers.sort_by_key(|p| p.producer_id);
+        producers
+    }
+
+    /// Forgets producers whose last batch is older than `max_idle_ms`, but
+    /// not those with an open transaction.
     pub fn remove_expired(&mut self, now_ms: i64, max_idle_ms: i64) {
-        self.producers
-            .retain(|_, entry| now_ms.saturating_sub(entry.last_timestamp) < max_idle_ms);
+        self.producers.retain(|_, entry| {
+            entry.current_txn_first_offset.is_some()
+                || now_ms.saturating_sub(entry.last_timestamp) < max_idle_ms
+        });
     }
 
     pub fn len(&self) -> usize {
@@ -236,8 +443,13 @@ impl ProducerStateManager {
             let delta = last.map_or(0, |b| (b.last_offset - b.first_offset) as i32);
             buf.extend_from_slice(&delta.to_be_bytes());
             buf.extend_from_slice(&entry.last_timestamp.to_be_bytes());
-            buf.extend_from_slice(&NO_COORDINATOR_EPOCH.to_be_bytes());
-            buf.extend_from_slice(&NO_TXN_FIRST_OFFSET.to_be_bytes());
+            buf.extend_from_slice(&entry.coordinator_epoch.to_be_bytes());
+            buf.extend_from_slice(
+                &entry
+                    .current_txn_first_offset
+                    .unwrap_or(NO_TXN_FIRST_OFFSET)
+                    .to_be_bytes(),
+            );
         }
         let crc = crc32c::crc32c(&buf[SNAPSHOT_ENTRIES_OFFSET..]);
         buf[SNAPSHOT_CRC_OFFSET..SNAPSHOT_ENTRIES_OFFSET].copy_from_slice(&crc.to_be_bytes());
@@ -261,6 +473,7 @@ impl ProducerStateManager {
         let count = r.i32()?;
         let count = usize::try_from(count).map_err(|_| format!("bad entry count {count}"))?;
         let mut producers = HashMap::new();
+        let mut ongoing_txns = BTreeMap::new();
         for _ in 0..count {
             let producer_id = r.i64()?;
             let epoch = r.i16()?;
@@ -268,8 +481,12 @@ impl ProducerStateManager {
             let last_offset = r.i64()?;
             let offset_delta = r.i32()?;
             let timestamp = r.i64()?;
-            let _coordinator_epoch = r.i32()?;
-            let _txn_first_offset = r.i64()?;
+            let coordinator_epoch = r.i32()?;
+            let txn_first_offset = r.i64()?;
+            let current_txn_first_offset = (txn_first_offset >= 0).then_some(txn_first_offset);
+            if let Some(first) = current_txn_first_offset {
+                ongoing_txns.insert(first, producer_id);
+            }
             let mut batches = VecDeque::new();
             if last_offset >= 0 {
                 batches.push_back(BatchMetadata {
@@ -285,13 +502,18 @@ impl ProducerStateManager {
                     epoch,
                     batches,
                     last_timestamp: timestamp,
+                    coordinator_epoch,
+                    current_txn_first_offset,
                 },
             );
         }
         if !r.0.is_empty() {
             return Err(format!("{} bytes after the last entry", r.0.len()));
         }
-        Ok(ProducerStateManager { producers })
+        Ok(ProducerStateManager {
+            producers,
+            ongoing_txns,
+        })
     }
 
     /// Writes the snapshot of the state at `offset` into `dir`, through a
@@ -344,9 +566,9 @@ mod tests {
         let mut state = ProducerStateManager::default();
         // A producer the partition has never seen may start anywhere.
         assert_eq!(state.check(&header(7, 0, 42, 3)), Ok(SequenceCheck::Append));
-        state.update(&header(7, 0, 0, 3), 10);
+        state.update(&header(7, 0, 0, 3), 10, None);
         assert_eq!(state.check(&header(7, 0, 3, 2)), Ok(SequenceCheck::Append));
-        state.update(&header(7, 0, 3, 2), 13);
+        state.update(&header(7, 0, 3, 2), 13, None);
 
         // A retry of either batch is a duplicate with its original offsets.
         let Ok(SequenceCheck::Duplicate(first)) = state.check(&header(7, 0, 0, 3)) else {
@@ -379,7 +601,7 @@ mod tests {
             state.check(&header(7, 1, 5, 1)),
             Err(ProducerError::OutOfOrderSequence { .. })
         ));
-        state.update(&header(7, 1, 0, 1), 20);
+        state.update(&header(7, 1, 0, 1), 20, None);
         assert!(matches!(
             state.check(&header(7, 0, 5, 1)),
             Err(ProducerError::InvalidProducerEpoch { current: 1, .. })
@@ -387,7 +609,7 @@ mod tests {
 
         // Only the last five batches are remembered.
         for i in 1..=6 {
-            state.update(&header(7, 1, i, 1), 20 + i64::from(i));
+            state.update(&header(7, 1, i, 1), 20 + i64::from(i), None);
         }
         assert!(matches!(
             state.check(&header(7, 1, 1, 1)),
@@ -405,9 +627,9 @@ mod tests {
     #[test]
     fn snapshots_keep_each_producers_last_batch() {
         let mut state = ProducerStateManager::default();
-        state.update(&header(7, 0, 0, 3), 10);
-        state.update(&header(7, 0, 3, 2), 13);
-        state.update(&header(9, 2, 0, 1), 20);
+        state.update(&header(7, 0, 0, 3), 10, None);
+        state.update(&header(7, 0, 3, 2), 13, None);
+        state.update(&header(9, 2, 0, 1), 20, None);
         let bytes = state.encode_snapshot();
         assert_eq!(bytes.len(), 6 + 4 + 2 * 46);
         assert_eq!(&bytes[..2], &[0, 1]);

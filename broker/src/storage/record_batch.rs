@@ -214,6 +214,140 @@ pub struct NewRecord<'a> {
 /// `MemoryRecords.withRecords`), for what the broker writes itself: metadata
 /// records and consumer offsets. The base offset is assigned on append.
 pub fn build_batch(timestamp: i64, records: &[NewRecord<'_>]) -> Vec<u8> {
+    build_producer_batch(timestamp, None, records)
+}
+
+/// The producer fields of a batch a coordinator writes for a producer
+/// (TxnOffsetCommit's offsets, transaction markers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchProducer {
+    pub producer_id: i64,
+    pub producer_epoch: i16,
+    pub base_sequence: i32,
+    pub transactional: bool,
+    pub control: bool,
+}
+
+/// The type of a control record (its key: version, then type), Kafka's
+/// `ControlRecordType`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ControlRecordType {
+    Abort,
+    Commit,
+    /// A type this broker does not know (a newer Kafka's, or garbage).
+    Unknown(i16),
+}
+
+impl ControlRecordType {
+    pub fn id(self) -> i16 {
+        match self {
+            ControlRecordType::Abort => 0,
+            ControlRecordType::Commit => 1,
+            ControlRecordType::Unknown(id) => id,
+        }
+    }
+
+    fn from_id(id: i16) -> Self {
+        match id {
+            0 => ControlRecordType::Abort,
+            1 => ControlRecordType::Commit,
+            other => ControlRecordType::Unknown(other),
+        }
+    }
+}
+
+/// The version of the control record key and of the end transaction marker.
+const CONTROL_RECORD_VERSION: i16 = 0;
+
+/// A transaction marker batch (Kafka's `EndTransactionMarker`): one control
+/// record whose key is the type (COMMIT or ABORT) and whose value is the
+/// coordinator epoch, in a transactional control batch of the producer.
+pub fn build_marker_batch(
+    timestamp: i64,
+    producer_id: i64,
+    producer_epoch: i16,
+    commit: bool,
+    coordinator_epoch: i32,
+) -> Vec<u8> {
+    let kind = if commit {
+        ControlRecordType::Commit
+    } else {
+        ControlRecordType::Abort
+    };
+    let mut key = Vec::with_capacity(4);
+    key.extend_from_slice(&CONTROL_RECORD_VERSION.to_be_bytes());
+    key.extend_from_slice(&kind.id().to_be_bytes());
+    let mut value = Vec::with_capacity(6);
+    value.extend_from_slice(&CONTROL_RECORD_VERSION.to_be_bytes());
+    value.extend_from_slice(&coordinator_epoch.to_be_bytes());
+    build_producer_batch(
+        timestamp,
+        Some(BatchProducer {
+            producer_id,
+            producer_epoch,
+            base_sequence: -1,
+            transactional: true,
+            control: true,
+        }),
+        &[NewRecord {
+            key: Some(&key),
+            value: Some(&value),
+        }],
+    )
+}
+
+/// The control record of a control batch: its type, and for a
+/// transaction marker the coordinator epoch of its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ControlRecord {
+    pub kind: ControlRecordType,
+    /// -1 when the value holds none.
+    pub coordinator_epoch: i32,
+}
+
+/// The control record of a control batch: its first record (control
+/// batches are never compressed). None when `batch` is not a control batch
+/// or its first record's key cannot be read.
+pub fn control_record(batch: &[u8]) -> Option<ControlRecord> {
+    let header = BatchHeader::parse(batch).ok()?;
+    if !header.is_control() || header.compression_codec() != 0 {
+        return None;
+    }
+    let mut r = Reader::new(batch.get(RECORD_BATCH_OVERHEAD..)?);
+    let _length = r.read_varint().ok()?;
+    let _attributes = r.read_i8().ok()?;
+    let _timestamp_delta = r.read_varlong().ok()?;
+    let _offset_delta = r.read_varint().ok()?;
+    let key_length = r.read_varint().ok()?;
+    if key_length < 4 {
+        return None;
+    }
+    let _version = r.read_i16().ok()?;
+    let kind = ControlRecordType::from_id(r.read_i16().ok()?);
+    r.read_bytes(key_length as usize - 4).ok()?;
+    let coordinator_epoch = match r.read_varint() {
+        Ok(len) if len >= 6 => {
+            let _version = r.read_i16();
+            r.read_i32().unwrap_or(-1)
+        }
+        _ => -1,
+    };
+    Some(ControlRecord {
+        kind,
+        coordinator_epoch,
+    })
+}
+
+/// The most bytes of a control batch [`control_record`] reads: the header,
+/// the first record's length, attributes, deltas, key and marker value.
+pub const CONTROL_RECORD_READ_BYTES: usize = RECORD_BATCH_OVERHEAD + 5 + 1 + 10 + 5 + 5 + 4 + 5 + 6;
+
+/// A batch of `records` with the given producer fields (or none).
+pub fn build_producer_batch(
+    timestamp: i64,
+    producer: Option<BatchProducer>,
+    records: &[NewRecord<'_>],
+) -> Vec<u8> {
     use crate::byte_utils::{put_varint, put_varlong};
     let mut body = Vec::with_capacity(64 * records.len());
     for (i, record) in records.iter().enumerate() {
@@ -242,13 +376,24 @@ pub fn build_batch(timestamp: i64, records: &[NewRecord<'_>]) -> Vec<u8> {
     out.extend_from_slice(&(-1i32).to_be_bytes()); // partition leader epoch, set on append
     out.push(MAGIC_V2 as u8);
     out.extend_from_slice(&[0; 4]); // CRC, below
-    out.extend_from_slice(&0i16.to_be_bytes());
+    let mut attributes = 0i16;
+    if producer.is_some_and(|p| p.transactional) {
+        attributes |= TRANSACTIONAL_FLAG;
+    }
+    if producer.is_some_and(|p| p.control) {
+        attributes |= CONTROL_FLAG;
+    }
+    out.extend_from_slice(&attributes.to_be_bytes());
     out.extend_from_slice(&(records.len() as i32 - 1).to_be_bytes());
     out.extend_from_slice(&timestamp.to_be_bytes());
     out.extend_from_slice(&timestamp.to_be_bytes());
-    out.extend_from_slice(&NO_PRODUCER_ID.to_be_bytes());
-    out.extend_from_slice(&(-1i16).to_be_bytes());
-    out.extend_from_slice(&(-1i32).to_be_bytes());
+    out.extend_from_slice(
+        &producer
+            .map_or(NO_PRODUCER_ID, |p| p.producer_id)
+            .to_be_bytes(),
+    );
+    out.extend_from_slice(&producer.map_or(-1i16, |p| p.producer_epoch).to_be_bytes());
+    out.extend_from_slice(&producer.map_or(-1i32, |p| p.base_sequence).to_be_bytes());
     out.extend_from_slice(&(records.len() as i32).to_be_bytes());
     out.extend_from_slice(&body);
     let crc = compute_crc(&out);

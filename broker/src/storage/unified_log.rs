@@ -9,7 +9,10 @@ use super::leader_epoch_cache::LeaderEpochFileCache;
 use super::log_loader::{self, LoadParams};
 use super::log_segment::{self, LogSegment, PendingBatch, SegmentConfig};
 use super::producer_state::{self, ProducerError, ProducerStateManager, SequenceCheck};
-use super::record_batch::{self, BatchError, BatchHeader, Batches, RECORD_BATCH_OVERHEAD};
+use super::record_batch::{
+    self, BatchError, BatchHeader, Batches, ControlRecord, RECORD_BATCH_OVERHEAD,
+};
+use super::transaction_index::{AbortedTxn, TxnIndexSearchResult};
 use super::{LogConfig, TopicPartition};
 use bytes::Bytes;
 use parking_lot::{Mutex, RwLock};
@@ -41,9 +44,6 @@ pub enum AppendError {
     /// An idempotent producer's batch with a stale epoch or a sequence gap.
     #[error(transparent)]
     Producer(#[from] ProducerError),
-    /// Transactions are not supported, so transactional batches are refused.
-    #[error("transactional record batches are not supported")]
-    Transactional,
     /// The log was deleted (its topic is gone).
     #[error("the log has been deleted")]
     Deleted,
@@ -90,6 +90,7 @@ pub struct TimestampAndOffset {
 pub struct FetchDataInfo {
     pub records: Bytes,
     pub high_watermark: i64,
+    pub last_stable_offset: i64,
     pub log_start_offset: i64,
     pub log_end_offset: i64,
 }
@@ -123,6 +124,9 @@ pub struct UnifiedLog {
     config: RwLock<LogConfig>,
     inner: Mutex<LogInner>,
     log_end_offset: AtomicI64,
+    /// The first offset of the oldest open transaction, or the log end:
+    /// what READ_COMMITTED reads stop at (Kafka's last stable offset).
+    last_stable_offset: AtomicI64,
     log_start_offset: AtomicI64,
     /// Everything before it is on disk (Kafka's recovery point).
     recovery_point: AtomicI64,
@@ -137,6 +141,15 @@ pub struct UnifiedLog {
     recovered_unflushed: AtomicBool,
     /// fsync rounds done (each syncs every file with unflushed data).
     flushes: std::sync::atomic::AtomicU64,
+}
+
+/// Who wrote a batch (Kafka's `AppendOrigin`): a client's batches are
+/// checked for sequences; a coordinator's (markers, transactional offset
+/// commits) for producer epochs only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AppendOrigin {
+    Client,
+    Coordinator,
 }
 
 /// How often idle producers are looked for.
@@ -225,6 +238,13 @@ impl UnifiedLog {
             dir: dir.to_path_buf(),
             config: RwLock::new(config),
             log_end_offset: AtomicI64::new(loaded.next_offset),
+            last_stable_offset: AtomicI64::new(
+                loaded
+                    .producer_state
+                    .first_unstable_offset()
+                    .unwrap_or(loaded.next_offset)
+                    .min(loaded.next_offset),
+            ),
             log_start_offset: AtomicI64::new(loaded.log_start_offset),
             recovery_point: AtomicI64::new(loaded.recovery_point),
             flush_lock: Mutex::new(()),
@@ -297,6 +317,40 @@ impl UnifiedLog {
         self.log_end_offset()
     }
 
+    /// The offset READ_COMMITTED consumers read up to: the first offset of
+    /// the oldest open transaction, or the high watermark.
+    pub fn last_stable_offset(&self) -> i64 {
+        self.last_stable_offset.load(Ordering::Acquire)
+    }
+
+    /// The producers of the partition and their open transactions
+    /// (DescribeProducers).
+    pub fn active_producers(&self) -> Vec<producer_state::ActiveProducer> {
+        self.inner.lock().producer_state.active_producers()
+    }
+
+    /// The aborted transactions that overlap `[fetch_offset, upper_bound)`,
+    /// from the indexes of the segment holding `fetch_offset` and those
+    /// after it (Kafka's `collectAbortedTransactions`).
+    pub fn collect_aborted_txns(&self, fetch_offset: i64, upper_bound: i64) -> Vec<AbortedTxn> {
+        let inner = self.inner.lock();
+        let first = inner
+            .segments
+            .range(..=fetch_offset)
+            .next_back()
+            .map_or(i64::MIN, |(base, _)| *base);
+        let mut found = TxnIndexSearchResult::default();
+        for segment in inner.segments.range(first..).map(|(_, s)| s) {
+            segment
+                .txn_index()
+                .collect(fetch_offset, upper_bound, &mut found);
+            if found.complete {
+                break;
+            }
+        }
+        found.aborted
+    }
+
     pub fn log_start_offset(&self) -> i64 {
         self.log_start_offset.load(Ordering::Acquire)
     }
@@ -321,14 +375,54 @@ impl UnifiedLog {
         records: &[u8],
         leader_epoch: i32,
     ) -> Result<LogAppendInfo, AppendError> {
+        self.append(records, leader_epoch, AppendOrigin::Client)
+    }
+
+    /// Appends batches a coordinator built (Kafka's `AppendOrigin.COORDINATOR`):
+    /// a transactional offset commit's records, or transaction markers.
+    /// Their sequences are not checked, their producer epochs are.
+    pub fn append_as_coordinator(
+        &self,
+        records: &[u8],
+        leader_epoch: i32,
+    ) -> Result<LogAppendInfo, AppendError> {
+        self.append(records, leader_epoch, AppendOrigin::Coordinator)
+    }
+
+    /// Appends a COMMIT or ABORT marker for the producer's transaction
+    /// (Kafka's `appendAsLeader` of an `EndTransactionMarker`). An aborted
+    /// transaction goes into the transaction index of the segment holding
+    /// the marker. Returns the marker's offset.
+    pub fn append_marker(
+        &self,
+        producer_id: i64,
+        producer_epoch: i16,
+        coordinator_epoch: i32,
+        commit: bool,
+        leader_epoch: i32,
+    ) -> Result<i64, AppendError> {
+        let batch = record_batch::build_marker_batch(
+            now_ms(),
+            producer_id,
+            producer_epoch,
+            commit,
+            coordinator_epoch,
+        );
+        let info = self.append(&batch, leader_epoch, AppendOrigin::Coordinator)?;
+        Ok(info.first_offset)
+    }
+
+    fn append(
+        &self,
+        records: &[u8],
+        leader_epoch: i32,
+        origin: AppendOrigin,
+    ) -> Result<LogAppendInfo, AppendError> {
         // One read of the settings for the whole append.
         let config = self.config();
-        let batches = self.validate(records, &config)?;
+        let batches = self.validate(records, &config, origin)?;
         if batches.is_empty() {
             return Err(AppendError::InvalidRecord("no record batches".into()));
-        }
-        if batches.iter().any(|b| b.header.is_transactional()) {
-            return Err(AppendError::Transactional);
         }
 
         let mut guard = self.inner.lock();
@@ -339,8 +433,33 @@ impl UnifiedLog {
         if inner.closed {
             return Err(AppendError::Io(io::Error::other("the log is closed")));
         }
-        for batch in batches.iter().filter(|b| b.header.has_producer_id()) {
-            if let SequenceCheck::Duplicate(original) = inner.producer_state.check(&batch.header)? {
+        let controls: Vec<Option<ControlRecord>> = batches
+            .iter()
+            .map(|b| {
+                b.header
+                    .is_control()
+                    .then(|| record_batch::control_record(b.bytes))
+                    .flatten()
+            })
+            .collect();
+        for (batch, control) in batches.iter().zip(&controls) {
+            let header = &batch.header;
+            if !header.has_producer_id() {
+                continue;
+            }
+            if origin == AppendOrigin::Coordinator {
+                if let Some(control) = control {
+                    inner.producer_state.check_marker(
+                        header.producer_id,
+                        header.producer_epoch,
+                        control.coordinator_epoch,
+                    )?;
+                } else {
+                    inner.producer_state.check_epoch(header)?;
+                }
+                continue;
+            }
+            if let SequenceCheck::Duplicate(original) = inner.producer_state.check(header)? {
                 return Ok(LogAppendInfo {
                     first_offset: original.first_offset,
                     last_offset: original.last_offset,
@@ -383,11 +502,22 @@ impl UnifiedLog {
             self.roll(inner, first_offset)?;
         }
         inner.active().append(&pending)?;
-        for (batch, written) in batches.iter().zip(&pending) {
-            inner
-                .producer_state
-                .update(&batch.header, written.base_offset);
+        for ((batch, written), control) in batches.iter().zip(&pending).zip(controls) {
+            let completed =
+                inner
+                    .producer_state
+                    .update(&batch.header, written.base_offset, control);
+            if let Some(aborted) = completed.and_then(|c| c.aborted_txn())
+                && let Err(e) = inner.active().append_aborted_txn(aborted)
+            {
+                // The marker is in the log: a restart rebuilds the entry
+                // only if it scans the segment, so this is loud.
+                warn!(log = %self.topic_partition, "cannot write the transaction index: {e}");
+            }
         }
+        let last_stable = inner.producer_state.first_unstable_offset().unwrap_or(next);
+        self.last_stable_offset
+            .store(last_stable.min(next), Ordering::Release);
         if inner.leader_epochs.assign(leader_epoch, first_offset)
             && let Err(e) = inner.leader_epochs.write()
         {
@@ -428,6 +558,7 @@ impl UnifiedLog {
         &self,
         records: &'a [u8],
         config: &LogConfig,
+        origin: AppendOrigin,
     ) -> Result<Vec<record_batch::BatchRef<'a>>, AppendError> {
         if records.len() as u64 > config.segment_bytes {
             return Err(AppendError::RecordListTooLarge {
@@ -467,9 +598,13 @@ impl UnifiedLog {
                 )));
             }
             if header.is_control() {
-                return Err(AppendError::InvalidRecord(
-                    "clients are not allowed to write control records".into(),
-                ));
+                if origin == AppendOrigin::Client {
+                    return Err(AppendError::InvalidRecord(
+                        "clients are not allowed to write control records".into(),
+                    ));
+                }
+                batches.push(batch);
+                continue;
             }
             // Kafka's LogValidator.validateKey: compaction keeps records by
             // key, so a compacted topic refuses records without one.
@@ -489,7 +624,15 @@ impl UnifiedLog {
                     }
                 }
             }
-            if header.has_producer_id() && header.base_sequence < 0 {
+            if header.is_transactional() && !header.has_producer_id() {
+                return Err(AppendError::InvalidRecord(
+                    "a transactional record batch must have a producer id".into(),
+                ));
+            }
+            if origin == AppendOrigin::Client
+                && header.has_producer_id()
+                && header.base_sequence < 0
+            {
                 return Err(AppendError::InvalidRecord(format!(
                     "invalid sequence number {} in record batch with producer id {}",
                     header.base_sequence, header.producer_id
@@ -778,7 +921,19 @@ impl UnifiedLog {
         max_bytes: usize,
         min_one_batch: bool,
     ) -> Result<FetchDataInfo, ReadError> {
-        let (mut view, log_start_offset, log_end_offset) = {
+        self.read_isolated(fetch_offset, max_bytes, min_one_batch, false)
+    }
+
+    /// [`UnifiedLog::read`], but with `read_committed` only batches below
+    /// the last stable offset (Kafka's `FetchIsolation.TXN_COMMITTED`).
+    pub fn read_isolated(
+        &self,
+        fetch_offset: i64,
+        max_bytes: usize,
+        min_one_batch: bool,
+        read_committed: bool,
+    ) -> Result<FetchDataInfo, ReadError> {
+        let (mut view, log_start_offset, log_end_offset, last_stable_offset) = {
             let inner = self.inner.lock();
             if fetch_offset < inner.log_start_offset || fetch_offset > inner.next_offset {
                 return Err(ReadError::OffsetOutOfRange {
@@ -792,15 +947,30 @@ impl UnifiedLog {
                 .range(..=fetch_offset)
                 .next_back()
                 .map(|(_, segment)| capture(segment, fetch_offset));
-            (view, inner.log_start_offset, inner.next_offset)
+            (
+                view,
+                inner.log_start_offset,
+                inner.next_offset,
+                self.last_stable_offset(),
+            )
+        };
+        let max_offset = if read_committed {
+            last_stable_offset
+        } else {
+            log_end_offset
         };
         let info = |records: Bytes| FetchDataInfo {
-            records,
+            records: if max_offset < log_end_offset {
+                batches_below(records, max_offset)
+            } else {
+                records
+            },
             high_watermark: log_end_offset,
+            last_stable_offset,
             log_start_offset,
             log_end_offset,
         };
-        if fetch_offset == log_end_offset {
+        if fetch_offset >= max_offset {
             return Ok(info(Bytes::new()));
         }
 
@@ -1040,6 +1210,16 @@ fn find_in_segment(
     Ok(None)
 }
 
+/// The whole batches at the start of `records` that begin below `offset`.
+fn batches_below(records: Bytes, offset: i64) -> Bytes {
+    let keep: usize = Batches::new(&records)
+        .map_while(Result::ok)
+        .take_while(|b| b.header.base_offset < offset)
+        .map(|b| b.bytes.len())
+        .sum();
+    records.slice(..keep)
+}
+
 /// Reads the batches that start at `position` and fit in `max_bytes`; when
 /// none fits, the first one alone if `min_one_batch`.
 fn read_whole_batches(
@@ -1222,19 +1402,127 @@ mod tests {
                 ProducerError::InvalidProducerEpoch { .. }
             ))
         ));
-        let mut transactional = idempotent(1001, 0, 0, &[b"t"]);
-        transactional[22] |= 0x10;
-        let crc = record_batch::compute_crc(&transactional);
-        transactional[17..21].copy_from_slice(&crc.to_be_bytes());
-        assert!(matches!(
-            log.append_as_leader(&transactional, 0),
-            Err(AppendError::Transactional)
-        ));
         log.mark_deleted();
         assert!(matches!(
             log.append_as_leader(&batch(0, &[b"x"]), 0),
             Err(AppendError::Deleted)
         ));
+    }
+
+    fn transactional(producer_id: i64, epoch: i16, sequence: i32, values: &[&[u8]]) -> Vec<u8> {
+        let mut batch = idempotent(producer_id, epoch, sequence, values);
+        batch[22] |= 0x10;
+        let crc = record_batch::compute_crc(&batch);
+        batch[17..21].copy_from_slice(&crc.to_be_bytes());
+        batch
+    }
+
+    #[test]
+    fn transactions_hold_the_last_stable_offset_and_aborts_are_indexed() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = open(dir.path(), LogConfig::default());
+        log.append_as_leader(&idempotent(100, 0, 0, &[b"plain"]), 0)
+            .unwrap();
+        // Producer 7 opens a transaction at 1; producer 8 one at 3.
+        log.append_as_leader(&transactional(7, 0, 0, &[b"a", b"b"]), 0)
+            .unwrap();
+        assert_eq!(log.last_stable_offset(), 1);
+        log.append_as_leader(&transactional(8, 0, 0, &[b"c"]), 0)
+            .unwrap();
+        log.append_as_leader(&idempotent(101, 0, 0, &[b"plain"]), 0)
+            .unwrap();
+        assert_eq!((log.last_stable_offset(), log.log_end_offset()), (1, 5));
+        // A plain batch of a producer in a transaction is refused.
+        assert!(matches!(
+            log.append_as_leader(&idempotent(7, 0, 2, &[b"x"]), 0),
+            Err(AppendError::Producer(ProducerError::InvalidTxnState { .. }))
+        ));
+        // READ_COMMITTED reads stop at the last stable offset.
+        let committed = log.read_isolated(0, usize::MAX, true, true).unwrap();
+        assert_eq!(committed.last_stable_offset, 1);
+        assert_eq!(Batches::new(&committed.records).count(), 1);
+        assert!(
+            log.read_isolated(1, usize::MAX, true, true)
+                .unwrap()
+                .records
+                .is_empty()
+        );
+        let uncommitted = log.read(0, usize::MAX, true).unwrap().records;
+        let offsets: Vec<_> = Batches::new(&uncommitted)
+            .map(|b| b.map(|b| b.header.base_offset))
+            .collect();
+        assert_eq!(offsets, vec![Ok(0), Ok(1), Ok(3), Ok(4)]);
+
+        // An older epoch's marker is refused; 7 aborts, then 8 commits.
+        assert!(matches!(
+            log.append_marker(7, -1, 0, false, 0),
+            Err(AppendError::Producer(
+                ProducerError::InvalidProducerEpoch { .. }
+            ))
+        ));
+        assert_eq!(log.append_marker(7, 0, 0, false, 0).unwrap(), 5);
+        assert_eq!(log.last_stable_offset(), 3);
+        assert_eq!(log.append_marker(8, 0, 0, true, 0).unwrap(), 6);
+        assert_eq!(log.last_stable_offset(), 7);
+        let aborted = AbortedTxn {
+            producer_id: 7,
+            first_offset: 1,
+            last_offset: 5,
+            last_stable_offset: 3,
+        };
+        assert_eq!(log.collect_aborted_txns(0, 7), vec![aborted]);
+        assert_eq!(log.collect_aborted_txns(6, 7), vec![]);
+        assert_eq!(log.collect_aborted_txns(0, 1), vec![]);
+        // The marker is a control batch of the producer's.
+        let all = log.read(5, usize::MAX, true).unwrap().records;
+        let marker = Batches::new(&all).next().unwrap().unwrap();
+        assert!(marker.header.is_control() && marker.header.is_transactional());
+        assert_eq!(
+            record_batch::control_record(marker.bytes).map(|c| c.kind),
+            Some(record_batch::ControlRecordType::Abort)
+        );
+        // Producer 7 may write plain batches again.
+        log.append_as_leader(&idempotent(7, 0, 2, &[b"x"]), 0)
+            .unwrap();
+
+        // A clean restart keeps the index; a crash rebuilds it from the markers.
+        log.append_as_leader(&transactional(9, 0, 0, &[b"open"]), 0)
+            .unwrap();
+        log.close().unwrap();
+        drop(log);
+        let log = UnifiedLog::load(
+            dir.path(),
+            TopicPartition::new("t", 0),
+            LogConfig::default(),
+            LoadParams {
+                had_clean_shutdown: true,
+                recovery_point: Some(9),
+                log_start_offset: None,
+            },
+        )
+        .unwrap();
+        assert_eq!(log.collect_aborted_txns(0, 9), vec![aborted]);
+        assert_eq!(log.last_stable_offset(), 8);
+        drop(log);
+        std::fs::remove_file(dir.path().join("00000000000000000000.txnindex")).unwrap();
+        for entry in std::fs::read_dir(dir.path()).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "snapshot") {
+                std::fs::remove_file(path).unwrap();
+            }
+        }
+        let log = open(dir.path(), LogConfig::default());
+        assert_eq!(log.collect_aborted_txns(0, 9), vec![aborted]);
+        assert_eq!(log.last_stable_offset(), 8);
+        assert_eq!(log.active_producers().len(), 5);
+        let open_txn = log
+            .active_producers()
+            .into_iter()
+            .find(|p| p.producer_id == 9)
+            .unwrap();
+        assert_eq!(open_txn.current_txn_start_offset, 8);
+        assert_eq!(log.append_marker(9, 0, 0, false, 0).unwrap(), 9);
+        assert_eq!(log.last_stable_offset(), 10);
     }
 
     #[test]
