@@ -1,39 +1,38 @@
 //! The group coordinator for classic consumer groups (Kafka's
 //! `GroupCoordinator`): rebalances (JoinGroup, SyncGroup), liveness
-//! (Heartbeat, LeaveGroup, session timeouts) and committed offsets.
+//! (Heartbeat, LeaveGroup, session timeouts), and the checks of a member's
+//! generation, member id and instance id before its offsets are committed.
 //!
-//! Committed offsets and group metadata are written to `__consumer_offsets`
-//! in Kafka's own record format, and read back at startup, so they survive
-//! restarts. Each group has its own lock; JoinGroup and SyncGroup responses
-//! that must wait for other members are delivered through channels, and a
-//! timer task ([`GroupCoordinator::tick`]) completes rebalances and expires
-//! members.
+//! The groups themselves, and the group metadata and committed offsets
+//! stored in `__consumer_offsets` and read back at startup, are the
+//! [`GroupMetadataManager`]'s. Each group has its own lock; JoinGroup and
+//! SyncGroup responses that must wait for other members are delivered
+//! through channels, and a timer task ([`GroupCoordinator::tick`])
+//! completes rebalances and expires members.
 
 pub mod group;
+pub mod group_metadata_manager;
 pub mod internal_topic;
 pub mod records;
 pub mod transaction_log;
 
 use crate::metadata::MetadataImage;
 use crate::metadata::controller::NewTopic;
-use crate::storage::record_batch;
 use bytes::Bytes;
 use group::{Group, GroupState, JoinResult, Member, SyncResult};
-use internal_topic::{InternalTopic, TopicRecord, WriteError};
+use group_metadata_manager::{GroupMetadataManager, OffsetConfig, now_ms};
+use internal_topic::InternalTopic;
 use kafka_protocol::error::ResponseError;
-use parking_lot::{Mutex, RwLock};
-use records::{OffsetCommitKey, OffsetCommitValue, OffsetsRecord};
 use std::collections::HashMap;
 use std::io;
-use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 use tracing::{info, warn};
 use uuid::Uuid;
 
-/// The topic holding committed offsets and group metadata.
-pub const OFFSETS_TOPIC: &str = "__consumer_offsets";
+pub use group_metadata_manager::{CommittedOffset, OFFSETS_TOPIC, OffsetToCommit};
+
 /// How long a member that joined in a rebalance may wait for its response
 /// before it is dropped (Kafka's `NewMemberJoinTimeoutMs`).
 const NEW_MEMBER_JOIN_TIMEOUT: Duration = Duration::from_secs(300);
@@ -42,12 +41,8 @@ fn code(error: ResponseError) -> i16 {
     error.code()
 }
 
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
-
+/// The group coordinator's settings; the `offset*` ones are the
+/// [`GroupMetadataManager`]'s ([`OffsetConfig`]).
 #[derive(Debug, Clone, Copy)]
 pub struct GroupConfig {
     pub initial_rebalance_delay: Duration,
@@ -86,25 +81,6 @@ pub struct SyncRequest {
     pub assignments: Vec<(String, Bytes)>,
 }
 
-/// An offset to commit.
-#[derive(Debug, Clone)]
-pub struct OffsetToCommit {
-    pub topic: String,
-    pub partition: i32,
-    pub offset: i64,
-    pub leader_epoch: i32,
-    pub metadata: Option<String>,
-}
-
-/// A committed offset as OffsetFetch reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CommittedOffset {
-    pub partition: i32,
-    pub offset: i64,
-    pub leader_epoch: i32,
-    pub metadata: Option<String>,
-}
-
 /// A group as DescribeGroups reports it.
 #[derive(Debug, Clone, Default)]
 pub struct GroupDescription {
@@ -118,187 +94,31 @@ pub struct GroupDescription {
 
 pub struct GroupCoordinator {
     config: GroupConfig,
-    groups: RwLock<HashMap<String, Arc<Mutex<Group>>>>,
+    group_manager: GroupMetadataManager,
 }
 
 impl GroupCoordinator {
     pub fn new(config: GroupConfig) -> Self {
         GroupCoordinator {
             config,
-            groups: RwLock::new(HashMap::new()),
+            group_manager: GroupMetadataManager::new(OffsetConfig {
+                offsets_topic_partitions: config.offsets_topic_partitions,
+                offsets_topic_segment_bytes: config.offsets_topic_segment_bytes,
+                offset_metadata_max_bytes: config.offset_metadata_max_bytes,
+            }),
         }
-    }
-
-    fn group(&self, id: &str) -> Option<Arc<Mutex<Group>>> {
-        self.groups.read().get(id).cloned()
-    }
-
-    fn group_or_new(&self, id: &str) -> Arc<Mutex<Group>> {
-        if let Some(group) = self.group(id) {
-            return group;
-        }
-        Arc::clone(
-            self.groups
-                .write()
-                .entry(id.to_string())
-                .or_insert_with(|| Arc::new(Mutex::new(Group::new(id, now_ms())))),
-        )
     }
 
     // ------------------------------------------------------------ storage
 
     /// How `__consumer_offsets` is created: Kafka's settings for it.
     pub fn offsets_topic_spec(&self) -> NewTopic {
-        NewTopic {
-            name: OFFSETS_TOPIC.to_string(),
-            num_partitions: self.config.offsets_topic_partitions,
-            replication_factor: -1,
-            assignments: Vec::new(),
-            configs: vec![
-                ("cleanup.policy".into(), Some("compact".into())),
-                ("compression.type".into(), Some("producer".into())),
-                (
-                    "segment.bytes".into(),
-                    Some(self.config.offsets_topic_segment_bytes.to_string()),
-                ),
-            ],
-        }
-    }
-
-    /// Appends records of `group` to its partition of `__consumer_offsets`.
-    fn write(
-        &self,
-        topic: &dyn InternalTopic,
-        group: &str,
-        records: &[TopicRecord],
-    ) -> Result<(), ResponseError> {
-        let partitions = topic.partitions()?;
-        let partition = records::partition_for(group, partitions);
-        topic.append(partition, records).map_err(|e| {
-            warn!(group, "cannot write to {OFFSETS_TOPIC}: {e:?}");
-            match e {
-                WriteError::TooLarge => ResponseError::InvalidCommitOffsetSize,
-                WriteError::Unavailable => ResponseError::CoordinatorNotAvailable,
-            }
-        })
-    }
-
-    fn write_group_metadata(
-        &self,
-        topic: &dyn InternalTopic,
-        group: &Group,
-    ) -> Result<(), ResponseError> {
-        let value = records::group_value(&group.metadata_value());
-        self.write(
-            topic,
-            &group.id,
-            &[(records::group_key(&group.id), Some(value))],
-        )
+        self.group_manager.offsets_topic_spec()
     }
 
     /// Reads every committed offset and group of `__consumer_offsets`.
     pub fn load(&self, topic: &dyn InternalTopic) -> io::Result<()> {
-        let mut offsets: HashMap<String, HashMap<(String, i32), OffsetCommitValue>> =
-            HashMap::new();
-        let mut metadata: HashMap<String, Option<records::GroupMetadataValue>> = HashMap::new();
-        topic.read_all(&mut |partition, batch| {
-            let Ok(header) = record_batch::BatchHeader::parse(batch) else {
-                return;
-            };
-            if header.is_control() || header.compression_codec() != 0 {
-                return;
-            }
-            let Ok(records) = record_batch::records(batch) else {
-                return;
-            };
-            for record in records.filter_map(Result::ok) {
-                let Some(key) = record.key else { continue };
-                match records::decode(key, record.value) {
-                    Ok(OffsetsRecord::Offset(key, Some(value))) => {
-                        offsets
-                            .entry(key.group)
-                            .or_default()
-                            .insert((key.topic, key.partition), value);
-                    }
-                    Ok(OffsetsRecord::Offset(key, None)) => {
-                        if let Some(group) = offsets.get_mut(&key.group) {
-                            group.remove(&(key.topic, key.partition));
-                        }
-                    }
-                    Ok(OffsetsRecord::Group(group, value)) => {
-                        if value.is_none() {
-                            offsets.remove(&group);
-                        }
-                        metadata.insert(group, value);
-                    }
-                    Ok(OffsetsRecord::Other) => {}
-                    Err(e) => {
-                        warn!(partition, "skipping a corrupt {OFFSETS_TOPIC} record: {e}")
-                    }
-                }
-            }
-        })?;
-
-        let now = Instant::now();
-        let mut groups = self.groups.write();
-        let mut loaded = 0;
-        let names: Vec<String> = offsets
-            .keys()
-            .chain(metadata.iter().filter(|(_, v)| v.is_some()).map(|(k, _)| k))
-            .cloned()
-            .collect();
-        for name in names {
-            if groups.contains_key(&name) {
-                continue;
-            }
-            let mut group = Group::new(&name, now_ms());
-            if let Some(Some(value)) = metadata.get(&name) {
-                group.generation = value.generation;
-                group.protocol_type = Some(value.protocol_type.clone()).filter(|t| !t.is_empty());
-                group.protocol_name = value.protocol.clone();
-                group.leader = value.leader.clone();
-                group.state_timestamp = value.current_state_timestamp;
-                for m in &value.members {
-                    group.members.insert(
-                        m.member_id.clone(),
-                        Member {
-                            id: m.member_id.clone(),
-                            instance_id: m.group_instance_id.clone(),
-                            client_id: m.client_id.clone(),
-                            client_host: m.client_host.clone(),
-                            rebalance_timeout_ms: m.rebalance_timeout,
-                            session_timeout_ms: m.session_timeout,
-                            protocol_type: value.protocol_type.clone(),
-                            protocols: vec![(
-                                value.protocol.clone().unwrap_or_default(),
-                                m.subscription.clone(),
-                            )],
-                            assignment: m.assignment.clone(),
-                            awaiting_join: None,
-                            awaiting_sync: None,
-                            heartbeat_deadline: now
-                                + Duration::from_millis(m.session_timeout.max(0) as u64),
-                            is_new: false,
-                            synced: true,
-                        },
-                    );
-                }
-                if !group.members.is_empty() {
-                    // Members that still live keep heartbeating; the others expire.
-                    group.state = GroupState::Stable;
-                }
-            }
-            group.offsets = offsets.remove(&name).unwrap_or_default();
-            groups.insert(name, Arc::new(Mutex::new(group)));
-            loaded += 1;
-        }
-        if loaded > 0 {
-            info!(
-                groups = loaded,
-                "loaded consumer groups from {OFFSETS_TOPIC}"
-            );
-        }
-        Ok(())
+        self.group_manager.load(topic)
     }
 
     // --------------------------------------------------------- rebalances
@@ -317,9 +137,9 @@ impl GroupCoordinator {
             return JoinResult::error(code(e), &member_id);
         }
         let group = if member_id.is_empty() {
-            self.group_or_new(&request.group_id)
+            self.group_manager.get_or_create_group(&request.group_id)
         } else {
-            match self.group(&request.group_id) {
+            match self.group_manager.get_group(&request.group_id) {
                 Some(group) => group,
                 None => return JoinResult::error(code(ResponseError::UnknownMemberId), &member_id),
             }
@@ -538,7 +358,7 @@ impl GroupCoordinator {
             group.protocol_name = None;
             group.protocol_type = None;
             info!(group = %group.id, generation = group.generation, "group is empty");
-            if let Err(e) = self.write_group_metadata(topic, group) {
+            if let Err(e) = self.group_manager.store_group(topic, group) {
                 warn!(group = %group.id, "cannot store the empty group: {e:?}");
             }
             return;
@@ -573,7 +393,7 @@ impl GroupCoordinator {
     }
 
     pub async fn sync_group(&self, topic: &dyn InternalTopic, request: SyncRequest) -> SyncResult {
-        let Some(group) = self.group(&request.group_id) else {
+        let Some(group) = self.group_manager.get_group(&request.group_id) else {
             return SyncResult::error(code(ResponseError::UnknownMemberId));
         };
         let (tx, rx) = oneshot::channel();
@@ -628,7 +448,7 @@ impl GroupCoordinator {
                 for member in group.members.values_mut() {
                     member.assignment = assignments.get(&member.id).cloned().unwrap_or_default();
                 }
-                if let Err(error) = self.write_group_metadata(topic, &group) {
+                if let Err(error) = self.group_manager.store_group(topic, &group) {
                     for member in group.members.values_mut() {
                         member.assignment = Bytes::new();
                         if let Some(waiter) = member.awaiting_sync.take() {
@@ -669,7 +489,7 @@ impl GroupCoordinator {
         member_id: &str,
         instance_id: Option<&str>,
     ) -> i16 {
-        let Some(group) = self.group(group_id) else {
+        let Some(group) = self.group_manager.get_group(group_id) else {
             return code(ResponseError::UnknownMemberId);
         };
         let mut group = group.lock();
@@ -704,7 +524,7 @@ impl GroupCoordinator {
         group_id: &str,
         members: &[(String, Option<String>)],
     ) -> Vec<i16> {
-        let Some(group) = self.group(group_id) else {
+        let Some(group) = self.group_manager.get_group(group_id) else {
             return vec![code(ResponseError::UnknownMemberId); members.len()];
         };
         let mut group = group.lock();
@@ -770,9 +590,8 @@ impl GroupCoordinator {
     /// Completes rebalances whose wait is over and expires members that
     /// stopped heartbeating. Called every few tens of milliseconds.
     pub fn tick(&self, topic: &dyn InternalTopic) {
-        let groups: Vec<Arc<Mutex<Group>>> = self.groups.read().values().cloned().collect();
         let now = Instant::now();
-        for group in groups {
+        for group in self.group_manager.current_groups() {
             let mut group = group.lock();
             group.pending_members.retain(|_, deadline| *deadline > now);
             let expired: Vec<String> = group
@@ -839,9 +658,9 @@ impl GroupCoordinator {
         if let Err(e) = topic.partitions() {
             return all(e);
         }
-        let group = match self.group(group_id) {
+        let group = match self.group_manager.get_group(group_id) {
             Some(group) => group,
-            None if generation < 0 => self.group_or_new(group_id),
+            None if generation < 0 => self.group_manager.get_or_create_group(group_id),
             None => return all(ResponseError::IllegalGeneration),
         };
         let mut group = group.lock();
@@ -866,53 +685,9 @@ impl GroupCoordinator {
             }
         }
 
-        let timestamp = now_ms();
-        let mut errors = Vec::with_capacity(offsets.len());
-        let mut accepted = Vec::new();
-        for o in offsets {
-            let error = if image.partition(&o.topic, o.partition).is_none() {
-                code(ResponseError::UnknownTopicOrPartition)
-            } else if o.metadata.as_ref().map_or(0, String::len)
-                > self.config.offset_metadata_max_bytes
-            {
-                code(ResponseError::OffsetMetadataTooLarge)
-            } else {
-                let key = OffsetCommitKey {
-                    group: group_id.to_string(),
-                    topic: o.topic.clone(),
-                    partition: o.partition,
-                };
-                let value = OffsetCommitValue {
-                    offset: o.offset,
-                    leader_epoch: o.leader_epoch,
-                    metadata: o.metadata.clone().unwrap_or_default(),
-                    commit_timestamp: timestamp,
-                };
-                accepted.push((errors.len(), key, value));
-                0
-            };
-            errors.push(error);
-        }
-        if !accepted.is_empty() {
-            let records: Vec<(Vec<u8>, Option<Vec<u8>>)> = accepted
-                .iter()
-                .map(|(_, key, value)| {
-                    (records::offset_key(key), Some(records::offset_value(value)))
-                })
-                .collect();
-            match self.write(topic, group_id, &records) {
-                Ok(()) => {
-                    for (_, key, value) in accepted {
-                        group.offsets.insert((key.topic, key.partition), value);
-                    }
-                }
-                Err(error) => {
-                    for (i, ..) in accepted {
-                        errors[i] = code(error);
-                    }
-                }
-            }
-        }
+        let errors = self
+            .group_manager
+            .store_offsets(topic, image, &mut group, offsets);
         if let Some(member) = group.members.get_mut(member_id) {
             member.heartbeat_deadline =
                 Instant::now() + Duration::from_millis(member.session_timeout_ms.max(0) as u64);
@@ -927,99 +702,18 @@ impl GroupCoordinator {
         group_id: &str,
         topics: Option<&[(String, Vec<i32>)]>,
     ) -> Vec<(String, Vec<CommittedOffset>)> {
-        let group = self.group(group_id);
-        let group = group.as_ref().map(|g| g.lock());
-        let committed = |topic: &str, partition: i32| {
-            let found = group
-                .as_ref()
-                .and_then(|g| g.offsets.get(&(topic.to_string(), partition)));
-            match found {
-                Some(v) => CommittedOffset {
-                    partition,
-                    offset: v.offset,
-                    leader_epoch: v.leader_epoch,
-                    metadata: Some(v.metadata.clone()),
-                },
-                None => CommittedOffset {
-                    partition,
-                    offset: -1,
-                    leader_epoch: -1,
-                    metadata: Some(String::new()),
-                },
-            }
-        };
-        match topics {
-            Some(topics) => topics
-                .iter()
-                .map(|(topic, partitions)| {
-                    (
-                        topic.clone(),
-                        partitions.iter().map(|&p| committed(topic, p)).collect(),
-                    )
-                })
-                .collect(),
-            None => {
-                let mut by_topic: std::collections::BTreeMap<String, Vec<CommittedOffset>> =
-                    Default::default();
-                if let Some(group) = &group {
-                    for (topic, partition) in group.offsets.keys() {
-                        by_topic
-                            .entry(topic.clone())
-                            .or_default()
-                            .push(committed(topic, *partition));
-                    }
-                }
-                by_topic
-                    .into_iter()
-                    .map(|(topic, mut partitions)| {
-                        partitions.sort_by_key(|p| p.partition);
-                        (topic, partitions)
-                    })
-                    .collect()
-            }
-        }
+        self.group_manager.fetch_offsets(group_id, topics)
     }
 
     /// Forgets the committed offsets of a deleted topic, in every group.
     pub fn on_topic_deleted(&self, offsets_topic: &dyn InternalTopic, topic: &str) {
-        let groups: Vec<Arc<Mutex<Group>>> = self.groups.read().values().cloned().collect();
-        for group in groups {
-            let mut group = group.lock();
-            let gone: Vec<(String, i32)> = group
-                .offsets
-                .keys()
-                .filter(|(t, _)| t == topic)
-                .cloned()
-                .collect();
-            if gone.is_empty() {
-                continue;
-            }
-            let tombstones: Vec<(Vec<u8>, Option<Vec<u8>>)> = gone
-                .iter()
-                .map(|(t, p)| {
-                    let key = OffsetCommitKey {
-                        group: group.id.clone(),
-                        topic: t.clone(),
-                        partition: *p,
-                    };
-                    (records::offset_key(&key), None)
-                })
-                .collect();
-            if self
-                .write(offsets_topic, &group.id.clone(), &tombstones)
-                .is_ok()
-            {
-                for key in gone {
-                    group.offsets.remove(&key);
-                }
-            }
-        }
+        self.group_manager.on_topic_deleted(offsets_topic, topic)
     }
 
     // ------------------------------------------------------------- admin
 
     pub fn describe_group(&self, group_id: &str) -> GroupDescription {
-        let Some(group) = self.group(group_id) else {
+        let Some(group) = self.group_manager.get_group(group_id) else {
             return GroupDescription {
                 state: GroupState::Dead.name().to_string(),
                 ..Default::default()
@@ -1060,48 +754,19 @@ impl GroupCoordinator {
     }
 
     /// How many groups are in each state (Dead included), in a fixed order.
+    /// How many groups are in each state (Dead included), in a fixed order.
     pub fn count_by_state(&self) -> [(&'static str, usize); 5] {
-        let mut counts = [
-            GroupState::Empty,
-            GroupState::PreparingRebalance,
-            GroupState::CompletingRebalance,
-            GroupState::Stable,
-            GroupState::Dead,
-        ]
-        .map(|state| (state, 0));
-        for group in self.groups.read().values() {
-            let state = group.lock().state;
-            if let Some((_, n)) = counts.iter_mut().find(|(s, _)| *s == state) {
-                *n += 1;
-            }
-        }
-        counts.map(|(state, n)| (state.name(), n))
+        self.group_manager.count_by_state()
     }
 
     /// (group id, protocol type, state) of every live group.
     pub fn list_groups(&self) -> Vec<(String, String, &'static str)> {
-        let mut groups: Vec<(String, String, &'static str)> = self
-            .groups
-            .read()
-            .values()
-            .filter_map(|g| {
-                let g = g.lock();
-                (g.state != GroupState::Dead).then(|| {
-                    (
-                        g.id.clone(),
-                        g.protocol_type.clone().unwrap_or_default(),
-                        g.state.name(),
-                    )
-                })
-            })
-            .collect();
-        groups.sort();
-        groups
+        self.group_manager.list_groups()
     }
 
     /// Deletes empty groups and their offsets.
     pub fn delete_group(&self, topic: &dyn InternalTopic, group_id: &str) -> i16 {
-        let Some(group) = self.group(group_id) else {
+        let Some(group) = self.group_manager.get_group(group_id) else {
             return code(ResponseError::GroupIdNotFound);
         };
         let mut group = group.lock();
@@ -1110,26 +775,12 @@ impl GroupCoordinator {
             GroupState::Empty => {}
             _ => return code(ResponseError::NonEmptyGroup),
         }
-        let mut tombstones: Vec<(Vec<u8>, Option<Vec<u8>>)> = group
-            .offsets
-            .keys()
-            .map(|(topic, partition)| {
-                let key = OffsetCommitKey {
-                    group: group.id.clone(),
-                    topic: topic.clone(),
-                    partition: *partition,
-                };
-                (records::offset_key(&key), None)
-            })
-            .collect();
-        tombstones.push((records::group_key(&group.id), None));
-        if let Err(error) = self.write(topic, group_id, &tombstones) {
+        if let Err(error) = self.group_manager.delete_group(topic, &mut group) {
             return code(error);
         }
         group.state = GroupState::Dead;
-        group.offsets.clear();
         drop(group);
-        self.groups.write().remove(group_id);
+        self.group_manager.remove_group(group_id);
         info!(group = group_id, "deleted group");
         0
     }

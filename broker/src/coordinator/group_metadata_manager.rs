@@ -1,0 +1,489 @@
+//! The groups of the group coordinator and their storage (Kafka's
+//! `GroupMetadataManager`): the cache of groups, and the group metadata and
+//! committed offsets they write to `__consumer_offsets` in Kafka's own
+//! record format and read back at startup, so they survive restarts.
+//!
+//! It reaches `__consumer_offsets` only through [`InternalTopic`]; the
+//! membership state machine that decides what to store is the
+//! [`GroupCoordinator`](super::GroupCoordinator)'s. Each group has its own
+//! lock: the coordinator holds it while it validates a request and hands
+//! the locked group to [`GroupMetadataManager::store_group`] and
+//! [`GroupMetadataManager::store_offsets`].
+
+use super::group::{Group, GroupState, Member};
+use super::internal_topic::{InternalTopic, TopicRecord, WriteError};
+use super::records::{self, OffsetCommitKey, OffsetCommitValue, OffsetsRecord};
+use crate::metadata::MetadataImage;
+use crate::metadata::controller::NewTopic;
+use crate::storage::record_batch;
+use kafka_protocol::error::ResponseError;
+use parking_lot::{Mutex, RwLock};
+use std::collections::HashMap;
+use std::io;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::time::Instant;
+use tracing::{info, warn};
+
+/// The topic holding committed offsets and group metadata.
+pub const OFFSETS_TOPIC: &str = "__consumer_offsets";
+
+/// The wall clock in milliseconds, as group and offset records store it.
+pub(super) fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// How `__consumer_offsets` is laid out and what it takes (Kafka's
+/// `OffsetConfig`).
+#[derive(Debug, Clone, Copy)]
+pub struct OffsetConfig {
+    pub offsets_topic_partitions: i32,
+    pub offsets_topic_segment_bytes: u64,
+    pub offset_metadata_max_bytes: usize,
+}
+
+/// An offset to commit.
+#[derive(Debug, Clone)]
+pub struct OffsetToCommit {
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+    pub leader_epoch: i32,
+    pub metadata: Option<String>,
+}
+
+/// A committed offset as OffsetFetch reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommittedOffset {
+    pub partition: i32,
+    pub offset: i64,
+    pub leader_epoch: i32,
+    pub metadata: Option<String>,
+}
+
+pub struct GroupMetadataManager {
+    config: OffsetConfig,
+    groups: RwLock<HashMap<String, Arc<Mutex<Group>>>>,
+}
+
+impl GroupMetadataManager {
+    pub fn new(config: OffsetConfig) -> Self {
+        GroupMetadataManager {
+            config,
+            groups: RwLock::new(HashMap::new()),
+        }
+    }
+
+    // -------------------------------------------------------------- cache
+
+    /// The group of that id, if there is one.
+    pub fn get_group(&self, id: &str) -> Option<Arc<Mutex<Group>>> {
+        self.groups.read().get(id).cloned()
+    }
+
+    /// The group of that id, a new empty one if there is none (Kafka's
+    /// `getOrMaybeCreateGroup`).
+    pub fn get_or_create_group(&self, id: &str) -> Arc<Mutex<Group>> {
+        if let Some(group) = self.get_group(id) {
+            return group;
+        }
+        Arc::clone(
+            self.groups
+                .write()
+                .entry(id.to_string())
+                .or_insert_with(|| Arc::new(Mutex::new(Group::new(id, now_ms())))),
+        )
+    }
+
+    /// Forgets a group. Its lock must not be held.
+    pub fn remove_group(&self, id: &str) {
+        self.groups.write().remove(id);
+    }
+
+    /// Every group (Kafka's `currentGroups`), to lock one after the other.
+    pub fn current_groups(&self) -> Vec<Arc<Mutex<Group>>> {
+        self.groups.read().values().cloned().collect()
+    }
+
+    /// How many groups are in each state (Dead included), in a fixed order.
+    pub fn count_by_state(&self) -> [(&'static str, usize); 5] {
+        let mut counts = [
+            GroupState::Empty,
+            GroupState::PreparingRebalance,
+            GroupState::CompletingRebalance,
+            GroupState::Stable,
+            GroupState::Dead,
+        ]
+        .map(|state| (state, 0));
+        for group in self.groups.read().values() {
+            let state = group.lock().state;
+            if let Some((_, n)) = counts.iter_mut().find(|(s, _)| *s == state) {
+                *n += 1;
+            }
+        }
+        counts.map(|(state, n)| (state.name(), n))
+    }
+
+    /// (group id, protocol type, state) of every live group.
+    pub fn list_groups(&self) -> Vec<(String, String, &'static str)> {
+        let mut groups: Vec<(String, String, &'static str)> = self
+            .groups
+            .read()
+            .values()
+            .filter_map(|g| {
+                let g = g.lock();
+                (g.state != GroupState::Dead).then(|| {
+                    (
+                        g.id.clone(),
+                        g.protocol_type.clone().unwrap_or_default(),
+                        g.state.name(),
+                    )
+                })
+            })
+            .collect();
+        groups.sort();
+        groups
+    }
+
+    // ------------------------------------------------------------ storage
+
+    /// How `__consumer_offsets` is created: Kafka's settings for it.
+    pub fn offsets_topic_spec(&self) -> NewTopic {
+        NewTopic {
+            name: OFFSETS_TOPIC.to_string(),
+            num_partitions: self.config.offsets_topic_partitions,
+            replication_factor: -1,
+            assignments: Vec::new(),
+            configs: vec![
+                ("cleanup.policy".into(), Some("compact".into())),
+                ("compression.type".into(), Some("producer".into())),
+                (
+                    "segment.bytes".into(),
+                    Some(self.config.offsets_topic_segment_bytes.to_string()),
+                ),
+            ],
+        }
+    }
+
+    /// Appends records of `group` to its partition of `__consumer_offsets`.
+    fn append(
+        &self,
+        topic: &dyn InternalTopic,
+        group: &str,
+        records: &[TopicRecord],
+    ) -> Result<(), ResponseError> {
+        let partitions = topic.partitions()?;
+        let partition = records::partition_for(group, partitions);
+        topic.append(partition, records).map_err(|e| {
+            warn!(group, "cannot write to {OFFSETS_TOPIC}: {e:?}");
+            match e {
+                WriteError::TooLarge => ResponseError::InvalidCommitOffsetSize,
+                WriteError::Unavailable => ResponseError::CoordinatorNotAvailable,
+            }
+        })
+    }
+
+    /// Writes the group's metadata record (Kafka's `storeGroup`).
+    pub fn store_group(
+        &self,
+        topic: &dyn InternalTopic,
+        group: &Group,
+    ) -> Result<(), ResponseError> {
+        let value = records::group_value(&group.metadata_value());
+        self.append(
+            topic,
+            &group.id,
+            &[(records::group_key(&group.id), Some(value))],
+        )
+    }
+
+    /// Writes offset commit records for the offsets of known partitions
+    /// whose metadata is not too large, and on success records them in
+    /// `group` (Kafka's `storeOffsets`). Returns one error code per offset.
+    pub fn store_offsets(
+        &self,
+        topic: &dyn InternalTopic,
+        image: &MetadataImage,
+        group: &mut Group,
+        offsets: &[OffsetToCommit],
+    ) -> Vec<i16> {
+        let timestamp = now_ms();
+        let mut errors = Vec::with_capacity(offsets.len());
+        let mut accepted = Vec::new();
+        for o in offsets {
+            let error = if image.partition(&o.topic, o.partition).is_none() {
+                ResponseError::UnknownTopicOrPartition.code()
+            } else if o.metadata.as_ref().map_or(0, String::len)
+                > self.config.offset_metadata_max_bytes
+            {
+                ResponseError::OffsetMetadataTooLarge.code()
+            } else {
+                let key = OffsetCommitKey {
+                    group: group.id.clone(),
+                    topic: o.topic.clone(),
+                    partition: o.partition,
+                };
+                let value = OffsetCommitValue {
+                    offset: o.offset,
+                    leader_epoch: o.leader_epoch,
+                    metadata: o.metadata.clone().unwrap_or_default(),
+                    commit_timestamp: timestamp,
+                };
+                accepted.push((errors.len(), key, value));
+                0
+            };
+            errors.push(error);
+        }
+        if !accepted.is_empty() {
+            let records: Vec<TopicRecord> = accepted
+                .iter()
+                .map(|(_, key, value)| {
+                    (records::offset_key(key), Some(records::offset_value(value)))
+                })
+                .collect();
+            match self.append(topic, &group.id, &records) {
+                Ok(()) => {
+                    for (_, key, value) in accepted {
+                        group.offsets.insert((key.topic, key.partition), value);
+                    }
+                }
+                Err(error) => {
+                    for (i, ..) in accepted {
+                        errors[i] = error.code();
+                    }
+                }
+            }
+        }
+        errors
+    }
+
+    /// The committed offsets of a group: of the given partitions (-1 where
+    /// none is committed), or all of them (Kafka's `getOffsets`).
+    pub fn fetch_offsets(
+        &self,
+        group_id: &str,
+        topics: Option<&[(String, Vec<i32>)]>,
+    ) -> Vec<(String, Vec<CommittedOffset>)> {
+        let group = self.get_group(group_id);
+        let group = group.as_ref().map(|g| g.lock());
+        let committed = |topic: &str, partition: i32| {
+            let found = group
+                .as_ref()
+                .and_then(|g| g.offsets.get(&(topic.to_string(), partition)));
+            match found {
+                Some(v) => CommittedOffset {
+                    partition,
+                    offset: v.offset,
+                    leader_epoch: v.leader_epoch,
+                    metadata: Some(v.metadata.clone()),
+                },
+                None => CommittedOffset {
+                    partition,
+                    offset: -1,
+                    leader_epoch: -1,
+                    metadata: Some(String::new()),
+                },
+            }
+        };
+        match topics {
+            Some(topics) => topics
+                .iter()
+                .map(|(topic, partitions)| {
+                    (
+                        topic.clone(),
+                        partitions.iter().map(|&p| committed(topic, p)).collect(),
+                    )
+                })
+                .collect(),
+            None => {
+                let mut by_topic: std::collections::BTreeMap<String, Vec<CommittedOffset>> =
+                    Default::default();
+                if let Some(group) = &group {
+                    for (topic, partition) in group.offsets.keys() {
+                        by_topic
+                            .entry(topic.clone())
+                            .or_default()
+                            .push(committed(topic, *partition));
+                    }
+                }
+                by_topic
+                    .into_iter()
+                    .map(|(topic, mut partitions)| {
+                        partitions.sort_by_key(|p| p.partition);
+                        (topic, partitions)
+                    })
+                    .collect()
+            }
+        }
+    }
+
+    /// Reads every committed offset and group of `__consumer_offsets`
+    /// (Kafka's `loadGroupsAndOffsets`); groups already cached are kept.
+    pub fn load(&self, topic: &dyn InternalTopic) -> io::Result<()> {
+        let mut offsets: HashMap<String, HashMap<(String, i32), OffsetCommitValue>> =
+            HashMap::new();
+        let mut metadata: HashMap<String, Option<records::GroupMetadataValue>> = HashMap::new();
+        topic.read_all(&mut |partition, batch| {
+            let Ok(header) = record_batch::BatchHeader::parse(batch) else {
+                return;
+            };
+            if header.is_control() || header.compression_codec() != 0 {
+                return;
+            }
+            let Ok(records) = record_batch::records(batch) else {
+                return;
+            };
+            for record in records.filter_map(Result::ok) {
+                let Some(key) = record.key else { continue };
+                match records::decode(key, record.value) {
+                    Ok(OffsetsRecord::Offset(key, Some(value))) => {
+                        offsets
+                            .entry(key.group)
+                            .or_default()
+                            .insert((key.topic, key.partition), value);
+                    }
+                    Ok(OffsetsRecord::Offset(key, None)) => {
+                        if let Some(group) = offsets.get_mut(&key.group) {
+                            group.remove(&(key.topic, key.partition));
+                        }
+                    }
+                    Ok(OffsetsRecord::Group(group, value)) => {
+                        if value.is_none() {
+                            offsets.remove(&group);
+                        }
+                        metadata.insert(group, value);
+                    }
+                    Ok(OffsetsRecord::Other) => {}
+                    Err(e) => {
+                        warn!(partition, "skipping a corrupt {OFFSETS_TOPIC} record: {e}")
+                    }
+                }
+            }
+        })?;
+
+        let now = Instant::now();
+        let mut groups = self.groups.write();
+        let mut loaded = 0;
+        let names: Vec<String> = offsets
+            .keys()
+            .chain(metadata.iter().filter(|(_, v)| v.is_some()).map(|(k, _)| k))
+            .cloned()
+            .collect();
+        for name in names {
+            if groups.contains_key(&name) {
+                continue;
+            }
+            let mut group = Group::new(&name, now_ms());
+            if let Some(Some(value)) = metadata.get(&name) {
+                group.generation = value.generation;
+                group.protocol_type = Some(value.protocol_type.clone()).filter(|t| !t.is_empty());
+                group.protocol_name = value.protocol.clone();
+                group.leader = value.leader.clone();
+                group.state_timestamp = value.current_state_timestamp;
+                for m in &value.members {
+                    group.members.insert(
+                        m.member_id.clone(),
+                        Member {
+                            id: m.member_id.clone(),
+                            instance_id: m.group_instance_id.clone(),
+                            client_id: m.client_id.clone(),
+                            client_host: m.client_host.clone(),
+                            rebalance_timeout_ms: m.rebalance_timeout,
+                            session_timeout_ms: m.session_timeout,
+                            protocol_type: value.protocol_type.clone(),
+                            protocols: vec![(
+                                value.protocol.clone().unwrap_or_default(),
+                                m.subscription.clone(),
+                            )],
+                            assignment: m.assignment.clone(),
+                            awaiting_join: None,
+                            awaiting_sync: None,
+                            heartbeat_deadline: now
+                                + Duration::from_millis(m.session_timeout.max(0) as u64),
+                            is_new: false,
+                            synced: true,
+                        },
+                    );
+                }
+                if !group.members.is_empty() {
+                    // Members that still live keep heartbeating; the others expire.
+                    group.state = GroupState::Stable;
+                }
+            }
+            group.offsets = offsets.remove(&name).unwrap_or_default();
+            groups.insert(name, Arc::new(Mutex::new(group)));
+            loaded += 1;
+        }
+        if loaded > 0 {
+            info!(
+                groups = loaded,
+                "loaded consumer groups from {OFFSETS_TOPIC}"
+            );
+        }
+        Ok(())
+    }
+
+    /// Forgets the committed offsets of a deleted topic, in every group,
+    /// writing their tombstones.
+    pub fn on_topic_deleted(&self, offsets_topic: &dyn InternalTopic, topic: &str) {
+        for group in self.current_groups() {
+            let mut group = group.lock();
+            let gone: Vec<(String, i32)> = group
+                .offsets
+                .keys()
+                .filter(|(t, _)| t == topic)
+                .cloned()
+                .collect();
+            if gone.is_empty() {
+                continue;
+            }
+            let tombstones: Vec<TopicRecord> = gone
+                .iter()
+                .map(|(t, p)| {
+                    let key = OffsetCommitKey {
+                        group: group.id.clone(),
+                        topic: t.clone(),
+                        partition: *p,
+                    };
+                    (records::offset_key(&key), None)
+                })
+                .collect();
+            if self
+                .append(offsets_topic, &group.id.clone(), &tombstones)
+                .is_ok()
+            {
+                for key in gone {
+                    group.offsets.remove(&key);
+                }
+            }
+        }
+    }
+
+    /// Writes the tombstones of a group being deleted, of its offsets and
+    /// its metadata, and on success forgets its offsets. The group stays
+    /// cached until [`GroupMetadataManager::remove_group`].
+    pub fn delete_group(
+        &self,
+        topic: &dyn InternalTopic,
+        group: &mut Group,
+    ) -> Result<(), ResponseError> {
+        let mut tombstones: Vec<TopicRecord> = group
+            .offsets
+            .keys()
+            .map(|(topic, partition)| {
+                let key = OffsetCommitKey {
+                    group: group.id.clone(),
+                    topic: topic.clone(),
+                    partition: *partition,
+                };
+                (records::offset_key(&key), None)
+            })
+            .collect();
+        tombstones.push((records::group_key(&group.id), None));
+        self.append(topic, &group.id, &tombstones)?;
+        group.offsets.clear();
+        Ok(())
+    }
+}
