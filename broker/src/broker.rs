@@ -2,7 +2,10 @@
 //! coordinators, and the operations that span them.
 
 use crate::config::BrokerConfig;
-use crate::coordinator::{GroupConfig, GroupCoordinator};
+use crate::coordinator::transaction_coordinator::{
+    TransactionConfig, TransactionCoordinator, TxnMarker, TxnMarkerChannel, TxnPartition,
+};
+use crate::coordinator::{GroupConfig, GroupCoordinator, OFFSETS_TOPIC};
 use crate::fetch_session::FetchSessionCache;
 use crate::metadata::controller::{
     ConfigChange, Controller, ControllerError, CreatedTopic, NewTopic, TopicDefaults,
@@ -40,6 +43,7 @@ pub struct Broker {
     pub producer_ids: ProducerIdManager,
     pub fetch_sessions: FetchSessionCache,
     pub groups: GroupCoordinator,
+    pub txns: TransactionCoordinator,
     /// Present only when `metrics.prometheus.listener` is set.
     pub metrics: Option<BrokerMetrics>,
 }
@@ -118,8 +122,15 @@ impl Broker {
             offsets_topic_segment_bytes: config.offsets_topic_segment_bytes,
             offset_metadata_max_bytes: config.offset_metadata_max_bytes,
         });
+        let txns = TransactionCoordinator::new(TransactionConfig {
+            num_partitions: config.transaction_state_log_num_partitions,
+            segment_bytes: config.transaction_state_log_segment_bytes,
+            max_timeout_ms: config.transaction_max_timeout_ms,
+            id_expiration_ms: config.transactional_id_expiration_ms,
+        });
         let broker = Broker {
             groups,
+            txns,
             metrics: config
                 .metrics_prometheus_listener
                 .is_some()
@@ -139,6 +150,12 @@ impl Broker {
             .groups
             .load(&broker.offsets_topic())
             .context("cannot load the consumer groups")?;
+        // Transactions left prepared get their markers now, so the groups
+        // are loaded first (their pending offsets take the markers).
+        broker
+            .txns
+            .load(&broker.transaction_state_topic(), &broker)
+            .context("cannot load the transactions")?;
         broker
             .replicas
             .logs()
@@ -305,6 +322,47 @@ impl Broker {
     /// the clean shutdown marker written.
     pub fn shutdown(&self) -> std::io::Result<()> {
         self.replicas.shutdown()
+    }
+}
+
+/// The transaction coordinator's markers go straight to the partition logs
+/// (one broker leads them all); a marker in `__consumer_offsets` also ends
+/// the transaction's pending offsets in the groups of that partition.
+impl TxnMarkerChannel for Broker {
+    fn write_marker(&self, marker: &TxnMarker, partition: &TxnPartition) -> Result<(), String> {
+        let (topic_name, index) = partition;
+        let image = self.metadata.image();
+        let Some(topic) = image.topic(topic_name) else {
+            return Ok(());
+        };
+        let Some(registration) = topic.partitions.get(index) else {
+            return Ok(());
+        };
+        let log = self
+            .replicas
+            .log(&image, topic, *index)
+            .map_err(|e| e.to_string())?;
+        match self.replicas.append_marker(
+            &log,
+            marker.producer_id,
+            marker.producer_epoch,
+            marker.coordinator_epoch,
+            marker.commit,
+            registration.leader_epoch,
+        ) {
+            Ok(_) => {}
+            Err(crate::storage::AppendError::Deleted) => return Ok(()),
+            Err(e) => return Err(e.to_string()),
+        }
+        if topic_name == OFFSETS_TOPIC {
+            self.groups.complete_txn(
+                marker.producer_id,
+                marker.commit,
+                *index,
+                topic.partitions.len() as i32,
+            );
+        }
+        Ok(())
     }
 }
 

@@ -97,8 +97,14 @@ pub const KNOWN_KEYS: &[&str] = &[
     "socket.receive.buffer.bytes",
     "socket.request.max.bytes",
     "socket.send.buffer.bytes",
+    "transaction.abort.timed.out.transaction.cleanup.interval.ms",
+    "transaction.max.timeout.ms",
+    "transaction.remove.expired.transaction.cleanup.interval.ms",
     "transaction.state.log.min.isr",
+    "transaction.state.log.num.partitions",
     "transaction.state.log.replication.factor",
+    "transaction.state.log.segment.bytes",
+    "transactional.id.expiration.ms",
     "unclean.leader.election.enable",
 ];
 
@@ -198,6 +204,20 @@ pub struct BrokerConfig {
     pub offsets_topic_segment_bytes: u64,
     /// `offset.metadata.max.bytes`: the longest commit metadata accepted.
     pub offset_metadata_max_bytes: usize,
+    /// `transaction.state.log.num.partitions`: partitions of `__transaction_state`.
+    pub transaction_state_log_num_partitions: i32,
+    /// `transaction.state.log.segment.bytes`.
+    pub transaction_state_log_segment_bytes: u64,
+    /// `transaction.max.timeout.ms`: the longest transaction timeout a
+    /// producer may ask for.
+    pub transaction_max_timeout_ms: i32,
+    /// `transactional.id.expiration.ms`: a transactional id idle this long
+    /// is forgotten.
+    pub transactional_id_expiration_ms: i64,
+    /// `transaction.abort.timed.out.transaction.cleanup.interval.ms`.
+    pub transaction_abort_timed_out_transaction_cleanup_interval_ms: u64,
+    /// `transaction.remove.expired.transaction.cleanup.interval.ms`.
+    pub transaction_remove_expired_transaction_cleanup_interval_ms: u64,
     /// `group.initial.rebalance.delay.ms`.
     pub group_initial_rebalance_delay_ms: u64,
     /// `group.min.session.timeout.ms` and `group.max.session.timeout.ms`.
@@ -249,6 +269,12 @@ impl Default for BrokerConfig {
             offsets_topic_num_partitions: 50,
             offsets_topic_segment_bytes: 100 * 1024 * 1024,
             offset_metadata_max_bytes: 4096,
+            transaction_state_log_num_partitions: 50,
+            transaction_state_log_segment_bytes: 100 * 1024 * 1024,
+            transaction_max_timeout_ms: 900_000,
+            transactional_id_expiration_ms: 604_800_000,
+            transaction_abort_timed_out_transaction_cleanup_interval_ms: 10_000,
+            transaction_remove_expired_transaction_cleanup_interval_ms: 3_600_000,
             group_initial_rebalance_delay_ms: 3000,
             group_min_session_timeout_ms: 6000,
             group_max_session_timeout_ms: 1_800_000,
@@ -466,6 +492,49 @@ impl BrokerConfig {
         }
         if let Some(v) = get("offset.metadata.max.bytes") {
             config.offset_metadata_max_bytes = parse(v, "offset.metadata.max.bytes")?;
+        }
+        if let Some(v) = get("transaction.state.log.num.partitions") {
+            config.transaction_state_log_num_partitions =
+                parse(v, "transaction.state.log.num.partitions")?;
+            if config.transaction_state_log_num_partitions < 1 {
+                bail!("transaction.state.log.num.partitions={v} must be at least 1");
+            }
+        }
+        if let Some(v) = get("transaction.state.log.segment.bytes") {
+            config.transaction_state_log_segment_bytes =
+                parse(v, "transaction.state.log.segment.bytes")?;
+            if config.transaction_state_log_segment_bytes < 1 {
+                bail!("transaction.state.log.segment.bytes={v} must be at least 1");
+            }
+        }
+        if let Some(v) = get("transaction.max.timeout.ms") {
+            config.transaction_max_timeout_ms = parse(v, "transaction.max.timeout.ms")?;
+            if config.transaction_max_timeout_ms < 1 {
+                bail!("transaction.max.timeout.ms={v} must be at least 1");
+            }
+        }
+        if let Some(v) = get("transactional.id.expiration.ms") {
+            config.transactional_id_expiration_ms = parse(v, "transactional.id.expiration.ms")?;
+            if config.transactional_id_expiration_ms < 1 {
+                bail!("transactional.id.expiration.ms={v} must be at least 1");
+            }
+        }
+        for (key, field) in [
+            (
+                "transaction.abort.timed.out.transaction.cleanup.interval.ms",
+                &mut config.transaction_abort_timed_out_transaction_cleanup_interval_ms,
+            ),
+            (
+                "transaction.remove.expired.transaction.cleanup.interval.ms",
+                &mut config.transaction_remove_expired_transaction_cleanup_interval_ms,
+            ),
+        ] {
+            if let Some(v) = get(key) {
+                *field = parse(v, key)?;
+                if *field < 1 {
+                    bail!("{key}={v} must be at least 1");
+                }
+            }
         }
         if let Some(v) = get("group.initial.rebalance.delay.ms") {
             config.group_initial_rebalance_delay_ms = parse(v, "group.initial.rebalance.delay.ms")?;
@@ -746,6 +815,44 @@ impl BrokerConfig {
                 self.socket_request_max_bytes.to_string(),
                 INT,
                 "The maximum number of bytes in a socket request.",
+            ),
+            (
+                "transaction.abort.timed.out.transaction.cleanup.interval.ms",
+                self.transaction_abort_timed_out_transaction_cleanup_interval_ms
+                    .to_string(),
+                INT,
+                "The interval at which to rollback transactions that have timed out.",
+            ),
+            (
+                "transaction.max.timeout.ms",
+                self.transaction_max_timeout_ms.to_string(),
+                INT,
+                "The maximum allowed timeout for transactions.",
+            ),
+            (
+                "transaction.remove.expired.transaction.cleanup.interval.ms",
+                self.transaction_remove_expired_transaction_cleanup_interval_ms
+                    .to_string(),
+                INT,
+                "The interval at which to remove transactions that have expired due to transactional.id.expiration.ms passing.",
+            ),
+            (
+                "transaction.state.log.num.partitions",
+                self.transaction_state_log_num_partitions.to_string(),
+                INT,
+                "The number of partitions for the transaction topic.",
+            ),
+            (
+                "transaction.state.log.segment.bytes",
+                self.transaction_state_log_segment_bytes.to_string(),
+                INT,
+                "The transaction topic segment bytes.",
+            ),
+            (
+                "transactional.id.expiration.ms",
+                self.transactional_id_expiration_ms.to_string(),
+                INT,
+                "The time in ms that the transaction coordinator will wait without receiving any transaction status updates for the current transaction before expiring its transactional id.",
             ),
         ];
         entries

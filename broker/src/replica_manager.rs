@@ -103,17 +103,58 @@ impl ReplicaManager {
     ) -> Result<LogAppendInfo, AppendError> {
         let info = storage_io::blocking(|| log.append_as_leader(records, leader_epoch))?;
         if !info.duplicate {
-            let tp = log.topic_partition();
-            if let Some(notify) = self
-                .waiters
-                .read()
-                .get(tp.topic.as_str())
-                .and_then(|p| p.get(&tp.partition))
-            {
-                notify.notify_waiters();
-            }
+            self.notify_appended(log);
         }
         Ok(info)
+    }
+
+    /// Appends batches a coordinator built (see
+    /// [`UnifiedLog::append_as_coordinator`]).
+    pub fn append_as_coordinator(
+        &self,
+        log: &UnifiedLog,
+        records: &[u8],
+        leader_epoch: i32,
+    ) -> Result<LogAppendInfo, AppendError> {
+        let info = storage_io::blocking(|| log.append_as_coordinator(records, leader_epoch))?;
+        self.notify_appended(log);
+        Ok(info)
+    }
+
+    /// Appends a transaction marker (see [`UnifiedLog::append_marker`]);
+    /// fetches waiting for the last stable offset to move wake up.
+    pub fn append_marker(
+        &self,
+        log: &UnifiedLog,
+        producer_id: i64,
+        producer_epoch: i16,
+        coordinator_epoch: i32,
+        commit: bool,
+        leader_epoch: i32,
+    ) -> Result<i64, AppendError> {
+        let offset = storage_io::blocking(|| {
+            log.append_marker(
+                producer_id,
+                producer_epoch,
+                coordinator_epoch,
+                commit,
+                leader_epoch,
+            )
+        })?;
+        self.notify_appended(log);
+        Ok(offset)
+    }
+
+    fn notify_appended(&self, log: &UnifiedLog) {
+        let tp = log.topic_partition();
+        if let Some(notify) = self
+            .waiters
+            .read()
+            .get(tp.topic.as_str())
+            .and_then(|p| p.get(&tp.partition))
+        {
+            notify.notify_waiters();
+        }
     }
 
     /// The notifier a fetch waits on for appends to a partition.

@@ -36,11 +36,50 @@ pub async fn run(listener: TcpListener, broker: Arc<Broker>, shutdown: impl Futu
         }
     });
 
+    // Aborts transactions that timed out and forgets expired transactional
+    // ids, off the runtime's threads (it writes to the logs).
+    let txn_timers = tokio::spawn({
+        let broker = Arc::clone(&broker);
+        async move {
+            let abort_every = Duration::from_millis(
+                broker
+                    .config
+                    .transaction_abort_timed_out_transaction_cleanup_interval_ms,
+            );
+            let expire_every = Duration::from_millis(
+                broker
+                    .config
+                    .transaction_remove_expired_transaction_cleanup_interval_ms,
+            );
+            let mut abort = tokio::time::interval(abort_every);
+            let mut expire = tokio::time::interval(expire_every);
+            abort.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            expire.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                let expire_ids = tokio::select! {
+                    _ = abort.tick() => false,
+                    _ = expire.tick() => true,
+                };
+                let broker = Arc::clone(&broker);
+                let _ = tokio::task::spawn_blocking(move || {
+                    let topic = broker.transaction_state_topic();
+                    if expire_ids {
+                        broker.txns.remove_expired(&topic);
+                    } else {
+                        broker.txns.abort_timed_out(&topic, &*broker);
+                    }
+                })
+                .await;
+            }
+        }
+    });
+
     tokio::select! {
         () = accept_loop(&listener, &broker, &notify_shutdown, &done_tx) => {}
         _ = shutdown => info!("shutting down"),
     }
     timers.abort();
+    txn_timers.abort();
 
     drop(listener);
     drop(notify_shutdown);

@@ -29,7 +29,49 @@ top_level_only!(
     InitProducerIdResponse,
     ListGroupsResponse,
     DescribeClusterResponse,
+    AddOffsetsToTxnResponse,
+    EndTxnResponse,
+    ListTransactionsResponse,
 );
+
+impl ErrorCodes for AddPartitionsToTxnResponse {
+    fn for_each_error_code(&self, f: &mut dyn FnMut(i16)) {
+        f(self.error_code);
+        let topics = self.results_by_topic_v3_and_below.iter().chain(
+            self.results_by_transaction
+                .iter()
+                .flat_map(|t| &t.topic_results),
+        );
+        for topic in topics {
+            topic
+                .results_by_partition
+                .iter()
+                .for_each(|p| f(p.partition_error_code));
+        }
+    }
+}
+
+impl ErrorCodes for TxnOffsetCommitResponse {
+    fn for_each_error_code(&self, f: &mut dyn FnMut(i16)) {
+        for topic in &self.topics {
+            topic.partitions.iter().for_each(|p| f(p.error_code));
+        }
+    }
+}
+
+impl ErrorCodes for DescribeTransactionsResponse {
+    fn for_each_error_code(&self, f: &mut dyn FnMut(i16)) {
+        self.transaction_states.iter().for_each(|t| f(t.error_code));
+    }
+}
+
+impl ErrorCodes for DescribeProducersResponse {
+    fn for_each_error_code(&self, f: &mut dyn FnMut(i16)) {
+        for topic in &self.topics {
+            topic.partitions.iter().for_each(|p| f(p.error_code));
+        }
+    }
+}
 
 impl ErrorCodes for ProduceResponse {
     fn for_each_error_code(&self, f: &mut dyn FnMut(i16)) {

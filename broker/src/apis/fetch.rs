@@ -12,14 +12,16 @@ use crate::fetch_session::{CachedPartition, FetchSession, PartitionKey};
 use crate::metadata::MetadataImage;
 use crate::metrics::BrokerMetrics;
 use crate::storage::ReadError;
-use crate::storage::record_batch::BatchHeader;
+use crate::storage::record_batch::{BatchHeader, Batches};
 use crate::storage_io;
 use bytes::Bytes;
 use futures::future::select_all;
 use indexmap::IndexMap;
 use kafka_protocol::error::ResponseError;
-use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
-use kafka_protocol::messages::{FetchRequest, FetchResponse, TopicName};
+use kafka_protocol::messages::fetch_response::{
+    AbortedTransaction, FetchableTopicResponse, PartitionData,
+};
+use kafka_protocol::messages::{FetchRequest, FetchResponse, ProducerId, TopicName};
 use kafka_protocol::protocol::StrBytes;
 use parking_lot::Mutex;
 use std::sync::Arc;
@@ -406,19 +408,42 @@ fn read_partition(
         }
     };
     let max_bytes = (request.max_bytes.max(0) as usize).min(*remaining);
-    match log.read(request.fetch_offset, max_bytes, *min_one_batch) {
+    match log.read_isolated(
+        request.fetch_offset,
+        max_bytes,
+        *min_one_batch,
+        read_committed,
+    ) {
         Ok(info) => {
             let size = info.records.len();
             *remaining = remaining.saturating_sub(size);
             if size > 0 {
                 *min_one_batch = false;
             }
+            // The aborted transactions that overlap the batches returned,
+            // for the consumer to skip (Kafka's `addAbortedTransactions`).
+            let aborted = read_committed.then(|| {
+                let upper_bound = Batches::new(&info.records)
+                    .map_while(Result::ok)
+                    .last()
+                    .map(|b| b.header.next_offset());
+                upper_bound.map_or_else(Vec::new, |upper_bound| {
+                    log.collect_aborted_txns(request.fetch_offset, upper_bound)
+                        .into_iter()
+                        .map(|txn| {
+                            AbortedTransaction::default()
+                                .with_producer_id(ProducerId(txn.producer_id))
+                                .with_first_offset(txn.first_offset)
+                        })
+                        .collect()
+                })
+            });
             PartitionData::default()
                 .with_partition_index(index)
                 .with_high_watermark(info.high_watermark)
-                .with_last_stable_offset(info.high_watermark)
+                .with_last_stable_offset(info.last_stable_offset)
                 .with_log_start_offset(info.log_start_offset)
-                .with_aborted_transactions(read_committed.then(Vec::new))
+                .with_aborted_transactions(aborted)
                 .with_records(Some(info.records))
         }
         Err(ReadError::OffsetOutOfRange { .. }) => {

@@ -1,6 +1,6 @@
-//! FindCoordinator (key 10): this broker coordinates every group. It
-//! creates `__consumer_offsets` on first use, as Kafka does. Transactions
-//! are not supported, so there is no transaction coordinator.
+//! FindCoordinator (key 10): this broker coordinates every group and every
+//! transactional id. It creates `__consumer_offsets` and
+//! `__transaction_state` on first use, as Kafka does.
 
 use super::RequestContext;
 use crate::broker::Broker;
@@ -11,6 +11,7 @@ use kafka_protocol::messages::{BrokerId, FindCoordinatorRequest, FindCoordinator
 use kafka_protocol::protocol::StrBytes;
 
 const GROUP_KEY_TYPE: i8 = 0;
+const TRANSACTION_KEY_TYPE: i8 = 1;
 
 /// Why a key has no coordinator here.
 type NoCoordinator = (ResponseError, &'static str);
@@ -29,18 +30,23 @@ pub fn handle(
     let found: Vec<(StrBytes, Result<(), NoCoordinator>)> = keys
         .into_iter()
         .map(|key| {
-            let result = if request.key_type != GROUP_KEY_TYPE {
-                Err((
-                    ResponseError::InvalidRequest,
-                    "transactions are not supported by this broker",
-                ))
-            } else {
-                broker
-                    .offsets_topic()
-                    .partitions()
-                    .map(|_| ())
-                    .map_err(|e| (e, "the coordinator is not available"))
-            };
+            let result = match request.key_type {
+                GROUP_KEY_TYPE => broker.offsets_topic().partitions(),
+                TRANSACTION_KEY_TYPE if key.is_empty() => Err(ResponseError::InvalidRequest),
+                TRANSACTION_KEY_TYPE => broker.transaction_state_topic().partitions(),
+                _ => Err(ResponseError::InvalidRequest),
+            }
+            .map(|_| ())
+            .map_err(|e| {
+                let message = match e {
+                    ResponseError::InvalidRequest if request.key_type == TRANSACTION_KEY_TYPE => {
+                        "an empty transactional id has no coordinator"
+                    }
+                    ResponseError::InvalidRequest => "unknown coordinator key type",
+                    _ => "the coordinator is not available",
+                };
+                (e, message)
+            });
             (key, result)
         })
         .collect();

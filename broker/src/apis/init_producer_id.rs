@@ -1,31 +1,53 @@
-//! InitProducerId (key 22): a new producer id for an idempotent producer.
-//! Transactions are not supported, so a transactional id is refused.
+//! InitProducerId (key 22): a producer id and epoch. An idempotent producer
+//! gets a new producer id; a transactional one gets its transactional id's
+//! producer id with the epoch bumped, from the transaction coordinator,
+//! which fences the previous instance and aborts its open transaction.
 
+use super::RequestContext;
 use crate::broker::Broker;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::{InitProducerIdRequest, InitProducerIdResponse, ProducerId};
-use tracing::{error, info};
+use tracing::error;
 
-pub fn handle(broker: &Broker, request: &InitProducerIdRequest) -> InitProducerIdResponse {
-    let mut response = InitProducerIdResponse::default()
+pub fn handle(
+    broker: &Broker,
+    ctx: &RequestContext,
+    request: &InitProducerIdRequest,
+) -> InitProducerIdResponse {
+    let response = InitProducerIdResponse::default()
         .with_producer_id(ProducerId(-1))
         .with_producer_epoch(-1);
-    if let Some(transactional_id) = &request.transactional_id {
-        info!(transactional_id = %transactional_id.as_str(), "refusing InitProducerId: transactions are not supported");
-        response.error_code = ResponseError::InvalidRequest.code();
-        return response;
-    }
-    // An idempotent producer (even one bumping its epoch) gets a new id.
-    match broker
-        .producer_ids
-        .generate(&broker.controller, &broker.metadata)
-    {
-        Ok(id) => response
-            .with_producer_id(ProducerId(id))
-            .with_producer_epoch(0),
-        Err(e) => {
-            error!("cannot allocate producer ids: {e}");
-            response.with_error_code(ResponseError::UnknownServerError.code())
-        }
+    let generate = || {
+        broker
+            .producer_ids
+            .generate(&broker.controller, &broker.metadata)
+            .map_err(|e| {
+                error!("cannot allocate producer ids: {e}");
+                ResponseError::UnknownServerError
+            })
+    };
+    let Some(transactional_id) = &request.transactional_id else {
+        // An idempotent producer (even one bumping its epoch) gets a new id.
+        return match generate() {
+            Ok(id) => response
+                .with_producer_id(ProducerId(id))
+                .with_producer_epoch(0),
+            Err(e) => response.with_error_code(e.code()),
+        };
+    };
+    let expected = (request.producer_id.0 != -1 && request.producer_epoch != -1)
+        .then_some((request.producer_id.0, request.producer_epoch));
+    match broker.txns.init_producer_id(
+        &broker.transaction_state_topic(),
+        broker,
+        transactional_id,
+        request.transaction_timeout_ms,
+        expected,
+        &generate,
+    ) {
+        Ok((producer_id, epoch)) => response
+            .with_producer_id(ProducerId(producer_id))
+            .with_producer_epoch(epoch),
+        Err(e) => response.with_error_code(super::fenced_for_version(e, ctx.api_version, 4).code()),
     }
 }

@@ -26,6 +26,8 @@ pub fn handle(
 ) -> ListOffsetsResponse {
     // Leader epochs are part of the response from v4 on.
     let with_epoch = ctx.api_version >= 4;
+    // READ_COMMITTED (isolation level 1, from v2 on) stops at the last stable offset.
+    let read_committed = request.isolation_level == 1;
     let image = broker.metadata.image();
     let duplicates = super::repeated(request.topics.iter().flat_map(|t| {
         t.partitions
@@ -73,11 +75,14 @@ pub fn handle(
                                 Err(ResponseError::KafkaStorageError)
                             }
                         };
+                        // READ_COMMITTED sees only what is below the last stable offset.
+                        let last_fetchable = if read_committed { log.last_stable_offset() } else { log.high_watermark() };
+                        let found = |result| match found(result) {
+                            Ok((_, offset, _)) if offset >= last_fetchable => Ok((-1, -1, -1)),
+                            other => other,
+                        };
                         match p.timestamp {
-                            LATEST_TIMESTAMP => {
-                                let end = log.high_watermark();
-                                Ok((-1, end, epoch(end)))
-                            }
+                            LATEST_TIMESTAMP => Ok((-1, last_fetchable, epoch(last_fetchable))),
                             EARLIEST_TIMESTAMP | EARLIEST_LOCAL_TIMESTAMP => {
                                 let start = log.log_start_offset();
                                 Ok((-1, start, epoch(log.log_end_offset())))

@@ -6,6 +6,8 @@
 //! an unknown API or version (but for ApiVersions) and a request that cannot
 //! be decoded close the connection.
 
+pub mod add_offsets_to_txn;
+pub mod add_partitions_to_txn;
 pub mod alter_configs;
 pub mod api_versions;
 pub mod create_partitions;
@@ -16,7 +18,10 @@ pub mod delete_topics;
 pub mod describe_cluster;
 pub mod describe_configs;
 pub mod describe_groups;
+pub mod describe_producers;
 pub mod describe_topic_partitions;
+pub mod describe_transactions;
+pub mod end_txn;
 pub mod errors;
 pub mod fetch;
 pub mod find_coordinator;
@@ -27,11 +32,13 @@ pub mod join_group;
 pub mod leave_group;
 pub mod list_groups;
 pub mod list_offsets;
+pub mod list_transactions;
 pub mod metadata;
 pub mod offset_commit;
 pub mod offset_fetch;
 pub mod produce;
 pub mod sync_group;
+pub mod txn_offset_commit;
 
 use crate::broker::Broker;
 use crate::metadata::controller::ControllerError;
@@ -95,12 +102,22 @@ pub const SUPPORTED_APIS: &[ApiSupport] = &[
     api(ApiKey::DeleteTopics, 1, 6),
     api(ApiKey::DeleteRecords, 0, 2),
     api(ApiKey::InitProducerId, 0, 5),
+    // v5 of AddPartitionsToTxn only adds an error code; EndTxn and
+    // TxnOffsetCommit v5 are KIP-890's transaction version 2, which this
+    // broker does not enable (clients then use v4 at most).
+    api(ApiKey::AddPartitionsToTxn, 0, 5),
+    api(ApiKey::AddOffsetsToTxn, 0, 4),
+    api(ApiKey::EndTxn, 0, 4),
+    api(ApiKey::TxnOffsetCommit, 0, 4),
     api(ApiKey::DescribeConfigs, 1, 4),
     api(ApiKey::AlterConfigs, 0, 2),
     api(ApiKey::CreatePartitions, 0, 3),
     api(ApiKey::DeleteGroups, 0, 2),
     api(ApiKey::IncrementalAlterConfigs, 0, 1),
     api(ApiKey::DescribeCluster, 0, 1),
+    api(ApiKey::DescribeProducers, 0, 0),
+    api(ApiKey::DescribeTransactions, 0, 0),
+    api(ApiKey::ListTransactions, 0, 1),
     api(ApiKey::DescribeTopicPartitions, 0, 0),
 ];
 
@@ -300,11 +317,58 @@ async fn dispatch(
         }
         ApiKey::InitProducerId => {
             let request = decode(&ctx, &mut buf)?;
+            let response =
+                storage_io::blocking(|| init_producer_id::handle(broker, &ctx, &request));
+            respond(broker, out, &ctx, response)
+        }
+        ApiKey::AddPartitionsToTxn => {
+            let request = decode(&ctx, &mut buf)?;
+            let response =
+                storage_io::blocking(|| add_partitions_to_txn::handle(broker, &ctx, &request));
+            respond(broker, out, &ctx, response)
+        }
+        ApiKey::AddOffsetsToTxn => {
+            let request = decode(&ctx, &mut buf)?;
+            let response =
+                storage_io::blocking(|| add_offsets_to_txn::handle(broker, &ctx, &request));
+            respond(broker, out, &ctx, response)
+        }
+        ApiKey::EndTxn => {
+            let request = decode(&ctx, &mut buf)?;
+            let response = storage_io::blocking(|| end_txn::handle(broker, &ctx, &request));
+            respond(broker, out, &ctx, response)
+        }
+        ApiKey::TxnOffsetCommit => {
+            let request = decode(&ctx, &mut buf)?;
+            let response =
+                storage_io::blocking(|| txn_offset_commit::handle(broker, &ctx, &request));
+            respond(broker, out, &ctx, response)
+        }
+        ApiKey::DescribeTransactions => {
+            let request = decode(&ctx, &mut buf)?;
             respond(
                 broker,
                 out,
                 &ctx,
-                init_producer_id::handle(broker, &request),
+                describe_transactions::handle(broker, &request),
+            )
+        }
+        ApiKey::ListTransactions => {
+            let request = decode(&ctx, &mut buf)?;
+            respond(
+                broker,
+                out,
+                &ctx,
+                list_transactions::handle(broker, &ctx, &request),
+            )
+        }
+        ApiKey::DescribeProducers => {
+            let request = decode(&ctx, &mut buf)?;
+            respond(
+                broker,
+                out,
+                &ctx,
+                describe_producers::handle(broker, &request),
             )
         }
         ApiKey::DescribeConfigs => {
@@ -448,6 +512,16 @@ pub fn repeated<K: Eq + std::hash::Hash + Copy>(
 ) -> std::collections::HashSet<K> {
     let mut seen = std::collections::HashSet::new();
     keys.filter(|key| !seen.insert(*key)).collect()
+}
+
+/// PRODUCER_FENCED as clients older than `since` know it:
+/// INVALID_PRODUCER_EPOCH (Kafka's KafkaApis does the same).
+pub fn fenced_for_version(error: ResponseError, version: i16, since: i16) -> ResponseError {
+    if error == ResponseError::ProducerFenced && version < since {
+        ResponseError::InvalidProducerEpoch
+    } else {
+        error
+    }
 }
 
 /// The Kafka error code and message for a failed metadata change.

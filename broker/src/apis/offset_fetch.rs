@@ -1,9 +1,11 @@
 //! OffsetFetch (key 9): a group's committed offsets. One group before v8,
-//! a batch of groups from v8 on.
+//! a batch of groups from v8 on. Offsets committed in an open transaction
+//! are not visible until it commits.
 
 use super::RequestContext;
 use crate::broker::Broker;
 use crate::coordinator::CommittedOffset;
+use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::offset_fetch_response::{
     OffsetFetchResponseGroup, OffsetFetchResponsePartition, OffsetFetchResponsePartitions,
     OffsetFetchResponseTopic, OffsetFetchResponseTopics,
@@ -36,9 +38,11 @@ pub fn handle(
                         partitions
                             .iter()
                             .map(|o| {
+                                let (offset, error) = stable(o, request.require_stable);
                                 OffsetFetchResponsePartition::default()
                                     .with_partition_index(o.partition)
-                                    .with_committed_offset(o.offset)
+                                    .with_error_code(error)
+                                    .with_committed_offset(offset)
                                     .with_committed_leader_epoch(epoch(o))
                                     .with_metadata(o.metadata.clone().map(StrBytes::from_string))
                             })
@@ -71,9 +75,11 @@ pub fn handle(
                                     partitions
                                         .iter()
                                         .map(|o| {
+                                            let (offset, error) = stable(o, request.require_stable);
                                             OffsetFetchResponsePartitions::default()
                                                 .with_partition_index(o.partition)
-                                                .with_committed_offset(o.offset)
+                                                .with_error_code(error)
+                                                .with_committed_offset(offset)
                                                 .with_committed_leader_epoch(epoch(o))
                                                 .with_metadata(
                                                     o.metadata.clone().map(StrBytes::from_string),
@@ -87,4 +93,15 @@ pub fn handle(
         })
         .collect();
     response
+}
+
+/// A fetch that requires stable offsets (v7 on, KIP-447) gets
+/// UNSTABLE_OFFSET_COMMIT and no offset for a partition an open
+/// transaction has committed an offset for; the client retries.
+fn stable(offset: &CommittedOffset, require_stable: bool) -> (i64, i16) {
+    if require_stable && offset.unstable {
+        (-1, ResponseError::UnstableOffsetCommit.code())
+    } else {
+        (offset.offset, 0)
+    }
 }

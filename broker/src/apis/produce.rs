@@ -7,10 +7,11 @@
 
 use super::{Outcome, RequestContext};
 use crate::broker::Broker;
+use crate::coordinator::transaction_coordinator::{TransactionCoordinator, TransactionMetadata};
 use crate::metadata::{MetadataImage, TopicImage};
 use crate::storage::AppendError;
 use crate::storage::producer_state::ProducerError;
-use crate::storage::record_batch::{self, BatchError};
+use crate::storage::record_batch::{self, BatchError, BatchHeader};
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::produce_request::PartitionProduceData;
 use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
@@ -29,6 +30,14 @@ pub fn handle(
 ) -> Outcome<ProduceResponse> {
     let image = broker.metadata.image();
     let valid_acks = matches!(request.acks, -1..=1);
+    // A transactional producer's batches are checked against its
+    // transaction, whose lock is held until they are appended: a batch
+    // never lands after its transaction's marker (KIP-890's verification).
+    let txn = request
+        .transactional_id
+        .as_ref()
+        .and_then(|id| broker.txns.get(id));
+    let txn = txn.as_ref().map(|t| t.lock());
     let mut failures = Vec::new();
     let mut response = ProduceResponse::default();
     for topic in &request.topic_data {
@@ -50,6 +59,7 @@ pub fn handle(
                         ctx.api_version,
                         topic_image.map(|t| &**t),
                         partition,
+                        txn.as_deref(),
                     )
                 } else {
                     Err(Failure::new(ResponseError::InvalidRequiredAcks))
@@ -140,12 +150,37 @@ fn produce_partition(
     api_version: i16,
     topic: Option<&TopicImage>,
     partition: &PartitionProduceData,
+    txn: Option<&TransactionMetadata>,
 ) -> Result<(PartitionProduceResponse, u64), Failure> {
     let (topic, registration) = topic
         .and_then(|t| Some((t, t.partitions.get(&partition.index)?)))
         .ok_or_else(|| Failure::new(ResponseError::UnknownTopicOrPartition))?;
     let records = partition.records.as_deref().unwrap_or_default();
-    validate_records(api_version, records)?;
+    let header = validate_records(api_version, records)?;
+    if header.is_transactional() {
+        let txn = txn.ok_or_else(|| {
+            Failure::with_message(
+                ResponseError::InvalidTxnState,
+                "a transactional batch needs the transactional id of an open transaction",
+            )
+        })?;
+        let tp = (topic.name.clone(), partition.index);
+        TransactionCoordinator::verify_partition(
+            txn,
+            header.producer_id,
+            header.producer_epoch,
+            &tp,
+        )
+        .map_err(|e| {
+            Failure::with_message(
+                e,
+                format!(
+                    "the partition is not in an open transaction of producer {} with epoch {}",
+                    header.producer_id, header.producer_epoch
+                ),
+            )
+        })?;
+    }
 
     let log = broker
         .replicas
@@ -195,7 +230,7 @@ fn produce_partition(
 
 /// Kafka's `ProduceRequest.validateRecords`: from v3 on, exactly one record
 /// batch of magic 2 per partition, and zstd only from v7 on.
-fn validate_records(api_version: i16, records: &[u8]) -> Result<(), Failure> {
+fn validate_records(api_version: i16, records: &[u8]) -> Result<BatchHeader, Failure> {
     if records.is_empty() {
         return Err(Failure::with_message(
             ResponseError::InvalidRecord,
@@ -227,5 +262,5 @@ fn validate_records(api_version: i16, records: &[u8]) -> Result<(), Failure> {
             ),
         ));
     }
-    Ok(())
+    Ok(header)
 }

@@ -121,6 +121,10 @@ pub struct Group {
     /// when they expire.
     pub pending_members: HashMap<String, Instant>,
     pub offsets: HashMap<(String, i32), OffsetCommitValue>,
+    /// Offsets committed in open transactions, by producer id: they become
+    /// committed offsets when the transaction commits (Kafka's
+    /// `pendingTransactionalOffsetCommits`).
+    pub pending_txn_offsets: HashMap<i64, HashMap<(String, i32), OffsetCommitValue>>,
     pub state_timestamp: i64,
     /// When the rebalance in progress completes at the latest.
     pub rebalance_deadline: Option<Instant>,
@@ -143,6 +147,7 @@ impl Group {
             members: IndexMap::new(),
             pending_members: HashMap::new(),
             offsets: HashMap::new(),
+            pending_txn_offsets: HashMap::new(),
             state_timestamp: now_ms,
             rebalance_deadline: None,
             initial_delay_until: None,

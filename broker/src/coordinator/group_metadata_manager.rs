@@ -61,6 +61,9 @@ pub struct CommittedOffset {
     pub offset: i64,
     pub leader_epoch: i32,
     pub metadata: Option<String>,
+    /// An open transaction holds an offset for the partition (reported as
+    /// UNSTABLE_OFFSET_COMMIT to a fetch that requires stable offsets).
+    pub unstable: bool,
 }
 
 pub struct GroupMetadataManager {
@@ -180,9 +183,52 @@ impl GroupMetadataManager {
             warn!(group, "cannot write to {OFFSETS_TOPIC}: {e:?}");
             match e {
                 WriteError::TooLarge => ResponseError::InvalidCommitOffsetSize,
-                WriteError::Unavailable => ResponseError::CoordinatorNotAvailable,
+                WriteError::Unavailable | WriteError::InvalidProducerEpoch => {
+                    ResponseError::CoordinatorNotAvailable
+                }
             }
         })
+    }
+
+    /// Appends records of `group` in a transactional batch of the producer.
+    fn append_txn(
+        &self,
+        topic: &dyn InternalTopic,
+        group: &str,
+        records: &[TopicRecord],
+        producer_id: i64,
+        producer_epoch: i16,
+    ) -> Result<(), ResponseError> {
+        let partitions = topic.partitions()?;
+        let partition = records::partition_for(group, partitions);
+        topic
+            .append_transactional(partition, records, producer_id, producer_epoch)
+            .map_err(|e| {
+                warn!(group, producer_id, "cannot write to {OFFSETS_TOPIC}: {e:?}");
+                match e {
+                    WriteError::TooLarge => ResponseError::InvalidCommitOffsetSize,
+                    WriteError::Unavailable => ResponseError::CoordinatorNotAvailable,
+                    WriteError::InvalidProducerEpoch => ResponseError::InvalidProducerEpoch,
+                }
+            })
+    }
+
+    /// A transaction marker was written to `partition` of
+    /// `__consumer_offsets`: the producer's pending offsets in the groups
+    /// of that partition become committed (COMMIT) or are dropped (ABORT)
+    /// (Kafka's `handleTxnCompletion`).
+    pub fn complete_txn(&self, producer_id: i64, commit: bool, partition: i32, partitions: i32) {
+        for group in self.current_groups() {
+            let mut group = group.lock();
+            if records::partition_for(&group.id, partitions) != partition {
+                continue;
+            }
+            if let Some(pending) = group.pending_txn_offsets.remove(&producer_id)
+                && commit
+            {
+                group.offsets.extend(pending);
+            }
+        }
     }
 
     /// Writes the group's metadata record (Kafka's `storeGroup`).
@@ -208,6 +254,39 @@ impl GroupMetadataManager {
         image: &MetadataImage,
         group: &mut Group,
         offsets: &[OffsetToCommit],
+    ) -> Vec<i16> {
+        self.store(topic, image, group, offsets, None)
+    }
+
+    /// [`GroupMetadataManager::store_offsets`] in the producer's
+    /// transaction (TxnOffsetCommit): the records go in a transactional
+    /// batch of the producer's, and the offsets wait in the group until
+    /// the transaction's marker ([`GroupMetadataManager::complete_txn`]).
+    pub fn store_txn_offsets(
+        &self,
+        topic: &dyn InternalTopic,
+        image: &MetadataImage,
+        group: &mut Group,
+        offsets: &[OffsetToCommit],
+        producer_id: i64,
+        producer_epoch: i16,
+    ) -> Vec<i16> {
+        self.store(
+            topic,
+            image,
+            group,
+            offsets,
+            Some((producer_id, producer_epoch)),
+        )
+    }
+
+    fn store(
+        &self,
+        topic: &dyn InternalTopic,
+        image: &MetadataImage,
+        group: &mut Group,
+        offsets: &[OffsetToCommit],
+        producer: Option<(i64, i16)>,
     ) -> Vec<i16> {
         let timestamp = now_ms();
         let mut errors = Vec::with_capacity(offsets.len());
@@ -243,10 +322,22 @@ impl GroupMetadataManager {
                     (records::offset_key(key), Some(records::offset_value(value)))
                 })
                 .collect();
-            match self.append(topic, &group.id, &records) {
+            let written = match producer {
+                None => self.append(topic, &group.id, &records),
+                Some((producer_id, producer_epoch)) => {
+                    self.append_txn(topic, &group.id, &records, producer_id, producer_epoch)
+                }
+            };
+            match written {
                 Ok(()) => {
+                    let target = match producer {
+                        None => &mut group.offsets,
+                        Some((producer_id, _)) => {
+                            group.pending_txn_offsets.entry(producer_id).or_default()
+                        }
+                    };
                     for (_, key, value) in accepted {
-                        group.offsets.insert((key.topic, key.partition), value);
+                        target.insert((key.topic, key.partition), value);
                     }
                 }
                 Err(error) => {
@@ -269,21 +360,27 @@ impl GroupMetadataManager {
         let group = self.get_group(group_id);
         let group = group.as_ref().map(|g| g.lock());
         let committed = |topic: &str, partition: i32| {
-            let found = group
-                .as_ref()
-                .and_then(|g| g.offsets.get(&(topic.to_string(), partition)));
+            let key = (topic.to_string(), partition);
+            let found = group.as_ref().and_then(|g| g.offsets.get(&key));
+            let unstable = group.as_ref().is_some_and(|g| {
+                g.pending_txn_offsets
+                    .values()
+                    .any(|pending| pending.contains_key(&key))
+            });
             match found {
                 Some(v) => CommittedOffset {
                     partition,
                     offset: v.offset,
                     leader_epoch: v.leader_epoch,
                     metadata: Some(v.metadata.clone()),
+                    unstable,
                 },
                 None => CommittedOffset {
                     partition,
                     offset: -1,
                     leader_epoch: -1,
                     metadata: Some(String::new()),
+                    unstable,
                 },
             }
         };
@@ -325,19 +422,47 @@ impl GroupMetadataManager {
         let mut offsets: HashMap<String, HashMap<(String, i32), OffsetCommitValue>> =
             HashMap::new();
         let mut metadata: HashMap<String, Option<records::GroupMetadataValue>> = HashMap::new();
+        // Offsets of open transactions: producer id, then group.
+        type Pending = HashMap<String, HashMap<(String, i32), OffsetCommitValue>>;
+        let mut pending: HashMap<i64, Pending> = HashMap::new();
         topic.read_all(&mut |partition, batch| {
             let Ok(header) = record_batch::BatchHeader::parse(batch) else {
                 return;
             };
-            if header.is_control() || header.compression_codec() != 0 {
+            if header.is_control() {
+                // A marker ends the producer's transaction in this partition.
+                let commit = match record_batch::control_record(batch).map(|c| c.kind) {
+                    Some(record_batch::ControlRecordType::Commit) => true,
+                    Some(record_batch::ControlRecordType::Abort) => false,
+                    _ => return,
+                };
+                if let Some(groups) = pending.remove(&header.producer_id)
+                    && commit
+                {
+                    for (group, committed) in groups {
+                        offsets.entry(group).or_default().extend(committed);
+                    }
+                }
+                return;
+            }
+            if header.compression_codec() != 0 {
                 return;
             }
             let Ok(records) = record_batch::records(batch) else {
                 return;
             };
+            let txn_producer = header.is_transactional().then_some(header.producer_id);
             for record in records.filter_map(Result::ok) {
                 let Some(key) = record.key else { continue };
                 match records::decode(key, record.value) {
+                    Ok(OffsetsRecord::Offset(key, Some(value))) if txn_producer.is_some() => {
+                        pending
+                            .entry(txn_producer.unwrap_or_default())
+                            .or_default()
+                            .entry(key.group)
+                            .or_default()
+                            .insert((key.topic, key.partition), value);
+                    }
                     Ok(OffsetsRecord::Offset(key, Some(value))) => {
                         offsets
                             .entry(key.group)
@@ -366,11 +491,18 @@ impl GroupMetadataManager {
         let now = Instant::now();
         let mut groups = self.groups.write();
         let mut loaded = 0;
-        let names: Vec<String> = offsets
+        let pending_groups: Vec<String> = pending
+            .values()
+            .flat_map(|groups| groups.keys().cloned())
+            .collect();
+        let mut names: Vec<String> = offsets
             .keys()
             .chain(metadata.iter().filter(|(_, v)| v.is_some()).map(|(k, _)| k))
             .cloned()
+            .chain(pending_groups)
             .collect();
+        names.sort();
+        names.dedup();
         for name in names {
             if groups.contains_key(&name) {
                 continue;
@@ -413,6 +545,11 @@ impl GroupMetadataManager {
                 }
             }
             group.offsets = offsets.remove(&name).unwrap_or_default();
+            for (&producer_id, groups) in &mut pending {
+                if let Some(open) = groups.remove(&name) {
+                    group.pending_txn_offsets.insert(producer_id, open);
+                }
+            }
             groups.insert(name, Arc::new(Mutex::new(group)));
             loaded += 1;
         }

@@ -18,6 +18,9 @@ pub enum WriteError {
     TooLarge,
     /// The topic or its log cannot take them now.
     Unavailable,
+    /// A transactional append of a producer whose epoch is older than the
+    /// partition's.
+    InvalidProducerEpoch,
 }
 
 pub trait InternalTopic: Sync {
@@ -28,6 +31,16 @@ pub trait InternalTopic: Sync {
 
     /// Appends `records` to `partition` as one batch.
     fn append(&self, partition: i32, records: &[TopicRecord]) -> Result<(), WriteError>;
+
+    /// Appends `records` to `partition` as one transactional batch of the
+    /// producer (offsets committed in a transaction).
+    fn append_transactional(
+        &self,
+        partition: i32,
+        records: &[TopicRecord],
+        producer_id: i64,
+        producer_epoch: i16,
+    ) -> Result<(), WriteError>;
 
     /// Hands every batch of every partition, from its log start on, to
     /// `on_batch` with its partition (loading, at start). Nothing when the

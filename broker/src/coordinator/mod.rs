@@ -14,6 +14,7 @@ pub mod group;
 pub mod group_metadata_manager;
 pub mod internal_topic;
 pub mod records;
+pub mod transaction_coordinator;
 pub mod transaction_log;
 
 use crate::metadata::MetadataImage;
@@ -693,6 +694,62 @@ impl GroupCoordinator {
                 Instant::now() + Duration::from_millis(member.session_timeout_ms.max(0) as u64);
         }
         errors
+    }
+
+    /// Commits offsets in the producer's transaction (TxnOffsetCommit,
+    /// Kafka's `handleTxnCommitOffsets`): a group that does not exist is
+    /// created; a member id (KIP-447) must be the group's and its
+    /// generation current. Returns one error code per offset.
+    #[allow(clippy::too_many_arguments)]
+    pub fn commit_txn_offsets(
+        &self,
+        topic: &dyn InternalTopic,
+        image: &MetadataImage,
+        group_id: &str,
+        generation: i32,
+        member_id: &str,
+        instance_id: Option<&str>,
+        producer_id: i64,
+        producer_epoch: i16,
+        offsets: &[OffsetToCommit],
+    ) -> Vec<i16> {
+        let all = |error: ResponseError| vec![code(error); offsets.len()];
+        if group_id.is_empty() {
+            return all(ResponseError::InvalidGroupId);
+        }
+        if let Err(e) = topic.partitions() {
+            return all(e);
+        }
+        let group = self.group_manager.get_or_create_group(group_id);
+        let mut group = group.lock();
+        if group.state == GroupState::Dead {
+            return all(ResponseError::CoordinatorNotAvailable);
+        }
+        if !member_id.is_empty() || generation >= 0 {
+            let Some(member) = group.members.get(member_id) else {
+                return all(ResponseError::UnknownMemberId);
+            };
+            if instance_id.is_some() && member.instance_id.as_deref() != instance_id {
+                return all(ResponseError::FencedInstanceId);
+            }
+            if generation != group.generation {
+                return all(ResponseError::IllegalGeneration);
+            }
+        }
+        self.group_manager.store_txn_offsets(
+            topic,
+            image,
+            &mut group,
+            offsets,
+            producer_id,
+            producer_epoch,
+        )
+    }
+
+    /// A transaction marker reached `partition` of `__consumer_offsets`.
+    pub fn complete_txn(&self, producer_id: i64, commit: bool, partition: i32, partitions: i32) {
+        self.group_manager
+            .complete_txn(producer_id, commit, partition, partitions);
     }
 
     /// The committed offsets of a group: of the given partitions (-1 where
