@@ -17,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 
 TIMEOUT = 30.0  # seconds for anything a scenario waits for
 
@@ -939,6 +940,515 @@ def restart_verify(client, topic, count, committed):
     check([r[5] for r in got] == list(range(committed, count)), f"the group resumed at {got[0][5] if got else None}")
 
 
+# --------------------------------------------------------------- transactions
+# KIP-98 transactions and KIP-447 exactly-once processing, as an application
+# using each library's transactional producer sees them (kcat has none).
+
+def attempt(what, action):
+    """action()'s result; a failure that names `what` when it raises."""
+    try:
+        return action()
+    except Exception as e:  # each library raises its own error types
+        fail(f"{what}: {e!r}")
+
+
+def bounded(action, seconds=TIMEOUT):
+    """action() on a thread of its own, for a library call that takes no
+    timeout (kafka-python's commit_transaction waits for ever): its result
+    or exception, or TimeoutError once `seconds` have passed."""
+    outcome = {}
+
+    def run():
+        try:
+            outcome["value"] = action()
+        except BaseException as e:
+            outcome["error"] = e
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        raise TimeoutError(f"no answer within {seconds:.0f} s")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")
+
+
+def unique_id(name):
+    """A transactional.id of this run alone."""
+    return f"{name}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+def shown(records):
+    """(offset, value) of each record read, shortened when there are many."""
+    pairs = [(r[5], r[1][:24] if r[1] else r[1]) for r in records]
+    return pairs if len(pairs) <= 24 else pairs[:16] + ["..."] + pairs[-6:]
+
+
+def values_of(prefix, count):
+    """(key, value) pairs: k0, prefix-0 and on."""
+    return [(f"k{i}".encode(), f"{prefix}-{i}".encode()) for i in range(count)]
+
+
+class ConfluentTransactional:
+    """A confluent-kafka producer with a transactional.id: the calls the
+    scenarios make, each raising what librdkafka reports."""
+
+    def __init__(self, client, transactional_id, **config):
+        self.errors = []
+        self.producer = client.producer(**{"transactional.id": transactional_id, **config})
+
+    def init(self):
+        self.producer.init_transactions(TIMEOUT)
+
+    def begin(self):
+        self.producer.begin_transaction()
+
+    def send(self, topic, records):
+        for key, value in records:
+            self.producer.produce(topic, key=key, value=value, partition=0, on_delivery=self.delivered)
+            self.producer.poll(0)
+
+    def delivered(self, err, msg):
+        if err is not None:
+            self.errors.append(err)
+
+    def flush(self):
+        left = self.producer.flush(TIMEOUT)
+        if left or self.errors:
+            raise RuntimeError(f"{left} records left unsent, delivery errors {self.errors}")
+
+    def send_offsets(self, consumer, topic, offset):
+        # The consumer's positions and group metadata (KIP-447), as an
+        # application passes them; `offset` is what they should say.
+        positions = consumer.position(consumer.assignment())
+        if [(tp.topic, tp.partition, tp.offset) for tp in positions] != [(topic, 0, offset)]:
+            raise RuntimeError(f"consumer positions {positions}, expected {topic} [0] at {offset}")
+        self.producer.send_offsets_to_transaction(positions, consumer.consumer_group_metadata(), TIMEOUT)
+
+    def commit(self):
+        self.producer.commit_transaction(TIMEOUT)
+
+    def abort(self):
+        self.producer.abort_transaction(TIMEOUT)
+
+    def close(self):
+        self.producer = None  # librdkafka's destroy; nothing is left to send
+
+    @staticmethod
+    def fenced(error):
+        """Whether `error` is librdkafka's fatal error for a producer
+        fenced by a newer one with its transactional.id."""
+        from confluent_kafka import KafkaException
+
+        if not isinstance(error, KafkaException) or not error.args:
+            return False
+        err = error.args[0]
+        return err.fatal() and err.name() in ("_FENCED", "PRODUCER_FENCED", "INVALID_PRODUCER_EPOCH")
+
+
+class KafkaPythonTransactional:
+    """A kafka-python KafkaProducer with a transactional_id, as
+    ConfluentTransactional. Its calls that wait without a timeout are
+    bounded here."""
+
+    def __init__(self, client, transactional_id, **config):
+        self.kafka = client.kafka
+        self.futures = []
+        # init_transactions() waits for max_block_ms.
+        self.producer = client.producer(transactional_id=transactional_id, max_block_ms=int(TIMEOUT * 1000), **config)
+
+    def init(self):
+        self.producer.init_transactions()
+
+    def begin(self):
+        self.producer.begin_transaction()
+
+    def send(self, topic, records):
+        self.futures = [self.producer.send(topic, key=key, value=value, partition=0) for key, value in records]
+
+    def flush(self):
+        self.producer.flush(timeout=TIMEOUT)
+        for future in self.futures:
+            future.get(timeout=TIMEOUT)
+
+    def send_offsets(self, consumer, topic, offset):
+        from kafka.structs import OffsetAndMetadata
+
+        offsets = {self.kafka.TopicPartition(topic, 0): OffsetAndMetadata(offset, "", -1)}
+        bounded(lambda: self.producer.send_offsets_to_transaction(offsets, consumer.group_metadata()))
+
+    def commit(self):
+        bounded(self.producer.commit_transaction)
+
+    def abort(self):
+        bounded(self.producer.abort_transaction)
+
+    def close(self):
+        self.producer.close(timeout=5)
+
+    @staticmethod
+    def fenced(error):
+        """ProducerFencedError (kafka-python turns INVALID_PRODUCER_EPOCH
+        into it), or the error that says the producer is in that state."""
+        from kafka.errors import InvalidProducerEpochError, ProducerFencedError
+
+        if isinstance(error, (ProducerFencedError, InvalidProducerEpochError)):
+            return True
+        return "ProducerFencedError" in repr(error) or "InvalidProducerEpochError" in repr(error)
+
+
+def transactional(client, transactional_id, **config):
+    """A transactional producer of `client`'s library, initialized
+    (init_transactions: its producer id and epoch, from the transaction
+    coordinator)."""
+    kind = {Confluent: ConfluentTransactional, KafkaPython: KafkaPythonTransactional}.get(type(client))
+    if kind is None:
+        fail(f"{type(client).__name__} has no transactional producer")
+    producer = kind(client, transactional_id, **config)
+    attempt(f"init_transactions (transactional.id {transactional_id})", producer.init)
+    return producer
+
+
+def run_transaction(producer, what, topic, records, end="commit", before_end=None):
+    """One transaction of `producer`: `records` to partition 0 of `topic`,
+    then `before_end()` if given, then commit or abort. Records of an
+    aborted transaction are flushed first, so that they are in the log."""
+    attempt(f"{what}: begin_transaction", producer.begin)
+    attempt(f"{what}: producing {len(records)} records", lambda: producer.send(topic, records))
+    if before_end is not None:
+        before_end()
+    if end == "commit":
+        attempt(f"{what}: commit_transaction", producer.commit)
+    else:
+        attempt(f"{what}: flushing before the abort", producer.flush)
+        attempt(f"{what}: abort_transaction", producer.abort)
+
+
+def isolated_consumer(client, group, isolation):
+    """A consumer of `group` with isolation level `isolation`
+    (read_committed or read_uncommitted), auto-commit off."""
+    if isinstance(client, Confluent):
+        return client.consumer(group, **{"isolation.level": isolation})
+    return client.consumer(group, isolation_level=isolation)
+
+
+def read_isolated(client, topic, isolation, count, seconds=TIMEOUT):
+    """What a fresh consumer with `isolation`, assigned partition 0 of
+    `topic` from its start, reads, as (key, value, headers, timestamp,
+    partition, offset), and where it found the end of the partition.
+
+    librdkafka tells the end (with enable.partition.eof; for read_committed
+    it is the last stable offset): this reads at least `count` records and
+    on to the end, and gives the end's offset (None when it was not reached
+    within `seconds`). kafka-python does not: this reads until it has
+    `count` records (or `seconds` have passed), and the end is None."""
+    got = []
+    deadline = time.time() + seconds
+    if isinstance(client, Confluent):
+        ck = client.ck
+        consumer = client.consumer(f"{topic}-{isolation}", **{"isolation.level": isolation, "enable.partition.eof": True})
+        consumer.assign([ck.TopicPartition(topic, 0, ck.OFFSET_BEGINNING)])
+        end = None
+        while time.time() < deadline:
+            msg = consumer.poll(0.2)
+            if msg is None:
+                continue
+            if msg.error() is not None and msg.error().code() == ck.KafkaError._PARTITION_EOF:
+                # An end before `count` records can be a last stable offset
+                # that has not moved past a just-committed transaction yet.
+                if len(got) >= count:
+                    end = msg.offset()
+                    break
+                continue
+            check(msg.error() is None, f"{isolation} consumer of {topic}: {msg.error()}")
+            got.append((msg.key(), msg.value(), msg.headers() or [], msg.timestamp()[1], msg.partition(), msg.offset()))
+        consumer.close()
+        return got, end
+    consumer = isolated_consumer(client, None, isolation)
+    tp = client.kafka.TopicPartition(topic, 0)
+    consumer.assign([tp])
+    consumer.seek_to_beginning(tp)
+    while len(got) < count and time.time() < deadline:
+        for records in consumer.poll(timeout_ms=200).values():
+            for m in records:
+                got.append((m.key, m.value, list(m.headers), m.timestamp, m.partition, m.offset))
+    consumer.close()
+    return got, None
+
+
+def check_read(got, expected, offsets, what):
+    """The records `what` read are the (key, value) pairs `expected`, in
+    order, at `offsets` (unless None)."""
+    check([(r[0], r[1]) for r in got] == expected,
+          f"{what} read {len(got)} records {shown(got)}, expected {len(expected)}: "
+          f"{[v for _, v in expected][:16]}{'...' if len(expected) > 16 else ''}")
+    if offsets is not None:
+        check([r[5] for r in got] == offsets, f"{what} read at offsets {[r[5] for r in got]}, expected {offsets}")
+
+
+def poll_batch(client, consumer, most, deadline):
+    """Up to `most` records a subscribed consumer returns in one poll."""
+    if isinstance(client, Confluent):
+        msgs = consumer.consume(num_messages=most, timeout=0.5)
+        for msg in msgs:
+            check(msg.error() is None, f"consumer error: {msg.error()}")
+        return [(m.key(), m.value(), m.headers() or [], m.timestamp()[1], m.partition(), m.offset()) for m in msgs]
+    # One poll for as long as is left (see KafkaPython.poll): it returns as
+    # soon as records arrive.
+    left_ms = max(1, int((deadline - time.time()) * 1000))
+    return [
+        (m.key, m.value, list(m.headers), m.timestamp, m.partition, m.offset)
+        for records in consumer.poll(timeout_ms=left_ms, max_records=most).values()
+        for m in records
+    ]
+
+
+def committed_offset(client, group, topic):
+    """The offset `group` has committed on partition 0 of `topic` (None
+    when none), asked by a consumer of the group that does not join it.
+    Both libraries ask for stable offsets (KIP-447 RequireStable) as
+    read_committed consumers: the broker holds back offsets of a
+    transaction still being completed."""
+    consumer = isolated_consumer(client, group, "read_committed")
+    if isinstance(client, Confluent):
+        (tp,) = attempt(f"the committed offset of {group} on {topic}",
+                        lambda: consumer.committed([client.ck.TopicPartition(topic, 0)], timeout=TIMEOUT))
+        consumer.close()
+        check(tp.error is None, f"the committed offset of {group} on {topic}: {tp.error}")
+        return tp.offset if tp.offset >= 0 else None
+    offset = attempt(f"the committed offset of {group} on {topic}",
+                     lambda: consumer.committed(client.kafka.TopicPartition(topic, 0), timeout_ms=int(TIMEOUT * 1000)))
+    consumer.close()
+    return offset
+
+
+def wait_committed(client, group, topic, expected):
+    """committed_offset() once it is `expected`, or at the deadline."""
+    deadline = time.time() + TIMEOUT
+    while True:
+        offset = committed_offset(client, group, topic)
+        if offset == expected or time.time() >= deadline:
+            return offset
+        time.sleep(0.2)
+
+
+def txn_commit_abort(client, topic):
+    """Three transactions of one producer: `first` committed, `aborted`
+    aborted (after its records are in the log), `last` committed. A
+    read_committed consumer sees the committed records alone, in order; a
+    read_uncommitted one sees every record. Each transaction's marker (a
+    control record, which no consumer sees) takes an offset after its
+    records."""
+    client.create_topic(topic, 1)
+    first, aborted, last = values_of("committed-a", 10), values_of("aborted", 7), values_of("committed-b", 5)
+    n, m, k = len(first), len(aborted), len(last)
+    producer = transactional(client, unique_id(topic))
+    run_transaction(producer, "the first transaction", topic, first)
+    run_transaction(producer, "the transaction to abort", topic, aborted, end="abort")
+    run_transaction(producer, "the last transaction", topic, last)
+    producer.close()
+
+    committed_offsets = list(range(n)) + list(range(n + m + 2, n + m + 2 + k))
+    got, end = read_isolated(client, topic, "read_committed", n + k)
+    check_read(got, first + last, committed_offsets,
+               f"a read_committed consumer (after {n} committed, {m} aborted and {k} committed records)")
+    if isinstance(client, Confluent):
+        # The end of the log: the last transaction's marker is at n+m+k+2.
+        check(end == n + m + k + 3,
+              f"a read_committed consumer found the end of {topic} at {end}, expected the end of the log, {n + m + k + 3} "
+              "(the last stable offset did not pass every completed transaction)")
+    got, end = read_isolated(client, topic, "read_uncommitted", n + m + k)
+    every_offset = list(range(n)) + list(range(n + 1, n + 1 + m)) + list(range(n + m + 2, n + m + 2 + k))
+    check_read(got, first + aborted + last, every_offset, "a read_uncommitted consumer")
+    if isinstance(client, Confluent):
+        check(end == n + m + k + 3, f"a read_uncommitted consumer found the end of {topic} at {end}, expected {n + m + k + 3}")
+
+
+EXACTLY_ONCE_INPUTS = 100
+
+
+def txn_exactly_once(client, topic):
+    """Consume-transform-produce, exactly once (KIP-447): a consumer of a
+    group (read_committed, no auto-commit) reads input records, and for
+    each batch a transaction produces one output per input and sends the
+    consumer's offsets (send_offsets_to_transaction) before it commits.
+    A read_committed consumer of the outputs sees each input's output once,
+    in order, and the group's committed offset is the end of the input.
+    With confluent-kafka one transaction is also aborted midway (outputs
+    produced and flushed, offsets sent): it leaves no output visible and
+    the committed offset where it was, and the loop goes on from there."""
+    count = EXACTLY_ONCE_INPUTS
+    source, sink = f"{topic}-in", f"{topic}-out"
+    client.create_topic(source, 1)
+    client.create_topic(sink, 1)
+    inputs = [(f"k{i}".encode(), f"in-{i}".encode(), [], T0 + i) for i in range(count)]
+    client.produce(source, inputs, partition=0)
+    group = f"{topic}-processors"
+    consumer = isolated_consumer(client, group, "read_committed")
+    consumer.subscribe([source])
+    producer = transactional(client, unique_id(topic))
+    abort_once = isinstance(client, Confluent)
+    processed = []  # input records whose transaction committed
+    sink_log = []  # (key, value) of every output produced, as in the output log
+    deadline = time.time() + TIMEOUT  # for each batch
+    while len(processed) < count and time.time() < deadline:
+        batch = poll_batch(client, consumer, 20, deadline)
+        if not batch:
+            continue
+        check(all(r[4] == 0 for r in batch), f"input records from partitions {sorted({r[4] for r in batch})}")
+        offset = batch[-1][5] + 1
+        what = f"the transaction for input offsets {batch[0][5]}..{batch[-1][5]}"
+        if abort_once and processed:
+            abort_once = False
+            before = wait_committed(client, group, source, len(processed))
+            check(before == len(processed), f"before the aborted transaction the group's committed offset is {before}, expected {len(processed)}")
+            outputs = [(key, b"aborted-" + value) for key, value, *_ in batch]
+            run_transaction(producer, f"{what} (to abort)", sink, outputs, end="abort",
+                            before_end=lambda: attempt(f"{what}: send_offsets_to_transaction (offset {offset} of {source})",
+                                                       lambda: producer.send_offsets(consumer, source, offset)))
+            sink_log += outputs
+            after = committed_offset(client, group, source)
+            check(after == before, f"after a transaction that sent offset {offset} and was aborted, the group's committed offset is {after}, expected {before} as before it")
+            # As an application does after an abort: back to the committed offset.
+            consumer.seek(client.ck.TopicPartition(source, 0, before))
+            continue
+        outputs = [(key, b"out-" + value) for key, value, *_ in batch]
+        run_transaction(producer, what, sink, outputs,
+                        before_end=lambda: attempt(f"{what}: send_offsets_to_transaction (offset {offset} of {source})",
+                                                   lambda: producer.send_offsets(consumer, source, offset)))
+        processed += batch
+        sink_log += outputs
+        deadline = time.time() + TIMEOUT
+    consumer.close()
+    producer.close()
+    check(len(processed) == count, f"the loop processed {len(processed)} of {count} input records (none came within {TIMEOUT} s)")
+    check([r[5] for r in processed] == list(range(count)),
+          f"the loop processed input offsets {[r[5] for r in processed]}, expected 0..{count - 1} once each")
+    committed = wait_committed(client, group, source, count)
+    check(committed == count, f"the group's committed offset on {source} is {committed}, expected {count} (sent with the transactions)")
+    expected = [(key, b"out-" + value) for key, value, *_ in inputs]
+    got, _ = read_isolated(client, sink, "read_committed", count)
+    check_read(got, expected, None, "a read_committed consumer of the outputs (one for each input, once)")
+    got, _ = read_isolated(client, sink, "read_uncommitted", len(sink_log))
+    check_read(got, sink_log, None, "a read_uncommitted consumer of the outputs (every output produced, aborted ones too)")
+
+
+def txn_fencing(client, topic):
+    """Zombie fencing: once a second producer with the same
+    transactional.id has called init_transactions (which bumps the
+    producer epoch), the first one's next transaction fails with a fatal
+    fenced error (INVALID_PRODUCER_EPOCH or PRODUCER_FENCED from the
+    broker) and writes nothing; the second one's transaction commits."""
+    client.create_topic(topic, 1)
+    transactional_id = unique_id(topic)
+    before, zombie, after = values_of("first", 5), values_of("zombie", 3), values_of("second", 4)
+    first = transactional(client, transactional_id)
+    run_transaction(first, "the first producer's transaction", topic, before)
+    second = transactional(client, transactional_id)
+    error = None
+    try:
+        first.begin()
+        first.send(topic, zombie)
+        first.commit()
+    except Exception as e:
+        error = e
+    check(error is not None, "the first producer committed a transaction after a second one with its transactional.id initialized: it was not fenced")
+    check(first.fenced(error), f"the fenced producer's transaction failed with {error!r}, expected a fatal fenced error "
+                               "(librdkafka _FENCED; INVALID_PRODUCER_EPOCH or PRODUCER_FENCED from the broker)")
+    first.close()
+    run_transaction(second, "the second producer's transaction", topic, after)
+    second.close()
+    got, _ = read_isolated(client, topic, "read_committed", len(before) + len(after))
+    check_read(got, before + after, None, "a read_committed consumer (the first producer's transaction, then the second's)")
+    # The zombie's records never reached the log: its AddPartitionsToTxn
+    # (or Produce) was refused.
+    got, _ = read_isolated(client, topic, "read_uncommitted", len(before) + len(after))
+    check_read(got, before + after, None, "a read_uncommitted consumer (nothing of the fenced producer)")
+
+
+TRANSACTION_PARTS = {
+    "commit-abort": txn_commit_abort,
+    "exactly-once": txn_exactly_once,
+    "fencing": txn_fencing,
+}
+
+
+def transactions(client, prefix, *parts):
+    """The transaction scenarios (all, or those named), each on topics of
+    its own named after `prefix`."""
+    check(not isinstance(client, Kcat), "kcat has no transactional producer")
+    for part in parts or TRANSACTION_PARTS:
+        check(part in TRANSACTION_PARTS, f"no transaction scenario {part}: {'|'.join(TRANSACTION_PARTS)}")
+        TRANSACTION_PARTS[part](client, f"{prefix}-{part}")
+        print(f"ok: {part}", flush=True)
+
+
+RESTART_TRANSACTION_TIMEOUT_MS = 5000
+
+
+def transactions_restart_open(client, topic, committed, left_open):
+    """Phase 1 of the transaction restart scenario (confluent-kafka): a
+    committed transaction of `committed` records, then one of `left_open`
+    records, flushed (in the log) and neither committed nor aborted. The
+    process then ends at once, as if it crashed: nothing aborts the open
+    transaction but the broker, when its timeout (5 s) expires."""
+    check(isinstance(client, Confluent), "the transaction restart scenario is written for confluent-kafka")
+    committed, left_open = int(committed), int(left_open)
+    client.create_topic(topic, 1)
+    config = {"transaction.timeout.ms": RESTART_TRANSACTION_TIMEOUT_MS}
+    producer = transactional(client, f"{topic}-producer", **config)
+    run_transaction(producer, "the committed transaction", topic, values_of("committed", committed))
+    attempt("the open transaction: begin_transaction", producer.begin)
+    attempt(f"the open transaction: producing {left_open} records", lambda: producer.send(topic, values_of("open", left_open)))
+    attempt("the open transaction: flushing", producer.flush)
+    print(f"ok: {sys.argv[1]} transactions-restart-open (a transaction left open)", flush=True)
+    sys.stderr.flush()
+    os._exit(0)  # no destructor, no abort
+
+
+def transactions_restart_verify(client, topic, committed, left_open):
+    """Phase 2, after the broker was killed and started again: the open
+    transaction is aborted (the broker writes its abort marker once the
+    transaction times out, within 30 s here) and the last stable offset
+    moves to the end of the log; a read_committed consumer then sees the
+    committed records alone, a read_uncommitted one those of the aborted
+    transaction too. The transactional.id then works again: a new producer
+    with it (a newer epoch) commits a transaction."""
+    committed, left_open = int(committed), int(left_open)
+    kept, opened = values_of("committed", committed), values_of("open", left_open)
+    end_of_log = committed + 1 + left_open + 1  # each transaction's marker takes an offset
+    deadline = time.time() + TIMEOUT
+    while True:
+        got, end = read_isolated(client, topic, "read_committed", committed, seconds=10)
+        probe = client.consumer("high-watermark", **{"isolation.level": "read_uncommitted"})
+        high = probe.get_watermark_offsets(client.ck.TopicPartition(topic, 0), timeout=TIMEOUT)[1]
+        probe.close()
+        if end is not None and end == high:
+            break
+        if time.time() >= deadline:
+            fail(f"the transaction left open before the restart was not aborted within {TIMEOUT:.0f} s: a read_committed "
+                 f"consumer stops at offset {end} (the last stable offset; None: not reached), the log ends at {high}; "
+                 f"it read {shown(got)}")
+        time.sleep(0.5)
+    check_read(got, kept, list(range(committed)), "after the restart, a read_committed consumer")
+    check(high == end_of_log, f"after the restart the log ends at {high}, expected {end_of_log}: {committed} committed records "
+                              f"and their commit marker, {left_open} of the open transaction and its abort marker")
+    got, end = read_isolated(client, topic, "read_uncommitted", committed + left_open)
+    check_read(got, kept + opened, list(range(committed)) + list(range(committed + 1, committed + 1 + left_open)),
+               "after the restart, a read_uncommitted consumer")
+    check(end == end_of_log, f"a read_uncommitted consumer found the end at {end}, expected {end_of_log}")
+    config = {"transaction.timeout.ms": RESTART_TRANSACTION_TIMEOUT_MS}
+    producer = transactional(client, f"{topic}-producer", **config)
+    extra = [(b"k", b"after-the-restart")]
+    run_transaction(producer, "a transaction after the restart", topic, extra)
+    producer.close()
+    got, end = read_isolated(client, topic, "read_committed", committed + 1)
+    check_read(got, kept + extra, list(range(committed)) + [end_of_log],
+               "a read_committed consumer, after a transaction with the same transactional.id after the restart")
+    check(end == end_of_log + 2, f"a read_committed consumer found the end at {end}, expected {end_of_log + 2}")
+
+
 SCENARIOS = {
     "produce-set": produce_set,
     "consume-set": consume_set,
@@ -955,6 +1465,9 @@ SCENARIOS = {
     "restart-produce": restart_produce,
     "restart-commit": restart_commit,
     "restart-verify": restart_verify,
+    "transactions": transactions,
+    "transactions-restart-open": transactions_restart_open,
+    "transactions-restart-verify": transactions_restart_verify,
 }
 
 

@@ -377,6 +377,73 @@ mod compaction {
     }
 }
 
+/// Settings for the transaction tests, on top of [`PROPERTIES`]: a
+/// transaction state log for a single node (Kafka's default replication
+/// factor 3 needs three brokers), and timed-out transactions looked for
+/// every second rather than every 10 s.
+const TRANSACTION_PROPERTIES: &[(&str, &str)] = &[
+    ("transaction.state.log.replication.factor", "1"),
+    ("transaction.state.log.min.isr", "1"),
+    (
+        "transaction.abort.timed.out.transaction.cleanup.interval.ms",
+        "1000",
+    ),
+];
+
+/// KIP-98 transactions and KIP-447 exactly-once processing with each
+/// client's transactional producer (kcat has none): committed and aborted
+/// transactions as read_committed and read_uncommitted consumers see them;
+/// a consume-transform-produce loop whose outputs are seen once each and
+/// whose offsets, sent with its transactions, are the group's committed
+/// offsets (with confluent-kafka, an aborted transaction of the loop
+/// leaves neither); a zombie producer fenced by a newer one with its
+/// transactional id.
+mod transactions {
+    use super::*;
+
+    fn transactional_broker() -> Result<Broker> {
+        let mut properties = PROPERTIES.to_vec();
+        properties.extend_from_slice(TRANSACTION_PROPERTIES);
+        Broker::on_fixture_with(&[], &properties)
+    }
+
+    fn run(client: Client) -> Result<()> {
+        let broker = or_skip!(transactional_broker());
+        client.run(&broker, "transactions", &["transactions"])
+    }
+
+    #[test]
+    fn confluent() -> Result<()> {
+        run(Client::Confluent)
+    }
+
+    #[test]
+    fn kafka_python() -> Result<()> {
+        run(Client::KafkaPython)
+    }
+
+    #[test]
+    fn kafkajs() -> Result<()> {
+        run(Client::Kafkajs)
+    }
+
+    /// A transaction left open (its records flushed, the producer gone)
+    /// when the broker is killed, as a crash would, is aborted by the
+    /// broker once the producer's transaction.timeout.ms (5 s) expires
+    /// after the restart: a read_committed consumer then reaches the end
+    /// of the log having seen the committed transaction's records alone,
+    /// a read_uncommitted one sees both, and the transactional id commits
+    /// again with a new producer.
+    #[test]
+    fn confluent_open_transaction_aborted_after_restart() -> Result<()> {
+        let mut broker = or_skip!(transactional_broker());
+        let args = ["transactions-restart", "20", "7"];
+        Client::Confluent.run(&broker, "transactions-restart-open", &args)?;
+        broker.restart()?;
+        Client::Confluent.run(&broker, "transactions-restart-verify", &args)
+    }
+}
+
 /// Each client reads what another wrote, in a ring through all four.
 mod across_clients {
     use super::*;
