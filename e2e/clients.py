@@ -1449,6 +1449,94 @@ def transactions_restart_verify(client, topic, committed, left_open):
     check(end == end_of_log + 2, f"a read_committed consumer found the end at {end}, expected {end_of_log + 2}")
 
 
+def eos_loop(client, consumer, producer, group, source, sink, until, outputs):
+    """The consume-transform-produce loop of the exactly-once restart
+    scenario: transactions of up to 10 inputs, each producing one output
+    per input and sending the consumer's offsets, until `until` inputs
+    are processed in all (counted by the group's committed offset).
+    Returns the inputs processed."""
+    processed = []
+    deadline = time.time() + TIMEOUT
+    while len(processed) < until and time.time() < deadline:
+        batch = poll_batch(client, consumer, min(10, until - len(processed)), deadline)
+        if not batch:
+            continue
+        offset = batch[-1][5] + 1
+        what = f"the transaction for input offsets {batch[0][5]}..{batch[-1][5]}"
+        records = [(key, b"out-" + value) for key, value, *_ in batch]
+        run_transaction(producer, what, sink, records,
+                        before_end=lambda: attempt(f"{what}: send_offsets_to_transaction (offset {offset})",
+                                                   lambda: producer.send_offsets(consumer, source, offset)))
+        outputs += records
+        processed += batch
+        deadline = time.time() + TIMEOUT
+    return processed
+
+
+def eos_restart_first(client, topic, count):
+    """Phase 1 of exactly-once across a broker crash (confluent-kafka):
+    `count` inputs; the loop processes half of them in committed
+    transactions, then a transaction produces the next outputs and sends
+    its offsets, flushed but not committed, and the process ends as if it
+    crashed. The harness then kills the broker with SIGKILL."""
+    check(isinstance(client, Confluent), "the exactly-once restart scenario is written for confluent-kafka")
+    count = int(count)
+    source, sink, group = f"{topic}-in", f"{topic}-out", f"{topic}-processors"
+    client.create_topic(source, 1)
+    client.create_topic(sink, 1)
+    inputs = [(f"k{i}".encode(), f"in-{i}".encode(), [], T0 + i) for i in range(count)]
+    client.produce(source, inputs, partition=0)
+    consumer = isolated_consumer(client, group, "read_committed")
+    consumer.subscribe([source])
+    producer = transactional(client, f"{topic}-processor")
+    processed = eos_loop(client, consumer, producer, group, source, sink, count // 2, [])
+    check(len(processed) == count // 2, f"phase 1 processed {len(processed)} inputs, expected {count // 2}")
+    batch = []
+    deadline = time.time() + TIMEOUT
+    while not batch and time.time() < deadline:
+        batch = poll_batch(client, consumer, 10, deadline)
+    check(batch, "no input came for the transaction left open")
+    attempt("the open transaction: begin_transaction", producer.begin)
+    attempt("the open transaction: producing", lambda: producer.send(sink, [(k, b"out-" + v) for k, v, *_ in batch]))
+    attempt("the open transaction: send_offsets_to_transaction",
+            lambda: producer.send_offsets(consumer, source, batch[-1][5] + 1))
+    attempt("the open transaction: flushing", producer.flush)
+    print(f"ok: {sys.argv[1]} eos-restart-first ({len(processed)} inputs committed, {len(batch)} in an open transaction)",
+          flush=True)
+    sys.stderr.flush()
+    os._exit(0)  # no destructor, no abort
+
+
+def eos_restart_second(client, topic, count):
+    """Phase 2, after the broker was killed and started again: a new
+    instance of the processor (same group, same transactional.id) fences
+    the old one, whose open transaction is aborted (until then the
+    group's offsets are unstable: KIP-447), resumes from the
+    group's committed offset and processes the rest. Exactly once: a
+    read_committed consumer of the outputs sees each input's output once,
+    in order, and the group's committed offset is `count`."""
+    count = int(count)
+    source, sink, group = f"{topic}-in", f"{topic}-out", f"{topic}-processors"
+    # The new instance first fences the old one: its open transaction is
+    # aborted, so the group's offsets are stable again.
+    producer = transactional(client, f"{topic}-processor")
+    resumed = wait_committed(client, group, source, count // 2)
+    check(resumed == count // 2, f"after the restart the group's committed offset is {resumed}, expected {count // 2}: "
+                                 "the open transaction's offsets must not count")
+    consumer = isolated_consumer(client, group, "read_committed")
+    consumer.subscribe([source])
+    processed = eos_loop(client, consumer, producer, group, source, sink, count - count // 2, [])
+    consumer.close()
+    producer.close()
+    check([r[5] for r in processed] == list(range(count // 2, count)),
+          f"after the restart the processor read input offsets {[r[5] for r in processed]}, expected {count // 2}..{count - 1}")
+    committed = wait_committed(client, group, source, count)
+    check(committed == count, f"the group's committed offset is {committed}, expected {count}")
+    expected = [(f"k{i}".encode(), f"out-in-{i}".encode()) for i in range(count)]
+    got, _ = read_isolated(client, sink, "read_committed", count)
+    check_read(got, expected, None, "a read_committed consumer of the outputs across the crash (each input's once)")
+
+
 SCENARIOS = {
     "produce-set": produce_set,
     "consume-set": consume_set,
@@ -1467,6 +1555,8 @@ SCENARIOS = {
     "restart-verify": restart_verify,
     "transactions": transactions,
     "transactions-restart-open": transactions_restart_open,
+    "eos-restart-first": eos_restart_first,
+    "eos-restart-second": eos_restart_second,
     "transactions-restart-verify": transactions_restart_verify,
 }
 

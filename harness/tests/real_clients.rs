@@ -442,6 +442,21 @@ mod transactions {
         broker.restart()?;
         Client::Confluent.run(&broker, "transactions-restart-verify", &args)
     }
+
+    /// Consume-transform-produce stays exactly-once across a kill -9 of
+    /// the broker: half the inputs are processed in committed
+    /// transactions, a transaction with outputs and offsets is left open,
+    /// the broker is killed and started again, and a new instance of the
+    /// processor finishes. The outputs, read_committed, are one per input,
+    /// and the group's committed offset is the number of inputs.
+    #[test]
+    fn confluent_exactly_once_across_a_broker_kill() -> Result<()> {
+        let mut broker = or_skip!(transactional_broker());
+        let args = ["eos-restart", "100"];
+        Client::Confluent.run(&broker, "eos-restart-first", &args)?;
+        broker.restart()?;
+        Client::Confluent.run(&broker, "eos-restart-second", &args)
+    }
 }
 
 /// Each client reads what another wrote, in a ring through all four.
