@@ -20,6 +20,7 @@ use super::checkpoint_file;
 use super::compression;
 use super::log_segment::{LogSegment, PendingBatch};
 use super::record_batch::{self, BatchHeader, Batches, RECORD_BATCH_OVERHEAD};
+use super::transaction_index::AbortedTxn;
 use super::unified_log::{CLEANED_FILE_SUFFIX, CleanerSegment, CleanerView};
 use super::{TopicPartition, UnifiedLog};
 use parking_lot::{Condvar, Mutex, RwLock};
@@ -420,7 +421,9 @@ impl LogCleaner {
         let cleaner_config = self.config();
         let mut stats = PassStats::default();
         let mut map = OffsetMap::new(cleaner_config.map_capacity());
-        let end_offset = self.build_offset_map(to_clean, &mut map, &cleaner_config, &mut stats)?;
+        let aborted = AbortedRanges::new(&to_clean.view.aborted_txns);
+        let end_offset =
+            self.build_offset_map(to_clean, &mut map, &aborted, &cleaner_config, &mut stats)?;
 
         let filter = RecordFilter {
             map: &map,
@@ -428,6 +431,7 @@ impl LogCleaner {
             now,
             delete_retention_ms: config.delete_retention_ms,
             last_batch_offsets: &to_clean.view.last_batch_offsets,
+            aborted: &aborted,
         };
         let segments: Vec<&CleanerSegment> = to_clean
             .view
@@ -463,6 +467,7 @@ impl LogCleaner {
         &self,
         to_clean: &LogToClean,
         map: &mut OffsetMap,
+        aborted: &AbortedRanges,
         config: &CleanerConfig,
         stats: &mut PassStats,
     ) -> Result<i64, CleanError> {
@@ -488,7 +493,9 @@ impl LogCleaner {
                 if header.base_offset >= to_clean.first_uncleanable {
                     return Ok(false);
                 }
-                if !header.is_control() {
+                // An aborted transaction's records never count (Kafka's
+                // buildOffsetMap skips them); control batches hold no keys.
+                if !header.is_control() && !aborted.contains(header) {
                     let count = header.records_count.max(0) as usize;
                     if map.len() + count > map.capacity && map.len() > 0 {
                         full = true;
@@ -550,7 +557,13 @@ impl LogCleaner {
             cleaned.delete_files();
             return Ok(());
         }
+        // The markers all stay, so do their aborted transactions.
+        let aborted: Vec<AbortedTxn> = group
+            .iter()
+            .flat_map(|s| s.aborted_txns.iter().copied())
+            .collect();
         let finish = (|| -> io::Result<()> {
+            cleaned.write_txn_index(&aborted)?;
             cleaned.on_become_inactive()?;
             cleaned.flush()?;
             let modified = group
@@ -799,7 +812,7 @@ fn cleanable_offsets(
             .get(i + 1)
             .map_or(view.active_base_offset, |s| s.base_offset)
     };
-    let mut first_uncleanable = view.active_base_offset;
+    let mut first_uncleanable = view.active_base_offset.min(view.last_stable_offset);
     let lag = config.min_compaction_lag_ms.max(0);
     if lag > 0
         && let Some(segment) = view
@@ -974,9 +987,54 @@ struct RecordFilter<'a> {
     now: i64,
     delete_retention_ms: i64,
     last_batch_offsets: &'a HashMap<i64, i64>,
+    aborted: &'a AbortedRanges,
+}
+
+/// The offset ranges of the aborted transactions, by producer.
+struct AbortedRanges(HashMap<i64, Vec<(i64, i64)>>);
+
+impl AbortedRanges {
+    fn new(aborted: &[AbortedTxn]) -> Self {
+        let mut ranges: HashMap<i64, Vec<(i64, i64)>> = HashMap::new();
+        for txn in aborted {
+            ranges
+                .entry(txn.producer_id)
+                .or_default()
+                .push((txn.first_offset, txn.last_offset));
+        }
+        AbortedRanges(ranges)
+    }
+
+    /// Whether the batch is data of a transaction that was aborted.
+    fn contains(&self, header: &BatchHeader) -> bool {
+        header.is_transactional()
+            && !header.is_control()
+            && self.0.get(&header.producer_id).is_some_and(|ranges| {
+                ranges
+                    .iter()
+                    .any(|&(first, last)| first <= header.base_offset && header.base_offset <= last)
+            })
+    }
 }
 
 impl RecordFilter<'_> {
+    /// Kafka's RETAIN_EMPTY: a producer's last batch stays, without
+    /// records, when none of its records do, so its last sequence is kept.
+    fn retain_empty_if_last(&self, header: &BatchHeader, out: &mut Vec<u8>) {
+        let last_of_producer = header.has_producer_id()
+            && self.last_batch_offsets.get(&header.producer_id) == Some(&header.last_offset());
+        if last_of_producer {
+            let rebuilt = BatchHeader {
+                attributes: header.attributes
+                    & !(record_batch::DELETE_HORIZON_FLAG | record_batch::COMPRESSION_CODEC_MASK),
+                base_timestamp: header.max_timestamp,
+                records_count: 0,
+                ..*header
+            };
+            record_batch::write_batch(out, &rebuilt, &[]);
+        }
+    }
+
     /// Filters the records of one whole batch. A batch that keeps all its
     /// records (and needs no delete horizon set) is left for the caller to
     /// copy; one that keeps some is rebuilt into `out` with its offsets,
@@ -993,6 +1051,17 @@ impl RecordFilter<'_> {
             return Ok(FilterOutcome {
                 kept_as_is: true,
                 ..FilterOutcome::default()
+            });
+        }
+        if header.base_offset < self.end_offset && self.aborted.contains(header) {
+            // Kafka's cleaner discards the batches of aborted transactions
+            // (their markers, and the transaction index, stay).
+            self.retain_empty_if_last(header, out);
+            return Ok(FilterOutcome {
+                kept_as_is: false,
+                records_kept: 0,
+                removed: u64::from(header.records_count.max(0) as u32),
+                delete_horizon: None,
             });
         }
         let payload = record_batch::uncompressed_records(batch, header)?;
@@ -1043,21 +1112,7 @@ impl RecordFilter<'_> {
         }
         let timestamp_of = |delta: i64| header.base_timestamp.saturating_add(delta);
         if kept.is_empty() {
-            let last_of_producer = header.has_producer_id()
-                && self.last_batch_offsets.get(&header.producer_id) == Some(&header.last_offset());
-            if last_of_producer {
-                // Kafka's RETAIN_EMPTY: the batch stays, without records,
-                // so the producer's last sequence is kept.
-                let rebuilt = BatchHeader {
-                    attributes: header.attributes
-                        & !(record_batch::DELETE_HORIZON_FLAG
-                            | record_batch::COMPRESSION_CODEC_MASK),
-                    base_timestamp: header.max_timestamp,
-                    records_count: 0,
-                    ..*header
-                };
-                record_batch::write_batch(out, &rebuilt, &[]);
-            }
+            self.retain_empty_if_last(header, out);
             return Ok(FilterOutcome {
                 kept_as_is: false,
                 records_kept: 0,
@@ -1510,6 +1565,92 @@ mod tests {
         assert!(read_all(&s.log).iter().all(|r| r.0 != info.first_offset));
     }
 
+    /// A transactional batch of the producer's: (key, value) records.
+    fn transactional(records: &[(&str, Option<&str>)], producer_id: i64) -> Vec<u8> {
+        let mut batch = keyed(records, 0);
+        batch[22] |= 0x10;
+        with_producer(&mut batch, producer_id, 0, 0);
+        batch
+    }
+
+    #[test]
+    fn aborted_transactions_are_discarded_and_open_ones_left_alone() {
+        let s = setup(compact_config());
+        s.log
+            .append_as_leader(&keyed(&[("a", Some("committed"))], 0), 0)
+            .unwrap();
+        // An aborted transaction's later value of "a" must not win.
+        let aborted = s
+            .log
+            .append_as_leader(&transactional(&[("a", Some("aborted"))], 9), 0)
+            .unwrap();
+        let marker = s.log.append_marker(9, 0, 0, false, 0).unwrap();
+        for i in 0..8 {
+            let value = format!("b{i}");
+            s.log
+                .append_as_leader(&keyed(&[("b", Some(&value))], 0), 0)
+                .unwrap();
+        }
+        // A transaction still open: nothing from it on is cleaned.
+        let open = s
+            .log
+            .append_as_leader(&transactional(&[("b", Some("open"))], 10), 0)
+            .unwrap();
+        for i in 8..16 {
+            let value = format!("b{i}");
+            s.log
+                .append_as_leader(&keyed(&[("b", Some(&value))], 0), 0)
+                .unwrap();
+        }
+        assert!(s.clean());
+        let batches = headers(&s.log);
+        // Its records are gone; as the producer's last batch it stays
+        // empty (Kafka's RETAIN_EMPTY).
+        let emptied = batches
+            .iter()
+            .find(|h| h.base_offset == aborted.first_offset)
+            .unwrap();
+        assert_eq!((emptied.records_count, emptied.producer_id), (0, 9));
+        assert!(
+            batches
+                .iter()
+                .any(|h| h.base_offset == marker && h.is_control()),
+            "its marker stays"
+        );
+        assert!(
+            batches.iter().any(|h| h.base_offset == 0),
+            "a=committed stays"
+        );
+        let kept: Vec<i64> = batches
+            .iter()
+            .filter(|h| h.base_offset >= open.first_offset)
+            .map(|h| h.base_offset)
+            .collect();
+        assert_eq!(
+            kept.len(),
+            9,
+            "the open transaction and what follows: {kept:?}"
+        );
+        assert!(
+            batches
+                .iter()
+                .filter(|h| h.base_offset > marker && h.base_offset < open.first_offset)
+                .count()
+                < 8,
+            "values of b before the open transaction were cleaned"
+        );
+        assert_eq!(
+            s.log.collect_aborted_txns(0, s.log.log_end_offset()),
+            vec![AbortedTxn {
+                producer_id: 9,
+                first_offset: aborted.first_offset,
+                last_offset: marker,
+                last_stable_offset: marker + 1,
+            }]
+        );
+        assert_eq!(s.log.last_stable_offset(), open.first_offset);
+    }
+
     #[test]
     fn reads_skip_segments_compaction_emptied() {
         let s = setup(compact_config());
@@ -1545,6 +1686,7 @@ mod tests {
             file: Arc::new(tempfile::tempfile().unwrap()),
             size,
             largest_timestamp: 0,
+            aborted_txns: Vec::new(),
         };
         let segments = [
             seg(0, 40),

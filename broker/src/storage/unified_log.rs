@@ -189,6 +189,8 @@ pub struct CleanerSegment {
     pub size: u64,
     /// Its newest timestamp, or its file's modification time.
     pub largest_timestamp: i64,
+    /// The transactions aborted by markers in it (its `.txnindex`).
+    pub aborted_txns: Vec<AbortedTxn>,
 }
 
 /// What the log cleaner reads of a log.
@@ -200,6 +202,11 @@ pub struct CleanerView {
     pub log_end_offset: i64,
     /// Each producer's id and the last offset of its last batch.
     pub last_batch_offsets: std::collections::HashMap<i64, i64>,
+    /// Nothing at or after it is cleaned: an open transaction may still be
+    /// aborted (Kafka bounds the dirty section by the last stable offset).
+    pub last_stable_offset: i64,
+    /// Every aborted transaction of the log: their batches are discarded.
+    pub aborted_txns: Vec<AbortedTxn>,
 }
 
 /// A segment a reader captured under the lock: enough to read it without it.
@@ -679,10 +686,18 @@ impl UnifiedLog {
                 file: Arc::clone(s.file()),
                 size: s.size(),
                 largest_timestamp: s.largest_timestamp(),
+                aborted_txns: s.txn_index().entries().to_vec(),
             })
+            .collect();
+        let aborted_txns = inner
+            .segments
+            .values()
+            .flat_map(|s| s.txn_index().entries().iter().copied())
             .collect();
         Some(CleanerView {
             segments,
+            last_stable_offset: self.last_stable_offset(),
+            aborted_txns,
             active_base_offset,
             log_start_offset: inner.log_start_offset,
             log_end_offset: inner.next_offset,
