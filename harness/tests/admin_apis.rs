@@ -587,12 +587,19 @@ fn idempotent_producers_get_ids_and_exactly_once_appends() -> Result<()> {
         second.producer_id != first.producer_id,
         "an id was handed out twice"
     );
-    if broker.own_checks("this broker has no transactions yet") {
-        ensure!(
-            client.init_producer_id(Some("txn"))?.error_code == INVALID_REQUEST,
-            "transactions are not supported"
-        );
-    }
+    // A transactional id keeps its producer id; each new instance bumps
+    // the epoch (which fences the one before).
+    let transactional_id = harness::launcher::unique("txn");
+    let txn = client.init_producer_id(Some(&transactional_id))?;
+    ensure!(
+        txn.error_code == 0 && txn.producer_epoch == 0 && txn.producer_id != first.producer_id,
+        "{txn:?}"
+    );
+    let again = client.init_producer_id(Some(&transactional_id))?;
+    ensure!(
+        (again.error_code, again.producer_id, again.producer_epoch) == (0, txn.producer_id, 1),
+        "{again:?}"
+    );
 
     let id = first.producer_id;
     let batch = idempotent(id, 0, 0, &["a", "b"]);
