@@ -7,6 +7,7 @@ use super::describe_topic_partitions::TOPIC_AUTHORIZED_OPERATIONS;
 use crate::broker::Broker;
 use crate::coordinator::OFFSETS_TOPIC;
 use crate::coordinator::internal_topic::InternalTopic;
+use crate::coordinator::transaction_coordinator::TRANSACTION_STATE_TOPIC;
 use crate::metadata::controller::{ControllerError, NewTopic};
 use crate::metadata::{MetadataImage, TopicImage, is_internal_topic, validate_topic_name};
 use kafka_protocol::error::ResponseError;
@@ -98,6 +99,11 @@ fn auto_create(broker: &Broker, name: &str) {
     if name == OFFSETS_TOPIC {
         // Created with the settings the group coordinator gives it.
         let _ = broker.offsets_topic().partitions();
+        return;
+    }
+    if name == TRANSACTION_STATE_TOPIC {
+        // Likewise for the transaction coordinator's.
+        let _ = broker.transaction_state_topic().partitions();
         return;
     }
     let topic = NewTopic {

@@ -8,7 +8,7 @@
 use super::{Outcome, RequestContext};
 use crate::broker::Broker;
 use crate::coordinator::transaction_coordinator::{TransactionCoordinator, TransactionMetadata};
-use crate::metadata::{MetadataImage, TopicImage};
+use crate::metadata::{MetadataImage, TopicImage, is_internal_topic};
 use crate::storage::AppendError;
 use crate::storage::producer_state::ProducerError;
 use crate::storage::record_batch::{self, BatchError, BatchHeader};
@@ -18,6 +18,9 @@ use kafka_protocol::messages::produce_response::{PartitionProduceResponse, Topic
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 use kafka_protocol::protocol::StrBytes;
 use tracing::{debug, error};
+
+/// The client id Kafka lets write to internal topics (`AdminUtils.ADMIN_CLIENT_ID`).
+const ADMIN_CLIENT_ID: &str = "__admin_client";
 
 /// zstd is allowed from Produce v7 on.
 const ZSTD_CODEC: i16 = 4;
@@ -52,7 +55,17 @@ pub fn handle(
             .partition_data
             .iter()
             .map(|partition| {
-                let result = if valid_acks {
+                let result = if valid_acks
+                    && is_internal_topic(&topic.name)
+                    && ctx.client_id.as_deref() != Some(ADMIN_CLIENT_ID)
+                {
+                    // The coordinators' topics take their records only
+                    // (Kafka's `internalTopicsAllowed`).
+                    Err(Failure::with_message(
+                        ResponseError::InvalidTopicException,
+                        format!("Cannot append to internal topic {}", topic.name.as_str()),
+                    ))
+                } else if valid_acks {
                     produce_partition(
                         broker,
                         &image,
