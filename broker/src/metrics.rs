@@ -302,6 +302,8 @@ pub struct PartitionState {
 pub struct StateSnapshot {
     pub partitions: Vec<PartitionState>,
     pub groups: [(&'static str, usize); 5],
+    /// Transactional ids by state, every state listed.
+    pub transactions: Vec<(&'static str, usize)>,
     pub cleaner: CleanerState,
 }
 
@@ -368,6 +370,17 @@ impl Collector for StateSnapshot {
         )?;
         for &(state, count) in &self.groups {
             groups
+                .encode_family(&StateLabels { state })?
+                .encode_gauge(&(count as i64))?;
+        }
+        let mut transactions = encoder.encode_descriptor(
+            "coordinator_transaction_transactional_ids",
+            "Transactional ids, by the state of their transaction.",
+            None,
+            MetricType::Gauge,
+        )?;
+        for &(state, count) in &self.transactions {
+            transactions
                 .encode_family(&StateLabels { state })?
                 .encode_gauge(&(count as i64))?;
         }

@@ -141,6 +141,11 @@ fn counts_requests_traffic_and_state() -> Result<()> {
     ensure!(value(&before, &api("kafka_network_requests_total", "Produce")) == 0.0);
     ensure!(before.contains_key("kafka_coordinator_group_groups{state=\"Stable\"}"));
     ensure!(value(&before, "kafka_coordinator_group_groups{state=\"Empty\"}") == 0.0);
+    let txn_ids = |state: &str| {
+        format!("kafka_coordinator_transaction_transactional_ids{{state=\"{state}\"}}")
+    };
+    ensure!(value(&before, &txn_ids("Empty")) == 0.0);
+    ensure!(before.contains_key(&txn_ids("Ongoing")));
     ensure!(value(&before, "kafka_log_cleaner_passes_total") == 0.0);
     ensure!(value(&before, "kafka_log_cleaner_read_bytes_total") == 0.0);
     ensure!(value(&before, "kafka_log_cleaner_records_removed_total") == 0.0);
@@ -235,6 +240,12 @@ fn counts_requests_traffic_and_state() -> Result<()> {
     expect(&partition("kafka_log_size_bytes"), produced_bytes as f64)?;
     expect("kafka_coordinator_group_groups{state=\"Empty\"}", 1.0)?;
     expect("kafka_coordinator_group_groups{state=\"Stable\"}", 0.0)?;
+    // A transactional producer's id, with no transaction open yet.
+    let init = client.init_producer_id(Some("metered-transactional-id"))?;
+    ensure!(init.error_code == 0, "{init:?}");
+    let after = scrape(port)?;
+    ensure!(value(&after, &txn_ids("Empty")) == 1.0);
+    ensure!(value(&after, &txn_ids("Ongoing")) == 0.0);
     expect("kafka_server_connections", 1.0)?;
 
     drop(client);

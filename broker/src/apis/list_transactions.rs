@@ -13,17 +13,6 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::StrBytes;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-const STATES: [TransactionState; 8] = [
-    TransactionState::Empty,
-    TransactionState::Ongoing,
-    TransactionState::PrepareCommit,
-    TransactionState::PrepareAbort,
-    TransactionState::CompleteCommit,
-    TransactionState::CompleteAbort,
-    TransactionState::Dead,
-    TransactionState::PrepareEpochFence,
-];
-
 pub fn handle(
     broker: &Broker,
     ctx: &RequestContext,
@@ -32,7 +21,10 @@ pub fn handle(
     let mut unknown = Vec::new();
     let mut states = Vec::new();
     for filter in &request.state_filters {
-        match STATES.iter().find(|s| s.name() == filter.as_str()) {
+        match TransactionState::ALL
+            .iter()
+            .find(|s| s.name() == filter.as_str())
+        {
             Some(state) => states.push(*state),
             None => unknown.push(filter.clone()),
         }

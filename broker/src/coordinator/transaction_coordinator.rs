@@ -716,13 +716,19 @@ impl TransactionCoordinator {
         listed
     }
 
-    /// How many transactional ids are in each state.
-    pub fn count_by_state(&self) -> HashMap<&'static str, usize> {
-        let mut counts = HashMap::new();
-        for txn in self.txns.read().values() {
-            *counts.entry(txn.lock().state.name()).or_default() += 1;
+    /// How many transactional ids are in each state, every state listed
+    /// in the log's order.
+    pub fn count_by_state(&self) -> Vec<(&'static str, usize)> {
+        let mut counts: Vec<(TransactionState, usize)> =
+            TransactionState::ALL.iter().map(|&s| (s, 0)).collect();
+        let all: Vec<_> = self.txns.read().values().cloned().collect();
+        for txn in all {
+            let state = txn.lock().state;
+            if let Some((_, n)) = counts.iter_mut().find(|(s, _)| *s == state) {
+                *n += 1;
+            }
         }
-        counts
+        counts.into_iter().map(|(s, n)| (s.name(), n)).collect()
     }
 }
 

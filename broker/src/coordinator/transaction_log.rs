@@ -23,7 +23,7 @@ pub enum TransactionState {
 }
 
 impl TransactionState {
-    const ALL: [TransactionState; 8] = [
+    pub const ALL: [TransactionState; 8] = [
         TransactionState::Empty,
         TransactionState::Ongoing,
         TransactionState::PrepareCommit,
