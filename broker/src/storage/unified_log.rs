@@ -440,17 +440,16 @@ impl UnifiedLog {
         if inner.closed {
             return Err(AppendError::Io(io::Error::other("the log is closed")));
         }
-        let controls: Vec<Option<ControlRecord>> = batches
-            .iter()
-            .map(|b| {
-                b.header
-                    .is_control()
-                    .then(|| record_batch::control_record(b.bytes))
-                    .flatten()
-            })
-            .collect();
-        for (batch, control) in batches.iter().zip(&controls) {
+        // Only a coordinator's control batches (markers) have one.
+        let control_of = |b: &record_batch::BatchRef<'_>| -> Option<ControlRecord> {
+            b.header
+                .is_control()
+                .then(|| record_batch::control_record(b.bytes))
+                .flatten()
+        };
+        for batch in &batches {
             let header = &batch.header;
+            let control = control_of(batch);
             if !header.has_producer_id() {
                 continue;
             }
@@ -509,11 +508,11 @@ impl UnifiedLog {
             self.roll(inner, first_offset)?;
         }
         inner.active().append(&pending)?;
-        for ((batch, written), control) in batches.iter().zip(&pending).zip(controls) {
+        for (batch, written) in batches.iter().zip(&pending) {
             let completed =
                 inner
                     .producer_state
-                    .update(&batch.header, written.base_offset, control);
+                    .update(&batch.header, written.base_offset, control_of(batch));
             if let Some(aborted) = completed.and_then(|c| c.aborted_txn())
                 && let Err(e) = inner.active().append_aborted_txn(aborted)
             {
