@@ -18,7 +18,7 @@ use crate::metadata::controller::NewTopic;
 use crate::storage::record_batch;
 use kafka_protocol::error::ResponseError;
 use parking_lot::{Mutex, RwLock};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -69,6 +69,9 @@ pub struct CommittedOffset {
 pub struct GroupMetadataManager {
     config: OffsetConfig,
     groups: RwLock<HashMap<String, Arc<Mutex<Group>>>>,
+    /// The groups holding offsets of each producer's open transaction
+    /// (Kafka's `openGroupsForProducer`), so a marker visits only those.
+    open_groups_for_producer: Mutex<HashMap<i64, HashSet<String>>>,
 }
 
 impl GroupMetadataManager {
@@ -76,6 +79,7 @@ impl GroupMetadataManager {
         GroupMetadataManager {
             config,
             groups: RwLock::new(HashMap::new()),
+            open_groups_for_producer: Mutex::new(HashMap::new()),
         }
     }
 
@@ -218,11 +222,26 @@ impl GroupMetadataManager {
     /// of that partition become committed (COMMIT) or are dropped (ABORT)
     /// (Kafka's `handleTxnCompletion`).
     pub fn complete_txn(&self, producer_id: i64, commit: bool, partition: i32, partitions: i32) {
-        for group in self.current_groups() {
-            let mut group = group.lock();
-            if records::partition_for(&group.id, partitions) != partition {
-                continue;
+        let open = {
+            let mut open_groups = self.open_groups_for_producer.lock();
+            let Some(groups) = open_groups.get_mut(&producer_id) else {
+                return;
+            };
+            let (done, rest): (HashSet<String>, HashSet<String>) = groups
+                .drain()
+                .partition(|g| records::partition_for(g, partitions) == partition);
+            if rest.is_empty() {
+                open_groups.remove(&producer_id);
+            } else {
+                *groups = rest;
             }
+            done
+        };
+        for id in open {
+            let Some(group) = self.get_group(&id) else {
+                continue;
+            };
+            let mut group = group.lock();
             if let Some(pending) = group.pending_txn_offsets.remove(&producer_id)
                 && commit
             {
@@ -333,6 +352,11 @@ impl GroupMetadataManager {
                     let target = match producer {
                         None => &mut group.offsets,
                         Some((producer_id, _)) => {
+                            self.open_groups_for_producer
+                                .lock()
+                                .entry(producer_id)
+                                .or_default()
+                                .insert(group.id.clone());
                             group.pending_txn_offsets.entry(producer_id).or_default()
                         }
                     };
@@ -548,6 +572,11 @@ impl GroupMetadataManager {
             for (&producer_id, groups) in &mut pending {
                 if let Some(open) = groups.remove(&name) {
                     group.pending_txn_offsets.insert(producer_id, open);
+                    self.open_groups_for_producer
+                        .lock()
+                        .entry(producer_id)
+                        .or_default()
+                        .insert(name.clone());
                 }
             }
             groups.insert(name, Arc::new(Mutex::new(group)));
