@@ -670,14 +670,8 @@ impl GroupCoordinator {
         }
         let simple = generation < 0 && group.state == GroupState::Empty;
         if !simple {
-            let Some(member) = group.members.get(member_id) else {
-                return all(ResponseError::UnknownMemberId);
-            };
-            if instance_id.is_some() && member.instance_id.as_deref() != instance_id {
-                return all(ResponseError::FencedInstanceId);
-            }
-            if generation != group.generation {
-                return all(ResponseError::IllegalGeneration);
+            if let Err(e) = check_member(&group, member_id, instance_id, generation) {
+                return all(e);
             }
             match group.state {
                 GroupState::CompletingRebalance => return all(ResponseError::RebalanceInProgress),
@@ -725,16 +719,10 @@ impl GroupCoordinator {
         if group.state == GroupState::Dead {
             return all(ResponseError::CoordinatorNotAvailable);
         }
-        if !member_id.is_empty() || generation >= 0 {
-            let Some(member) = group.members.get(member_id) else {
-                return all(ResponseError::UnknownMemberId);
-            };
-            if instance_id.is_some() && member.instance_id.as_deref() != instance_id {
-                return all(ResponseError::FencedInstanceId);
-            }
-            if generation != group.generation {
-                return all(ResponseError::IllegalGeneration);
-            }
+        if (!member_id.is_empty() || generation >= 0)
+            && let Err(e) = check_member(&group, member_id, instance_id, generation)
+        {
+            return all(e);
         }
         self.group_manager.store_txn_offsets(
             topic,
@@ -841,6 +829,27 @@ impl GroupCoordinator {
         info!(group = group_id, "deleted group");
         0
     }
+}
+
+/// An offset commit's member must be in the group, with its instance id,
+/// in the current generation.
+fn check_member(
+    group: &Group,
+    member_id: &str,
+    instance_id: Option<&str>,
+    generation: i32,
+) -> Result<(), ResponseError> {
+    let member = group
+        .members
+        .get(member_id)
+        .ok_or(ResponseError::UnknownMemberId)?;
+    if instance_id.is_some() && member.instance_id.as_deref() != instance_id {
+        return Err(ResponseError::FencedInstanceId);
+    }
+    if generation != group.generation {
+        return Err(ResponseError::IllegalGeneration);
+    }
+    Ok(())
 }
 
 fn update_member(member: &mut Member, request: &JoinRequest) {

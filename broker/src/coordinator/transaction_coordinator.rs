@@ -472,6 +472,19 @@ impl TransactionCoordinator {
 
     // ----------------------------------------------------- the partitions
 
+    /// The metadata of a producer's transactional id; an empty one is
+    /// INVALID_REQUEST, an unknown one INVALID_PRODUCER_ID_MAPPING.
+    fn producer_txn(
+        &self,
+        transactional_id: &str,
+    ) -> Result<Arc<Mutex<TransactionMetadata>>, ResponseError> {
+        if transactional_id.is_empty() {
+            return Err(ResponseError::InvalidRequest);
+        }
+        self.get(transactional_id)
+            .ok_or(ResponseError::InvalidProducerIdMapping)
+    }
+
     /// Checks a request of the producer against the transactional id's
     /// metadata (Kafka's checks of AddPartitionsToTxn and EndTxn).
     fn check_producer(
@@ -499,12 +512,7 @@ impl TransactionCoordinator {
         producer_epoch: i16,
         partitions: &[TxnPartition],
     ) -> Result<(), ResponseError> {
-        if transactional_id.is_empty() {
-            return Err(ResponseError::InvalidRequest);
-        }
-        let txn = self
-            .get(transactional_id)
-            .ok_or(ResponseError::InvalidProducerIdMapping)?;
+        let txn = self.producer_txn(transactional_id)?;
         let mut txn = txn.lock();
         Self::check_producer(&txn, producer_id, producer_epoch)?;
         match txn.state {
@@ -563,12 +571,7 @@ impl TransactionCoordinator {
         producer_epoch: i16,
         commit: bool,
     ) -> Result<(), ResponseError> {
-        if transactional_id.is_empty() {
-            return Err(ResponseError::InvalidRequest);
-        }
-        let txn = self
-            .get(transactional_id)
-            .ok_or(ResponseError::InvalidProducerIdMapping)?;
+        let txn = self.producer_txn(transactional_id)?;
         let mut txn = txn.lock();
         Self::check_producer(&txn, producer_id, producer_epoch)?;
         match (txn.state, commit) {
