@@ -94,6 +94,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         let listener = tokio::net::TcpListener::bind(&bind)
             .await
             .with_context(|| format!("cannot listen on {bind}"))?;
+        // The signal handlers are in place before anything is served, so a
+        // SIGTERM from then on is a clean shutdown, never a kill.
+        let shutdown = shutdown_signal();
         let broker = Arc::new(Broker::open(config)?);
         // Connections wait in the backlog until server::run accepts them:
         // metrics are served by then.
@@ -111,7 +114,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             None => None,
         };
         info!("listening on {}", listener.local_addr()?);
-        broker::server::run(listener, broker, shutdown_signal()).await;
+        broker::server::run(listener, broker, shutdown).await;
         if let Some(metrics) = metrics {
             metrics.abort();
         }
@@ -119,16 +122,26 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     })
 }
 
-/// Completes on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = async {
-            match term.as_mut() {
-                Some(term) => { term.recv().await; }
-                None => std::future::pending::<()>().await,
-            }
-        } => {}
+/// Installs the Ctrl-C (SIGINT) and SIGTERM handlers now; the future
+/// completes on either.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).ok();
+    let mut interrupt = signal(SignalKind::interrupt()).ok();
+    async move {
+        tokio::select! {
+            () = received(term.as_mut()) => {}
+            () = received(interrupt.as_mut()) => {}
+        }
+    }
+}
+
+/// Completes when the signal arrives (never, without a handler).
+async fn received(signal: Option<&mut tokio::signal::unix::Signal>) {
+    match signal {
+        Some(signal) => {
+            signal.recv().await;
+        }
+        None => std::future::pending::<()>().await,
     }
 }

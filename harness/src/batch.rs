@@ -114,6 +114,14 @@ impl RecordBatch {
         }
     }
 
+    /// A batch of one record per value from a transactional producer
+    /// (attributes bit 0x10), stamped with the current time.
+    pub fn transactional(producer_id: i64, epoch: i16, sequence: i32, values: &[&str]) -> Self {
+        let mut batch = RecordBatch::idempotent(producer_id, epoch, sequence, values);
+        batch.attributes |= TRANSACTIONAL_FLAG;
+        batch
+    }
+
     pub fn with_base_offset(mut self, base_offset: i64) -> Self {
         self.base_offset = base_offset;
         self
@@ -166,6 +174,10 @@ impl RecordBatch {
 
 /// The gzip codec of the batch attributes.
 pub const GZIP: i16 = 1;
+/// The attributes bit of batches written in a transaction.
+pub const TRANSACTIONAL_FLAG: i16 = 0x10;
+/// The attributes bit of control batches (transaction markers).
+pub const CONTROL_FLAG: i16 = 0x20;
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {
     use std::io::Write;

@@ -9,6 +9,7 @@
 //! * [`metadata_log`]: the records of a KRaft metadata log;
 //! * [`log_files`]: indexes, checkpoints, the clean shutdown marker and
 //!   producer snapshots around the logs;
+//! * [`transactions`]: the transaction APIs, markers and `.txnindex` files;
 //! * [`launcher`] and [`client`]: a broker process and a connection to it.
 
 pub mod admin;
@@ -20,6 +21,7 @@ pub mod launcher;
 pub mod log_files;
 pub mod metadata_log;
 pub mod protocol;
+pub mod transactions;
 pub mod wire;
 
 pub use client::Client;

@@ -405,8 +405,21 @@ pub type ProduceTopic = (String, Vec<(i32, Option<Vec<u8>>)>);
 
 /// Encodes a Produce v11 request.
 pub fn produce_request_v11(correlation_id: i32, acks: i16, topics: &[ProduceTopic]) -> Vec<u8> {
+    produce_request_v11_transactional(correlation_id, None, acks, topics)
+}
+
+/// Encodes a Produce v11 request of a transactional producer (or of any
+/// producer, with `transactional_id` `None`).
+pub fn produce_request_v11_transactional(
+    correlation_id: i32,
+    transactional_id: Option<&str>,
+    acks: i16,
+    topics: &[ProduceTopic],
+) -> Vec<u8> {
     let mut w = request_header(PRODUCE, 11, correlation_id, true);
-    w.compact_nullable_string(None).i16(acks).i32(30_000);
+    w.compact_nullable_string(transactional_id)
+        .i16(acks)
+        .i32(30_000);
     w.compact_array_len(topics.len());
     for (name, partitions) in topics {
         w.compact_string(name).compact_array_len(partitions.len());

@@ -41,6 +41,18 @@ pub fn handle(
         .as_ref()
         .and_then(|id| broker.txns.get(id));
     let txn = txn.as_ref().map(|t| t.lock());
+    // Transactional batches without a transactional id fail the whole
+    // request, as in Kafka's KafkaApis (which cannot authorize them).
+    let unauthorized = request.transactional_id.is_none()
+        && request
+            .topic_data
+            .iter()
+            .flat_map(|t| &t.partition_data)
+            .any(|p| {
+                p.records
+                    .as_deref()
+                    .is_some_and(record_batch::is_transactional)
+            });
     let mut failures = Vec::new();
     let mut response = ProduceResponse::default();
     for topic in &request.topic_data {
@@ -55,7 +67,11 @@ pub fn handle(
             .partition_data
             .iter()
             .map(|partition| {
-                let result = if valid_acks
+                let result = if unauthorized {
+                    Err(Failure::new(
+                        ResponseError::TransactionalIdAuthorizationFailed,
+                    ))
+                } else if valid_acks
                     && is_internal_topic(&topic.name)
                     && ctx.client_id.as_deref() != Some(ADMIN_CLIENT_ID)
                 {
@@ -171,10 +187,12 @@ fn produce_partition(
     let records = partition.records.as_deref().unwrap_or_default();
     let header = validate_records(api_version, records)?;
     if header.is_transactional() {
+        // Kafka's AddPartitionsToTxnManager answers for an unknown
+        // transactional id with INVALID_PRODUCER_ID_MAPPING.
         let txn = txn.ok_or_else(|| {
             Failure::with_message(
-                ResponseError::InvalidTxnState,
-                "a transactional batch needs the transactional id of an open transaction",
+                ResponseError::InvalidProducerIdMapping,
+                "the transactional id has no transaction",
             )
         })?;
         let tp = (topic.name.clone(), partition.index);
@@ -185,6 +203,11 @@ fn produce_partition(
             &tp,
         )
         .map_err(|e| {
+            // A fenced producer's batch is INVALID_PRODUCER_EPOCH to Produce.
+            let e = match e {
+                ResponseError::ProducerFenced => ResponseError::InvalidProducerEpoch,
+                other => other,
+            };
             Failure::with_message(
                 e,
                 format!(

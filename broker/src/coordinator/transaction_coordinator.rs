@@ -537,7 +537,10 @@ impl TransactionCoordinator {
     }
 
     /// Whether the producer's transaction holds `partition` (KIP-890's
-    /// verification, for AddPartitionsToTxn with VerifyOnly).
+    /// verification, for AddPartitionsToTxn with VerifyOnly, Produce and
+    /// TxnOffsetCommit): PRODUCER_FENCED for an older epoch,
+    /// INVALID_TXN_STATE when the partition is not in an open transaction
+    /// of this epoch.
     pub fn verify_partition(
         txn: &TransactionMetadata,
         producer_id: i64,
@@ -548,7 +551,7 @@ impl TransactionCoordinator {
             return Err(ResponseError::InvalidProducerIdMapping);
         }
         if producer_epoch < txn.producer_epoch {
-            return Err(ResponseError::InvalidProducerEpoch);
+            return Err(ResponseError::ProducerFenced);
         }
         if txn.producer_epoch != producer_epoch
             || txn.state != TransactionState::Ongoing

@@ -136,6 +136,13 @@ pub enum BatchError {
     },
 }
 
+/// Whether the batch at the start of `buf` says it is transactional (its
+/// attributes only are read; nothing is checked).
+pub fn is_transactional(buf: &[u8]) -> bool {
+    buf.get(ATTRIBUTES_OFFSET + 1)
+        .is_some_and(|low| i16::from(*low) & TRANSACTIONAL_FLAG != 0)
+}
+
 /// Checks the structure of the batch at the start of `buf` (magic, length)
 /// and returns its header and whole size; `buf` may hold more batches after it.
 pub fn check_structure(buf: &[u8], position: usize) -> Result<(BatchHeader, usize), BatchError> {
