@@ -34,6 +34,10 @@ use tracing::{info, warn};
 
 /// The topic holding the transaction coordinator's state.
 pub const TRANSACTION_STATE_TOPIC: &str = "__transaction_state";
+/// The `TransactionLogValue` version Kafka writes for transaction version
+/// 1 (`TransactionVersion.transactionLogValueVersion`); version 1 is
+/// transaction version 2's.
+const LOG_VALUE_VERSION: i16 = 0;
 /// No producer id or epoch yet (`RecordBatch.NO_PRODUCER_ID/EPOCH`).
 const NO_PRODUCER_ID: i64 = -1;
 const NO_PRODUCER_EPOCH: i16 = -1;
@@ -233,7 +237,7 @@ impl TransactionCoordinator {
         let partition = partition_for(&txn.transactional_id, partitions);
         let record: TopicRecord = (
             transaction_log::key(&txn.transactional_id),
-            Some(transaction_log::value(&txn.log_value(), 1)),
+            Some(transaction_log::value(&txn.log_value(), LOG_VALUE_VERSION)),
         );
         topic.append(partition, &[record]).map_err(|e| {
             warn!(transactional_id = %txn.transactional_id, "cannot write to {TRANSACTION_STATE_TOPIC}: {e:?}");

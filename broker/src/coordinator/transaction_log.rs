@@ -1,7 +1,8 @@
 //! The records of `__transaction_state`, in Kafka's format
 //! (`transaction-coordinator/src/main/resources/common/message/`
 //! `TransactionLogKey.json` v0 and `TransactionLogValue.json` v0-1), for the
-//! transaction coordinator (issue 10; not used by the broker yet). The key
+//! transaction coordinator, which writes value version 0 as Kafka does for
+//! transaction version 1 and reads either. The key
 //! is an INT16 version (0) and the transactional id; the value an INT16
 //! version, then the transaction's metadata (version 1 is flexible: compact
 //! strings and arrays, tagged fields). A null value is a tombstone: the
