@@ -29,6 +29,54 @@ pub fn resolve(addr: &str) -> Result<SocketAddr> {
 /// response. Any well-formed response with our correlation id counts as an
 /// answer, whatever its error code: the broker is serving requests.
 pub fn api_versions(addr: SocketAddr, timeout: Duration) -> io::Result<()> {
+    api_versions_body(addr, timeout).map(drop)
+}
+
+/// The API keys a broker advertises in its ApiVersions v0 response, with
+/// their version ranges.
+pub fn supported_apis(addr: SocketAddr, timeout: Duration) -> Result<Vec<ApiRange>> {
+    let body = api_versions_body(addr, timeout)
+        .with_context(|| format!("ApiVersions request to {addr}"))?;
+    parse_api_versions_v0(&body)
+        .ok_or_else(|| anyhow!("malformed ApiVersions v0 response from {addr}"))
+}
+
+/// One entry of an ApiVersions response.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ApiRange {
+    pub key: i16,
+    pub min: i16,
+    pub max: i16,
+}
+
+/// The response body after the correlation id: error code (i16), then an
+/// array (i32 length) of api key, min version, max version (3 × i16). The
+/// error code is ignored: a broker that does not support v0 still lists its
+/// keys (KIP-511).
+fn parse_api_versions_v0(body: &[u8]) -> Option<Vec<ApiRange>> {
+    let i16_at = |at: usize| -> Option<i16> {
+        Some(i16::from_be_bytes(body.get(at..at + 2)?.try_into().ok()?))
+    };
+    let count = i32::from_be_bytes(body.get(2..6)?.try_into().ok()?);
+    let count = usize::try_from(count).ok()?;
+    if body.len() < 6 + count * 6 {
+        return None;
+    }
+    (0..count)
+        .map(|i| {
+            let at = 6 + i * 6;
+            Some(ApiRange {
+                key: i16_at(at)?,
+                min: i16_at(at + 2)?,
+                max: i16_at(at + 4)?,
+            })
+        })
+        .collect()
+}
+
+/// The exchange behind [`api_versions`]; returns the response body after
+/// the correlation id.
+fn api_versions_body(addr: SocketAddr, timeout: Duration) -> io::Result<Vec<u8>> {
     const CORRELATION_ID: i32 = 0x0BE7_C000;
     const CLIENT_ID: &[u8] = b"bench";
     let mut stream = TcpStream::connect_timeout(&addr, timeout)?;
@@ -58,7 +106,7 @@ pub fn api_versions(addr: SocketAddr, timeout: Duration) -> io::Result<()> {
     }
     let mut rest = vec![0u8; size as usize - 4];
     stream.read_exact(&mut rest)?;
-    Ok(())
+    Ok(rest)
 }
 
 /// A broker run by the bench through `sh -c <cmd>` in a process group of its
@@ -402,6 +450,30 @@ mod tests {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
         assert!(api_versions(port, Duration::from_millis(200)).is_err());
         Ok(())
+    }
+
+    #[test]
+    fn api_versions_v0_bodies_are_parsed() {
+        // Error code 0, two entries: Produce 0-11, EndTxn 0-4.
+        let body = [0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 11, 0, 26, 0, 0, 0, 4];
+        assert_eq!(
+            parse_api_versions_v0(&body),
+            Some(vec![
+                ApiRange {
+                    key: 0,
+                    min: 0,
+                    max: 11
+                },
+                ApiRange {
+                    key: 26,
+                    min: 0,
+                    max: 4
+                },
+            ])
+        );
+        assert_eq!(parse_api_versions_v0(&body[..17]), None);
+        assert_eq!(parse_api_versions_v0(&[0, 35, 0, 0, 0, 0]), Some(vec![]));
+        assert_eq!(parse_api_versions_v0(&[0, 0, 255, 255, 255, 255]), None);
     }
 
     #[test]

@@ -12,16 +12,18 @@
 //!     --broker-cmd "target/release/broker --override listeners=PLAINTEXT://127.0.0.1:39092 --override log.dirs=/tmp/logs"
 //! # CI smoke (sizes / 100), or a subset of the rows:
 //! bench/target/release/bench --quick
-//! bench/target/release/bench --only produce,consume
+//! bench/target/release/bench --only produce,consume,transactions
 //! ```
 //!
 //! Rows: produce throughput (1 KiB and 100 B values, acks=1 and all, 1 and 4
-//! partitions), consume throughput from the page cache, latency of a light
-//! paced producer alone and beside a heavy one, log compaction of 1 GB of
-//! 1 KiB records over 10 k keys (the cleaner's MB/s, read from the log
-//! directory's files; needs --log-dir) and the light producer's latency
-//! while the cleaner runs, restart time with data on disk after SIGTERM and
-//! after kill -9 (page cache dropped), and the broker's peak RSS.
+//! partitions), consume throughput from the page cache, transactional
+//! produce throughput (the same values and partitions, 100 records per
+//! transaction) with commit latency, latency of a light paced producer alone
+//! and beside a heavy one, log compaction of 1 GB of 1 KiB records over
+//! 10 k keys (the cleaner's MB/s, read from the log directory's files; needs
+//! --log-dir) and the light producer's latency while the cleaner runs,
+//! restart time with data on disk after SIGTERM and after kill -9 (page
+//! cache dropped), and the broker's peak RSS.
 //! `ci/bench.sh` runs it against this repository's broker.
 
 mod broker;
@@ -31,6 +33,7 @@ mod kafka;
 mod latency;
 mod produce;
 mod restart;
+mod transactions;
 
 use std::fs;
 use std::io::Write;
@@ -82,6 +85,7 @@ struct Args {
 enum Group {
     Produce,
     Consume,
+    Transactions,
     Latency,
     Compaction,
     Restart,
@@ -91,6 +95,8 @@ enum Group {
 struct Sizes {
     records_1k: u64,
     records_100b: u64,
+    txn_records_1k: u64,
+    txn_records_100b: u64,
     latency_duration: Duration,
     latency_rate: u32,
     heavy_records: u64,
@@ -106,6 +112,9 @@ impl Sizes {
         let full = Sizes {
             records_1k: 1_000_000,
             records_100b: 10_000_000,
+            // Transactions of 100 records, committed one after the other.
+            txn_records_1k: 500_000,
+            txn_records_100b: 500_000,
             latency_duration: Duration::from_secs(10),
             latency_rate: 2000,
             // 4 GB and 5 GiB of 1 KiB records.
@@ -123,6 +132,8 @@ impl Sizes {
         Sizes {
             records_1k: full.records_1k / 100,
             records_100b: full.records_100b / 100,
+            txn_records_1k: full.txn_records_1k / 100,
+            txn_records_100b: full.txn_records_100b / 100,
             latency_duration: Duration::from_secs(1),
             heavy_records: full.heavy_records / 100,
             restart_records: full.restart_records / 100,
@@ -180,6 +191,7 @@ fn run(args: Args) -> Result<ExitCode> {
         vec![
             Group::Produce,
             Group::Consume,
+            Group::Transactions,
             Group::Latency,
             Group::Compaction,
             Group::Restart,
@@ -276,6 +288,20 @@ fn run(args: Args) -> Result<ExitCode> {
         if let Some(row) = parallel_consume_row {
             rows.push(row);
         }
+    }
+
+    if has(Group::Transactions) {
+        transactions::run(
+            &bootstrap,
+            addr,
+            topic,
+            &transactions::Plan {
+                records_1k: sizes.txn_records_1k,
+                records_100b: sizes.txn_records_100b,
+                per_transaction: 100,
+            },
+            &mut rows,
+        );
     }
 
     if has(Group::Latency) {
@@ -644,6 +670,8 @@ mod tests {
         let (full, quick) = (Sizes::new(false), Sizes::new(true));
         assert_eq!(quick.records_1k * 100, full.records_1k);
         assert_eq!(quick.records_100b * 100, full.records_100b);
+        assert_eq!(quick.txn_records_1k * 100, full.txn_records_1k);
+        assert_eq!(quick.txn_records_100b * 100, full.txn_records_100b);
         assert_eq!(quick.restart_partitions, 20);
         assert_eq!(quick.compaction_records * 100, full.compaction_records);
         assert_eq!(quick.compaction_segment_bytes, 1 << 20);
