@@ -7,6 +7,7 @@ use crate::coordinator::transaction_coordinator::{
 };
 use crate::coordinator::{GroupConfig, GroupCoordinator, OFFSETS_TOPIC};
 use crate::fetch_session::FetchSessionCache;
+use crate::listener_config::SecurityProtocol;
 use crate::metadata::controller::{
     ConfigChange, Controller, ControllerError, CreatedTopic, NewTopic, TopicDefaults,
 };
@@ -32,10 +33,20 @@ use uuid::Uuid;
 /// to 8 MiB at once).
 const METADATA_MAX_BATCH_BYTES: usize = 8 * 1024 * 1024;
 
+/// A listener as the APIs see it: its name, security protocol and what
+/// clients of it are told to connect to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListenerInfo {
+    pub name: String,
+    pub protocol: SecurityProtocol,
+    pub advertised_host: String,
+    pub advertised_port: u16,
+}
+
 pub struct Broker {
     pub config: BrokerConfig,
-    /// The host clients are told to connect to.
-    pub advertised_host: String,
+    /// Each client listener, in `listeners` order.
+    pub listeners: Vec<Arc<ListenerInfo>>,
     pub meta: MetaProperties,
     pub metadata: MetadataCache,
     pub controller: Controller,
@@ -107,11 +118,23 @@ impl Broker {
             "broker state loaded"
         );
         let directory_id = directory_uuid(&meta.directory_id);
-        let advertised_host = match config.advertised_listener.host.as_str() {
-            // An empty host is this machine's name, as in Kafka.
-            "" | "0.0.0.0" | "::" => local_hostname(),
-            host => host.to_string(),
-        };
+        let listeners = config
+            .listeners
+            .iter()
+            .map(|l| {
+                let advertised_host = match l.advertised.host.as_str() {
+                    // An empty host is this machine's name, as in Kafka.
+                    "" | "0.0.0.0" | "::" => local_hostname(),
+                    host => host.to_string(),
+                };
+                Arc::new(ListenerInfo {
+                    name: l.name.clone(),
+                    protocol: l.protocol,
+                    advertised_host,
+                    advertised_port: l.advertised.port,
+                })
+            })
+            .collect();
         let groups = GroupCoordinator::new(GroupConfig {
             initial_rebalance_delay: std::time::Duration::from_millis(
                 config.group_initial_rebalance_delay_ms,
@@ -135,7 +158,7 @@ impl Broker {
                 .metrics_prometheus_listener
                 .is_some()
                 .then(BrokerMetrics::new),
-            advertised_host,
+            listeners,
             controller: Controller::new(metadata_log, config.node_id, directory_id),
             metadata: MetadataCache::new(image),
             replicas,

@@ -4,6 +4,7 @@
 //! key the broker does not know ([`is_known_key`]) is taken for a typo and
 //! refused.
 
+use crate::listener_config::{self, ListenerConfig, SecurityProtocol};
 use crate::storage::LogConfig;
 use crate::storage::log_cleaner::CleanerConfig;
 use anyhow::{Context, bail};
@@ -29,6 +30,8 @@ pub const KNOWN_KEYS: &[&str] = &[
     "compression.lz4.level",
     "compression.type",
     "compression.zstd.level",
+    "connection.failed.authentication.delay.ms",
+    "connections.max.idle.ms",
     "controller.listener.names",
     "controller.quorum.bootstrap.servers",
     "controller.quorum.voters",
@@ -92,11 +95,24 @@ pub const KNOWN_KEYS: &[&str] = &[
     "offsets.topic.replication.factor",
     "offsets.topic.segment.bytes",
     "process.roles",
+    "sasl.enabled.mechanisms",
     "share.coordinator.state.topic.min.isr",
     "share.coordinator.state.topic.replication.factor",
     "socket.receive.buffer.bytes",
     "socket.request.max.bytes",
     "socket.send.buffer.bytes",
+    "ssl.client.auth",
+    "ssl.enabled.protocols",
+    "ssl.key.password",
+    "ssl.keystore.certificate.chain",
+    "ssl.keystore.key",
+    "ssl.keystore.location",
+    "ssl.keystore.password",
+    "ssl.keystore.type",
+    "ssl.truststore.certificates",
+    "ssl.truststore.location",
+    "ssl.truststore.password",
+    "ssl.truststore.type",
     "transaction.abort.timed.out.transaction.cleanup.interval.ms",
     "transaction.max.timeout.ms",
     "transaction.remove.expired.transaction.cleanup.interval.ms",
@@ -148,7 +164,7 @@ pub fn is_dynamic_key(key: &str) -> bool {
 
 /// Whether `key` is a broker configuration this broker knows.
 pub fn is_known_key(key: &str) -> bool {
-    KNOWN_KEYS.binary_search(&key).is_ok()
+    KNOWN_KEYS.binary_search(&key).is_ok() || listener_config::is_listener_override(key)
 }
 
 /// Refuses an `--override` of a key the broker does not know.
@@ -184,12 +200,21 @@ impl Endpoint {
 #[derive(Debug, Clone, PartialEq)]
 pub struct BrokerConfig {
     pub node_id: i32,
+    /// The first client listener's address and advertised address.
     pub listener: Endpoint,
     pub advertised_listener: Endpoint,
+    /// Every client listener (`listeners`, `advertised.listeners`,
+    /// `listener.security.protocol.map`, `ssl.*`), in order.
+    pub listeners: Vec<ListenerConfig>,
     pub log_dir: PathBuf,
     pub log: LogConfig,
     /// `socket.request.max.bytes`: larger requests close the connection.
     pub socket_request_max_bytes: usize,
+    /// `connections.max.idle.ms`: a connection idle this long is closed.
+    pub connections_max_idle_ms: u64,
+    /// `connection.failed.authentication.delay.ms`: how long a failed SASL
+    /// authentication waits before its answer and the close.
+    pub connection_failed_authentication_delay_ms: u64,
     /// `auto.create.topics.enable`: Metadata requests create unknown topics.
     pub auto_create_topics_enable: bool,
     /// `num.partitions`: partitions of topics created without a count.
@@ -258,10 +283,20 @@ impl Default for BrokerConfig {
         BrokerConfig {
             node_id: 1,
             advertised_listener: listener.clone(),
+            listeners: vec![ListenerConfig {
+                name: "PLAINTEXT".to_string(),
+                protocol: SecurityProtocol::Plaintext,
+                endpoint: listener.clone(),
+                advertised: listener.clone(),
+                tls: None,
+                sasl: None,
+            }],
             listener,
             log_dir: PathBuf::from(DEFAULT_LOG_DIR),
             log: LogConfig::default(),
             socket_request_max_bytes: 100 * 1024 * 1024,
+            connections_max_idle_ms: 600_000,
+            connection_failed_authentication_delay_ms: 100,
             auto_create_topics_enable: true,
             num_partitions: 1,
             default_replication_factor: 1,
@@ -344,30 +379,11 @@ impl BrokerConfig {
             config.node_id = parse(v, "node.id")?;
         }
 
-        let controller_names: Vec<&str> = get("controller.listener.names")
-            .map(|v| v.split(',').map(str::trim).collect())
-            .unwrap_or_default();
-        let protocol_map = parse_protocol_map(get("listener.security.protocol.map"))?;
-        if let Some(v) = get("listeners") {
-            let listeners = parse_listeners(v, "listeners")?;
-            let (name, endpoint) = plaintext_listener(&listeners, &controller_names, &protocol_map)
-                .with_context(|| format!("listeners={v} has no PLAINTEXT listener for clients"))?;
-            config.listener = endpoint.clone();
-            config.advertised_listener = endpoint.clone();
-            if let Some(adv) = get("advertised.listeners") {
-                let advertised = parse_listeners(adv, "advertised.listeners")?;
-                if let Some((_, endpoint)) = advertised.iter().find(|(n, _)| n == name) {
-                    config.advertised_listener = endpoint.clone();
-                }
-            }
-        } else if let Some(adv) = get("advertised.listeners") {
-            let advertised = parse_listeners(adv, "advertised.listeners")?;
-            if let Some((_, endpoint)) =
-                plaintext_listener(&advertised, &controller_names, &protocol_map)
-            {
-                config.advertised_listener = endpoint.clone();
-            }
-        }
+        let lookup = |key: &str| get(key).map(str::to_string);
+        config.listeners = listener_config::parse(&lookup, &config.listener)?;
+        // The first listener is the one the broker names itself by.
+        config.listener = config.listeners[0].endpoint.clone();
+        config.advertised_listener = config.listeners[0].advertised.clone();
 
         if let Some(dirs) = get("log.dirs").or_else(|| get("log.dir")) {
             let first = dirs.split(',').map(str::trim).find(|d| !d.is_empty());
@@ -493,6 +509,16 @@ impl BrokerConfig {
         if let Some(v) = get("offset.metadata.max.bytes") {
             config.offset_metadata_max_bytes = parse(v, "offset.metadata.max.bytes")?;
         }
+        if let Some(v) = get("connections.max.idle.ms") {
+            config.connections_max_idle_ms = parse(v, "connections.max.idle.ms")?;
+            if config.connections_max_idle_ms < 1 {
+                bail!("connections.max.idle.ms={v} must be at least 1");
+            }
+        }
+        if let Some(v) = get("connection.failed.authentication.delay.ms") {
+            config.connection_failed_authentication_delay_ms =
+                parse(v, "connection.failed.authentication.delay.ms")?;
+        }
         if let Some(v) = get("transaction.state.log.num.partitions") {
             config.transaction_state_log_num_partitions =
                 parse(v, "transaction.state.log.num.partitions")?;
@@ -566,11 +592,24 @@ impl BrokerConfig {
         const LONG: i8 = 5;
         const DOUBLE: i8 = 6;
         const LIST: i8 = 7;
-        let listener = |e: &Endpoint| format!("PLAINTEXT://{}:{}", e.host, e.port);
+        let listeners = |advertised: bool| {
+            self.listeners
+                .iter()
+                .map(|l| {
+                    let e = if advertised {
+                        &l.advertised
+                    } else {
+                        &l.endpoint
+                    };
+                    format!("{}://{}:{}", l.name, e.host, e.port)
+                })
+                .collect::<Vec<_>>()
+                .join(",")
+        };
         let entries: Vec<(&'static str, String, i8, &'static str)> = vec![
             (
                 "advertised.listeners",
-                listener(&self.advertised_listener),
+                listeners(true),
                 LIST,
                 "Listeners published to clients.",
             ),
@@ -618,7 +657,7 @@ impl BrokerConfig {
             ),
             (
                 "listeners",
-                listener(&self.listener),
+                listeners(false),
                 LIST,
                 "The address the socket server listens on.",
             ),
@@ -997,37 +1036,6 @@ fn parse_bool(value: &str, key: &str) -> anyhow::Result<bool> {
     }
 }
 
-/// Parses `NAME://host:port,...`.
-fn parse_listeners(value: &str, key: &str) -> anyhow::Result<Vec<(String, Endpoint)>> {
-    value
-        .split(',')
-        .map(str::trim)
-        .filter(|entry| !entry.is_empty())
-        .map(|entry| {
-            let (name, address) = entry
-                .split_once("://")
-                .with_context(|| format!("{key}: {entry:?} is not of the form NAME://host:port"))?;
-            let (host, port) = address
-                .rsplit_once(':')
-                .with_context(|| format!("{key}: {entry:?} has no port"))?;
-            let host = host.trim_start_matches('[').trim_end_matches(']');
-            let port: u16 = port
-                .parse()
-                .with_context(|| format!("{key}: {entry:?} has an invalid port"))?;
-            if name.is_empty() {
-                bail!("{key}: {entry:?} has no listener name");
-            }
-            Ok((
-                name.to_ascii_uppercase(),
-                Endpoint {
-                    host: host.to_string(),
-                    port,
-                },
-            ))
-        })
-        .collect()
-}
-
 /// Parses `http://HOST:PORT` (an empty host binds every interface, an IPv6
 /// host goes in brackets); nothing may follow the port.
 fn parse_http_endpoint(value: &str, key: &str) -> anyhow::Result<Endpoint> {
@@ -1044,46 +1052,6 @@ fn parse_http_endpoint(value: &str, key: &str) -> anyhow::Result<Endpoint> {
         host: host.to_string(),
         port,
     })
-}
-
-fn parse_protocol_map(value: Option<&str>) -> anyhow::Result<HashMap<String, String>> {
-    let mut map = HashMap::new();
-    for entry in value
-        .unwrap_or_default()
-        .split(',')
-        .map(str::trim)
-        .filter(|e| !e.is_empty())
-    {
-        let (name, protocol) = entry.split_once(':').with_context(|| {
-            format!("listener.security.protocol.map: {entry:?} is not NAME:PROTOCOL")
-        })?;
-        map.insert(
-            name.trim().to_ascii_uppercase(),
-            protocol.trim().to_ascii_uppercase(),
-        );
-    }
-    Ok(map)
-}
-
-/// The listener clients use: the one named PLAINTEXT, else the first
-/// non-controller listener whose security protocol is PLAINTEXT.
-fn plaintext_listener<'a>(
-    listeners: &'a [(String, Endpoint)],
-    controller_names: &[&str],
-    protocol_map: &HashMap<String, String>,
-) -> Option<(&'a String, &'a Endpoint)> {
-    if let Some((name, endpoint)) = listeners.iter().find(|(name, _)| name == "PLAINTEXT") {
-        return Some((name, endpoint));
-    }
-    listeners
-        .iter()
-        .filter(|(name, _)| {
-            !controller_names
-                .iter()
-                .any(|c| c.eq_ignore_ascii_case(name))
-        })
-        .find(|(name, _)| protocol_map.get(name).map(String::as_str) == Some("PLAINTEXT"))
-        .map(|(name, endpoint)| (name, endpoint))
 }
 
 #[cfg(test)]

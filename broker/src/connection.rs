@@ -8,8 +8,12 @@ use bytes::{Buf, Bytes, BytesMut};
 use std::io;
 use std::io::IoSlice;
 use thiserror::Error;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+/// A client connection's byte stream: TCP, or TLS over it.
+pub trait ClientStream: AsyncRead + AsyncWrite + Unpin + Send {}
+
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> ClientStream for T {}
 
 #[derive(Debug, Error)]
 pub enum FrameError {
@@ -27,14 +31,14 @@ pub enum FrameError {
 const RETAINED_WRITE_CAPACITY: usize = 1 << 20;
 
 pub struct Connection {
-    stream: TcpStream,
+    stream: Box<dyn ClientStream>,
     read_buf: BytesMut,
     pub write_buf: ResponseBuffer,
     max_request_size: usize,
 }
 
 impl Connection {
-    pub fn new(stream: TcpStream, max_request_size: usize) -> Self {
+    pub fn new(stream: Box<dyn ClientStream>, max_request_size: usize) -> Self {
         Connection {
             stream,
             read_buf: BytesMut::with_capacity(64 * 1024),

@@ -75,7 +75,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         // Check the log directory and take both ports before anything is
         // written, so that a failing start leaves the log directory as it was.
         broker::broker::check_log_dir(&config.log_dir)?;
-        let bind = config.listener.bind_address();
         let metrics_listener = match &config.metrics_prometheus_listener {
             Some(endpoint) => {
                 let bind = endpoint.bind_address();
@@ -91,9 +90,19 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             None => None,
         };
-        let listener = tokio::net::TcpListener::bind(&bind)
-            .await
-            .with_context(|| format!("cannot listen on {bind}"))?;
+        // Every client listener's port, and its TLS set up.
+        let mut sockets = Vec::with_capacity(config.listeners.len());
+        for listener in &config.listeners {
+            let bind = listener.endpoint.bind_address();
+            let socket = tokio::net::TcpListener::bind(&bind)
+                .await
+                .with_context(|| format!("cannot listen on {bind} (listener {})", listener.name))?;
+            let tls = match &listener.tls {
+                Some(settings) => Some(broker::tls::acceptor(&listener.name, settings)?),
+                None => None,
+            };
+            sockets.push((socket, tls));
+        }
         // The signal handlers are in place before anything is served, so a
         // SIGTERM from then on is a clean shutdown, never a kill.
         let shutdown = shutdown_signal();
@@ -113,13 +122,37 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             None => None,
         };
-        info!("listening on {}", listener.local_addr()?);
-        broker::server::run(listener, broker, shutdown).await;
+        let mut listeners = Vec::with_capacity(sockets.len());
+        for ((socket, tls), info) in sockets.into_iter().zip(&broker.listeners) {
+            info!(listener = %info.name, protocol = info.protocol.name(), "listening on {}", socket.local_addr()?);
+            let sasl = config_listener_sasl(&broker, &info.name);
+            listeners.push(broker::server::ServedListener {
+                socket,
+                info: Arc::clone(info),
+                tls,
+                sasl,
+            });
+        }
+        broker::server::run(listeners, broker, shutdown).await;
         if let Some(metrics) = metrics {
             metrics.abort();
         }
         Ok(())
     })
+}
+
+/// A SASL listener's settings, from the configuration.
+fn config_listener_sasl(
+    broker: &broker::broker::Broker,
+    name: &str,
+) -> Option<Arc<broker::sasl::SaslSettings>> {
+    broker
+        .config
+        .listeners
+        .iter()
+        .find(|l| l.name == name)
+        .and_then(|l| l.sasl.clone())
+        .map(Arc::new)
 }
 
 /// Installs the Ctrl-C (SIGINT) and SIGTERM handlers now; the future

@@ -3,23 +3,32 @@
 //! request in hand, flush the logs).
 
 use crate::apis;
+use crate::apis::Session;
 use crate::broker::Broker;
-use crate::connection::{Connection, FrameError};
+use crate::broker::ListenerInfo;
+use crate::connection::{ClientStream, Connection, FrameError};
+use crate::sasl::SaslSettings;
+use crate::sasl::authenticator::{Progress, SaslAuthenticator};
+use crate::tls::ANONYMOUS;
+use futures::future::join_all;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{broadcast, mpsc};
+use tokio_rustls::TlsAcceptor;
 use tracing::{debug, error, info, warn};
 
 /// How long shutdown waits for connections to finish their current request.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// How long a client on an SSL listener has to finish the TLS handshake.
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often group rebalance and session timers are checked.
 const GROUP_TIMER_INTERVAL: Duration = Duration::from_millis(50);
 
-/// Serves `listener` until `shutdown` completes.
-pub async fn run(listener: TcpListener, broker: Arc<Broker>, shutdown: impl Future) {
+/// Serves the listeners until `shutdown` completes.
+pub async fn run(listeners: Vec<ServedListener>, broker: Arc<Broker>, shutdown: impl Future) {
     let (notify_shutdown, _) = broadcast::channel::<()>(1);
     let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
 
@@ -75,13 +84,17 @@ pub async fn run(listener: TcpListener, broker: Arc<Broker>, shutdown: impl Futu
     });
 
     tokio::select! {
-        () = accept_loop(&listener, &broker, &notify_shutdown, &done_tx) => {}
+        _ = join_all(
+            listeners
+                .iter()
+                .map(|l| accept_loop(l, &broker, &notify_shutdown, &done_tx)),
+        ) => {}
         _ = shutdown => info!("shutting down"),
     }
     timers.abort();
     txn_timers.abort();
 
-    drop(listener);
+    drop(listeners);
     drop(notify_shutdown);
     drop(done_tx);
     if tokio::time::timeout(SHUTDOWN_GRACE, done_rx.recv())
@@ -99,21 +112,43 @@ pub async fn run(listener: TcpListener, broker: Arc<Broker>, shutdown: impl Futu
     }
 }
 
+/// A listener's socket, what the APIs know of it, and its TLS acceptor
+/// if it is an SSL listener.
+pub struct ServedListener {
+    pub socket: TcpListener,
+    pub info: Arc<ListenerInfo>,
+    pub tls: Option<TlsAcceptor>,
+    /// A SASL listener's mechanisms and users.
+    pub sasl: Option<Arc<SaslSettings>>,
+}
+
 async fn accept_loop(
-    listener: &TcpListener,
+    listener: &ServedListener,
     broker: &Arc<Broker>,
     notify_shutdown: &broadcast::Sender<()>,
     done_tx: &mpsc::Sender<()>,
 ) {
     loop {
-        let (stream, peer) = accept(listener, "listener").await;
+        let (stream, peer) = accept(&listener.socket, &listener.info.name).await;
         if let Err(e) = stream.set_nodelay(true) {
             debug!(%peer, "cannot set TCP_NODELAY: {e}");
         }
         let handler = Handler {
             broker: Arc::clone(broker),
-            connection: Connection::new(stream, broker.config.socket_request_max_bytes),
-            peer,
+            stream: Some(stream),
+            tls: listener.tls.clone(),
+            authenticator: listener.sasl.as_ref().map(|settings| {
+                SaslAuthenticator::new(
+                    Arc::clone(settings),
+                    Duration::from_millis(broker.config.connection_failed_authentication_delay_ms),
+                )
+            }),
+            connection: None,
+            session: Session {
+                peer,
+                listener: Arc::clone(&listener.info),
+                principal: Arc::from(ANONYMOUS),
+            },
             shutdown: notify_shutdown.subscribe(),
             _done: done_tx.clone(),
         };
@@ -124,8 +159,13 @@ async fn accept_loop(
 /// One client connection.
 struct Handler {
     broker: Arc<Broker>,
-    connection: Connection,
-    peer: SocketAddr,
+    /// The accepted socket, until the connection is set up on it.
+    stream: Option<TcpStream>,
+    tls: Option<TlsAcceptor>,
+    /// Until a SASL listener's connection is authenticated.
+    authenticator: Option<SaslAuthenticator>,
+    connection: Option<Connection>,
+    session: Session,
     shutdown: broadcast::Receiver<()>,
     /// Dropped when the connection ends; shutdown waits for all of them.
     _done: mpsc::Sender<()>,
@@ -134,49 +174,107 @@ struct Handler {
 impl Handler {
     async fn run(mut self) {
         let _counted = self.broker.metrics.as_ref().map(|m| m.connection_opened());
-        debug!(peer = %self.peer, "connection opened");
-        match self.serve().await {
-            Ok(()) => debug!(peer = %self.peer, "connection closed"),
-            Err(reason) => warn!(peer = %self.peer, "closing connection: {reason}"),
+        let peer = self.session.peer;
+        let listener = self.session.listener.name.clone();
+        debug!(%peer, %listener, "connection opened");
+        if let Err(reason) = self.set_up().await {
+            warn!(%peer, %listener, "closing connection: {reason}");
+            return;
         }
+        match self.serve().await {
+            Ok(()) => debug!(%peer, "connection closed"),
+            Err(reason) => warn!(%peer, %listener, "closing connection: {reason}"),
+        }
+    }
+
+    /// The TLS handshake on an SSL listener (bounded by
+    /// [`TLS_HANDSHAKE_TIMEOUT`]), then the connection over the stream.
+    async fn set_up(&mut self) -> Result<(), String> {
+        let Some(stream) = self.stream.take() else {
+            return Err("the connection was set up twice".into());
+        };
+        let max = self.broker.config.socket_request_max_bytes;
+        let stream: Box<dyn ClientStream> = match &self.tls {
+            None => Box::new(stream),
+            Some(acceptor) => {
+                let tls = tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream))
+                    .await
+                    .map_err(|_| format!("no TLS handshake within {TLS_HANDSHAKE_TIMEOUT:?}"))?
+                    .map_err(|e| format!("TLS handshake failed: {e}"))?;
+                let principal = crate::tls::principal(tls.get_ref().1.peer_certificates());
+                debug!(peer = %self.session.peer, %principal, "TLS connection");
+                self.session.principal = Arc::from(principal);
+                Box::new(tls)
+            }
+        };
+        self.connection = Some(Connection::new(stream, max));
+        Ok(())
     }
 
     /// Answers requests in the order they arrive, writing the responses of
     /// pipelined requests together.
     async fn serve(&mut self) -> Result<(), String> {
+        let Some(connection) = self.connection.as_mut() else {
+            return Err("no connection".into());
+        };
         loop {
-            while let Some(frame) = self
-                .connection
+            while let Some(frame) = connection
                 .next_buffered_frame()
                 .map_err(|e| e.to_string())?
             {
-                let handled = apis::handle_request(
-                    &self.broker,
-                    frame,
-                    self.peer,
-                    &mut self.connection.write_buf,
-                )
-                .await;
+                let handled = match self.authenticator.as_mut() {
+                    None => {
+                        apis::handle_request(
+                            &self.broker,
+                            frame,
+                            &self.session,
+                            &mut connection.write_buf,
+                        )
+                        .await
+                    }
+                    Some(authenticator) => match authenticator
+                        .handle(
+                            &self.broker,
+                            &self.session,
+                            frame,
+                            &mut connection.write_buf,
+                        )
+                        .await
+                    {
+                        Ok(Progress::Continue) => Ok(()),
+                        Ok(Progress::Authenticated(principal)) => {
+                            debug!(peer = %self.session.peer, %principal, "authenticated");
+                            self.session.principal = Arc::from(principal);
+                            self.authenticator = None;
+                            Ok(())
+                        }
+                        Err(close) => Err(close),
+                    },
+                };
                 if let Err(close) = handled {
                     // Send what earlier requests produced before closing.
-                    let _ = self.connection.flush().await;
+                    let _ = connection.flush().await;
                     return Err(close.0);
                 }
             }
-            match self.connection.flush().await {
+            match connection.flush().await {
                 Ok(()) => {}
                 Err(e) if is_disconnect(&e) => return Ok(()),
                 Err(e) => return Err(e.to_string()),
             }
 
+            let idle = Duration::from_millis(self.broker.config.connections_max_idle_ms);
             tokio::select! {
-                filled = self.connection.fill() => match filled {
+                filled = connection.fill() => match filled {
                     Ok(true) => {}
                     Ok(false) => return Ok(()),
                     Err(FrameError::Io(e)) if is_disconnect(&e) => return Ok(()),
                     Err(e) => return Err(e.to_string()),
                 },
                 _ = self.shutdown.recv() => return Ok(()),
+                () = tokio::time::sleep(idle) => {
+                    return Err(format!("idle for connections.max.idle.ms ({} ms)", idle.as_millis()));
+                }
             }
         }
     }

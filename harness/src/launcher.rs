@@ -1,6 +1,8 @@
 //! Runs the built broker binary on a free port with its own
 //! `server.properties`, waits until it answers requests, and stops it on
-//! drop, so tests can run side by side.
+//! drop, so tests can run side by side. [`Broker::builder`] adds listeners
+//! besides PLAINTEXT (SSL, or a name mapped to a security protocol), each
+//! on a free port of its own that it keeps across restarts.
 //!
 //! With `HARNESS_BOOTSTRAP=host:port` in the environment the same tests
 //! certify another broker instead: nothing is started, every [`Broker`] is
@@ -12,7 +14,7 @@
 //! `skipped: <test>: <why>` and passes (see [`or_skip!`](crate::or_skip)).
 
 use crate::admin::{self, CreatableTopic};
-use crate::client::Client;
+use crate::client::{Client, TlsClientOptions};
 use crate::fixture::{self, NODE_ID, TopicSpec};
 use crate::protocol;
 use crate::wire::Uuid;
@@ -174,6 +176,131 @@ pub struct Broker {
     topic_ids: HashMap<String, Uuid>,
     /// Length of `broker.log` when the broker was last started.
     output_mark: usize,
+    /// Listeners besides PLAINTEXT ([`BrokerBuilder::listener`]).
+    listeners: Vec<Listener>,
+    /// The host `advertised.listeners` gives for PLAINTEXT, when the
+    /// broker is told to advertise hosts of its own.
+    advertised_plaintext_host: Option<String>,
+}
+
+/// A listener besides PLAINTEXT, on a port of its own that it keeps
+/// across restarts.
+#[derive(Debug, Clone)]
+struct Listener {
+    /// Its name, upper case as in `listeners`.
+    name: String,
+    /// Its security protocol in `listener.security.protocol.map`.
+    protocol: String,
+    /// Its host in `advertised.listeners`, if it has one of its own.
+    advertised_host: Option<String>,
+    port: u16,
+}
+
+/// How a broker with more listeners than PLAINTEXT is started
+/// ([`Broker::builder`]): the launcher writes `listeners`,
+/// `listener.security.protocol.map` (each listener with its protocol) and,
+/// when a host is advertised, `advertised.listeners`, every listener on a
+/// free port of its own.
+#[derive(Debug, Clone, Default)]
+pub struct BrokerBuilder {
+    topics: Vec<TopicSpec>,
+    properties: Vec<(String, String)>,
+    listeners: Vec<Listener>,
+    advertised_plaintext_host: Option<String>,
+}
+
+impl BrokerBuilder {
+    /// Topics the log directory holds when the broker starts.
+    pub fn topics(mut self, topics: &[TopicSpec]) -> BrokerBuilder {
+        self.topics.extend(topics.iter().cloned());
+        self
+    }
+
+    /// An extra `server.properties` entry.
+    pub fn property(mut self, key: &str, value: &str) -> BrokerBuilder {
+        self.properties.push((key.to_string(), value.to_string()));
+        self
+    }
+
+    /// Extra `server.properties` entries.
+    pub fn properties(mut self, properties: &[(&str, &str)]) -> BrokerBuilder {
+        for (key, value) in properties {
+            self = self.property(key, value);
+        }
+        self
+    }
+
+    /// A listener `name` whose security protocol is its name (`SSL`,
+    /// `SASL_PLAINTEXT`, `SASL_SSL`).
+    pub fn listener(self, name: &str) -> BrokerBuilder {
+        self.listener_as(name, name)
+    }
+
+    /// A listener `name` of security `protocol` (`EXTERNAL` as `SSL`).
+    pub fn listener_as(mut self, name: &str, protocol: &str) -> BrokerBuilder {
+        let name = name.to_ascii_uppercase();
+        assert!(
+            name != "PLAINTEXT" && name != "CONTROLLER",
+            "the launcher writes the {name} listener itself"
+        );
+        assert!(
+            !self.listeners.iter().any(|l| l.name == name),
+            "listener {name} given twice"
+        );
+        self.listeners.push(Listener {
+            name,
+            protocol: protocol.to_ascii_uppercase(),
+            advertised_host: None,
+            port: 0,
+        });
+        self
+    }
+
+    /// A setting of one listener alone:
+    /// `listener.name.<listener, lower case>.<key>=<value>`.
+    pub fn listener_property(self, listener: &str, key: &str, value: &str) -> BrokerBuilder {
+        let key = format!("listener.name.{}.{key}", listener.to_ascii_lowercase());
+        self.property(&key, value)
+    }
+
+    /// Has `advertised.listeners` give `host` for `listener` (`PLAINTEXT`
+    /// or one added here); the others keep 127.0.0.1. Without this call
+    /// no `advertised.listeners` is written.
+    pub fn advertised_host(mut self, listener: &str, host: &str) -> BrokerBuilder {
+        let name = listener.to_ascii_uppercase();
+        if name == "PLAINTEXT" {
+            self.advertised_plaintext_host = Some(host.to_string());
+        } else {
+            let listener = self
+                .listeners
+                .iter_mut()
+                .find(|l| l.name == name)
+                .unwrap_or_else(|| panic!("no listener {name} to advertise (add it first)"));
+            listener.advertised_host = Some(host.to_string());
+        }
+        self
+    }
+
+    /// Starts the broker on a new temporary log directory holding the
+    /// topics. A test that needs this is skipped on an external broker.
+    pub fn start(self) -> Result<Broker> {
+        own_broker_only("starts the broker with listeners and configuration of its own")?;
+        let dir = tempfile::tempdir()?;
+        let log_dir = dir.path().join("kraft-combined-logs");
+        fixture::write_log_dir(&log_dir, &self.topics)?;
+        let extra: Vec<(&str, &str)> = self
+            .properties
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let mut broker = Broker::unstarted(&log_dir, &extra, None)?;
+        broker.listeners = self.listeners;
+        broker.advertised_plaintext_host = self.advertised_plaintext_host;
+        broker.topic_ids = self.topics.iter().map(|t| (t.name.clone(), t.id)).collect();
+        broker._fixture_dir = Some(dir);
+        broker.launch()?;
+        Ok(broker)
+    }
 }
 
 impl Broker {
@@ -210,7 +337,35 @@ impl Broker {
             topic_suffix: String::new(),
             topic_ids: HashMap::new(),
             output_mark: 0,
+            listeners: Vec::new(),
+            advertised_plaintext_host: None,
         })
+    }
+
+    /// A broker with more listeners than PLAINTEXT, or other settings
+    /// ([`BrokerBuilder`]).
+    pub fn builder() -> BrokerBuilder {
+        BrokerBuilder::default()
+    }
+
+    /// Starts a broker on a new temporary log directory holding `topics`,
+    /// with a listener for each of `listeners` besides PLAINTEXT: its name
+    /// (the security protocol too, or `NAME:PROTOCOL`, as in
+    /// `EXTERNAL:SSL`) and its own settings, written as
+    /// `listener.name.<name, lower case>.<key>`.
+    pub fn with_listeners(
+        topics: &[TopicSpec],
+        listeners: &[(&str, &[(&str, &str)])],
+    ) -> Result<Broker> {
+        let mut builder = Broker::builder().topics(topics);
+        for (listener, properties) in listeners {
+            let (name, protocol) = listener.split_once(':').unwrap_or((listener, listener));
+            builder = builder.listener_as(name, protocol);
+            for (key, value) in *properties {
+                builder = builder.listener_property(name, key, value);
+            }
+        }
+        builder.start()
     }
 
     /// Starts a broker on a new temporary log directory holding `topics`.
@@ -404,6 +559,40 @@ impl Broker {
         self.port
     }
 
+    /// The port of listener `name` (`PLAINTEXT` is [`Broker::port`]).
+    /// Panics when the broker has no such listener.
+    pub fn listener_port(&self, name: &str) -> u16 {
+        if name.eq_ignore_ascii_case("PLAINTEXT") {
+            return self.port;
+        }
+        match self
+            .listeners
+            .iter()
+            .find(|l| l.name.eq_ignore_ascii_case(name))
+        {
+            Some(listener) => listener.port,
+            None => panic!("the broker has no listener {name}"),
+        }
+    }
+
+    /// `127.0.0.1:<port>` of listener `name` ([`Broker::listener_port`]).
+    pub fn listener_address(&self, name: &str) -> String {
+        if name.eq_ignore_ascii_case("PLAINTEXT") {
+            return self.address();
+        }
+        format!("127.0.0.1:{}", self.listener_port(name))
+    }
+
+    /// The names of the listeners besides PLAINTEXT, in order.
+    pub fn listener_names(&self) -> Vec<String> {
+        self.listeners.iter().map(|l| l.name.clone()).collect()
+    }
+
+    /// Connects to listener `name` over TLS ([`Client::connect_tls`]).
+    pub fn connect_tls(&self, listener: &str, options: &TlsClientOptions) -> Result<Client> {
+        Client::connect_tls(&self.listener_address(listener), options)
+    }
+
     /// The broker's log directory. On an external broker it is
     /// `HARNESS_LOG_DIR`; a check that reads files goes through
     /// [`Broker::files`] instead, so that it can be skipped without one.
@@ -593,7 +782,11 @@ impl Broker {
         let mut last_error = None;
         // A free port can be taken between probing and binding: retry.
         for _ in 0..5 {
-            match self.launch_on(free_port()?) {
+            let mut ports = free_ports(1 + self.listeners.len())?;
+            for (listener, port) in self.listeners.iter_mut().zip(ports.split_off(1)) {
+                listener.port = port;
+            }
+            match self.launch_on(ports[0]) {
                 Ok(()) => return Ok(()),
                 Err(e) => last_error = Some(e),
             }
@@ -604,14 +797,38 @@ impl Broker {
     fn launch_on(&mut self, port: u16) -> Result<()> {
         {
             let config = self.work_dir.path().join("server.properties");
+            let mut listeners = format!("PLAINTEXT://127.0.0.1:{port}");
+            let mut protocols = "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT".to_string();
+            for listener in &self.listeners {
+                listeners.push_str(&format!(",{}://127.0.0.1:{}", listener.name, listener.port));
+                protocols.push_str(&format!(",{}:{}", listener.name, listener.protocol));
+            }
             let mut properties = format!(
                 "process.roles=broker,controller\nnode.id=1\ncontroller.quorum.voters=1@localhost:9093\n\
-                 listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:0\n\
+                 listeners={listeners},CONTROLLER://127.0.0.1:0\n\
                  controller.listener.names=CONTROLLER\n\
-                 listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT\n\
+                 listener.security.protocol.map={protocols}\n\
                  log.dirs={}\n",
                 self.log_dir.display()
             );
+            if self.advertised_plaintext_host.is_some()
+                || self.listeners.iter().any(|l| l.advertised_host.is_some())
+            {
+                let host = |h: &Option<String>| h.clone().unwrap_or_else(|| "127.0.0.1".into());
+                let mut advertised = format!(
+                    "PLAINTEXT://{}:{port}",
+                    host(&self.advertised_plaintext_host)
+                );
+                for listener in &self.listeners {
+                    advertised.push_str(&format!(
+                        ",{}://{}:{}",
+                        listener.name,
+                        host(&listener.advertised_host),
+                        listener.port
+                    ));
+                }
+                properties.push_str(&format!("advertised.listeners={advertised}\n"));
+            }
             for (key, value) in &self.extra_properties {
                 properties.push_str(&format!("{key}={value}\n"));
             }
@@ -648,7 +865,7 @@ impl Broker {
             if !self.is_running() {
                 bail!("broker exited during startup:\n{}", self.output());
             }
-            if self.answers_requests() {
+            if self.answers_requests() && self.listeners_accept() {
                 return Ok(());
             }
             std::thread::sleep(Duration::from_millis(10));
@@ -672,6 +889,15 @@ impl Broker {
             .round_trip(&protocol::api_versions_request(0, 0))
             .is_ok_and(|response| !response.is_empty())
     }
+
+    /// Whether every listener besides PLAINTEXT accepts connections (a
+    /// connection is opened and closed at once: no request is sent, as a
+    /// listener may want TLS or SASL first).
+    fn listeners_accept(&self) -> bool {
+        self.listeners
+            .iter()
+            .all(|l| TcpStream::connect(("127.0.0.1", l.port)).is_ok())
+    }
 }
 
 impl Drop for Broker {
@@ -689,6 +915,13 @@ pub fn log_line_fields(line: &str) -> HashMap<String, String> {
         .collect()
 }
 
-fn free_port() -> Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+/// `count` distinct free ports (all bound at once while probing).
+fn free_ports(count: usize) -> Result<Vec<u16>> {
+    let probes = (0..count)
+        .map(|_| TcpListener::bind("127.0.0.1:0"))
+        .collect::<std::io::Result<Vec<_>>>()?;
+    probes
+        .iter()
+        .map(|probe| Ok(probe.local_addr()?.port()))
+        .collect()
 }

@@ -10,7 +10,9 @@
 //! * [`log_files`]: indexes, checkpoints, the clean shutdown marker and
 //!   producer snapshots around the logs;
 //! * [`transactions`]: the transaction APIs, markers and `.txnindex` files;
-//! * [`launcher`] and [`client`]: a broker process and a connection to it.
+//! * [`launcher`] and [`client`]: a broker process and a connection to it
+//!   (plain or TLS);
+//! * [`tls`]: certificates for TLS listeners, made at test time.
 
 pub mod admin;
 pub mod batch;
@@ -21,6 +23,7 @@ pub mod launcher;
 pub mod log_files;
 pub mod metadata_log;
 pub mod protocol;
+pub mod tls;
 pub mod transactions;
 pub mod wire;
 

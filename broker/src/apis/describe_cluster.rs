@@ -1,5 +1,6 @@
 //! DescribeCluster (key 60): this node, as the cluster's only broker.
 
+use super::RequestContext;
 use super::metadata::CLUSTER_AUTHORIZED_OPERATIONS;
 use crate::broker::Broker;
 use kafka_protocol::error::ResponseError;
@@ -10,7 +11,11 @@ use kafka_protocol::protocol::StrBytes;
 /// DescribeCluster `endpoint_type` values.
 const BROKERS: i8 = 1;
 
-pub fn handle(broker: &Broker, request: &DescribeClusterRequest) -> DescribeClusterResponse {
+pub fn handle(
+    broker: &Broker,
+    ctx: &RequestContext,
+    request: &DescribeClusterRequest,
+) -> DescribeClusterResponse {
     let mut response = DescribeClusterResponse::default().with_endpoint_type(request.endpoint_type);
     if request.endpoint_type != BROKERS {
         return response
@@ -24,8 +29,8 @@ pub fn handle(broker: &Broker, request: &DescribeClusterRequest) -> DescribeClus
     response.brokers = vec![
         DescribeClusterBroker::default()
             .with_broker_id(BrokerId(broker.config.node_id))
-            .with_host(StrBytes::from_string(broker.advertised_host.clone()))
-            .with_port(i32::from(broker.config.advertised_listener.port)),
+            .with_host(StrBytes::from_string(ctx.listener.advertised_host.clone()))
+            .with_port(i32::from(ctx.listener.advertised_port)),
     ];
     response.cluster_authorized_operations = if request.include_cluster_authorized_operations {
         CLUSTER_AUTHORIZED_OPERATIONS

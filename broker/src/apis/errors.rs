@@ -32,6 +32,8 @@ top_level_only!(
     AddOffsetsToTxnResponse,
     EndTxnResponse,
     ListTransactionsResponse,
+    SaslHandshakeResponse,
+    SaslAuthenticateResponse,
 );
 
 impl ErrorCodes for AddPartitionsToTxnResponse {
@@ -48,6 +50,19 @@ impl ErrorCodes for AddPartitionsToTxnResponse {
                 .iter()
                 .for_each(|p| f(p.partition_error_code));
         }
+    }
+}
+
+impl ErrorCodes for AlterUserScramCredentialsResponse {
+    fn for_each_error_code(&self, f: &mut dyn FnMut(i16)) {
+        self.results.iter().for_each(|r| f(r.error_code));
+    }
+}
+
+impl ErrorCodes for DescribeUserScramCredentialsResponse {
+    fn for_each_error_code(&self, f: &mut dyn FnMut(i16)) {
+        f(self.error_code);
+        self.results.iter().for_each(|r| f(r.error_code));
     }
 }
 

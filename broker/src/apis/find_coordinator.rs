@@ -51,8 +51,8 @@ pub fn handle(
         })
         .collect();
 
-    let host = StrBytes::from_string(broker.advertised_host.clone());
-    let port = i32::from(broker.config.advertised_listener.port);
+    let host = StrBytes::from_string(ctx.listener.advertised_host.clone());
+    let port = i32::from(ctx.listener.advertised_port);
     let node = BrokerId(broker.config.node_id);
     let mut response = FindCoordinatorResponse::default();
     if batched {

@@ -79,8 +79,8 @@ pub fn handle(
     response.brokers = vec![
         MetadataResponseBroker::default()
             .with_node_id(BrokerId(broker.config.node_id))
-            .with_host(StrBytes::from_string(broker.advertised_host.clone()))
-            .with_port(i32::from(broker.config.advertised_listener.port)),
+            .with_host(StrBytes::from_string(ctx.listener.advertised_host.clone()))
+            .with_port(i32::from(ctx.listener.advertised_port)),
     ];
     response.cluster_id = Some(StrBytes::from_string(broker.meta.cluster_id.clone()));
     response.controller_id = BrokerId(broker.config.node_id);

@@ -9,6 +9,7 @@
 pub mod add_offsets_to_txn;
 pub mod add_partitions_to_txn;
 pub mod alter_configs;
+pub mod alter_user_scram_credentials;
 pub mod api_versions;
 pub mod create_partitions;
 pub mod create_topics;
@@ -21,6 +22,7 @@ pub mod describe_groups;
 pub mod describe_producers;
 pub mod describe_topic_partitions;
 pub mod describe_transactions;
+pub mod describe_user_scram_credentials;
 pub mod end_txn;
 pub mod errors;
 pub mod fetch;
@@ -40,7 +42,7 @@ pub mod produce;
 pub mod sync_group;
 pub mod txn_offset_commit;
 
-use crate::broker::Broker;
+use crate::broker::{Broker, ListenerInfo};
 use crate::metadata::controller::ControllerError;
 use crate::response_buffer::ResponseBuffer;
 use crate::storage_io;
@@ -51,6 +53,7 @@ use kafka_protocol::messages::{ApiKey, RequestHeader, ResponseHeader};
 use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion};
 use std::fmt;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// An API the broker implements and the versions it accepts.
@@ -97,6 +100,7 @@ pub const SUPPORTED_APIS: &[ApiSupport] = &[
     api(ApiKey::SyncGroup, 0, 5),
     api(ApiKey::DescribeGroups, 0, 5),
     api(ApiKey::ListGroups, 0, 5),
+    api(ApiKey::SaslHandshake, 0, 1),
     api(ApiKey::ApiVersions, 0, 4),
     api(ApiKey::CreateTopics, 2, 7),
     api(ApiKey::DeleteTopics, 1, 6),
@@ -112,8 +116,11 @@ pub const SUPPORTED_APIS: &[ApiSupport] = &[
     api(ApiKey::DescribeConfigs, 1, 4),
     api(ApiKey::AlterConfigs, 0, 2),
     api(ApiKey::CreatePartitions, 0, 3),
+    api(ApiKey::SaslAuthenticate, 0, 2),
     api(ApiKey::DeleteGroups, 0, 2),
     api(ApiKey::IncrementalAlterConfigs, 0, 1),
+    api(ApiKey::DescribeUserScramCredentials, 0, 0),
+    api(ApiKey::AlterUserScramCredentials, 0, 0),
     api(ApiKey::DescribeCluster, 0, 1),
     api(ApiKey::DescribeProducers, 0, 0),
     api(ApiKey::DescribeTransactions, 0, 0),
@@ -133,6 +140,18 @@ pub struct RequestContext {
     pub correlation_id: i32,
     pub client_id: Option<String>,
     pub peer: SocketAddr,
+    /// The listener the request came in on.
+    pub listener: Arc<ListenerInfo>,
+    /// Who sent it (`User:ANONYMOUS` until authenticated).
+    pub principal: Arc<str>,
+}
+
+/// The connection a request came on: its listener and principal.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub peer: SocketAddr,
+    pub listener: Arc<ListenerInfo>,
+    pub principal: Arc<str>,
 }
 
 /// What a handler wants done with its response.
@@ -161,7 +180,7 @@ impl fmt::Display for CloseConnection {
 pub async fn handle_request(
     broker: &Broker,
     frame: Bytes,
-    peer: SocketAddr,
+    session: &Session,
     out: &mut ResponseBuffer,
 ) -> Result<(), CloseConnection> {
     let started = Instant::now();
@@ -169,7 +188,7 @@ pub async fn handle_request(
         Some(&[high, low]) => Some(i16::from_be_bytes([high, low])),
         _ => None,
     };
-    let handled = dispatch(broker, frame, peer, out).await;
+    let handled = dispatch(broker, frame, session, out).await;
     if let Some(metrics) = &broker.metrics {
         let key = raw_key.and_then(|raw| ApiKey::try_from(raw).ok());
         let supported_key = key.filter(|key| supported(*key).is_some());
@@ -183,9 +202,10 @@ pub async fn handle_request(
 async fn dispatch(
     broker: &Broker,
     frame: Bytes,
-    peer: SocketAddr,
+    session: &Session,
     out: &mut ResponseBuffer,
 ) -> Result<(), CloseConnection> {
+    let peer = session.peer;
     if frame.len() < 8 {
         return Err(CloseConnection(format!(
             "request of {} bytes is too short for a request header",
@@ -226,6 +246,8 @@ async fn dispatch(
         correlation_id,
         client_id: header.client_id.as_ref().map(|id| id.to_string()),
         peer,
+        listener: Arc::clone(&session.listener),
+        principal: Arc::clone(&session.principal),
     };
     tracing::trace!(api = ?api_key, version = api_version, correlation_id, %peer, "request");
 
@@ -362,6 +384,38 @@ async fn dispatch(
                 list_transactions::handle(broker, &ctx, &request),
             )
         }
+        // SASL requests on a connection that needs no (more) authentication
+        // (Kafka's KafkaApis answers them so).
+        ApiKey::SaslHandshake => {
+            let _: kafka_protocol::messages::SaslHandshakeRequest = decode(&ctx, &mut buf)?;
+            let response = kafka_protocol::messages::SaslHandshakeResponse::default()
+                .with_error_code(ResponseError::IllegalSaslState.code());
+            respond(broker, out, &ctx, response)
+        }
+        ApiKey::SaslAuthenticate => {
+            let _: kafka_protocol::messages::SaslAuthenticateRequest = decode(&ctx, &mut buf)?;
+            let response = kafka_protocol::messages::SaslAuthenticateResponse::default()
+                .with_error_code(ResponseError::IllegalSaslState.code())
+                .with_error_message(Some(kafka_protocol::protocol::StrBytes::from_static_str(
+                    "SaslAuthenticate request received after successful authentication",
+                )));
+            respond(broker, out, &ctx, response)
+        }
+        ApiKey::DescribeUserScramCredentials => {
+            let request = decode(&ctx, &mut buf)?;
+            respond(
+                broker,
+                out,
+                &ctx,
+                describe_user_scram_credentials::handle(broker, &request),
+            )
+        }
+        ApiKey::AlterUserScramCredentials => {
+            let request = decode(&ctx, &mut buf)?;
+            let response =
+                storage_io::blocking(|| alter_user_scram_credentials::handle(broker, &request));
+            respond(broker, out, &ctx, response)
+        }
         ApiKey::DescribeProducers => {
             let request = decode(&ctx, &mut buf)?;
             respond(
@@ -466,7 +520,7 @@ async fn dispatch(
                 broker,
                 out,
                 &ctx,
-                describe_cluster::handle(broker, &request),
+                describe_cluster::handle(broker, &ctx, &request),
             )
         }
         other => Err(CloseConnection(format!("API {other:?} has no handler"))),
@@ -503,6 +557,42 @@ fn finish<R: Encodable + HeaderVersion + ErrorCodes>(
         Outcome::NoResponse => Ok(()),
         Outcome::Close(reason) => Err(CloseConnection(reason)),
     }
+}
+
+/// The API key, version and correlation id of a request frame; a frame too
+/// short or of an unknown API closes the connection.
+pub fn peek_header(frame: &[u8]) -> Result<(ApiKey, i16, i32), CloseConnection> {
+    if frame.len() < 8 {
+        return Err(CloseConnection(format!(
+            "request of {} bytes is too short for a request header",
+            frame.len()
+        )));
+    }
+    let mut peek = &frame[..8];
+    let raw_key = peek.get_i16();
+    let version = peek.get_i16();
+    let correlation_id = peek.get_i32();
+    let key = ApiKey::try_from(raw_key)
+        .map_err(|_| CloseConnection(format!("unknown API key {raw_key}")))?;
+    match supported(key) {
+        Some(s) if version >= s.min_version && version <= s.max_version => {
+            Ok((key, version, correlation_id))
+        }
+        _ => Err(CloseConnection(format!(
+            "{key:?} version {version} is not supported"
+        ))),
+    }
+}
+
+/// Encodes a response outside the dispatch (the SASL exchange).
+pub fn respond_raw<R: Encodable + HeaderVersion>(
+    out: &mut ResponseBuffer,
+    _key: ApiKey,
+    version: i16,
+    correlation_id: i32,
+    response: &R,
+) -> Result<(), CloseConnection> {
+    encode_response(out, correlation_id, version, response)
 }
 
 /// The keys that occur more than once (a request naming a resource or a

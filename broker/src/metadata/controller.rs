@@ -592,6 +592,23 @@ impl Controller {
         Ok(start)
     }
 
+    /// Alters SCRAM credentials (AlterUserScramCredentials): `plan` looks
+    /// at the current image and gives the records to write and its answer,
+    /// under the controller's lock so that no other change comes between.
+    pub fn alter_scram_credentials<R>(
+        &self,
+        cache: &MetadataCache,
+        plan: impl FnOnce(&MetadataImage) -> (Vec<MetadataRecord>, R),
+    ) -> Result<R, ControllerError> {
+        let _guard = self.lock.lock();
+        let image = cache.image();
+        let (records, answer) = plan(&image);
+        if !records.is_empty() {
+            self.commit(cache, &image, records)?;
+        }
+        Ok(answer)
+    }
+
     /// Appends `records` in one batch, forces them to disk, and publishes
     /// the image with them applied.
     fn commit(

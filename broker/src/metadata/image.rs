@@ -4,6 +4,7 @@
 
 use super::records::{
     MetadataRecord, NO_LEADER_CHANGE, PartitionChangeRecord, PartitionRecord, TOPIC_RESOURCE,
+    UserScramCredentialRecord,
 };
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -104,11 +105,27 @@ pub struct MetadataImage {
     configs: HashMap<(i8, String), ConfigMap>,
     /// The first producer id no broker has been given yet.
     next_producer_id: i64,
+    /// SCRAM credentials by user and mechanism type (1: SHA-256, 2: SHA-512).
+    scram: BTreeMap<(String, i8), Arc<UserScramCredentialRecord>>,
     /// Offset of the last record applied, -1 for an empty log.
     offset: i64,
 }
 
 impl MetadataImage {
+    /// A user's SCRAM credential for a mechanism type.
+    pub fn scram_credential(
+        &self,
+        user: &str,
+        mechanism: i8,
+    ) -> Option<&UserScramCredentialRecord> {
+        self.scram.get(&(user.to_string(), mechanism)).map(|c| &**c)
+    }
+
+    /// Every SCRAM credential, by user then mechanism.
+    pub fn scram_credentials(&self) -> impl Iterator<Item = &UserScramCredentialRecord> {
+        self.scram.values().map(|c| &**c)
+    }
+
     pub fn empty() -> Self {
         MetadataImage {
             offset: -1,
@@ -162,6 +179,7 @@ pub struct MetadataDelta {
     features: BTreeMap<String, i16>,
     configs: HashMap<(i8, String), ConfigMap>,
     next_producer_id: i64,
+    scram: BTreeMap<(String, i8), Arc<UserScramCredentialRecord>>,
     offset: i64,
 }
 
@@ -176,6 +194,7 @@ impl MetadataDelta {
             features: base.features.clone(),
             configs: base.configs.clone(),
             next_producer_id: base.next_producer_id,
+            scram: base.scram.clone(),
             offset: base.offset,
         }
     }
@@ -272,6 +291,15 @@ impl MetadataDelta {
                     self.features.insert(feature.name, feature.feature_level);
                 }
             }
+            MetadataRecord::UserScramCredential(credential) => {
+                self.scram.insert(
+                    (credential.name.clone(), credential.mechanism),
+                    Arc::new(credential),
+                );
+            }
+            MetadataRecord::RemoveUserScramCredential(removed) => {
+                self.scram.remove(&(removed.name, removed.mechanism));
+            }
             MetadataRecord::Other { .. } => {}
         }
     }
@@ -290,6 +318,7 @@ impl MetadataDelta {
             features: self.features,
             configs: self.configs,
             next_producer_id: self.next_producer_id,
+            scram: self.scram,
             offset: self.offset,
         }
     }

@@ -19,6 +19,8 @@ pub const PARTITION_CHANGE_RECORD: u32 = 5;
 pub const REMOVE_TOPIC_RECORD: u32 = 9;
 pub const FEATURE_LEVEL_RECORD: u32 = 12;
 pub const PRODUCER_IDS_RECORD: u32 = 15;
+pub const USER_SCRAM_CREDENTIAL_RECORD: u32 = 11;
+pub const REMOVE_USER_SCRAM_CREDENTIAL_RECORD: u32 = 22;
 
 /// `ConfigRecord.resource_type` of a topic (Kafka's `ConfigResource.Type.TOPIC`).
 pub const TOPIC_RESOURCE: i8 = 2;
@@ -95,6 +97,48 @@ pub struct ProducerIdsRecord {
     pub next_producer_id: i64,
 }
 
+/// A user's SCRAM credential for one mechanism (`UserScramCredentialRecord`
+/// v0; the mechanism is Kafka's `ScramMechanism` type, 1 or 2).
+#[derive(Clone, PartialEq, Eq)]
+pub struct UserScramCredentialRecord {
+    pub name: String,
+    pub mechanism: i8,
+    pub salt: Vec<u8>,
+    pub stored_key: Vec<u8>,
+    pub server_key: Vec<u8>,
+    pub iterations: i32,
+}
+
+impl std::fmt::Debug for UserScramCredentialRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserScramCredentialRecord")
+            .field("name", &self.name)
+            .field("mechanism", &self.mechanism)
+            .field("iterations", &self.iterations)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `RemoveUserScramCredentialRecord` v0.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoveUserScramCredentialRecord {
+    pub name: String,
+    pub mechanism: i8,
+}
+
+fn read_compact_bytes(r: &mut Reader<'_>) -> Result<Vec<u8>, DecodeError> {
+    let at = r.position();
+    let len = r.read_uvarint()?;
+    let len = len
+        .checked_sub(1)
+        .ok_or(DecodeError::InvalidLength { at, length: -1 })? as usize;
+    Ok(r.read_bytes(len)?.to_vec())
+}
+
+fn put_compact_bytes(w: &mut Writer, bytes: &[u8]) {
+    w.uvarint(bytes.len() as u32 + 1).bytes(bytes);
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MetadataRecord {
     Topic(TopicRecord),
@@ -104,6 +148,8 @@ pub enum MetadataRecord {
     RemoveTopic(RemoveTopicRecord),
     FeatureLevel(FeatureLevelRecord),
     ProducerIds(ProducerIdsRecord),
+    UserScramCredential(UserScramCredentialRecord),
+    RemoveUserScramCredential(RemoveUserScramCredentialRecord),
     /// A record type the broker does not use (brokers, configs, ...).
     Other {
         record_type: u32,
@@ -194,6 +240,36 @@ pub fn decode(value: &[u8]) -> Result<MetadataRecord, RecordError> {
             .map_err(malformed)?;
             MetadataRecord::ProducerIds(record)
         }
+        USER_SCRAM_CREDENTIAL_RECORD => {
+            check_version(0)?;
+            let record = (|| {
+                let record = UserScramCredentialRecord {
+                    name: r.read_compact_string()?.to_string(),
+                    mechanism: r.read_i8()?,
+                    salt: read_compact_bytes(&mut r)?,
+                    stored_key: read_compact_bytes(&mut r)?,
+                    server_key: read_compact_bytes(&mut r)?,
+                    iterations: r.read_i32()?,
+                };
+                r.read_tagged_fields(|_, _| Ok(()))?;
+                Ok(record)
+            })()
+            .map_err(malformed)?;
+            MetadataRecord::UserScramCredential(record)
+        }
+        REMOVE_USER_SCRAM_CREDENTIAL_RECORD => {
+            check_version(0)?;
+            let record = (|| {
+                let record = RemoveUserScramCredentialRecord {
+                    name: r.read_compact_string()?.to_string(),
+                    mechanism: r.read_i8()?,
+                };
+                r.read_tagged_fields(|_, _| Ok(()))?;
+                Ok(record)
+            })()
+            .map_err(malformed)?;
+            MetadataRecord::RemoveUserScramCredential(record)
+        }
         REMOVE_TOPIC_RECORD => {
             check_version(0)?;
             let topic_id = r.read_uuid().map_err(malformed)?;
@@ -276,6 +352,18 @@ impl MetadataRecord {
                     .i64(p.broker_epoch)
                     .i64(p.next_producer_id)
                     .no_tags();
+            }
+            MetadataRecord::UserScramCredential(c) => {
+                header(USER_SCRAM_CREDENTIAL_RECORD, 0);
+                w.compact_string(&c.name).i8(c.mechanism);
+                put_compact_bytes(&mut w, &c.salt);
+                put_compact_bytes(&mut w, &c.stored_key);
+                put_compact_bytes(&mut w, &c.server_key);
+                w.i32(c.iterations).no_tags();
+            }
+            MetadataRecord::RemoveUserScramCredential(c) => {
+                header(REMOVE_USER_SCRAM_CREDENTIAL_RECORD, 0);
+                w.compact_string(&c.name).i8(c.mechanism).no_tags();
             }
             MetadataRecord::PartitionChange(_) | MetadataRecord::Other { .. } => {
                 unreachable!("the broker never writes {self:?}")
