@@ -227,6 +227,23 @@ impl Client {
         Ok(frame)
     }
 
+    /// Receives one size-prefixed frame of any size (empty included), without
+    /// its size prefix: the bare tokens of a SASL exchange after a v0
+    /// SaslHandshake.
+    pub fn receive_sized(&mut self) -> Result<Vec<u8>> {
+        let mut size = [0u8; 4];
+        self.stream
+            .read_exact(&mut size)
+            .context("reading the frame size")?;
+        let len = i32::from_be_bytes(size);
+        ensure!(len >= 0, "frame size {len}");
+        let mut frame = vec![0u8; len as usize];
+        self.stream
+            .read_exact(&mut frame)
+            .with_context(|| format!("reading a frame of {len} bytes"))?;
+        Ok(frame)
+    }
+
     /// Receives one response, without its size prefix.
     pub fn receive(&mut self) -> Result<Vec<u8>> {
         Ok(self.receive_frame()?.split_off(4))

@@ -12,6 +12,8 @@
 //! * [`transactions`]: the transaction APIs, markers and `.txnindex` files;
 //! * [`launcher`] and [`client`]: a broker process and a connection to it
 //!   (plain or TLS);
+//! * [`sasl`]: the SASL APIs, the SCRAM credential APIs and a SCRAM
+//!   client;
 //! * [`tls`]: certificates for TLS listeners, made at test time.
 
 pub mod admin;
@@ -23,6 +25,7 @@ pub mod launcher;
 pub mod log_files;
 pub mod metadata_log;
 pub mod protocol;
+pub mod sasl;
 pub mod tls;
 pub mod transactions;
 pub mod wire;

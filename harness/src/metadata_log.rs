@@ -18,6 +18,7 @@ pub const TOPIC_RECORD: u64 = 2;
 pub const PARTITION_RECORD: u64 = 3;
 pub const CONFIG_RECORD: u64 = 4;
 pub const REMOVE_TOPIC_RECORD: u64 = 9;
+pub const USER_SCRAM_CREDENTIAL_RECORD: u64 = 11;
 pub const FEATURE_LEVEL_RECORD: u64 = 12;
 
 /// Control batches (attributes bit 5) hold KRaft's own records (leader
@@ -61,6 +62,16 @@ pub enum MetadataRecord {
     FeatureLevel {
         name: String,
         level: i16,
+    },
+    /// A user's SCRAM credential for one mechanism: the salt, the stored
+    /// and server keys, never the password.
+    UserScramCredential {
+        name: String,
+        mechanism: i8,
+        salt: Vec<u8>,
+        stored_key: Vec<u8>,
+        server_key: Vec<u8>,
+        iterations: i32,
     },
     /// A record type this reader does not decode.
     Other {
@@ -161,6 +172,29 @@ pub fn decode_record(value: &[u8]) -> Result<MetadataRecord> {
             let level = r.i16()?;
             r.tagged_fields()?;
             MetadataRecord::FeatureLevel { name, level }
+        }
+        USER_SCRAM_CREDENTIAL_RECORD => {
+            ensure!(version == 0, "UserScramCredentialRecord v{version}");
+            let name = r.compact_string()?;
+            let mechanism = r.i8()?;
+            let mut bytes = |what: &str| -> Result<Vec<u8>> {
+                Ok(r.compact_nullable_bytes()?
+                    .with_context(|| format!("null {what}"))?
+                    .to_vec())
+            };
+            let salt = bytes("salt")?;
+            let stored_key = bytes("stored key")?;
+            let server_key = bytes("server key")?;
+            let iterations = r.i32()?;
+            r.tagged_fields()?;
+            MetadataRecord::UserScramCredential {
+                name,
+                mechanism,
+                salt,
+                stored_key,
+                server_key,
+                iterations,
+            }
         }
         _ => {
             return Ok(MetadataRecord::Other {

@@ -21,7 +21,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 enum State {
-    /// Waiting for SaslHandshake (ApiVersions allowed).
+    /// Waiting for ApiVersions or SaslHandshake.
+    VersionsOrHandshake,
+    /// ApiVersions was answered: waiting for SaslHandshake.
     Handshake,
     /// The exchange of `mechanism`; `raw` after a v0 handshake.
     Exchange {
@@ -49,7 +51,7 @@ impl SaslAuthenticator {
         SaslAuthenticator {
             settings,
             failed_delay,
-            state: State::Handshake,
+            state: State::VersionsOrHandshake,
         }
     }
 
@@ -85,13 +87,14 @@ impl SaslAuthenticator {
             };
         }
         let (api_key, api_version, correlation_id) = apis::peek_header(&frame)?;
-        let handshaking = matches!(self.state, State::Handshake);
         match (&mut self.state, api_key) {
-            (_, ApiKey::ApiVersions) if handshaking => {
+            // Kafka answers one ApiVersions before the handshake.
+            (State::VersionsOrHandshake, ApiKey::ApiVersions) => {
                 apis::handle_request(broker, frame, session, out).await?;
+                self.state = State::Handshake;
                 Ok(Progress::Continue)
             }
-            (State::Handshake, ApiKey::SaslHandshake) => {
+            (State::VersionsOrHandshake | State::Handshake, ApiKey::SaslHandshake) => {
                 let request: SaslHandshakeRequest = decode(frame, api_key, api_version)?;
                 let enabled: Vec<StrBytes> = self
                     .settings
@@ -110,7 +113,13 @@ impl SaslAuthenticator {
                         };
                     }
                     None => {
+                        // Kafka answers, then fails the authentication.
                         response.error_code = ResponseError::UnsupportedSaslMechanism.code();
+                        apis::respond_raw(out, api_key, api_version, correlation_id, &response)?;
+                        return Err(CloseConnection(format!(
+                            "SASL mechanism {:?} is not enabled on this listener",
+                            request.mechanism.as_str()
+                        )));
                     }
                 }
                 apis::respond_raw(out, api_key, api_version, correlation_id, &response)?;
@@ -148,6 +157,16 @@ impl SaslAuthenticator {
                         )))
                     }
                 }
+            }
+            // During the exchange Kafka answers ApiVersions with
+            // ILLEGAL_SASL_STATE, then closes.
+            (State::Exchange { .. }, ApiKey::ApiVersions) => {
+                let response = kafka_protocol::messages::ApiVersionsResponse::default()
+                    .with_error_code(ResponseError::IllegalSaslState.code());
+                apis::respond_raw(out, api_key, api_version, correlation_id, &response)?;
+                Err(CloseConnection(
+                    "unexpected ApiVersions request during the SASL exchange".into(),
+                ))
             }
             (_, other) => Err(CloseConnection(format!(
                 "unexpected {other:?} request before SASL authentication finished"
