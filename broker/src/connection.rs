@@ -107,6 +107,8 @@ impl Connection {
             }
             IoSlice::advance_slices(&mut slices, n);
         }
+        // A TLS stream holds the end of what it encrypted until flushed.
+        self.stream.flush().await?;
         if self.write_buf_capacity_exceeded() {
             self.write_buf = ResponseBuffer::with_capacity(64 * 1024);
         }

@@ -248,7 +248,13 @@ impl Handler {
                             self.authenticator = None;
                             Ok(())
                         }
-                        Err(close) => Err(close),
+                        Err(close) => {
+                            if let Some(delay) = authenticator.close_delay() {
+                                let _ = connection.flush().await;
+                                tokio::time::sleep(delay).await;
+                            }
+                            Err(close)
+                        }
                     },
                 };
                 if let Err(close) = handled {

@@ -3,8 +3,8 @@
 //! enabled mechanism, then the mechanism's exchange — in SaslAuthenticate
 //! requests after a v1 handshake, or as bare size-prefixed tokens after a
 //! v0 one. Any other request closes the connection. A failed exchange
-//! answers SASL_AUTHENTICATION_FAILED (after
-//! `connection.failed.authentication.delay.ms`) and closes it.
+//! answers SASL_AUTHENTICATION_FAILED and closes it
+//! `connection.failed.authentication.delay.ms` later.
 
 use super::{Authenticator, CredentialStore, Mechanism, SaslSettings, Step};
 use crate::apis::{self, CloseConnection, Session};
@@ -44,6 +44,8 @@ pub struct SaslAuthenticator {
     settings: Arc<SaslSettings>,
     failed_delay: Duration,
     state: State,
+    /// The exchange failed: the close waits `failed_delay` after the answer.
+    failed: bool,
 }
 
 impl SaslAuthenticator {
@@ -52,7 +54,15 @@ impl SaslAuthenticator {
             settings,
             failed_delay,
             state: State::VersionsOrHandshake,
+            failed: false,
         }
+    }
+
+    /// After a failed authentication, how long to wait between sending the
+    /// answer and closing (Kafka's `connection.failed.authentication.delay.ms`
+    /// delays the close, so the client reads why).
+    pub fn close_delay(&self) -> Option<Duration> {
+        self.failed.then_some(self.failed_delay)
     }
 
     /// Handles one frame, writing its response (if any) to `out`.
@@ -79,7 +89,7 @@ impl SaslAuthenticator {
                     Ok(Progress::Authenticated(principal))
                 }
                 Err(reason) => {
-                    tokio::time::sleep(self.failed_delay).await;
+                    self.failed = true;
                     Err(CloseConnection(format!(
                         "SASL authentication failed: {reason}"
                     )))
@@ -147,7 +157,7 @@ impl SaslAuthenticator {
                         Ok(Progress::Authenticated(principal))
                     }
                     Err(reason) => {
-                        tokio::time::sleep(self.failed_delay).await;
+                        self.failed = true;
                         let response = response
                             .with_error_code(ResponseError::SaslAuthenticationFailed.code())
                             .with_error_message(Some(StrBytes::from_string(reason.clone())));
