@@ -483,3 +483,117 @@ mod across_clients {
         across(Client::KafkaPython, Client::Kcat)
     }
 }
+
+/// SSL, mutual TLS, SASL_PLAINTEXT and SASL_SSL listeners as each client
+/// is configured for them. One broker per test with PLAINTEXT (for the
+/// admin clients), `SSL` (a server certificate), `MTLS` (SSL with
+/// `ssl.client.auth=required` and the CA as its truststore),
+/// `SASL_PLAINTEXT` and `SASL_SSL` (PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512;
+/// PLAIN's users in each listener's JAAS configuration, SCRAM's made with
+/// AlterUserScramCredentials). Over each, records are produced and consumed
+/// in a group; a wrong password, an unknown SCRAM user, a client trusting
+/// another CA and a client without a certificate on MTLS are refused. The
+/// certificates are made when the test runs ([`harness::tls`]).
+mod security {
+    use super::*;
+    use harness::tls::{self, CertificateFiles};
+
+    /// The PLAIN users of both SASL listeners (as `e2e/clients.py` and
+    /// `e2e/clients.js` expect them).
+    const JAAS: &str = "org.apache.kafka.common.security.plain.PlainLoginModule required \
+                        user_alice=\"alice-secret\";";
+
+    struct Secured {
+        broker: Broker,
+        files: CertificateFiles,
+        _dir: tempfile::TempDir,
+    }
+
+    impl Secured {
+        /// The scenario's arguments: certificate paths and listener
+        /// addresses, as key=value pairs.
+        fn args(&self) -> Vec<String> {
+            let f = &self.files;
+            let path = |p: &Path| p.display().to_string();
+            let mut args = vec![
+                format!("ca={}", path(&f.ca)),
+                format!("cert={}", path(&f.client_cert)),
+                format!("key={}", path(&f.client_key)),
+                format!("other_ca={}", path(&f.other_ca)),
+            ];
+            for (key, listener) in [
+                ("ssl", "SSL"),
+                ("mtls", "MTLS"),
+                ("sasl_plaintext", "SASL_PLAINTEXT"),
+                ("sasl_ssl", "SASL_SSL"),
+            ] {
+                args.push(format!("{key}={}", self.broker.listener_address(listener)));
+            }
+            args
+        }
+    }
+
+    fn secured_broker() -> Result<Secured> {
+        let dir = tempfile::tempdir()?;
+        let files = tls::generate_into(dir.path())?;
+        let path = |p: &Path| p.display().to_string();
+        let mut builder = Broker::builder()
+            .properties(PROPERTIES)
+            .listener("SSL")
+            .listener_as("MTLS", "SSL")
+            .listener("SASL_PLAINTEXT")
+            .listener("SASL_SSL")
+            .property("ssl.keystore.type", "PEM")
+            .property("ssl.keystore.location", &path(&files.server))
+            .property(
+                "sasl.enabled.mechanisms",
+                "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512",
+            )
+            .listener_property("MTLS", "ssl.client.auth", "required")
+            .listener_property("MTLS", "ssl.truststore.type", "PEM")
+            .listener_property("MTLS", "ssl.truststore.location", &path(&files.ca));
+        for listener in ["SASL_PLAINTEXT", "SASL_SSL"] {
+            builder = builder.listener_property(listener, "plain.sasl.jaas.config", JAAS);
+        }
+        let broker = builder.start()?;
+        Ok(Secured {
+            broker,
+            files,
+            _dir: dir,
+        })
+    }
+
+    /// The security scenario with `client`; `scram_users_first` has
+    /// confluent-kafka's admin client make the SCRAM users beforehand, for
+    /// the clients without an API for them (kcat, kafkajs).
+    fn run(client: Client, scram_users_first: bool) -> Result<()> {
+        let secured = or_skip!(secured_broker());
+        let args = secured.args();
+        let mut scenario_args = vec!["security"];
+        scenario_args.extend(args.iter().map(String::as_str));
+        if scram_users_first {
+            Client::Confluent.run(&secured.broker, "scram-users", &[])?;
+        }
+        client.run(&secured.broker, "security", &scenario_args)
+    }
+
+    #[test]
+    fn kcat() -> Result<()> {
+        run(Client::Kcat, true)
+    }
+
+    #[test]
+    fn confluent() -> Result<()> {
+        run(Client::Confluent, false)
+    }
+
+    #[test]
+    fn kafka_python() -> Result<()> {
+        run(Client::KafkaPython, false)
+    }
+
+    #[test]
+    fn kafkajs() -> Result<()> {
+        run(Client::Kafkajs, true)
+    }
+}
