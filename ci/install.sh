@@ -17,6 +17,9 @@ command -v python3 >/dev/null 2>&1 || packages+=(python3)
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || packages+=(python3-venv)
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
+# The benchmark's rdkafka links OpenSSL for its TLS rows.
+command -v pkg-config >/dev/null 2>&1 || packages+=(pkg-config)
+pkg-config --exists openssl 2>/dev/null || packages+=(libssl-dev)
 if ((${#packages[@]})); then
     as_root=()
     if [ "$(id -u)" != 0 ]; then

@@ -2,6 +2,9 @@
 //! configuration through the AdminClient, and reading metadata and end
 //! offsets.
 
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -14,9 +17,24 @@ use rdkafka::admin::{
 use rdkafka::client::{Client, ClientContext, DefaultClientContext};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 
+/// The bootstrap addresses of SSL listeners ([`use_tls`]), with the CA
+/// certificate their clients trust.
+static TLS: Mutex<Option<HashMap<String, PathBuf>>> = Mutex::new(None);
+
+/// From now on every client of `bootstrap` ([`base_config`]: producers,
+/// consumers, admin and metadata clients alike) connects with TLS
+/// (`security.protocol=ssl`) and trusts the CA certificate in `ca`.
+pub fn use_tls(bootstrap: &str, ca: &Path) {
+    TLS.lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get_or_insert_with(HashMap::new)
+        .insert(bootstrap.to_string(), ca.to_path_buf());
+}
+
 /// A client config with the bootstrap address and settings every client of
 /// the bench shares: quick reconnects (the restart rows measure how soon a
-/// broker is back, so backoff must not hide it).
+/// broker is back, so backoff must not hide it); TLS for a bootstrap given
+/// to [`use_tls`].
 pub fn base_config(bootstrap: &str) -> ClientConfig {
     let mut config = ClientConfig::new();
     config
@@ -24,6 +42,14 @@ pub fn base_config(bootstrap: &str) -> ClientConfig {
         .set("client.id", "bench")
         .set("reconnect.backoff.ms", "10")
         .set("reconnect.backoff.max.ms", "100");
+    let tls = TLS.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(ca) = tls.as_ref().and_then(|t| t.get(bootstrap)) {
+        // librdkafka checks the certificate's names against the broker's
+        // host (ssl.endpoint.identification.algorithm=https, its default).
+        config
+            .set("security.protocol", "ssl")
+            .set("ssl.ca.location", ca.to_string_lossy());
+    }
     config
 }
 

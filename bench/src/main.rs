@@ -13,10 +13,15 @@
 //! # CI smoke (sizes / 100), or a subset of the rows:
 //! bench/target/release/bench --quick
 //! bench/target/release/bench --only produce,consume,transactions
+//! # the tls rows against a broker that already has an SSL listener:
+//! bench/target/release/bench --only tls --ssl-bootstrap 127.0.0.1:9093 --ssl-ca ca.pem
 //! ```
 //!
 //! Rows: produce throughput (1 KiB and 100 B values, acks=1 and all, 1 and 4
-//! partitions), consume throughput from the page cache, transactional
+//! partitions), consume throughput from the page cache, produce (1 KiB,
+//! acks=1 and all, 1 partition) and consume throughput over an SSL listener
+//! next to the same over PLAINTEXT (certificates made at bench time; see
+//! `tls.rs`), transactional
 //! produce throughput (the same values and partitions, 100 records per
 //! transaction) with commit latency, latency of a light paced producer alone
 //! and beside a heavy one, log compaction of 1 GB of 1 KiB records over
@@ -33,6 +38,7 @@ mod kafka;
 mod latency;
 mod produce;
 mod restart;
+mod tls;
 mod transactions;
 
 use std::fs;
@@ -76,6 +82,17 @@ struct Args {
     /// Every size about 100 times smaller: a smoke test for CI.
     #[arg(long)]
     quick: bool,
+    /// The port of the SSL listener the tls rows add to a broker the bench
+    /// starts (default: the PLAINTEXT port + 1).
+    #[arg(long)]
+    ssl_port: Option<u16>,
+    /// For the tls rows: the SSL listener of a broker that already has one,
+    /// host:port (with --ssl-ca), instead of adding one to --broker-cmd.
+    #[arg(long, value_name = "HOST:PORT", requires = "ssl_ca")]
+    ssl_bootstrap: Option<String>,
+    /// The CA certificate (PEM) that --ssl-bootstrap's certificate chains to.
+    #[arg(long, value_name = "FILE", requires = "ssl_bootstrap")]
+    ssl_ca: Option<PathBuf>,
     /// Run only these row groups (comma-separated).
     #[arg(long, value_enum, value_delimiter = ',', value_name = "ROWS")]
     only: Vec<Group>,
@@ -85,6 +102,7 @@ struct Args {
 enum Group {
     Produce,
     Consume,
+    Tls,
     Transactions,
     Latency,
     Compaction,
@@ -191,6 +209,7 @@ fn run(args: Args) -> Result<ExitCode> {
         vec![
             Group::Produce,
             Group::Consume,
+            Group::Tls,
             Group::Transactions,
             Group::Latency,
             Group::Compaction,
@@ -207,8 +226,50 @@ fn run(args: Args) -> Result<ExitCode> {
     );
     let topic = |what: &str| format!("bench-{run_id}-{what}");
 
-    let mut broker = args
-        .broker_cmd
+    // The tls rows: an SSL listener given, or one added to the broker the
+    // bench starts, with certificates made now (removed when `certs` drops,
+    // after the broker has stopped).
+    let mut broker_cmd = args.broker_cmd.clone();
+    let mut certs = None;
+    let mut ssl_target: Result<(String, PathBuf), &str> =
+        Err("needs --broker-cmd with `--override listeners=...`, or --ssl-bootstrap and --ssl-ca");
+    if let (Some(ssl), Some(ca)) = (&args.ssl_bootstrap, &args.ssl_ca) {
+        ssl_target = Ok((ssl.clone(), ca.clone()));
+    } else if groups.contains(&Group::Tls)
+        && let Some(cmd) = &args.broker_cmd
+    {
+        let dir = args
+            .broker_log
+            .as_deref()
+            .and_then(Path::parent)
+            .filter(|d| !d.as_os_str().is_empty())
+            .map_or_else(std::env::temp_dir, Path::to_path_buf)
+            .join(format!("bench-tls-{run_id}"));
+        let made = tls::Certificates::generate(dir).context("making the TLS certificates")?;
+        let ssl_port = match args.ssl_port {
+            Some(port) => port,
+            None => addr
+                .port()
+                .checked_add(1)
+                .context("no port after the PLAINTEXT one")?,
+        };
+        let ssl_bootstrap = with_port(&bootstrap, ssl_port)?;
+        match tls::with_ssl_listener(cmd, &bootstrap, &ssl_bootstrap, &made.keystore) {
+            Some(with_ssl) => {
+                broker_cmd = Some(with_ssl);
+                ssl_target = Ok((ssl_bootstrap, made.ca.clone()));
+                certs = Some(made);
+            }
+            None => {
+                ssl_target = Err(
+                    "the broker command has no `--override listeners=...` to add an \
+                     SSL listener to; or give --ssl-bootstrap and --ssl-ca",
+                );
+            }
+        }
+    }
+
+    let mut broker = broker_cmd
         .clone()
         .map(|cmd| Broker::new(cmd, addr, args.broker_log.clone()));
     match broker.as_mut() {
@@ -288,6 +349,21 @@ fn run(args: Args) -> Result<ExitCode> {
         if let Some(row) = parallel_consume_row {
             rows.push(row);
         }
+    }
+
+    if has(Group::Tls) {
+        let ssl = ssl_target
+            .as_ref()
+            .map(|(bootstrap, ca)| tls::Target { bootstrap, ca });
+        tls::run(
+            &bootstrap,
+            ssl.map_err(|why| *why),
+            topic,
+            &tls::Plan {
+                records_1k: sizes.records_1k,
+            },
+            &mut rows,
+        );
     }
 
     if has(Group::Transactions) {
@@ -413,7 +489,9 @@ fn run(args: Args) -> Result<ExitCode> {
     };
     rows.push(Row::new("peak broker RSS".into(), rss));
 
-    print_header(&args, &bootstrap);
+    drop(broker);
+    drop(certs);
+    print_header(&args, broker_cmd.as_deref(), &bootstrap);
     let mut out = std::io::stdout().lock();
     writeln!(out, "| measurement | result |")?;
     writeln!(out, "| --- | --- |")?;
@@ -443,6 +521,18 @@ fn produce_row(
     records: u64,
     acks: &str,
 ) -> Result<String> {
+    produce_stats(bootstrap, topic, partitions, value_size, records, acks).map(|s| s.summary())
+}
+
+/// Creates the topic and produces into it; fails if any record failed.
+fn produce_stats(
+    bootstrap: &str,
+    topic: &str,
+    partitions: i32,
+    value_size: usize,
+    records: u64,
+    acks: &str,
+) -> Result<produce::Stats> {
     create_topic(bootstrap, topic, partitions)?;
     let stats = produce::run(
         bootstrap,
@@ -460,7 +550,7 @@ fn produce_row(
     if stats.failed > 0 {
         bail!("{}", stats.summary());
     }
-    Ok(stats.summary())
+    Ok(stats)
 }
 
 fn consume_row_run(bootstrap: &str, topic: &str) -> Result<String> {
@@ -480,7 +570,7 @@ fn with_port(bootstrap: &str, port: u16) -> Result<String> {
     Ok(format!("{host}:{port}"))
 }
 
-fn print_header(args: &Args, bootstrap: &str) {
+fn print_header(args: &Args, broker_cmd: Option<&str>, bootstrap: &str) {
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
     let model = fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -512,7 +602,7 @@ fn print_header(args: &Args, bootstrap: &str) {
         None => String::new(),
     };
     println!("machine: {cpus} × {model}, {ram}{kernel}{disk}");
-    match &args.broker_cmd {
+    match broker_cmd {
         Some(cmd) => println!("broker: {bootstrap}, started by the bench as `{cmd}`"),
         None => println!("broker: {bootstrap} (already running)"),
     }
