@@ -24,6 +24,8 @@ use tracing::{debug, error, info, warn};
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// How long a client on an SSL listener has to finish the TLS handshake.
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often a connection's idle deadline moves with its activity.
+const IDLE_CHECK_GRANULARITY: Duration = Duration::from_secs(1);
 /// How often group rebalance and session timers are checked.
 const GROUP_TIMER_INTERVAL: Duration = Duration::from_millis(50);
 
@@ -217,7 +219,19 @@ impl Handler {
         let Some(connection) = self.connection.as_mut() else {
             return Err("no connection".into());
         };
+        // `connections.max.idle.ms`, checked coarsely: the deadline moves
+        // at most once a second, not on every request (a timer each time
+        // costs the hot path).
+        let idle = Duration::from_millis(self.broker.config.connections_max_idle_ms);
+        let idle_timer = tokio::time::sleep(idle);
+        tokio::pin!(idle_timer);
+        let mut last_active = tokio::time::Instant::now();
         loop {
+            let now = tokio::time::Instant::now();
+            if now.duration_since(last_active) >= IDLE_CHECK_GRANULARITY {
+                idle_timer.as_mut().reset(now + idle);
+                last_active = now;
+            }
             while let Some(frame) = connection
                 .next_buffered_frame()
                 .map_err(|e| e.to_string())?
@@ -269,7 +283,6 @@ impl Handler {
                 Err(e) => return Err(e.to_string()),
             }
 
-            let idle = Duration::from_millis(self.broker.config.connections_max_idle_ms);
             tokio::select! {
                 filled = connection.fill() => match filled {
                     Ok(true) => {}
@@ -278,7 +291,7 @@ impl Handler {
                     Err(e) => return Err(e.to_string()),
                 },
                 _ = self.shutdown.recv() => return Ok(()),
-                () = tokio::time::sleep(idle) => {
+                () = &mut idle_timer => {
                     return Err(format!("idle for connections.max.idle.ms ({} ms)", idle.as_millis()));
                 }
             }
