@@ -206,16 +206,7 @@ async fn dispatch(
     out: &mut ResponseBuffer,
 ) -> Result<(), CloseConnection> {
     let peer = session.peer;
-    if frame.len() < 8 {
-        return Err(CloseConnection(format!(
-            "request of {} bytes is too short for a request header",
-            frame.len()
-        )));
-    }
-    let mut peek = &frame[..8];
-    let raw_key = peek.get_i16();
-    let api_version = peek.get_i16();
-    let correlation_id = peek.get_i32();
+    let (raw_key, api_version, correlation_id) = header_prefix(&frame)?;
     let api_key = ApiKey::try_from(raw_key)
         .map_err(|_| CloseConnection(format!("unknown API key {raw_key}")))?;
     let Some(support) = supported(api_key) else {
@@ -562,16 +553,7 @@ fn finish<R: Encodable + HeaderVersion + ErrorCodes>(
 /// The API key, version and correlation id of a request frame; a frame too
 /// short or of an unknown API closes the connection.
 pub fn peek_header(frame: &[u8]) -> Result<(ApiKey, i16, i32), CloseConnection> {
-    if frame.len() < 8 {
-        return Err(CloseConnection(format!(
-            "request of {} bytes is too short for a request header",
-            frame.len()
-        )));
-    }
-    let mut peek = &frame[..8];
-    let raw_key = peek.get_i16();
-    let version = peek.get_i16();
-    let correlation_id = peek.get_i32();
+    let (raw_key, version, correlation_id) = header_prefix(frame)?;
     let key = ApiKey::try_from(raw_key)
         .map_err(|_| CloseConnection(format!("unknown API key {raw_key}")))?;
     match supported(key) {
@@ -582,6 +564,18 @@ pub fn peek_header(frame: &[u8]) -> Result<(ApiKey, i16, i32), CloseConnection> 
             "{key:?} version {version} is not supported"
         ))),
     }
+}
+
+/// The raw API key, version and correlation id at the start of a frame.
+fn header_prefix(frame: &[u8]) -> Result<(i16, i16, i32), CloseConnection> {
+    if frame.len() < 8 {
+        return Err(CloseConnection(format!(
+            "request of {} bytes is too short for a request header",
+            frame.len()
+        )));
+    }
+    let mut peek = &frame[..8];
+    Ok((peek.get_i16(), peek.get_i16(), peek.get_i32()))
 }
 
 /// Encodes a response outside the dispatch (the SASL exchange).
