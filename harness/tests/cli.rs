@@ -234,7 +234,9 @@ fn a_port_already_in_use() {
     let line = fails_with_one_line(broker().arg(&config), &setup.log_dir());
     assert_eq!(
         line,
-        format!("error: cannot listen on 127.0.0.1:{port} (listener PLAINTEXT): Address already in use (os error 98)")
+        format!(
+            "error: cannot listen on 127.0.0.1:{port} (listener PLAINTEXT): Address already in use (os error 98)"
+        )
     );
     assert!(!setup.log_dir().exists(), "the log directory was created");
     drop(taken);
