@@ -423,6 +423,9 @@ fn read_partition(
             // The aborted transactions that overlap the batches returned,
             // for the consumer to skip (Kafka's `addAbortedTransactions`).
             let aborted = read_committed.then(|| {
+                if !log.has_aborted_txns() {
+                    return Vec::new();
+                }
                 let upper_bound = Batches::new(&info.records)
                     .map_while(Result::ok)
                     .last()

@@ -141,6 +141,10 @@ pub struct UnifiedLog {
     recovered_unflushed: AtomicBool,
     /// fsync rounds done (each syncs every file with unflushed data).
     flushes: std::sync::atomic::AtomicU64,
+    /// Whether any segment's transaction index has had an entry: without
+    /// one, READ_COMMITTED fetches skip the search (most logs never see an
+    /// aborted transaction).
+    has_aborted_txns: AtomicBool,
 }
 
 /// Who wrote a batch (Kafka's `AppendOrigin`): a client's batches are
@@ -259,6 +263,12 @@ impl UnifiedLog {
             scanned_bytes: loaded.scanned_bytes,
             recovered_unflushed: AtomicBool::new(loaded.recovery_point < loaded.next_offset),
             flushes: std::sync::atomic::AtomicU64::new(0),
+            has_aborted_txns: AtomicBool::new(
+                loaded
+                    .segments
+                    .values()
+                    .any(|s| !s.txn_index().entries().is_empty()),
+            ),
             inner: Mutex::new(LogInner {
                 segments: loaded.segments,
                 next_offset: loaded.next_offset,
@@ -330,6 +340,11 @@ impl UnifiedLog {
         self.last_stable_offset.load(Ordering::Acquire)
     }
 
+    /// Whether the log has ever indexed an aborted transaction.
+    pub fn has_aborted_txns(&self) -> bool {
+        self.has_aborted_txns.load(Ordering::Acquire)
+    }
+
     /// The producers of the partition and their open transactions
     /// (DescribeProducers).
     pub fn active_producers(&self) -> Vec<producer_state::ActiveProducer> {
@@ -340,6 +355,9 @@ impl UnifiedLog {
     /// from the indexes of the segment holding `fetch_offset` and those
     /// after it (Kafka's `collectAbortedTransactions`).
     pub fn collect_aborted_txns(&self, fetch_offset: i64, upper_bound: i64) -> Vec<AbortedTxn> {
+        if !self.has_aborted_txns() {
+            return Vec::new();
+        }
         let inner = self.inner.lock();
         let first = inner
             .segments
@@ -513,12 +531,13 @@ impl UnifiedLog {
                 inner
                     .producer_state
                     .update(&batch.header, written.base_offset, control_of(batch));
-            if let Some(aborted) = completed.and_then(|c| c.aborted_txn())
-                && let Err(e) = inner.active().append_aborted_txn(aborted)
-            {
-                // The marker is in the log: a restart rebuilds the entry
-                // only if it scans the segment, so this is loud.
-                warn!(log = %self.topic_partition, "cannot write the transaction index: {e}");
+            if let Some(aborted) = completed.and_then(|c| c.aborted_txn()) {
+                self.has_aborted_txns.store(true, Ordering::Release);
+                if let Err(e) = inner.active().append_aborted_txn(aborted) {
+                    // The marker is in the log: a restart rebuilds the entry
+                    // only if it scans the segment, so this is loud.
+                    warn!(log = %self.topic_partition, "cannot write the transaction index: {e}");
+                }
             }
         }
         let last_stable = inner.producer_state.first_unstable_offset().unwrap_or(next);
