@@ -4,6 +4,7 @@
 //! key the broker does not know ([`is_known_key`]) is taken for a typo and
 //! refused.
 
+use crate::authorizer::{self, Authorizer};
 use crate::listener_config::{self, ListenerConfig, SecurityProtocol};
 use crate::storage::LogConfig;
 use crate::storage::log_cleaner::CleanerConfig;
@@ -24,6 +25,8 @@ pub const METRICS_LISTENER: &str = "metrics.prometheus.listener";
 /// configurations checks that each of theirs is here).
 pub const KNOWN_KEYS: &[&str] = &[
     "advertised.listeners",
+    "allow.everyone.if.no.acl.found",
+    "authorizer.class.name",
     "auto.create.topics.enable",
     "broker.id",
     "compression.gzip.level",
@@ -113,6 +116,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "ssl.truststore.location",
     "ssl.truststore.password",
     "ssl.truststore.type",
+    "super.users",
     "transaction.abort.timed.out.transaction.cleanup.interval.ms",
     "transaction.max.timeout.ms",
     "transaction.remove.expired.transaction.cleanup.interval.ms",
@@ -270,6 +274,10 @@ pub struct BrokerConfig {
     /// `metrics.prometheus.listener=http://HOST:PORT`: where `GET /metrics`
     /// is served. No metrics listener (and no metrics) without it.
     pub metrics_prometheus_listener: Option<Endpoint>,
+    /// `authorizer.class.name` (with `super.users` and
+    /// `allow.everyone.if.no.acl.found`): no authorizer, and every request
+    /// allowed, without it.
+    pub authorizer: Option<Authorizer>,
     /// Every property as given, for DescribeConfigs.
     pub properties: BTreeMap<String, String>,
 }
@@ -321,6 +329,7 @@ impl Default for BrokerConfig {
             log_retention_check_interval_ms: 300_000,
             cleaner: CleanerConfig::default(),
             metrics_prometheus_listener: None,
+            authorizer: None,
             properties: BTreeMap::new(),
         }
     }
@@ -515,6 +524,24 @@ impl BrokerConfig {
                 bail!("connections.max.idle.ms={v} must be at least 1");
             }
         }
+        config.authorizer = match get("authorizer.class.name").map(str::trim) {
+            None | Some("") => None,
+            Some(authorizer::STANDARD_AUTHORIZER) => {
+                let super_users = match get("super.users") {
+                    Some(v) => authorizer::parse_super_users(v).map_err(anyhow::Error::msg)?,
+                    None => Default::default(),
+                };
+                let allow_everyone = match get("allow.everyone.if.no.acl.found") {
+                    Some(v) => parse_bool(v.trim(), "allow.everyone.if.no.acl.found")?,
+                    None => false,
+                };
+                Some(Authorizer::new(super_users, allow_everyone))
+            }
+            Some(other) => bail!(
+                "authorizer.class.name={other} is not supported: the only authorizer is {}",
+                authorizer::STANDARD_AUTHORIZER
+            ),
+        };
         if let Some(v) = get("connection.failed.authentication.delay.ms") {
             config.connection_failed_authentication_delay_ms =
                 parse(v, "connection.failed.authentication.delay.ms")?;
@@ -592,6 +619,7 @@ impl BrokerConfig {
         const LONG: i8 = 5;
         const DOUBLE: i8 = 6;
         const LIST: i8 = 7;
+        const CLASS: i8 = 8;
         let listeners = |advertised: bool| {
             self.listeners
                 .iter()
@@ -612,6 +640,15 @@ impl BrokerConfig {
                 listeners(true),
                 LIST,
                 "Listeners published to clients.",
+            ),
+            (
+                "authorizer.class.name",
+                self.authorizer
+                    .as_ref()
+                    .map_or("", |_| authorizer::STANDARD_AUTHORIZER)
+                    .to_string(),
+                CLASS,
+                "The fully qualified name of the authorizer; empty for none.",
             ),
             (
                 "auto.create.topics.enable",

@@ -4,10 +4,12 @@
 //! * [`apis`] has one module per Kafka API;
 //! * [`metadata`] is the catalog loaded from the KRaft metadata log;
 //! * [`storage`] holds partition logs in Kafka's on-disk format;
+//! * [`authorizer`] decides requests against ACLs as Kafka's StandardAuthorizer;
 //! * [`metrics`] counts requests and traffic for Prometheus.
 
 pub mod alloc;
 pub mod apis;
+pub mod authorizer;
 pub mod broker;
 pub mod byte_utils;
 pub mod config;

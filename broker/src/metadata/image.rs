@@ -3,8 +3,11 @@
 //! and `MetadataDelta`).
 
 use super::records::{
-    MetadataRecord, NO_LEADER_CHANGE, PartitionChangeRecord, PartitionRecord, TOPIC_RESOURCE,
-    UserScramCredentialRecord,
+    AccessControlEntryRecord, MetadataRecord, NO_LEADER_CHANGE, PartitionChangeRecord,
+    PartitionRecord, TOPIC_RESOURCE, UserScramCredentialRecord,
+};
+use crate::authorizer::{
+    AclCache, AclOperation, AclPermissionType, PatternType, ResourceType, StandardAcl,
 };
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -107,6 +110,8 @@ pub struct MetadataImage {
     next_producer_id: i64,
     /// SCRAM credentials by user and mechanism type (1: SHA-256, 2: SHA-512).
     scram: BTreeMap<(String, i8), Arc<UserScramCredentialRecord>>,
+    /// The ACLs, by id and indexed for the authorizer.
+    acls: Arc<AclCache>,
     /// Offset of the last record applied, -1 for an empty log.
     offset: i64,
 }
@@ -124,6 +129,11 @@ impl MetadataImage {
     /// Every SCRAM credential, by user then mechanism.
     pub fn scram_credentials(&self) -> impl Iterator<Item = &UserScramCredentialRecord> {
         self.scram.values().map(|c| &**c)
+    }
+
+    /// The ACLs (`AccessControlEntryRecord`s not removed).
+    pub fn acls(&self) -> &Arc<AclCache> {
+        &self.acls
     }
 
     pub fn empty() -> Self {
@@ -180,6 +190,9 @@ pub struct MetadataDelta {
     configs: HashMap<(i8, String), ConfigMap>,
     next_producer_id: i64,
     scram: BTreeMap<(String, i8), Arc<UserScramCredentialRecord>>,
+    base_acls: Arc<AclCache>,
+    /// The ACLs by id once a record changed them.
+    acls: Option<BTreeMap<Uuid, Arc<StandardAcl>>>,
     offset: i64,
 }
 
@@ -195,6 +208,8 @@ impl MetadataDelta {
             configs: base.configs.clone(),
             next_producer_id: base.next_producer_id,
             scram: base.scram.clone(),
+            base_acls: Arc::clone(&base.acls),
+            acls: None,
             offset: base.offset,
         }
     }
@@ -300,8 +315,23 @@ impl MetadataDelta {
             MetadataRecord::RemoveUserScramCredential(removed) => {
                 self.scram.remove(&(removed.name, removed.mechanism));
             }
+            MetadataRecord::AccessControlEntry(record) => {
+                let id = record.id;
+                let acl = standard_acl(record);
+                self.acls_mut().insert(id, Arc::new(acl));
+            }
+            MetadataRecord::RemoveAccessControlEntry(removed) => {
+                if self.acls_mut().remove(&removed.id).is_none() {
+                    warn!(id = %removed.id, "remove ACL record for an unknown ACL");
+                }
+            }
             MetadataRecord::Other { .. } => {}
         }
+    }
+
+    fn acls_mut(&mut self) -> &mut BTreeMap<Uuid, Arc<StandardAcl>> {
+        let base = &self.base_acls;
+        self.acls.get_or_insert_with(|| base.by_id().clone())
     }
 
     pub fn apply(self) -> MetadataImage {
@@ -319,8 +349,25 @@ impl MetadataDelta {
             configs: self.configs,
             next_producer_id: self.next_producer_id,
             scram: self.scram,
+            acls: match self.acls {
+                Some(acls) => Arc::new(AclCache::new(acls)),
+                None => self.base_acls,
+            },
             offset: self.offset,
         }
+    }
+}
+
+/// The authorizer's form of an ACL record.
+fn standard_acl(record: AccessControlEntryRecord) -> StandardAcl {
+    StandardAcl {
+        resource_type: ResourceType::from_code(record.resource_type),
+        resource_name: record.resource_name,
+        pattern_type: PatternType::from_code(record.pattern_type),
+        principal: record.principal,
+        host: record.host,
+        operation: AclOperation::from_code(record.operation),
+        permission_type: AclPermissionType::from_code(record.permission_type),
     }
 }
 

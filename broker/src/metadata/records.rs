@@ -21,6 +21,8 @@ pub const FEATURE_LEVEL_RECORD: u32 = 12;
 pub const PRODUCER_IDS_RECORD: u32 = 15;
 pub const USER_SCRAM_CREDENTIAL_RECORD: u32 = 11;
 pub const REMOVE_USER_SCRAM_CREDENTIAL_RECORD: u32 = 22;
+pub const ACCESS_CONTROL_ENTRY_RECORD: u32 = 18;
+pub const REMOVE_ACCESS_CONTROL_ENTRY_RECORD: u32 = 19;
 
 /// `ConfigRecord.resource_type` of a topic (Kafka's `ConfigResource.Type.TOPIC`).
 pub const TOPIC_RESOURCE: i8 = 2;
@@ -126,6 +128,26 @@ pub struct RemoveUserScramCredentialRecord {
     pub mechanism: i8,
 }
 
+/// An ACL (`AccessControlEntryRecord` v0; the codes are Kafka's
+/// `ResourceType`, `PatternType`, `AclOperation` and `AclPermissionType`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessControlEntryRecord {
+    pub id: Uuid,
+    pub resource_type: i8,
+    pub resource_name: String,
+    pub pattern_type: i8,
+    pub principal: String,
+    pub host: String,
+    pub operation: i8,
+    pub permission_type: i8,
+}
+
+/// `RemoveAccessControlEntryRecord` v0.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoveAccessControlEntryRecord {
+    pub id: Uuid,
+}
+
 fn read_compact_bytes(r: &mut Reader<'_>) -> Result<Vec<u8>, DecodeError> {
     let at = r.position();
     let len = r.read_uvarint()?;
@@ -150,6 +172,8 @@ pub enum MetadataRecord {
     ProducerIds(ProducerIdsRecord),
     UserScramCredential(UserScramCredentialRecord),
     RemoveUserScramCredential(RemoveUserScramCredentialRecord),
+    AccessControlEntry(AccessControlEntryRecord),
+    RemoveAccessControlEntry(RemoveAccessControlEntryRecord),
     /// A record type the broker does not use (brokers, configs, ...).
     Other {
         record_type: u32,
@@ -270,6 +294,31 @@ pub fn decode(value: &[u8]) -> Result<MetadataRecord, RecordError> {
             .map_err(malformed)?;
             MetadataRecord::RemoveUserScramCredential(record)
         }
+        ACCESS_CONTROL_ENTRY_RECORD => {
+            check_version(0)?;
+            let record = (|| {
+                let record = AccessControlEntryRecord {
+                    id: r.read_uuid()?,
+                    resource_type: r.read_i8()?,
+                    resource_name: r.read_compact_string()?.to_string(),
+                    pattern_type: r.read_i8()?,
+                    principal: r.read_compact_string()?.to_string(),
+                    host: r.read_compact_string()?.to_string(),
+                    operation: r.read_i8()?,
+                    permission_type: r.read_i8()?,
+                };
+                r.read_tagged_fields(|_, _| Ok(()))?;
+                Ok(record)
+            })()
+            .map_err(malformed)?;
+            MetadataRecord::AccessControlEntry(record)
+        }
+        REMOVE_ACCESS_CONTROL_ENTRY_RECORD => {
+            check_version(0)?;
+            let id = r.read_uuid().map_err(malformed)?;
+            r.read_tagged_fields(|_, _| Ok(())).map_err(malformed)?;
+            MetadataRecord::RemoveAccessControlEntry(RemoveAccessControlEntryRecord { id })
+        }
         REMOVE_TOPIC_RECORD => {
             check_version(0)?;
             let topic_id = r.read_uuid().map_err(malformed)?;
@@ -364,6 +413,22 @@ impl MetadataRecord {
             MetadataRecord::RemoveUserScramCredential(c) => {
                 header(REMOVE_USER_SCRAM_CREDENTIAL_RECORD, 0);
                 w.compact_string(&c.name).i8(c.mechanism).no_tags();
+            }
+            MetadataRecord::AccessControlEntry(a) => {
+                header(ACCESS_CONTROL_ENTRY_RECORD, 0);
+                w.uuid(&a.id)
+                    .i8(a.resource_type)
+                    .compact_string(&a.resource_name)
+                    .i8(a.pattern_type)
+                    .compact_string(&a.principal)
+                    .compact_string(&a.host)
+                    .i8(a.operation)
+                    .i8(a.permission_type)
+                    .no_tags();
+            }
+            MetadataRecord::RemoveAccessControlEntry(a) => {
+                header(REMOVE_ACCESS_CONTROL_ENTRY_RECORD, 0);
+                w.uuid(&a.id).no_tags();
             }
             MetadataRecord::PartitionChange(_) | MetadataRecord::Other { .. } => {
                 unreachable!("the broker never writes {self:?}")
@@ -537,6 +602,17 @@ mod tests {
                 broker_epoch: -1,
                 next_producer_id: 2000,
             }),
+            MetadataRecord::AccessControlEntry(AccessControlEntryRecord {
+                id,
+                resource_type: 2,
+                resource_name: "orders".into(),
+                pattern_type: 4,
+                principal: "User:alice".into(),
+                host: "*".into(),
+                operation: 3,
+                permission_type: 3,
+            }),
+            MetadataRecord::RemoveAccessControlEntry(RemoveAccessControlEntryRecord { id }),
         ];
         for record in records {
             assert_eq!(decode(&record.encode()), Ok(record));
