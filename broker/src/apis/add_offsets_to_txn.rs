@@ -1,8 +1,11 @@
 //! AddOffsetsToTxn (key 25): the partition of `__consumer_offsets` that
 //! holds the group's offsets joins the producer's transaction, for the
-//! TxnOffsetCommit that follows.
+//! TxnOffsetCommit that follows. The producer needs WRITE on its
+//! transactional id and READ on the group, as in Kafka's KafkaApis.
 
 use super::RequestContext;
+use super::auth_helper::AuthHelper;
+use crate::authorizer::{AclOperation, ResourceType};
 use crate::broker::Broker;
 use crate::coordinator::OFFSETS_TOPIC;
 use crate::coordinator::internal_topic::InternalTopic;
@@ -15,7 +18,16 @@ pub fn handle(
     ctx: &RequestContext,
     request: &AddOffsetsToTxnRequest,
 ) -> AddOffsetsToTxnResponse {
-    let result = if request.group_id.is_empty() {
+    let auth = AuthHelper::new(broker, ctx);
+    let result = if !auth.authorize(
+        AclOperation::Write,
+        ResourceType::TransactionalId,
+        &request.transactional_id,
+    ) {
+        Err(ResponseError::TransactionalIdAuthorizationFailed)
+    } else if !auth.authorize(AclOperation::Read, ResourceType::Group, &request.group_id) {
+        Err(ResponseError::GroupAuthorizationFailed)
+    } else if request.group_id.is_empty() {
         Err(ResponseError::InvalidGroupId)
     } else {
         broker.offsets_topic().partitions().and_then(|partitions| {

@@ -4,11 +4,21 @@
 //! ask whether its partitions are in the transaction (`VerifyOnly`). A
 //! partition of an unknown topic fails, and then nothing is added: the
 //! others get OPERATION_NOT_ATTEMPTED.
+//!
+//! Authorization follows Kafka's KafkaApis for the clients' versions: WRITE
+//! on the transactional id (else all its partitions fail with
+//! TRANSACTIONAL_ID_AUTHORIZATION_FAILED) and WRITE on each topic (else
+//! TOPIC_AUTHORIZATION_FAILED, internal topics always, and nothing is
+//! added). Kafka takes v4 on from brokers only and asks CLUSTER_ACTION;
+//! this broker answers clients on them too, so each transaction of the
+//! batch is checked as a v3 request is.
 
 use super::RequestContext;
+use super::auth_helper::AuthHelper;
+use crate::authorizer::{AclOperation, ResourceType};
 use crate::broker::Broker;
 use crate::coordinator::transaction_coordinator::{TransactionCoordinator, TxnPartition};
-use crate::metadata::MetadataImage;
+use crate::metadata::{MetadataImage, is_internal_topic};
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::add_partitions_to_txn_request::AddPartitionsToTxnTopic;
 use kafka_protocol::messages::add_partitions_to_txn_response::{
@@ -23,10 +33,12 @@ pub fn handle(
     request: &AddPartitionsToTxnRequest,
 ) -> AddPartitionsToTxnResponse {
     let image = broker.metadata.image();
+    let auth = AuthHelper::new(broker, ctx);
     let mut response = AddPartitionsToTxnResponse::default();
     if ctx.api_version <= 3 {
         response.results_by_topic_v3_and_below = add(
             broker,
+            &auth,
             &image,
             ctx.api_version,
             &request.v3_and_below_transactional_id,
@@ -45,6 +57,7 @@ pub fn handle(
                 .with_transactional_id(txn.transactional_id.clone())
                 .with_topic_results(add(
                     broker,
+                    &auth,
                     &image,
                     ctx.api_version,
                     &txn.transactional_id,
@@ -61,6 +74,7 @@ pub fn handle(
 #[allow(clippy::too_many_arguments)]
 fn add(
     broker: &Broker,
+    auth: &AuthHelper<'_>,
     image: &MetadataImage,
     version: i16,
     transactional_id: &str,
@@ -73,48 +87,70 @@ fn add(
         .iter()
         .flat_map(|t| t.partitions.iter().map(|&p| (t.name.to_string(), p)))
         .collect();
-    let unknown: Vec<bool> = partitions
-        .iter()
-        .map(|(topic, partition)| image.partition(topic, *partition).is_none())
-        .collect();
-    let errors: Vec<i16> = if unknown.iter().any(|&u| u) {
-        unknown
-            .iter()
-            .map(|&u| {
-                if u {
-                    ResponseError::UnknownTopicOrPartition.code()
-                } else {
-                    ResponseError::OperationNotAttempted.code()
-                }
-            })
-            .collect()
-    } else if verify_only {
-        let txn = broker.txns.get(transactional_id);
-        let txn = txn.as_ref().map(|t| t.lock());
-        partitions
-            .iter()
-            .map(|p| match &txn {
-                None => ResponseError::InvalidProducerIdMapping.code(),
-                Some(txn) => {
-                    TransactionCoordinator::verify_partition(txn, producer_id, producer_epoch, p)
-                        .err()
-                        .map_or(0, |e| e.code())
-                }
-            })
-            .collect()
+    let errors: Vec<i16> = if !auth.authorize(
+        AclOperation::Write,
+        ResourceType::TransactionalId,
+        transactional_id,
+    ) {
+        vec![ResponseError::TransactionalIdAuthorizationFailed.code(); partitions.len()]
     } else {
-        let result = broker.txns.add_partitions(
-            &broker.transaction_state_topic(),
-            transactional_id,
-            producer_id,
-            producer_epoch,
-            &partitions,
+        let authorized_topics = auth.filter(
+            AclOperation::Write,
+            ResourceType::Topic,
+            topics
+                .iter()
+                .map(|t| t.name.as_str())
+                .filter(|name| !is_internal_topic(name)),
         );
-        let error = match result {
-            Ok(()) => 0,
-            Err(e) => super::fenced_for_version(e, version, 2).code(),
-        };
-        vec![error; partitions.len()]
+        // Unauthorized topics first, then unknown partitions.
+        let failures: Vec<Option<ResponseError>> = partitions
+            .iter()
+            .map(|(topic, partition)| {
+                if !authorized_topics.contains(topic.as_str()) {
+                    Some(ResponseError::TopicAuthorizationFailed)
+                } else if image.partition(topic, *partition).is_none() {
+                    Some(ResponseError::UnknownTopicOrPartition)
+                } else {
+                    None
+                }
+            })
+            .collect();
+        if failures.iter().any(Option::is_some) {
+            failures
+                .iter()
+                .map(|f| f.unwrap_or(ResponseError::OperationNotAttempted).code())
+                .collect()
+        } else if verify_only {
+            let txn = broker.txns.get(transactional_id);
+            let txn = txn.as_ref().map(|t| t.lock());
+            partitions
+                .iter()
+                .map(|p| match &txn {
+                    None => ResponseError::InvalidProducerIdMapping.code(),
+                    Some(txn) => TransactionCoordinator::verify_partition(
+                        txn,
+                        producer_id,
+                        producer_epoch,
+                        p,
+                    )
+                    .err()
+                    .map_or(0, |e| e.code()),
+                })
+                .collect()
+        } else {
+            let result = broker.txns.add_partitions(
+                &broker.transaction_state_topic(),
+                transactional_id,
+                producer_id,
+                producer_epoch,
+                &partitions,
+            );
+            let error = match result {
+                Ok(()) => 0,
+                Err(e) => super::fenced_for_version(e, version, 2).code(),
+            };
+            vec![error; partitions.len()]
+        }
     };
     let mut errors = errors.into_iter();
     topics

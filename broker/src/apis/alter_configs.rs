@@ -2,7 +2,9 @@
 //! become the resource's overrides and every other override is dropped.
 //! A topic's new settings apply to its live logs at once.
 
-use super::{controller_error, repeated};
+use super::auth_helper::AuthHelper;
+use super::{RequestContext, controller_error, repeated};
+use crate::authorizer::AclOperation;
 use crate::broker::Broker;
 use crate::metadata::controller::ConfigChange;
 use kafka_protocol::error::ResponseError;
@@ -10,7 +12,12 @@ use kafka_protocol::messages::alter_configs_response::AlterConfigsResourceRespon
 use kafka_protocol::messages::{AlterConfigsRequest, AlterConfigsResponse};
 use kafka_protocol::protocol::StrBytes;
 
-pub fn handle(broker: &Broker, request: &AlterConfigsRequest) -> AlterConfigsResponse {
+pub fn handle(
+    broker: &Broker,
+    ctx: &RequestContext,
+    request: &AlterConfigsRequest,
+) -> AlterConfigsResponse {
+    let auth = AuthHelper::new(broker, ctx);
     let duplicates = repeated(
         request
             .resources
@@ -22,7 +29,11 @@ pub fn handle(broker: &Broker, request: &AlterConfigsRequest) -> AlterConfigsRes
         .iter()
         .map(|resource| {
             let name = resource.resource_name.as_str();
-            let result = if duplicates.contains(&(resource.resource_type, name)) {
+            let authorized =
+                auth.authorize_configs(AclOperation::AlterConfigs, resource.resource_type, name);
+            let result = if let Err(error) = authorized {
+                Err((error, "Authorization failed.".to_string()))
+            } else if duplicates.contains(&(resource.resource_type, name)) {
                 Err((
                     ResponseError::InvalidRequest,
                     "Duplicate resource.".to_string(),

@@ -3,6 +3,9 @@
 //! log. The client sends the salted password; the broker keeps the stored
 //! and server keys derived from it (Kafka's `ScramControlManager`).
 
+use super::RequestContext;
+use super::auth_helper::AuthHelper;
+use crate::authorizer::AclOperation;
 use crate::broker::Broker;
 use crate::metadata::records::{
     MetadataRecord, RemoveUserScramCredentialRecord, UserScramCredentialRecord,
@@ -18,8 +21,10 @@ use std::collections::{BTreeMap, HashMap};
 
 pub fn handle(
     broker: &Broker,
+    ctx: &RequestContext,
     request: &AlterUserScramCredentialsRequest,
 ) -> AlterUserScramCredentialsResponse {
+    let authorized = AuthHelper::new(broker, ctx).authorize_cluster(AclOperation::Alter);
     // One result per user; the first error of a user's alterations wins.
     let mut results: BTreeMap<String, Option<(ResponseError, String)>> = BTreeMap::new();
     let mut times: HashMap<String, usize> = HashMap::new();
@@ -43,7 +48,14 @@ pub fn handle(
         }
     };
     for (user, n) in &times {
-        if user.is_empty() {
+        if !authorized {
+            fail(
+                &mut results,
+                user,
+                ResponseError::ClusterAuthorizationFailed,
+                "Cluster authorization failed.",
+            );
+        } else if user.is_empty() {
             fail(
                 &mut results,
                 user,
@@ -61,7 +73,7 @@ pub fn handle(
     }
     let answer = broker
         .controller
-        .alter_scram_credentials(&broker.metadata, |image| {
+        .plan_and_commit(&broker.metadata, |image| {
             let mut records = Vec::new();
             for deletion in &request.deletions {
                 let user = deletion.name.as_str();

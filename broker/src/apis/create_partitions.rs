@@ -1,6 +1,9 @@
 //! CreatePartitions (key 37): more partitions for existing topics.
 
+use super::RequestContext;
+use super::auth_helper::AuthHelper;
 use super::controller_error;
+use crate::authorizer::{AclOperation, ResourceType};
 use crate::broker::Broker;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::create_partitions_response::CreatePartitionsTopicResult;
@@ -8,7 +11,12 @@ use kafka_protocol::messages::{CreatePartitionsRequest, CreatePartitionsResponse
 use kafka_protocol::protocol::StrBytes;
 use std::collections::HashMap;
 
-pub fn handle(broker: &Broker, request: &CreatePartitionsRequest) -> CreatePartitionsResponse {
+pub fn handle(
+    broker: &Broker,
+    ctx: &RequestContext,
+    request: &CreatePartitionsRequest,
+) -> CreatePartitionsResponse {
+    let auth = AuthHelper::new(broker, ctx);
     let mut counts: HashMap<&str, usize> = HashMap::new();
     for topic in &request.topics {
         *counts.entry(topic.name.as_str()).or_default() += 1;
@@ -25,6 +33,11 @@ pub fn handle(broker: &Broker, request: &CreatePartitionsRequest) -> CreateParti
                     .with_error_message(Some(StrBytes::from_static_str(
                         "Duplicate topic in request.",
                     )));
+            }
+            if !auth.authorize(AclOperation::Alter, ResourceType::Topic, &topic.name) {
+                return result
+                    .with_error_code(ResponseError::TopicAuthorizationFailed.code())
+                    .with_error_message(Some(StrBytes::from_static_str("Authorization failed.")));
             }
             let assignments: Option<Vec<Vec<i32>>> = topic.assignments.as_ref().map(|a| {
                 a.iter()

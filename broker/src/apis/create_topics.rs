@@ -1,7 +1,9 @@
 //! CreateTopics (key 19): new topics, written to the metadata log. Each
 //! topic succeeds or fails on its own.
 
+use super::auth_helper::AuthHelper;
 use super::{RequestContext, controller_error};
+use crate::authorizer::{AclOperation, CLUSTER_NAME, ResourceType};
 use crate::broker::Broker;
 use crate::metadata::controller::NewTopic;
 use crate::metadata::topic_config::{DynamicBrokerConfigs, resolve_topic_configs};
@@ -22,6 +24,10 @@ pub fn handle(
     for topic in &request.topics {
         *counts.entry(topic.name.as_str()).or_default() += 1;
     }
+    let auth = AuthHelper::new(broker, ctx);
+    // CREATE on the cluster covers every topic; otherwise each topic needs
+    // its own (Kafka's ControllerApis.createTopics).
+    let cluster_create = auth.check(AclOperation::Create, ResourceType::Cluster, CLUSTER_NAME);
     let mut response = CreateTopicsResponse::default();
     response.topics = request
         .topics
@@ -43,6 +49,12 @@ pub fn handle(
                     format!("Create topics request from client `{}` contains multiple entries for the following topics: {name}", ctx.client_id.as_deref().unwrap_or("")),
                 );
             }
+            if !cluster_create && !auth.authorize(AclOperation::Create, ResourceType::Topic, name) {
+                return failed(
+                    ResponseError::TopicAuthorizationFailed,
+                    "Authorization failed.".to_string(),
+                );
+            }
             let new = NewTopic {
                 name: name.to_string(),
                 num_partitions: topic.num_partitions,
@@ -59,6 +71,19 @@ pub fn handle(
                     .collect(),
             };
             match broker.create_topic(&new, request.validate_only) {
+                Ok(created)
+                    if !auth.check(AclOperation::DescribeConfigs, ResourceType::Topic, name) =>
+                {
+                    // Created, but its configs are not shown to one who may
+                    // not describe them.
+                    CreatableTopicResult::default()
+                        .with_name(topic.name.clone())
+                        .with_topic_id(if request.validate_only { uuid::Uuid::nil() } else { created.topic_id })
+                        .with_num_partitions(created.num_partitions)
+                        .with_replication_factor(created.replication_factor)
+                        .with_topic_config_error_code(ResponseError::TopicAuthorizationFailed.code())
+                        .with_configs(Some(Vec::new()))
+                }
                 Ok(created) => {
                     let overrides: BTreeMap<String, String> = created.configs.clone();
                     let image = broker.metadata.image();

@@ -3,6 +3,9 @@
 //! Records below the new start are no longer read; the segments wholly
 //! below it are deleted by the next retention check.
 
+use super::RequestContext;
+use super::auth_helper::AuthHelper;
+use crate::authorizer::{AclOperation, ResourceType};
 use crate::broker::Broker;
 use crate::metadata::is_internal_topic;
 use crate::storage::ReadError;
@@ -17,13 +20,19 @@ use tracing::{error, info};
 /// The offset that stands for the partition's high watermark.
 const HIGH_WATERMARK: i64 = -1;
 
-pub fn handle(broker: &Broker, request: &DeleteRecordsRequest) -> DeleteRecordsResponse {
+pub fn handle(
+    broker: &Broker,
+    ctx: &RequestContext,
+    request: &DeleteRecordsRequest,
+) -> DeleteRecordsResponse {
     let image = broker.metadata.image();
+    let auth = AuthHelper::new(broker, ctx);
     let mut moved = false;
     let topics = request
         .topics
         .iter()
         .map(|topic| {
+            let authorized = auth.authorize(AclOperation::Delete, ResourceType::Topic, &topic.name);
             let partitions = topic
                 .partitions
                 .iter()
@@ -31,6 +40,9 @@ pub fn handle(broker: &Broker, request: &DeleteRecordsRequest) -> DeleteRecordsR
                     let result = DeleteRecordsPartitionResult::default()
                         .with_partition_index(p.partition_index);
                     let mut deleted = || -> Result<i64, ResponseError> {
+                        if !authorized {
+                            return Err(ResponseError::TopicAuthorizationFailed);
+                        }
                         let topic_image = image
                             .topic(&topic.name)
                             .filter(|t| t.partitions.contains_key(&p.partition_index))

@@ -1,7 +1,9 @@
 //! DeleteTopics (key 20): topics removed from the metadata log, with their
 //! logs. By name before v6, by name or id from v6 on.
 
+use super::auth_helper::AuthHelper;
 use super::{RequestContext, controller_error};
+use crate::authorizer::{AclOperation, ResourceType};
 use crate::broker::Broker;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::delete_topics_response::DeletableTopicResult;
@@ -27,6 +29,7 @@ pub fn handle(
             .map(|n| (Some(n.clone()), Uuid::nil()))
             .collect()
     };
+    let auth = AuthHelper::new(broker, ctx);
     let mut response = DeleteTopicsResponse::default();
     response.responses = targets
         .into_iter()
@@ -47,6 +50,17 @@ pub fn handle(
                     .with_error_message(Some(StrBytes::from_string(message)))
             };
             let image = broker.metadata.image();
+            // A topic one may not describe answers as one may not delete
+            // (before saying whether it exists, for a name).
+            if let Some(name) = &name
+                && topic_id.is_nil()
+                && !auth.authorize(AclOperation::Describe, ResourceType::Topic, name)
+            {
+                return fail(
+                    ResponseError::TopicAuthorizationFailed,
+                    "Authorization failed.".into(),
+                );
+            }
             let id = match (&name, topic_id.is_nil()) {
                 (Some(name), true) => match image.topic(name) {
                     Some(topic) => topic.id,
@@ -65,6 +79,15 @@ pub fn handle(
                     );
                 }
             };
+            if let Some(topic) = image.topic_by_id(&id)
+                && (!auth.authorize(AclOperation::Describe, ResourceType::Topic, &topic.name)
+                    || !auth.authorize(AclOperation::Delete, ResourceType::Topic, &topic.name))
+            {
+                return fail(
+                    ResponseError::TopicAuthorizationFailed,
+                    "Authorization failed.".into(),
+                );
+            }
             match broker.delete_topic(id) {
                 Ok(deleted) => result
                     .with_name(Some(TopicName(StrBytes::from_string(deleted))))

@@ -1,7 +1,8 @@
 //! DescribeCluster (key 60): this node, as the cluster's only broker.
 
 use super::RequestContext;
-use super::metadata::CLUSTER_AUTHORIZED_OPERATIONS;
+use super::auth_helper::AuthHelper;
+use crate::authorizer::{AclOperation, CLUSTER_NAME, ResourceType};
 use crate::broker::Broker;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::describe_cluster_response::DescribeClusterBroker;
@@ -32,10 +33,13 @@ pub fn handle(
             .with_host(StrBytes::from_string(ctx.listener.advertised_host.clone()))
             .with_port(i32::from(ctx.listener.advertised_port)),
     ];
-    response.cluster_authorized_operations = if request.include_cluster_authorized_operations {
-        CLUSTER_AUTHORIZED_OPERATIONS
-    } else {
+    let auth = AuthHelper::new(broker, ctx);
+    response.cluster_authorized_operations = if !request.include_cluster_authorized_operations {
         i32::MIN
+    } else if auth.authorize_cluster(AclOperation::Describe) {
+        auth.authorized_operations(ResourceType::Cluster, CLUSTER_NAME)
+    } else {
+        0
     };
     response
 }

@@ -1,6 +1,9 @@
 //! DescribeConfigs (key 32): the effective configuration of topics and of
 //! this broker, with where each value comes from.
 
+use super::RequestContext;
+use super::auth_helper::AuthHelper;
+use crate::authorizer::AclOperation;
 use crate::broker::Broker;
 use crate::metadata::records::TOPIC_RESOURCE;
 use crate::metadata::topic_config::{ConfigSource, DynamicBrokerConfigs, resolve_topic_configs};
@@ -15,7 +18,12 @@ use kafka_protocol::protocol::StrBytes;
 /// Kafka's `ConfigResource.Type.BROKER`.
 const BROKER_RESOURCE: i8 = 4;
 
-pub fn handle(broker: &Broker, request: &DescribeConfigsRequest) -> DescribeConfigsResponse {
+pub fn handle(
+    broker: &Broker,
+    ctx: &RequestContext,
+    request: &DescribeConfigsRequest,
+) -> DescribeConfigsResponse {
+    let auth = AuthHelper::new(broker, ctx);
     let mut response = DescribeConfigsResponse::default();
     response.results = request
         .resources
@@ -30,14 +38,20 @@ pub fn handle(broker: &Broker, request: &DescribeConfigsRequest) -> DescribeConf
                     .as_ref()
                     .is_none_or(|keys| keys.iter().any(|k| k.as_str() == name))
             };
-            let configs = match resource.resource_type {
-                TOPIC_RESOURCE => {
+            let authorized = auth.authorize_configs(
+                AclOperation::DescribeConfigs,
+                resource.resource_type,
+                resource.resource_name.as_str(),
+            );
+            let configs = match (authorized, resource.resource_type) {
+                (Err(error), _) => Err((error, "Authorization failed.".to_string())),
+                (Ok(()), TOPIC_RESOURCE) => {
                     topic_configs(broker, request, resource.resource_name.as_str(), &wanted)
                 }
-                BROKER_RESOURCE => {
+                (Ok(()), BROKER_RESOURCE) => {
                     broker_configs(broker, request, resource.resource_name.as_str(), &wanted)
                 }
-                other => Err((
+                (Ok(()), other) => Err((
                     ResponseError::InvalidRequest,
                     format!("Unsupported resource type {other}"),
                 )),

@@ -1,13 +1,17 @@
 //! DescribeGroups (key 15): state, protocol and members of groups.
+//!
+//! As in Kafka's KafkaApis, a group needs DESCRIBE: the others are answered
+//! first, with GROUP_AUTHORIZATION_FAILED and nothing else. The authorized
+//! operations (v3+, when asked for) are the request's on each group.
 
 use super::RequestContext;
+use super::auth_helper::AuthHelper;
+use crate::authorizer::{AclOperation, ResourceType};
 use crate::broker::Broker;
+use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::describe_groups_response::{DescribedGroup, DescribedGroupMember};
-use kafka_protocol::messages::{DescribeGroupsRequest, DescribeGroupsResponse};
+use kafka_protocol::messages::{DescribeGroupsRequest, DescribeGroupsResponse, GroupId};
 use kafka_protocol::protocol::StrBytes;
-
-/// Operations allowed on a group without an authorizer: READ, DELETE, DESCRIBE.
-const GROUP_AUTHORIZED_OPERATIONS: i32 = (1 << 3) | (1 << 6) | (1 << 8);
 
 pub fn handle(
     broker: &Broker,
@@ -15,11 +19,22 @@ pub fn handle(
     request: &DescribeGroupsRequest,
 ) -> DescribeGroupsResponse {
     let with_instance_ids = ctx.api_version >= 4;
+    let with_operations = ctx.api_version >= 3 && request.include_authorized_operations;
+    let auth = AuthHelper::new(broker, ctx);
+    let (authorized, unauthorized): (Vec<&GroupId>, Vec<&GroupId>) = request
+        .groups
+        .iter()
+        .partition(|id| auth.authorize(AclOperation::Describe, ResourceType::Group, id));
+    let denied = unauthorized.into_iter().map(|id| {
+        // Kafka's `DescribeGroupsResponse.groupError`.
+        DescribedGroup::default()
+            .with_group_id(id.clone())
+            .with_error_code(ResponseError::GroupAuthorizationFailed.code())
+            .with_authorized_operations(i32::MIN)
+    });
     DescribeGroupsResponse::default().with_groups(
-        request
-            .groups
-            .iter()
-            .map(|id| {
+        denied
+            .chain(authorized.into_iter().map(|id| {
                 let group = broker.groups.describe_group(id);
                 DescribedGroup::default()
                     .with_group_id(id.clone())
@@ -54,12 +69,12 @@ pub fn handle(
                             )
                             .collect(),
                     )
-                    .with_authorized_operations(if request.include_authorized_operations {
-                        GROUP_AUTHORIZED_OPERATIONS
+                    .with_authorized_operations(if with_operations {
+                        auth.authorized_operations(ResourceType::Group, id)
                     } else {
                         i32::MIN
                     })
-            })
+            }))
             .collect(),
     )
 }

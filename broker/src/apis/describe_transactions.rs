@@ -1,6 +1,11 @@
 //! DescribeTransactions (key 65): the state of transactional ids, for
-//! operators (`kafka-transactions.sh describe`).
+//! operators (`kafka-transactions.sh describe`). As in Kafka's KafkaApis,
+//! an id needs DESCRIBE (else TRANSACTIONAL_ID_AUTHORIZATION_FAILED) and
+//! only the topics with DESCRIBE show among its partitions.
 
+use super::RequestContext;
+use super::auth_helper::AuthHelper;
+use crate::authorizer::{AclOperation, ResourceType};
 use crate::broker::Broker;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::describe_transactions_response::{TopicData, TransactionState};
@@ -12,13 +17,19 @@ use std::collections::BTreeMap;
 
 pub fn handle(
     broker: &Broker,
+    ctx: &RequestContext,
     request: &DescribeTransactionsRequest,
 ) -> DescribeTransactionsResponse {
+    let auth = AuthHelper::new(broker, ctx);
     let states = request
         .transactional_ids
         .iter()
         .map(|id| {
             let state = TransactionState::default().with_transactional_id(id.clone());
+            if !auth.authorize(AclOperation::Describe, ResourceType::TransactionalId, id) {
+                return state
+                    .with_error_code(ResponseError::TransactionalIdAuthorizationFailed.code());
+            }
             let Some(txn) = broker.txns.describe(id) else {
                 return state
                     .with_error_code(ResponseError::TransactionalIdNotFound.code())
@@ -40,6 +51,9 @@ pub fn handle(
                 .with_topics(
                     by_topic
                         .into_iter()
+                        .filter(|(topic, _)| {
+                            auth.authorize(AclOperation::Describe, ResourceType::Topic, topic)
+                        })
                         .map(|(topic, partitions)| {
                             TopicData::default()
                                 .with_topic(TopicName(StrBytes::from_string(topic.to_string())))

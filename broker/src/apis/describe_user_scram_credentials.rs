@@ -1,6 +1,9 @@
 //! DescribeUserScramCredentials (key 50): which SCRAM mechanisms each user
 //! has a credential for, and its iterations (never the keys).
 
+use super::RequestContext;
+use super::auth_helper::AuthHelper;
+use crate::authorizer::AclOperation;
 use crate::broker::Broker;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::describe_user_scram_credentials_response::{
@@ -14,8 +17,16 @@ use std::collections::{BTreeMap, HashSet};
 
 pub fn handle(
     broker: &Broker,
+    ctx: &RequestContext,
     request: &DescribeUserScramCredentialsRequest,
 ) -> DescribeUserScramCredentialsResponse {
+    if !AuthHelper::new(broker, ctx).authorize_cluster(AclOperation::Describe) {
+        return DescribeUserScramCredentialsResponse::default()
+            .with_error_code(ResponseError::ClusterAuthorizationFailed.code())
+            .with_error_message(Some(StrBytes::from_static_str(
+                "Cluster authorization failed.",
+            )));
+    }
     let image = broker.metadata.image();
     let mut by_user: BTreeMap<String, Vec<CredentialInfo>> = BTreeMap::new();
     for credential in image.scram_credentials() {

@@ -229,3 +229,21 @@ impl ErrorCodes for DeleteGroupsResponse {
         self.results.iter().for_each(|g| f(g.error_code));
     }
 }
+
+impl ErrorCodes for DescribeAclsResponse {
+    fn for_each_error_code(&self, f: &mut dyn FnMut(i16)) {
+        f(self.error_code);
+    }
+}
+
+impl ErrorCodes for CreateAclsResponse {
+    fn for_each_error_code(&self, f: &mut dyn FnMut(i16)) {
+        self.results.iter().for_each(|r| f(r.error_code));
+    }
+}
+
+impl ErrorCodes for DeleteAclsResponse {
+    fn for_each_error_code(&self, f: &mut dyn FnMut(i16)) {
+        self.filter_results.iter().for_each(|r| f(r.error_code));
+    }
+}

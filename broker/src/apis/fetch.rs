@@ -7,6 +7,8 @@
 //! with epoch 0 opens one, later fetches carry its id and next epoch.
 
 use super::RequestContext;
+use super::auth_helper::AuthHelper;
+use crate::authorizer::{AclOperation, ResourceType};
 use crate::broker::Broker;
 use crate::fetch_session::{CachedPartition, FetchSession, PartitionKey};
 use crate::metadata::MetadataImage;
@@ -24,6 +26,7 @@ use kafka_protocol::messages::fetch_response::{
 use kafka_protocol::messages::{FetchRequest, FetchResponse, ProducerId, TopicName};
 use kafka_protocol::protocol::StrBytes;
 use parking_lot::Mutex;
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -94,7 +97,26 @@ pub async fn handle(broker: &Broker, ctx: &RequestContext, request: FetchRequest
         _ => requested,
     };
 
-    let reads = read_with_wait(broker, &request, &targets).await;
+    // Consumers need READ on each topic they fetch.
+    let denied: HashSet<String> = {
+        let auth = AuthHelper::new(broker, ctx);
+        if auth.enabled() {
+            let names: Vec<&str> = targets
+                .iter()
+                .map(|(key, _)| key.topic.as_str())
+                .filter(|name| !name.is_empty())
+                .collect();
+            let allowed = auth.filter(AclOperation::Read, ResourceType::Topic, names.clone());
+            names
+                .into_iter()
+                .filter(|name| !allowed.contains(name))
+                .map(str::to_string)
+                .collect()
+        } else {
+            HashSet::new()
+        }
+    };
+    let reads = read_with_wait(broker, &request, &targets, &denied).await;
 
     let mut response = FetchResponse::default();
     let answered: Vec<(PartitionKey, PartitionData)> = match context {
@@ -306,6 +328,7 @@ async fn read_with_wait(
     broker: &Broker,
     request: &FetchRequest,
     targets: &[(PartitionKey, CachedPartition)],
+    denied: &HashSet<String>,
 ) -> Vec<(PartitionKey, PartitionData)> {
     let deadline = Instant::now() + Duration::from_millis(request.max_wait_ms.max(0) as u64);
     let notifiers: Vec<Arc<Notify>> = targets
@@ -318,7 +341,7 @@ async fn read_with_wait(
             waiter.as_mut().enable();
         }
         let image = broker.metadata.image();
-        let reads = storage_io::blocking(|| read_all(broker, &image, request, targets));
+        let reads = storage_io::blocking(|| read_all(broker, &image, request, targets, denied));
         let bytes: usize = reads
             .iter()
             .map(|(_, d)| d.records.as_ref().map_or(0, Bytes::len))
@@ -343,6 +366,7 @@ fn read_all(
     image: &MetadataImage,
     request: &FetchRequest,
     targets: &[(PartitionKey, CachedPartition)],
+    denied: &HashSet<String>,
 ) -> Vec<(PartitionKey, PartitionData)> {
     let mut remaining = request.max_bytes.max(0) as usize;
     // Until some partition returns data, its first batch is returned even
@@ -352,6 +376,10 @@ fn read_all(
     targets
         .iter()
         .map(|(key, partition)| {
+            if denied.contains(&key.topic) {
+                let data = error_partition(key.partition, ResponseError::TopicAuthorizationFailed);
+                return (key.clone(), data);
+            }
             let data = read_partition(
                 broker,
                 image,

@@ -1,8 +1,12 @@
 //! FindCoordinator (key 10): this broker coordinates every group and every
 //! transactional id. It creates `__consumer_offsets` and
-//! `__transaction_state` on first use, as Kafka does.
+//! `__transaction_state` on first use, as Kafka does. A group key needs
+//! DESCRIBE on the group, a transactional id DESCRIBE on it (Kafka's
+//! `getCoordinator`), checked before any topic is created.
 
 use super::RequestContext;
+use super::auth_helper::AuthHelper;
+use crate::authorizer::{AclOperation, ResourceType};
 use crate::broker::Broker;
 use crate::coordinator::internal_topic::InternalTopic;
 use kafka_protocol::error::ResponseError;
@@ -16,6 +20,11 @@ const TRANSACTION_KEY_TYPE: i8 = 1;
 /// Why a key has no coordinator here.
 type NoCoordinator = (ResponseError, &'static str);
 
+/// Kafka's messages of the authorization errors (`Errors.message()`), which
+/// it sends before v4 only.
+const GROUP_AUTHORIZATION_FAILED: &str = "Group authorization failed.";
+const TRANSACTIONAL_ID_AUTHORIZATION_FAILED: &str = "Transactional Id authorization failed.";
+
 pub fn handle(
     broker: &Broker,
     ctx: &RequestContext,
@@ -27,9 +36,28 @@ pub fn handle(
     } else {
         vec![request.key.clone()]
     };
+    let auth = AuthHelper::new(broker, ctx);
     let found: Vec<(StrBytes, Result<(), NoCoordinator>)> = keys
         .into_iter()
         .map(|key| {
+            if request.key_type == GROUP_KEY_TYPE
+                && !auth.authorize(AclOperation::Describe, ResourceType::Group, &key)
+            {
+                let denied = (
+                    ResponseError::GroupAuthorizationFailed,
+                    GROUP_AUTHORIZATION_FAILED,
+                );
+                return (key, Err(denied));
+            }
+            if request.key_type == TRANSACTION_KEY_TYPE
+                && !auth.authorize(AclOperation::Describe, ResourceType::TransactionalId, &key)
+            {
+                let denied = (
+                    ResponseError::TransactionalIdAuthorizationFailed,
+                    TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+                );
+                return (key, Err(denied));
+            }
             let result = match request.key_type {
                 GROUP_KEY_TYPE => broker.offsets_topic().partitions(),
                 TRANSACTION_KEY_TYPE if key.is_empty() => Err(ResponseError::InvalidRequest),
@@ -69,7 +97,11 @@ pub fn handle(
                     .with_node_id(BrokerId(-1))
                     .with_port(-1)
                     .with_error_code(error.code())
-                    .with_error_message(Some(StrBytes::from_static_str(message))),
+                    // Kafka's v4+ authorization failures carry no message.
+                    .with_error_message(
+                        (!is_authorization_error(error))
+                            .then(|| StrBytes::from_static_str(message)),
+                    ),
             })
             .collect();
     } else if let Some((_, result)) = found.into_iter().next() {
@@ -90,4 +122,11 @@ pub fn handle(
         }
     }
     response
+}
+
+fn is_authorization_error(error: ResponseError) -> bool {
+    matches!(
+        error,
+        ResponseError::GroupAuthorizationFailed | ResponseError::TransactionalIdAuthorizationFailed
+    )
 }

@@ -2,7 +2,9 @@
 //! operations on a resource's configuration, each resource answered on its
 //! own; a topic's new settings apply to its live logs at once.
 
-use super::{controller_error, repeated};
+use super::auth_helper::AuthHelper;
+use super::{RequestContext, controller_error, repeated};
+use crate::authorizer::AclOperation;
 use crate::broker::Broker;
 use crate::metadata::controller::ConfigChange;
 use kafka_protocol::error::ResponseError;
@@ -18,8 +20,10 @@ const SUBTRACT: i8 = 3;
 
 pub fn handle(
     broker: &Broker,
+    ctx: &RequestContext,
     request: &IncrementalAlterConfigsRequest,
 ) -> IncrementalAlterConfigsResponse {
+    let auth = AuthHelper::new(broker, ctx);
     let duplicates = repeated(
         request
             .resources
@@ -32,6 +36,8 @@ pub fn handle(
         .map(|resource| {
             let name = resource.resource_name.as_str();
             let altered = || -> Result<(), (ResponseError, String)> {
+                auth.authorize_configs(AclOperation::AlterConfigs, resource.resource_type, name)
+                    .map_err(|error| (error, "Authorization failed.".to_string()))?;
                 if duplicates.contains(&(resource.resource_type, name)) {
                     return Err((ResponseError::InvalidRequest, "Duplicate resource.".into()));
                 }

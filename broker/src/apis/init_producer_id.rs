@@ -4,6 +4,8 @@
 //! which fences the previous instance and aborts its open transaction.
 
 use super::RequestContext;
+use super::auth_helper::AuthHelper;
+use crate::authorizer::{AclOperation, CLUSTER_NAME, ResourceType};
 use crate::broker::Broker;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::{InitProducerIdRequest, InitProducerIdResponse, ProducerId};
@@ -17,6 +19,23 @@ pub fn handle(
     let response = InitProducerIdResponse::default()
         .with_producer_id(ProducerId(-1))
         .with_producer_epoch(-1);
+    // As Kafka's KafkaApis: a transactional producer needs WRITE on its
+    // transactional id; an idempotent one IDEMPOTENT_WRITE on the cluster
+    // (not logged when denied) or WRITE on some topic.
+    let auth = AuthHelper::new(broker, ctx);
+    let denied = match &request.transactional_id {
+        Some(id) => (!auth.authorize(AclOperation::Write, ResourceType::TransactionalId, id))
+            .then_some(ResponseError::TransactionalIdAuthorizationFailed),
+        None => (!auth.check(
+            AclOperation::IdempotentWrite,
+            ResourceType::Cluster,
+            CLUSTER_NAME,
+        ) && !auth.authorize_by_resource_type(AclOperation::Write, ResourceType::Topic))
+        .then_some(ResponseError::ClusterAuthorizationFailed),
+    };
+    if let Some(error) = denied {
+        return response.with_error_code(error.code());
+    }
     let generate = || {
         broker
             .producer_ids

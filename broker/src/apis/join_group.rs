@@ -1,9 +1,13 @@
 //! JoinGroup (key 11): a member joins (or rejoins) a group; the response
-//! waits until the group's rebalance completes.
+//! waits until the group's rebalance completes. The member needs READ on
+//! the group.
 
 use super::RequestContext;
+use super::auth_helper::AuthHelper;
+use crate::authorizer::{AclOperation, ResourceType};
 use crate::broker::Broker;
 use crate::coordinator::JoinRequest;
+use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::join_group_response::JoinGroupResponseMember;
 use kafka_protocol::messages::{JoinGroupRequest, JoinGroupResponse};
 use kafka_protocol::protocol::StrBytes;
@@ -13,6 +17,18 @@ pub async fn handle(
     ctx: &RequestContext,
     request: JoinGroupRequest,
 ) -> JoinGroupResponse {
+    if !AuthHelper::new(broker, ctx).authorize(
+        AclOperation::Read,
+        ResourceType::Group,
+        &request.group_id,
+    ) {
+        // Kafka's `JoinGroupRequest.getErrorResponse`: no generation, leader
+        // or member id; no protocol name (an empty one before v7).
+        return JoinGroupResponse::default()
+            .with_error_code(ResponseError::GroupAuthorizationFailed.code())
+            .with_generation_id(-1)
+            .with_protocol_name((ctx.api_version < 7).then(StrBytes::default));
+    }
     let join = JoinRequest {
         group_id: request.group_id.to_string(),
         member_id: request.member_id.to_string(),

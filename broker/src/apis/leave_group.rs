@@ -1,8 +1,12 @@
 //! LeaveGroup (key 13): members leave; the group rebalances without them.
-//! One member before v3, a batch from v3 on.
+//! One member before v3, a batch from v3 on. Leaving needs READ on the
+//! group; without it the whole request fails (no member results).
 
 use super::RequestContext;
+use super::auth_helper::AuthHelper;
+use crate::authorizer::{AclOperation, ResourceType};
 use crate::broker::Broker;
+use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::leave_group_response::MemberResponse;
 use kafka_protocol::messages::{LeaveGroupRequest, LeaveGroupResponse};
 
@@ -11,6 +15,14 @@ pub fn handle(
     ctx: &RequestContext,
     request: &LeaveGroupRequest,
 ) -> LeaveGroupResponse {
+    if !AuthHelper::new(broker, ctx).authorize(
+        AclOperation::Read,
+        ResourceType::Group,
+        &request.group_id,
+    ) {
+        return LeaveGroupResponse::default()
+            .with_error_code(ResponseError::GroupAuthorizationFailed.code());
+    }
     if ctx.api_version < 3 {
         let errors = broker.groups.leave_group(
             &broker.offsets_topic(),

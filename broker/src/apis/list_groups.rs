@@ -1,7 +1,11 @@
 //! ListGroups (key 16): every group, optionally filtered by state (v4+)
-//! and type (v5+). All groups here are classic groups.
+//! and type (v5+). All groups here are classic groups. As in Kafka,
+//! DESCRIBE on the cluster lists every group; otherwise only the groups
+//! the request may DESCRIBE are listed, with no error.
 
 use super::RequestContext;
+use super::auth_helper::AuthHelper;
+use crate::authorizer::{AclOperation, CLUSTER_NAME, ResourceType};
 use crate::broker::Broker;
 use kafka_protocol::messages::list_groups_response::ListedGroup;
 use kafka_protocol::messages::{GroupId, ListGroupsRequest, ListGroupsResponse};
@@ -12,6 +16,9 @@ pub fn handle(
     ctx: &RequestContext,
     request: &ListGroupsRequest,
 ) -> ListGroupsResponse {
+    let auth = AuthHelper::new(broker, ctx);
+    // Neither check is logged when denied (Kafka's `logIfDenied = false`).
+    let all_groups = auth.check(AclOperation::Describe, ResourceType::Cluster, CLUSTER_NAME);
     let states: Vec<String> = request
         .states_filter
         .iter()
@@ -32,6 +39,9 @@ pub fn handle(
             .into_iter()
             .filter(|(_, _, state)| {
                 states.is_empty() || states.contains(&state.to_ascii_lowercase())
+            })
+            .filter(|(id, _, _)| {
+                all_groups || auth.check(AclOperation::Describe, ResourceType::Group, id)
             })
             .map(|(id, protocol_type, state)| {
                 let mut listed = ListedGroup::default()

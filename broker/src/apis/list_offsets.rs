@@ -3,6 +3,8 @@
 //! timestamp.
 
 use super::RequestContext;
+use super::auth_helper::AuthHelper;
+use crate::authorizer::{AclOperation, ResourceType};
 use crate::broker::Broker;
 use crate::storage::TimestampAndOffset;
 use crate::storage_io;
@@ -29,6 +31,7 @@ pub fn handle(
     // READ_COMMITTED (isolation level 1, from v2 on) stops at the last stable offset.
     let read_committed = request.isolation_level == 1;
     let image = broker.metadata.image();
+    let auth = AuthHelper::new(broker, ctx);
     let duplicates = super::repeated(request.topics.iter().flat_map(|t| {
         t.partitions
             .iter()
@@ -41,12 +44,16 @@ pub fn handle(
         .iter()
         .map(|topic| {
             let topic_image = image.topic(&topic.name);
+            let authorized = auth.authorize(AclOperation::Describe, ResourceType::Topic, &topic.name);
             let partitions = topic
                 .partitions
                 .iter()
                 .map(|p| {
                     let index = p.partition_index;
                     let answer = || -> Result<(i64, i64, i32), ResponseError> {
+                        if !authorized {
+                            return Err(ResponseError::TopicAuthorizationFailed);
+                        }
                         if duplicates.contains(&(topic.name.as_str(), index)) {
                             return Err(ResponseError::InvalidRequest);
                         }

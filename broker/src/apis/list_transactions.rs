@@ -1,9 +1,12 @@
 //! ListTransactions (key 66): the transactional ids, filtered by state,
 //! producer id and (v1) how long they have run, for operators
 //! (`kafka-transactions.sh list`). Unknown state names come back in
-//! `UnknownStateFilters`.
+//! `UnknownStateFilters`. Only the ids the principal may DESCRIBE are
+//! listed, as in Kafka's KafkaApis.
 
 use super::RequestContext;
+use super::auth_helper::AuthHelper;
+use crate::authorizer::{AclOperation, ResourceType};
 use crate::broker::Broker;
 use crate::coordinator::transaction_log::TransactionState;
 use kafka_protocol::messages::list_transactions_response::TransactionState as Listed;
@@ -35,6 +38,7 @@ pub fn handle(
     // A duration filter (v1) keeps transactions running longer than it.
     let min_duration =
         (ctx.api_version >= 1 && request.duration_filter >= 0).then_some(request.duration_filter);
+    let auth = AuthHelper::new(broker, ctx);
     let listed = broker
         .txns
         .list()
@@ -48,6 +52,13 @@ pub fn handle(
         })
         .filter(|t| {
             min_duration.is_none_or(|d| t.start_timestamp_ms >= 0 && now - t.start_timestamp_ms > d)
+        })
+        .filter(|t| {
+            auth.authorize(
+                AclOperation::Describe,
+                ResourceType::TransactionalId,
+                &t.transactional_id,
+            )
         })
         .map(|t| {
             Listed::default()

@@ -3,7 +3,8 @@
 //! `auto.create.topics.enable` allow it.
 
 use super::RequestContext;
-use super::describe_topic_partitions::TOPIC_AUTHORIZED_OPERATIONS;
+use super::auth_helper::AuthHelper;
+use crate::authorizer::{AclOperation, CLUSTER_NAME, ResourceType};
 use crate::broker::Broker;
 use crate::coordinator::OFFSETS_TOPIC;
 use crate::coordinator::internal_topic::InternalTopic;
@@ -19,12 +20,8 @@ use kafka_protocol::protocol::StrBytes;
 use tracing::warn;
 use uuid::Uuid;
 
-/// Operations allowed on the cluster without an authorizer: CREATE, ALTER,
-/// DESCRIBE, CLUSTER_ACTION, DESCRIBE_CONFIGS, ALTER_CONFIGS, IDEMPOTENT_WRITE.
-pub const CLUSTER_AUTHORIZED_OPERATIONS: i32 =
-    (1 << 5) | (1 << 7) | (1 << 8) | (1 << 9) | (1 << 10) | (1 << 11) | (1 << 12);
 /// "Not requested" for authorized-operations fields.
-const OPERATIONS_NOT_REQUESTED: i32 = i32::MIN;
+pub const OPERATIONS_NOT_REQUESTED: i32 = i32::MIN;
 
 pub fn handle(
     broker: &Broker,
@@ -38,31 +35,63 @@ pub fn handle(
     };
     let allow_auto_create = (ctx.api_version < 4 || request.allow_auto_topic_creation)
         && broker.config.auto_create_topics_enable;
-    let topic_operations = if request.include_topic_authorized_operations {
-        TOPIC_AUTHORIZED_OPERATIONS
-    } else {
-        OPERATIONS_NOT_REQUESTED
+    let auth = AuthHelper::new(broker, ctx);
+    let may_describe = |name: &str, log: bool| {
+        if log {
+            auth.authorize(AclOperation::Describe, ResourceType::Topic, name)
+        } else {
+            auth.check(AclOperation::Describe, ResourceType::Topic, name)
+        }
+    };
+    let unauthorized = |name: Option<&str>, id: Uuid| {
+        error_topic(ResponseError::TopicAuthorizationFailed, name, id)
     };
 
     let mut image = broker.metadata.image();
     let mut topics = Vec::new();
+    // Topics one may not describe are left out of a listing and answer
+    // TOPIC_AUTHORIZATION_FAILED when named (without saying whether they
+    // exist); those answers get no authorized operations.
+    let mut denied = Vec::new();
     if all_topics {
-        topics.extend(image.topics().map(|t| describe_topic(broker, t)));
+        topics.extend(
+            image
+                .topics()
+                .filter(|t| may_describe(&t.name, false))
+                .map(|t| describe_topic(broker, t)),
+        );
     } else {
         for requested in request.topics.iter().flatten() {
             let name = requested.name.as_ref().map(|n| n.as_str());
             let topic = match (name, requested.topic_id) {
                 (Some(name), id) if id.is_nil() => {
+                    if !may_describe(name, true) {
+                        denied.push(unauthorized(Some(name), Uuid::nil()));
+                        continue;
+                    }
                     if image.topic(name).is_none()
                         && allow_auto_create
                         && validate_topic_name(name).is_ok()
                     {
+                        // Creating needs CREATE on the cluster or the topic.
+                        if !auth.check(AclOperation::Create, ResourceType::Cluster, CLUSTER_NAME)
+                            && !auth.authorize(AclOperation::Create, ResourceType::Topic, name)
+                        {
+                            denied.push(unauthorized(Some(name), Uuid::nil()));
+                            continue;
+                        }
                         auto_create(broker, name);
                         image = broker.metadata.image();
                     }
                     lookup_by_name(broker, &image, name)
                 }
                 (None, id) if !id.is_nil() => match image.topic_by_id(&id) {
+                    // Topic ids are not secret: the id is answered with
+                    // the error.
+                    Some(topic) if !may_describe(&topic.name, true) => {
+                        denied.push(unauthorized(None, id));
+                        continue;
+                    }
                     Some(topic) => describe_topic(broker, topic),
                     None => error_topic(ResponseError::UnknownTopicId, None, id),
                 },
@@ -72,8 +101,17 @@ pub fn handle(
         }
     }
     for topic in &mut topics {
-        topic.topic_authorized_operations = topic_operations;
+        topic.topic_authorized_operations = match &topic.name {
+            Some(name) if request.include_topic_authorized_operations => {
+                auth.authorized_operations(ResourceType::Topic, name)
+            }
+            _ => OPERATIONS_NOT_REQUESTED,
+        };
     }
+    for topic in &mut denied {
+        topic.topic_authorized_operations = OPERATIONS_NOT_REQUESTED;
+    }
+    topics.extend(denied);
 
     let mut response = MetadataResponse::default();
     response.brokers = vec![
@@ -85,10 +123,12 @@ pub fn handle(
     response.cluster_id = Some(StrBytes::from_string(broker.meta.cluster_id.clone()));
     response.controller_id = BrokerId(broker.config.node_id);
     response.topics = topics;
-    response.cluster_authorized_operations = if request.include_cluster_authorized_operations {
-        CLUSTER_AUTHORIZED_OPERATIONS
-    } else {
+    response.cluster_authorized_operations = if !request.include_cluster_authorized_operations {
         OPERATIONS_NOT_REQUESTED
+    } else if auth.authorize_cluster(AclOperation::Describe) {
+        auth.authorized_operations(ResourceType::Cluster, CLUSTER_NAME)
+    } else {
+        0
     };
     response
 }

@@ -11,11 +11,15 @@ pub mod add_partitions_to_txn;
 pub mod alter_configs;
 pub mod alter_user_scram_credentials;
 pub mod api_versions;
+pub mod auth_helper;
+pub mod create_acls;
 pub mod create_partitions;
 pub mod create_topics;
+pub mod delete_acls;
 pub mod delete_groups;
 pub mod delete_records;
 pub mod delete_topics;
+pub mod describe_acls;
 pub mod describe_cluster;
 pub mod describe_configs;
 pub mod describe_groups;
@@ -113,6 +117,10 @@ pub const SUPPORTED_APIS: &[ApiSupport] = &[
     api(ApiKey::AddOffsetsToTxn, 0, 4),
     api(ApiKey::EndTxn, 0, 4),
     api(ApiKey::TxnOffsetCommit, 0, 4),
+    // v0 (no pattern type) is gone, as in Kafka 4.0.
+    api(ApiKey::DescribeAcls, 1, 3),
+    api(ApiKey::CreateAcls, 1, 3),
+    api(ApiKey::DeleteAcls, 1, 3),
     api(ApiKey::DescribeConfigs, 1, 4),
     api(ApiKey::AlterConfigs, 0, 2),
     api(ApiKey::CreatePartitions, 0, 3),
@@ -253,7 +261,7 @@ async fn dispatch(
                 broker,
                 out,
                 &ctx,
-                describe_topic_partitions::handle(broker, &request),
+                describe_topic_partitions::handle(broker, &ctx, &request),
             )
         }
         ApiKey::Fetch => {
@@ -306,18 +314,23 @@ async fn dispatch(
         }
         ApiKey::AlterConfigs => {
             let request = decode(&ctx, &mut buf)?;
-            let response = storage_io::blocking(|| alter_configs::handle(broker, &request));
+            let response = storage_io::blocking(|| alter_configs::handle(broker, &ctx, &request));
             respond(broker, out, &ctx, response)
         }
         ApiKey::IncrementalAlterConfigs => {
             let request = decode(&ctx, &mut buf)?;
             let response =
-                storage_io::blocking(|| incremental_alter_configs::handle(broker, &request));
+                storage_io::blocking(|| incremental_alter_configs::handle(broker, &ctx, &request));
             respond(broker, out, &ctx, response)
         }
         ApiKey::DeleteRecords => {
             let request = decode(&ctx, &mut buf)?;
-            respond(broker, out, &ctx, delete_records::handle(broker, &request))
+            respond(
+                broker,
+                out,
+                &ctx,
+                delete_records::handle(broker, &ctx, &request),
+            )
         }
         ApiKey::CreatePartitions => {
             let request = decode(&ctx, &mut buf)?;
@@ -325,7 +338,7 @@ async fn dispatch(
                 broker,
                 out,
                 &ctx,
-                create_partitions::handle(broker, &request),
+                create_partitions::handle(broker, &ctx, &request),
             )
         }
         ApiKey::InitProducerId => {
@@ -363,7 +376,7 @@ async fn dispatch(
                 broker,
                 out,
                 &ctx,
-                describe_transactions::handle(broker, &request),
+                describe_transactions::handle(broker, &ctx, &request),
             )
         }
         ApiKey::ListTransactions => {
@@ -398,13 +411,33 @@ async fn dispatch(
                 broker,
                 out,
                 &ctx,
-                describe_user_scram_credentials::handle(broker, &request),
+                describe_user_scram_credentials::handle(broker, &ctx, &request),
             )
         }
         ApiKey::AlterUserScramCredentials => {
             let request = decode(&ctx, &mut buf)?;
-            let response =
-                storage_io::blocking(|| alter_user_scram_credentials::handle(broker, &request));
+            let response = storage_io::blocking(|| {
+                alter_user_scram_credentials::handle(broker, &ctx, &request)
+            });
+            respond(broker, out, &ctx, response)
+        }
+        ApiKey::DescribeAcls => {
+            let request = decode(&ctx, &mut buf)?;
+            respond(
+                broker,
+                out,
+                &ctx,
+                describe_acls::handle(broker, &ctx, &request),
+            )
+        }
+        ApiKey::CreateAcls => {
+            let request = decode(&ctx, &mut buf)?;
+            let response = storage_io::blocking(|| create_acls::handle(broker, &ctx, &request));
+            respond(broker, out, &ctx, response)
+        }
+        ApiKey::DeleteAcls => {
+            let request = decode(&ctx, &mut buf)?;
+            let response = storage_io::blocking(|| delete_acls::handle(broker, &ctx, &request));
             respond(broker, out, &ctx, response)
         }
         ApiKey::DescribeProducers => {
@@ -413,7 +446,7 @@ async fn dispatch(
                 broker,
                 out,
                 &ctx,
-                describe_producers::handle(broker, &request),
+                describe_producers::handle(broker, &ctx, &request),
             )
         }
         ApiKey::DescribeConfigs => {
@@ -422,7 +455,7 @@ async fn dispatch(
                 broker,
                 out,
                 &ctx,
-                describe_configs::handle(broker, &request),
+                describe_configs::handle(broker, &ctx, &request),
             )
         }
         ApiKey::FindCoordinator => {
@@ -454,7 +487,7 @@ async fn dispatch(
         }
         ApiKey::Heartbeat => {
             let request = decode(&ctx, &mut buf)?;
-            respond(broker, out, &ctx, heartbeat::handle(broker, &request))
+            respond(broker, out, &ctx, heartbeat::handle(broker, &ctx, &request))
         }
         ApiKey::LeaveGroup => {
             let request = decode(&ctx, &mut buf)?;
@@ -503,7 +536,12 @@ async fn dispatch(
         }
         ApiKey::DeleteGroups => {
             let request = decode(&ctx, &mut buf)?;
-            respond(broker, out, &ctx, delete_groups::handle(broker, &request))
+            respond(
+                broker,
+                out,
+                &ctx,
+                delete_groups::handle(broker, &ctx, &request),
+            )
         }
         ApiKey::DescribeCluster => {
             let request = decode(&ctx, &mut buf)?;

@@ -5,7 +5,9 @@
 //! checked and appended as bytes; only their base offset and partition
 //! leader epoch are rewritten.
 
+use super::auth_helper::AuthHelper;
 use super::{Outcome, RequestContext};
+use crate::authorizer::{AclOperation, ResourceType};
 use crate::broker::Broker;
 use crate::coordinator::transaction_coordinator::{TransactionCoordinator, TransactionMetadata};
 use crate::metadata::{MetadataImage, TopicImage, is_internal_topic};
@@ -41,9 +43,11 @@ pub fn handle(
         .as_ref()
         .and_then(|id| broker.txns.get(id));
     let txn = txn.as_ref().map(|t| t.lock());
-    // Transactional batches without a transactional id fail the whole
-    // request, as in Kafka's KafkaApis (which cannot authorize them).
-    let unauthorized = request.transactional_id.is_none()
+    let auth = AuthHelper::new(broker, ctx);
+    // Transactional batches fail the whole request unless the producer may
+    // write its transactional id (none given: it cannot), as in Kafka's
+    // KafkaApis.
+    let unauthorized = (request.transactional_id.is_none() || auth.enabled())
         && request
             .topic_data
             .iter()
@@ -52,10 +56,15 @@ pub fn handle(
                 p.records
                     .as_deref()
                     .is_some_and(record_batch::is_transactional)
-            });
+            })
+        && request.transactional_id.as_ref().is_none_or(|id| {
+            !auth.authorize(AclOperation::Write, ResourceType::TransactionalId, id)
+        });
     let mut failures = Vec::new();
     let mut response = ProduceResponse::default();
     for topic in &request.topic_data {
+        let topic_authorized =
+            unauthorized || auth.authorize(AclOperation::Write, ResourceType::Topic, &topic.name);
         let topic_image = image.topic(&topic.name);
         // Only topics that exist get counters (a client may name any).
         let topic_metrics = broker
@@ -71,6 +80,8 @@ pub fn handle(
                     Err(Failure::new(
                         ResponseError::TransactionalIdAuthorizationFailed,
                     ))
+                } else if !topic_authorized {
+                    Err(Failure::new(ResponseError::TopicAuthorizationFailed))
                 } else if valid_acks
                     && is_internal_topic(&topic.name)
                     && ctx.client_id.as_deref() != Some(ADMIN_CLIENT_ID)

@@ -1,9 +1,12 @@
 //! SyncGroup (key 14): the leader hands out assignments; every member gets
-//! its own once the leader's arrives.
+//! its own once the leader's arrives. The member needs READ on the group.
 
 use super::RequestContext;
+use super::auth_helper::AuthHelper;
+use crate::authorizer::{AclOperation, ResourceType};
 use crate::broker::Broker;
 use crate::coordinator::SyncRequest;
+use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::{SyncGroupRequest, SyncGroupResponse};
 use kafka_protocol::protocol::StrBytes;
 
@@ -12,6 +15,21 @@ pub async fn handle(
     ctx: &RequestContext,
     request: SyncGroupRequest,
 ) -> SyncGroupResponse {
+    // From v5 on the protocol type and name are mandatory; Kafka checks
+    // them before the ACLs.
+    if ctx.api_version >= 5 && (request.protocol_type.is_none() || request.protocol_name.is_none())
+    {
+        return SyncGroupResponse::default()
+            .with_error_code(ResponseError::InconsistentGroupProtocol.code());
+    }
+    if !AuthHelper::new(broker, ctx).authorize(
+        AclOperation::Read,
+        ResourceType::Group,
+        &request.group_id,
+    ) {
+        return SyncGroupResponse::default()
+            .with_error_code(ResponseError::GroupAuthorizationFailed.code());
+    }
     let sync = SyncRequest {
         group_id: request.group_id.to_string(),
         generation: request.generation_id,

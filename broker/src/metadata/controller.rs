@@ -592,10 +592,11 @@ impl Controller {
         Ok(start)
     }
 
-    /// Alters SCRAM credentials (AlterUserScramCredentials): `plan` looks
-    /// at the current image and gives the records to write and its answer,
-    /// under the controller's lock so that no other change comes between.
-    pub fn alter_scram_credentials<R>(
+    /// Changes that need no more than the current image to plan (SCRAM
+    /// credentials, ACLs): `plan` looks at it and gives the records to
+    /// write and its answer, under the controller's lock so that no other
+    /// change comes between; the records are written in one batch.
+    pub fn plan_and_commit<R>(
         &self,
         cache: &MetadataCache,
         plan: impl FnOnce(&MetadataImage) -> (Vec<MetadataRecord>, R),
