@@ -3,6 +3,7 @@
 //! crate the broker uses, so a bug in the broker's codec cannot hide itself.
 //!
 //! * [`wire`]: primitives of the wire format;
+//! * [`acls`]: the ACL APIs (CreateAcls, DescribeAcls, DeleteAcls);
 //! * [`protocol`]: requests and responses of the APIs under test;
 //! * [`batch`]: record batches;
 //! * [`fixture`]: log directories as Kafka lays them out;
@@ -14,8 +15,10 @@
 //!   (plain or TLS);
 //! * [`sasl`]: the SASL APIs, the SCRAM credential APIs and a SCRAM
 //!   client;
-//! * [`tls`]: certificates for TLS listeners, made at test time.
+//! * [`tls`]: certificates for TLS listeners, made at test time;
+//! * [`secured`]: a broker with ACL authorization and SASL users.
 
+pub mod acls;
 pub mod admin;
 pub mod batch;
 pub mod client;
@@ -26,6 +29,7 @@ pub mod log_files;
 pub mod metadata_log;
 pub mod protocol;
 pub mod sasl;
+pub mod secured;
 pub mod tls;
 pub mod transactions;
 pub mod wire;

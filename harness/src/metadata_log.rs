@@ -2,8 +2,9 @@
 //! batches, and in each record's value the metadata record framed as Kafka's
 //! `MetadataRecordSerde` writes it (unsigned varints: frame version 1, record
 //! type, record version; then the record's flexible body). The record types
-//! a broker writes when topics are created are decoded field by field; other
-//! types are kept as their type and version.
+//! a broker writes when topics are created, and those of SCRAM credentials
+//! and ACLs, are decoded field by field; other types are kept as their type
+//! and version.
 
 use crate::batch::{self, DecodedBatch};
 use crate::wire::{Reader, Uuid};
@@ -20,6 +21,8 @@ pub const CONFIG_RECORD: u64 = 4;
 pub const REMOVE_TOPIC_RECORD: u64 = 9;
 pub const USER_SCRAM_CREDENTIAL_RECORD: u64 = 11;
 pub const FEATURE_LEVEL_RECORD: u64 = 12;
+pub const ACCESS_CONTROL_ENTRY_RECORD: u64 = 18;
+pub const REMOVE_ACCESS_CONTROL_ENTRY_RECORD: u64 = 19;
 
 /// Control batches (attributes bit 5) hold KRaft's own records (leader
 /// changes, snapshot markers), not metadata records.
@@ -72,6 +75,21 @@ pub enum MetadataRecord {
         stored_key: Vec<u8>,
         server_key: Vec<u8>,
         iterations: i32,
+    },
+    /// An ACL and its id; the codes are Kafka's, as in [`crate::acls`].
+    AccessControlEntry {
+        id: Uuid,
+        resource_type: i8,
+        resource_name: String,
+        pattern_type: i8,
+        principal: String,
+        host: String,
+        operation: i8,
+        permission_type: i8,
+    },
+    /// The removal of the ACL of `id`.
+    RemoveAccessControlEntry {
+        id: Uuid,
     },
     /// A record type this reader does not decode.
     Other {
@@ -195,6 +213,27 @@ pub fn decode_record(value: &[u8]) -> Result<MetadataRecord> {
                 server_key,
                 iterations,
             }
+        }
+        ACCESS_CONTROL_ENTRY_RECORD => {
+            ensure!(version == 0, "AccessControlEntryRecord v{version}");
+            let record = MetadataRecord::AccessControlEntry {
+                id: r.uuid()?,
+                resource_type: r.i8()?,
+                resource_name: r.compact_string()?,
+                pattern_type: r.i8()?,
+                principal: r.compact_string()?,
+                host: r.compact_string()?,
+                operation: r.i8()?,
+                permission_type: r.i8()?,
+            };
+            r.tagged_fields()?;
+            record
+        }
+        REMOVE_ACCESS_CONTROL_ENTRY_RECORD => {
+            ensure!(version == 0, "RemoveAccessControlEntryRecord v{version}");
+            let id = r.uuid()?;
+            r.tagged_fields()?;
+            MetadataRecord::RemoveAccessControlEntry { id }
         }
         _ => {
             return Ok(MetadataRecord::Other {
@@ -320,6 +359,51 @@ mod tests {
         for (name, id) in &topics {
             assert!(!partitions_of(&records, id).is_empty(), "{name}");
         }
+    }
+
+    #[test]
+    fn decodes_access_control_entry_records() {
+        let id = uuid(0x0102_0304_0506_0708_090a_0b0c_0d0e_0f10);
+        // Frame v1, type 18, v0; id; TOPIC, "t", PREFIXED, "User:a", "*",
+        // WRITE, ALLOW; no tagged fields.
+        let value: Vec<u8> = [
+            vec![1, 18, 0],
+            (1..=16).collect(),
+            vec![2, 2, b't', 4, 7],
+            b"User:a".to_vec(),
+            vec![2, b'*', 4, 3, 0],
+        ]
+        .concat();
+        assert_eq!(
+            decode_record(&value).unwrap(),
+            MetadataRecord::AccessControlEntry {
+                id,
+                resource_type: 2,
+                resource_name: "t".into(),
+                pattern_type: 4,
+                principal: "User:a".into(),
+                host: "*".into(),
+                operation: 4,
+                permission_type: 3,
+            }
+        );
+        for len in 0..value.len() {
+            assert!(decode_record(&value[..len]).is_err(), "{len} bytes");
+        }
+        let mut longer = value.clone();
+        longer.push(0);
+        assert!(decode_record(&longer).is_err());
+        // Version 1 is not guessed at.
+        let mut v1 = value.clone();
+        v1[2] = 1;
+        assert!(decode_record(&v1).is_err());
+        // RemoveAccessControlEntryRecord: frame v1, type 19, v0; id; no tags.
+        let remove: Vec<u8> = [vec![1, 19, 0], (1..=16).collect(), vec![0]].concat();
+        assert_eq!(
+            decode_record(&remove).unwrap(),
+            MetadataRecord::RemoveAccessControlEntry { id }
+        );
+        assert!(decode_record(&remove[..remove.len() - 1]).is_err());
     }
 
     #[test]
