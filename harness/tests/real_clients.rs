@@ -597,3 +597,63 @@ mod security {
         run(Client::Kafkajs, true)
     }
 }
+
+/// ACL authorization as each client's users meet it (kcat has no admin
+/// API): a broker with Kafka's StandardAuthorizer, `super.users=User:admin`
+/// and `allow.everyone.if.no.acl.found=false`, and a SASL_PLAINTEXT
+/// listener with the PLAIN users `admin` and `alice`. As admin the scenario
+/// creates a topic, alice's produce to it is refused
+/// (TOPIC_AUTHORIZATION_FAILED); admin allows her WRITE (literal) and READ
+/// (prefixed) on it and READ on her group with the client's CreateAcls,
+/// DescribeAcls shows those, and she produces and consumes them in her
+/// group; in a group without an ACL she is refused
+/// (GROUP_AUTHORIZATION_FAILED); her own CreateAcls is refused
+/// (CLUSTER_AUTHORIZATION_FAILED); admin's DeleteAcls with a filter removes
+/// the ACLs and her produce is refused again.
+mod acls {
+    use super::*;
+
+    /// The PLAIN users of the SASL_PLAINTEXT listener (as `e2e/clients.py`
+    /// and `e2e/clients.js` expect them).
+    const JAAS: &str = "org.apache.kafka.common.security.plain.PlainLoginModule required \
+                        user_admin=\"admin-secret\" user_alice=\"alice-secret\";";
+
+    fn authorizing_broker() -> Result<Broker> {
+        Broker::builder()
+            .properties(PROPERTIES)
+            .listener("SASL_PLAINTEXT")
+            .property("sasl.enabled.mechanisms", "PLAIN")
+            .listener_property("SASL_PLAINTEXT", "plain.sasl.jaas.config", JAAS)
+            .property(
+                "authorizer.class.name",
+                "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+            )
+            .property("super.users", "User:admin")
+            .property("allow.everyone.if.no.acl.found", "false")
+            .start()
+    }
+
+    fn run(client: Client) -> Result<()> {
+        let broker = or_skip!(authorizing_broker());
+        let address = format!(
+            "sasl_plaintext={}",
+            broker.listener_address("SASL_PLAINTEXT")
+        );
+        client.run(&broker, "acls", &["acls", &address])
+    }
+
+    #[test]
+    fn confluent() -> Result<()> {
+        run(Client::Confluent)
+    }
+
+    #[test]
+    fn kafka_python() -> Result<()> {
+        run(Client::KafkaPython)
+    }
+
+    #[test]
+    fn kafkajs() -> Result<()> {
+        run(Client::Kafkajs)
+    }
+}
