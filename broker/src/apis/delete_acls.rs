@@ -50,7 +50,7 @@ pub fn handle(
         .plan_and_commit(&broker.metadata, |image| {
             let mut removed = HashSet::new();
             let mut records = Vec::new();
-            let results = filters
+            let results: Vec<DeleteAclsFilterResult> = filters
                 .iter()
                 .map(|filter| {
                     if filter.is_unknown() {
@@ -84,7 +84,10 @@ pub fn handle(
         });
     match answer {
         Ok(results) => {
-            tracing::info!(principal = %ctx.principal, "deleted ACLs");
+            let deleted: usize = results.iter().map(|r| r.matching_acls.len()).sum();
+            if deleted > 0 {
+                tracing::info!(principal = %ctx.principal, count = deleted, "deleted ACLs");
+            }
             DeleteAclsResponse::default().with_filter_results(results)
         }
         Err(e) => {
