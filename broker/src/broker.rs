@@ -2,6 +2,7 @@
 //! coordinators, and the operations that span them.
 
 use crate::config::BrokerConfig;
+use crate::coordinator::consumer_group::ConsumerGroupConfig;
 use crate::coordinator::transaction_coordinator::{
     TransactionConfig, TransactionCoordinator, TxnMarker, TxnMarkerChannel, TxnPartition,
 };
@@ -136,6 +137,12 @@ impl Broker {
             })
             .collect();
         let groups = GroupCoordinator::new(GroupConfig {
+            consumer: ConsumerGroupConfig {
+                assignors: config.group_consumer_assignors.clone(),
+                session_timeout_ms: config.group_consumer_session_timeout_ms,
+                heartbeat_interval_ms: config.group_consumer_heartbeat_interval_ms,
+                max_size: config.group_consumer_max_size,
+            },
             initial_rebalance_delay: std::time::Duration::from_millis(
                 config.group_initial_rebalance_delay_ms,
             ),

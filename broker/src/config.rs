@@ -5,6 +5,7 @@
 //! refused.
 
 use crate::authorizer::{self, Authorizer};
+use crate::coordinator::assignor::Assignor;
 use crate::listener_config::{self, ListenerConfig, SecurityProtocol};
 use crate::storage::LogConfig;
 use crate::storage::log_cleaner::CleanerConfig;
@@ -40,6 +41,14 @@ pub const KNOWN_KEYS: &[&str] = &[
     "controller.quorum.voters",
     "default.replication.factor",
     "delete.topic.enable",
+    "group.consumer.assignors",
+    "group.consumer.heartbeat.interval.ms",
+    "group.consumer.max.heartbeat.interval.ms",
+    "group.consumer.max.session.timeout.ms",
+    "group.consumer.max.size",
+    "group.consumer.min.heartbeat.interval.ms",
+    "group.consumer.min.session.timeout.ms",
+    "group.consumer.session.timeout.ms",
     "group.initial.rebalance.delay.ms",
     "group.max.session.timeout.ms",
     "group.min.session.timeout.ms",
@@ -252,6 +261,14 @@ pub struct BrokerConfig {
     /// `group.min.session.timeout.ms` and `group.max.session.timeout.ms`.
     pub group_min_session_timeout_ms: i32,
     pub group_max_session_timeout_ms: i32,
+    /// KIP-848 consumer groups: `group.consumer.assignors` (the first is
+    /// the default), `group.consumer.session.timeout.ms`,
+    /// `group.consumer.heartbeat.interval.ms` (each within its `min`/`max`
+    /// keys) and `group.consumer.max.size`.
+    pub group_consumer_assignors: Vec<Assignor>,
+    pub group_consumer_session_timeout_ms: i32,
+    pub group_consumer_heartbeat_interval_ms: i32,
+    pub group_consumer_max_size: usize,
     /// `max.incremental.fetch.session.cache.slots`.
     pub max_incremental_fetch_session_cache_slots: usize,
     /// `num.recovery.threads.per.data.dir`: threads that load logs at start.
@@ -321,6 +338,10 @@ impl Default for BrokerConfig {
             group_initial_rebalance_delay_ms: 3000,
             group_min_session_timeout_ms: 6000,
             group_max_session_timeout_ms: 1_800_000,
+            group_consumer_assignors: Assignor::ALL.to_vec(),
+            group_consumer_session_timeout_ms: 45_000,
+            group_consumer_heartbeat_interval_ms: 5_000,
+            group_consumer_max_size: i32::MAX as usize,
             max_incremental_fetch_session_cache_slots: 1000,
             num_recovery_threads_per_data_dir: 2,
             log_flush_scheduler_interval_ms: 1000,
@@ -597,6 +618,82 @@ impl BrokerConfig {
         }
         if let Some(v) = get("group.max.session.timeout.ms") {
             config.group_max_session_timeout_ms = parse(v, "group.max.session.timeout.ms")?;
+        }
+        if let Some(v) = get("group.consumer.assignors") {
+            config.group_consumer_assignors = v
+                .split(',')
+                .map(str::trim)
+                .filter(|name| !name.is_empty())
+                .map(|name| {
+                    let short = match name {
+                        "org.apache.kafka.coordinator.group.assignor.UniformAssignor" => "uniform",
+                        "org.apache.kafka.coordinator.group.assignor.RangeAssignor" => "range",
+                        other => other,
+                    };
+                    Assignor::from_name(short).ok_or_else(|| {
+                        anyhow::anyhow!(
+                            "group.consumer.assignors: unknown assignor {name} (uniform, range)"
+                        )
+                    })
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            if config.group_consumer_assignors.is_empty() {
+                bail!("group.consumer.assignors must name at least one assignor");
+            }
+        }
+        let bounded =
+            |key: &str, default: i32, min_key: &str, min: i32, max_key: &str, max: i32| {
+                let read = |key: &str, default: i32| -> anyhow::Result<i32> {
+                    match get(key) {
+                        Some(v) => {
+                            let n: i32 = parse(v, key)?;
+                            if n < 1 {
+                                bail!("{key}={v} must be at least 1");
+                            }
+                            Ok(n)
+                        }
+                        None => Ok(default),
+                    }
+                };
+                let (value, min, max) = (
+                    read(key, default)?,
+                    read(min_key, min)?,
+                    read(max_key, max)?,
+                );
+                if value < min || value > max {
+                    bail!("{key}={value} must be between {min_key} ({min}) and {max_key} ({max})");
+                }
+                Ok::<i32, anyhow::Error>(value)
+            };
+        config.group_consumer_session_timeout_ms = bounded(
+            "group.consumer.session.timeout.ms",
+            45_000,
+            "group.consumer.min.session.timeout.ms",
+            45_000,
+            "group.consumer.max.session.timeout.ms",
+            60_000,
+        )?;
+        config.group_consumer_heartbeat_interval_ms = bounded(
+            "group.consumer.heartbeat.interval.ms",
+            5_000,
+            "group.consumer.min.heartbeat.interval.ms",
+            5_000,
+            "group.consumer.max.heartbeat.interval.ms",
+            15_000,
+        )?;
+        if config.group_consumer_heartbeat_interval_ms >= config.group_consumer_session_timeout_ms {
+            bail!(
+                "group.consumer.heartbeat.interval.ms ({}) must be less than group.consumer.session.timeout.ms ({})",
+                config.group_consumer_heartbeat_interval_ms,
+                config.group_consumer_session_timeout_ms
+            );
+        }
+        if let Some(v) = get("group.consumer.max.size") {
+            let n: usize = parse(v, "group.consumer.max.size")?;
+            if n < 1 {
+                bail!("group.consumer.max.size={v} must be at least 1");
+            }
+            config.group_consumer_max_size = n;
         }
         if let Some(v) = get("max.incremental.fetch.session.cache.slots") {
             config.max_incremental_fetch_session_cache_slots =

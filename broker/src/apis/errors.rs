@@ -247,3 +247,15 @@ impl ErrorCodes for DeleteAclsResponse {
         self.filter_results.iter().for_each(|r| f(r.error_code));
     }
 }
+
+impl ErrorCodes for ConsumerGroupHeartbeatResponse {
+    fn for_each_error_code(&self, f: &mut dyn FnMut(i16)) {
+        f(self.error_code);
+    }
+}
+
+impl ErrorCodes for ConsumerGroupDescribeResponse {
+    fn for_each_error_code(&self, f: &mut dyn FnMut(i16)) {
+        self.groups.iter().for_each(|g| f(g.error_code));
+    }
+}

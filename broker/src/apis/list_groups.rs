@@ -1,5 +1,5 @@
 //! ListGroups (key 16): every group, optionally filtered by state (v4+)
-//! and type (v5+). All groups here are classic groups. As in Kafka,
+//! and type (v5+): classic groups and KIP-848 consumer groups. As in Kafka,
 //! DESCRIBE on the cluster lists every group; otherwise only the groups
 //! the request may DESCRIBE are listed, with no error.
 
@@ -29,21 +29,21 @@ pub fn handle(
         .iter()
         .map(|t| t.to_ascii_lowercase())
         .collect();
-    if !types.is_empty() && !types.iter().any(|t| t == "classic") {
-        return ListGroupsResponse::default();
-    }
     ListGroupsResponse::default().with_groups(
         broker
             .groups
             .list_groups()
             .into_iter()
-            .filter(|(_, _, state)| {
+            .filter(|(_, _, state, _)| {
                 states.is_empty() || states.contains(&state.to_ascii_lowercase())
             })
-            .filter(|(id, _, _)| {
+            .filter(|(_, _, _, group_type)| {
+                types.is_empty() || types.iter().any(|t| t == group_type)
+            })
+            .filter(|(id, _, _, _)| {
                 all_groups || auth.check(AclOperation::Describe, ResourceType::Group, id)
             })
-            .map(|(id, protocol_type, state)| {
+            .map(|(id, protocol_type, state, group_type)| {
                 let mut listed = ListedGroup::default()
                     .with_group_id(GroupId(StrBytes::from_string(id)))
                     .with_protocol_type(StrBytes::from_string(protocol_type));
@@ -51,7 +51,7 @@ pub fn handle(
                     listed.group_state = StrBytes::from_static_str(state);
                 }
                 if ctx.api_version >= 5 {
-                    listed.group_type = StrBytes::from_static_str("classic");
+                    listed.group_type = StrBytes::from_static_str(group_type);
                 }
                 listed
             })

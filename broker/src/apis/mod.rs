@@ -12,6 +12,8 @@ pub mod alter_configs;
 pub mod alter_user_scram_credentials;
 pub mod api_versions;
 pub mod auth_helper;
+pub mod consumer_group_describe;
+pub mod consumer_group_heartbeat;
 pub mod create_acls;
 pub mod create_partitions;
 pub mod create_topics;
@@ -133,6 +135,8 @@ pub const SUPPORTED_APIS: &[ApiSupport] = &[
     api(ApiKey::DescribeProducers, 0, 0),
     api(ApiKey::DescribeTransactions, 0, 0),
     api(ApiKey::ListTransactions, 0, 1),
+    api(ApiKey::ConsumerGroupHeartbeat, 0, 1),
+    api(ApiKey::ConsumerGroupDescribe, 0, 1),
     api(ApiKey::DescribeTopicPartitions, 0, 0),
 ];
 
@@ -439,6 +443,22 @@ async fn dispatch(
             let request = decode(&ctx, &mut buf)?;
             let response = storage_io::blocking(|| delete_acls::handle(broker, &ctx, &request));
             respond(broker, out, &ctx, response)
+        }
+        ApiKey::ConsumerGroupHeartbeat => {
+            let request = decode(&ctx, &mut buf)?;
+            // It may append to `__consumer_offsets`.
+            let response =
+                storage_io::blocking(|| consumer_group_heartbeat::handle(broker, &ctx, &request));
+            respond(broker, out, &ctx, response)
+        }
+        ApiKey::ConsumerGroupDescribe => {
+            let request = decode(&ctx, &mut buf)?;
+            respond(
+                broker,
+                out,
+                &ctx,
+                consumer_group_describe::handle(broker, &ctx, &request),
+            )
         }
         ApiKey::DescribeProducers => {
             let request = decode(&ctx, &mut buf)?;

@@ -75,6 +75,7 @@ pub fn handle(
             &request.member_id,
             request.group_instance_id.as_deref(),
             &offsets,
+            ctx.api_version,
         )
     };
     let mut early = early.into_iter();

@@ -83,7 +83,23 @@ pub fn handle(
                     .map(|t| (t.name.to_string(), t.partition_indexes.clone()))
                     .collect()
             });
-            let fetched = fetch_group(broker, ctx, &auth, request, &group.group_id, topics);
+            // From v9 a consumer group's member fetches with its member
+            // id and epoch (KIP-848), which must be current.
+            let member_check = match &group.member_id {
+                Some(member_id) if ctx.api_version >= 9 => broker.groups.validate_offset_fetch(
+                    &group.group_id,
+                    member_id,
+                    group.member_epoch,
+                ),
+                _ => Ok(()),
+            };
+            let fetched = match member_check {
+                Ok(()) => fetch_group(broker, ctx, &auth, request, &group.group_id, topics),
+                Err(error) => GroupOffsets {
+                    error: error.code(),
+                    topics: Vec::new(),
+                },
+            };
             OffsetFetchResponseGroup::default()
                 .with_group_id(group.group_id.clone())
                 .with_error_code(fetched.error)

@@ -1,6 +1,7 @@
 //! A classic consumer group: its members, generation and state (Kafka's
 //! `ClassicGroup` / `GroupMetadata`).
 
+use super::consumer_group::ConsumerGroup;
 use super::records::{GroupMetadataValue, MemberMetadata, OffsetCommitValue};
 use bytes::Bytes;
 use indexmap::IndexMap;
@@ -133,6 +134,9 @@ pub struct Group {
     pub new_member_added: bool,
     /// When members that have not sent SyncGroup are removed.
     pub sync_deadline: Option<Instant>,
+    /// Set for a KIP-848 consumer group (ConsumerGroupHeartbeat), whose
+    /// members are not classic members: the classic fields stay empty.
+    pub consumer: Option<Box<ConsumerGroup>>,
 }
 
 impl Group {
@@ -153,6 +157,7 @@ impl Group {
             initial_delay_until: None,
             new_member_added: false,
             sync_deadline: None,
+            consumer: None,
         }
     }
 

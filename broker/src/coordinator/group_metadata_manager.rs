@@ -10,6 +10,10 @@
 //! the locked group to [`GroupMetadataManager::store_group`] and
 //! [`GroupMetadataManager::store_offsets`].
 
+use super::assignor::{Assignment, TopicSpec};
+use super::consumer_group::{
+    Change, ConsumerGroup, CurrentAssignment, MemberState, MemberSubscription,
+};
 use super::group::{Group, GroupState, Member};
 use super::internal_topic::{InternalTopic, TopicRecord, WriteError};
 use super::records::{self, OffsetCommitKey, OffsetCommitValue, OffsetsRecord};
@@ -42,6 +46,9 @@ pub struct OffsetConfig {
     pub offsets_topic_partitions: i32,
     pub offsets_topic_segment_bytes: u64,
     pub offset_metadata_max_bytes: usize,
+    /// `group.consumer.session.timeout.ms`, for consumer-group members
+    /// loaded at start.
+    pub consumer_session_timeout_ms: i32,
 }
 
 /// An offset to commit.
@@ -133,21 +140,32 @@ impl GroupMetadataManager {
         counts.map(|(state, n)| (state.name(), n))
     }
 
-    /// (group id, protocol type, state) of every live group.
-    pub fn list_groups(&self) -> Vec<(String, String, &'static str)> {
-        let mut groups: Vec<(String, String, &'static str)> = self
+    /// (group id, protocol type, state, group type) of every live group:
+    /// classic groups, and consumer groups (protocol type `consumer`, their
+    /// own state names).
+    pub fn list_groups(&self) -> Vec<(String, String, &'static str, &'static str)> {
+        let mut groups: Vec<(String, String, &'static str, &'static str)> = self
             .groups
             .read()
             .values()
             .filter_map(|g| {
                 let g = g.lock();
-                (g.state != GroupState::Dead).then(|| {
-                    (
+                match &g.consumer {
+                    Some(consumer) => Some((
                         g.id.clone(),
-                        g.protocol_type.clone().unwrap_or_default(),
-                        g.state.name(),
-                    )
-                })
+                        "consumer".to_string(),
+                        consumer.state(),
+                        "consumer",
+                    )),
+                    None => (g.state != GroupState::Dead).then(|| {
+                        (
+                            g.id.clone(),
+                            g.protocol_type.clone().unwrap_or_default(),
+                            g.state.name(),
+                            "classic",
+                        )
+                    }),
+                }
             })
             .collect();
         groups.sort();
@@ -449,6 +467,7 @@ impl GroupMetadataManager {
         // Offsets of open transactions: producer id, then group.
         type Pending = HashMap<String, HashMap<(String, i32), OffsetCommitValue>>;
         let mut pending: HashMap<i64, Pending> = HashMap::new();
+        let mut consumer_groups: HashMap<String, ConsumerGroup> = HashMap::new();
         topic.read_all(&mut |partition, batch| {
             let Ok(header) = record_batch::BatchHeader::parse(batch) else {
                 return;
@@ -505,6 +524,18 @@ impl GroupMetadataManager {
                         metadata.insert(group, value);
                     }
                     Ok(OffsetsRecord::Other) => {}
+                    Ok(other) => {
+                        if let Some((group, change)) = record_change(other) {
+                            let deleted = change == Change::GroupEpoch(None);
+                            consumer_groups
+                                .entry(group.clone())
+                                .or_insert_with(|| ConsumerGroup::new(&group))
+                                .replay(change);
+                            if deleted {
+                                consumer_groups.remove(&group);
+                            }
+                        }
+                    }
                     Err(e) => {
                         warn!(partition, "skipping a corrupt {OFFSETS_TOPIC} record: {e}")
                     }
@@ -524,6 +555,7 @@ impl GroupMetadataManager {
             .chain(metadata.iter().filter(|(_, v)| v.is_some()).map(|(k, _)| k))
             .cloned()
             .chain(pending_groups)
+            .chain(consumer_groups.keys().cloned())
             .collect();
         names.sort();
         names.dedup();
@@ -567,6 +599,16 @@ impl GroupMetadataManager {
                     // Members that still live keep heartbeating; the others expire.
                     group.state = GroupState::Stable;
                 }
+            }
+            if let Some(mut consumer) = consumer_groups.remove(&name) {
+                // Every member gets a whole session to come back.
+                let deadline = std::time::Instant::now()
+                    + Duration::from_millis(self.config.consumer_session_timeout_ms.max(0) as u64);
+                for member in consumer.members.keys() {
+                    consumer.session_deadlines.insert(member.clone(), deadline);
+                }
+                group.protocol_type = Some("consumer".to_string());
+                group.consumer = Some(Box::new(consumer));
             }
             group.offsets = offsets.remove(&name).unwrap_or_default();
             for (&producer_id, groups) in &mut pending {
@@ -651,5 +693,188 @@ impl GroupMetadataManager {
         self.append(topic, &group.id, &tombstones)?;
         group.offsets.clear();
         Ok(())
+    }
+}
+
+// ------------------------------------------------------- consumer groups
+
+/// The `__consumer_offsets` record of a consumer-group change.
+pub fn change_record(group: &str, change: &Change) -> TopicRecord {
+    fn partitions(assignment: &Assignment) -> Vec<records::TopicPartitions> {
+        assignment
+            .iter()
+            .map(|(topic_id, partitions)| records::TopicPartitions {
+                topic_id: *topic_id,
+                partitions: partitions.iter().copied().collect(),
+            })
+            .collect()
+    }
+    match change {
+        Change::GroupEpoch(epoch) => (
+            records::consumer_group_metadata_key(group),
+            epoch.map(|epoch| {
+                records::consumer_group_metadata_value(&records::ConsumerGroupMetadataValue {
+                    epoch,
+                })
+            }),
+        ),
+        Change::SubscriptionMetadata(topics) => (
+            records::consumer_group_partition_metadata_key(group),
+            topics.as_ref().map(|topics| {
+                records::consumer_group_partition_metadata_value(
+                    &records::ConsumerGroupPartitionMetadataValue {
+                        topics: topics
+                            .values()
+                            .map(|t| records::TopicMetadata {
+                                topic_id: t.id,
+                                topic_name: t.name.clone(),
+                                num_partitions: t.partitions,
+                                partition_metadata: Vec::new(),
+                            })
+                            .collect(),
+                    },
+                )
+            }),
+        ),
+        Change::MemberSubscription(member, subscription) => (
+            records::consumer_group_member_metadata_key(group, member),
+            subscription.as_ref().map(|s| {
+                records::consumer_group_member_metadata_value(
+                    &records::ConsumerGroupMemberMetadataValue {
+                        instance_id: s.instance_id.clone(),
+                        rack_id: s.rack_id.clone(),
+                        client_id: s.client_id.clone(),
+                        client_host: s.client_host.clone(),
+                        subscribed_topic_names: s.subscribed_topic_names.clone(),
+                        subscribed_topic_regex: s.subscribed_topic_regex.clone(),
+                        rebalance_timeout_ms: s.rebalance_timeout_ms,
+                        server_assignor: s.server_assignor.clone(),
+                    },
+                )
+            }),
+        ),
+        Change::TargetMember(member, assignment) => (
+            records::consumer_group_target_assignment_member_key(group, member),
+            assignment.as_ref().map(|a| {
+                records::consumer_group_target_assignment_member_value(
+                    &records::ConsumerGroupTargetAssignmentMemberValue {
+                        topic_partitions: partitions(a),
+                    },
+                )
+            }),
+        ),
+        Change::TargetEpoch(epoch) => (
+            records::consumer_group_target_assignment_metadata_key(group),
+            epoch.map(|assignment_epoch| {
+                records::consumer_group_target_assignment_metadata_value(
+                    &records::ConsumerGroupTargetAssignmentMetadataValue { assignment_epoch },
+                )
+            }),
+        ),
+        Change::CurrentAssignment(member, current) => (
+            records::consumer_group_current_member_assignment_key(group, member),
+            current.as_ref().map(|c| {
+                records::consumer_group_current_member_assignment_value(
+                    &records::ConsumerGroupCurrentMemberAssignmentValue {
+                        member_epoch: c.member_epoch,
+                        previous_member_epoch: c.previous_member_epoch,
+                        state: c.state.code(),
+                        assigned_partitions: partitions(&c.assigned),
+                        partitions_pending_revocation: partitions(&c.pending_revocation),
+                    },
+                )
+            }),
+        ),
+    }
+}
+
+/// The consumer-group change a record of `__consumer_offsets` stands for.
+pub fn record_change(record: OffsetsRecord) -> Option<(String, Change)> {
+    fn assignment(partitions: Vec<records::TopicPartitions>) -> Assignment {
+        let mut assignment = Assignment::new();
+        for tp in partitions {
+            assignment
+                .entry(tp.topic_id)
+                .or_default()
+                .extend(tp.partitions);
+        }
+        assignment
+    }
+    Some(match record {
+        OffsetsRecord::ConsumerGroupMetadata(group, value) => {
+            (group, Change::GroupEpoch(value.map(|v| v.epoch)))
+        }
+        OffsetsRecord::ConsumerGroupPartitionMetadata(group, value) => (
+            group,
+            Change::SubscriptionMetadata(value.map(|v| {
+                v.topics
+                    .into_iter()
+                    .map(|t| {
+                        (
+                            t.topic_name.clone(),
+                            TopicSpec {
+                                id: t.topic_id,
+                                name: t.topic_name,
+                                partitions: t.num_partitions,
+                            },
+                        )
+                    })
+                    .collect()
+            })),
+        ),
+        OffsetsRecord::ConsumerGroupMemberMetadata(group, member, value) => (
+            group,
+            Change::MemberSubscription(
+                member,
+                value.map(|v| MemberSubscription {
+                    instance_id: v.instance_id,
+                    rack_id: v.rack_id,
+                    client_id: v.client_id,
+                    client_host: v.client_host,
+                    subscribed_topic_names: v.subscribed_topic_names,
+                    subscribed_topic_regex: v.subscribed_topic_regex,
+                    server_assignor: v.server_assignor,
+                    rebalance_timeout_ms: v.rebalance_timeout_ms,
+                }),
+            ),
+        ),
+        OffsetsRecord::ConsumerGroupTargetAssignmentMetadata(group, value) => (
+            group,
+            Change::TargetEpoch(value.map(|v| v.assignment_epoch)),
+        ),
+        OffsetsRecord::ConsumerGroupTargetAssignmentMember(group, member, value) => (
+            group,
+            Change::TargetMember(member, value.map(|v| assignment(v.topic_partitions))),
+        ),
+        OffsetsRecord::ConsumerGroupCurrentMemberAssignment(group, member, value) => (
+            group,
+            Change::CurrentAssignment(
+                member,
+                value.map(|v| CurrentAssignment {
+                    member_epoch: v.member_epoch,
+                    previous_member_epoch: v.previous_member_epoch,
+                    state: MemberState::from_code(v.state),
+                    assigned: assignment(v.assigned_partitions),
+                    pending_revocation: assignment(v.partitions_pending_revocation),
+                }),
+            ),
+        ),
+        _ => return None,
+    })
+}
+
+impl GroupMetadataManager {
+    /// Writes a consumer group's changes, in one batch.
+    pub fn store_consumer_group_changes(
+        &self,
+        topic: &dyn InternalTopic,
+        group: &str,
+        changes: &[Change],
+    ) -> Result<(), ResponseError> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let records: Vec<TopicRecord> = changes.iter().map(|c| change_record(group, c)).collect();
+        self.append(topic, group, &records)
     }
 }

@@ -10,6 +10,8 @@
 //! through channels, and a timer task ([`GroupCoordinator::tick`])
 //! completes rebalances and expires members.
 
+pub mod assignor;
+pub mod consumer_group;
 pub mod group;
 pub mod group_metadata_manager;
 pub mod internal_topic;
@@ -17,9 +19,13 @@ pub mod records;
 pub mod transaction_coordinator;
 pub mod transaction_log;
 
-use crate::metadata::MetadataImage;
 use crate::metadata::controller::NewTopic;
+use crate::metadata::{MetadataImage, is_internal_topic};
+use assignor::TopicSpec;
 use bytes::Bytes;
+use consumer_group::{
+    Change, ConsumerGroup, ConsumerGroupConfig, Heartbeat, HeartbeatAnswer, Refusal, TopicView,
+};
 use group::{Group, GroupState, JoinResult, Member, SyncResult};
 use group_metadata_manager::{GroupMetadataManager, OffsetConfig, now_ms};
 use internal_topic::InternalTopic;
@@ -44,8 +50,10 @@ fn code(error: ResponseError) -> i16 {
 
 /// The group coordinator's settings; the `offset*` ones are the
 /// [`GroupMetadataManager`]'s ([`OffsetConfig`]).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct GroupConfig {
+    /// KIP-848 consumer groups' `group.consumer.*` settings.
+    pub consumer: ConsumerGroupConfig,
     pub initial_rebalance_delay: Duration,
     pub min_session_timeout_ms: i32,
     pub max_session_timeout_ms: i32,
@@ -101,12 +109,13 @@ pub struct GroupCoordinator {
 impl GroupCoordinator {
     pub fn new(config: GroupConfig) -> Self {
         GroupCoordinator {
-            config,
             group_manager: GroupMetadataManager::new(OffsetConfig {
                 offsets_topic_partitions: config.offsets_topic_partitions,
                 offsets_topic_segment_bytes: config.offsets_topic_segment_bytes,
                 offset_metadata_max_bytes: config.offset_metadata_max_bytes,
+                consumer_session_timeout_ms: config.consumer.session_timeout_ms,
             }),
+            config,
         }
     }
 
@@ -150,6 +159,28 @@ impl GroupCoordinator {
             let mut group = group.lock();
             if group.state == GroupState::Dead {
                 return JoinResult::error(code(ResponseError::CoordinatorNotAvailable), &member_id);
+            }
+            if let Some(consumer) = &group.consumer {
+                // Classic members do not join a consumer group with members
+                // (no mixed groups here); an empty one becomes classic.
+                if !consumer.is_empty() {
+                    return JoinResult::error(
+                        code(ResponseError::InconsistentGroupProtocol),
+                        &member_id,
+                    );
+                }
+                let mut gone = (**consumer).clone();
+                let mut changes = Vec::new();
+                gone.delete(&mut changes);
+                if let Err(e) = self.group_manager.store_consumer_group_changes(
+                    topic,
+                    &request.group_id,
+                    &changes,
+                ) {
+                    return JoinResult::error(code(e), &member_id);
+                }
+                group.consumer = None;
+                group.protocol_type = None;
             }
             if !group.supports_protocols(&request.protocol_type, &request.protocols) {
                 return JoinResult::error(
@@ -594,6 +625,10 @@ impl GroupCoordinator {
         let now = Instant::now();
         for group in self.group_manager.current_groups() {
             let mut group = group.lock();
+            if group.consumer.is_some() {
+                self.expire_consumer_members(topic, &mut group);
+                continue;
+            }
             group.pending_members.retain(|_, deadline| *deadline > now);
             let expired: Vec<String> = group
                 .members
@@ -636,6 +671,126 @@ impl GroupCoordinator {
         }
     }
 
+    // ------------------------------------------------- consumer groups
+
+    /// ConsumerGroupHeartbeat (KIP-848): the member's answer, once the
+    /// group's changes are written. A classic group with members keeps its
+    /// id (GROUP_ID_NOT_FOUND); an empty one becomes a consumer group.
+    pub fn consumer_group_heartbeat(
+        &self,
+        topic: &dyn InternalTopic,
+        image: &MetadataImage,
+        group_id: &str,
+        request: &Heartbeat,
+    ) -> Result<HeartbeatAnswer, Refusal> {
+        topic.partitions().map_err(|e| (e, String::new()))?;
+        let joining = request.member_epoch == 0;
+        let (group, created) = match self.group_manager.get_group(group_id) {
+            Some(group) => (group, false),
+            None if joining => (self.group_manager.get_or_create_group(group_id), true),
+            None => {
+                return Err((
+                    ResponseError::GroupIdNotFound,
+                    format!("Consumer group {group_id} not found."),
+                ));
+            }
+        };
+        let mut group = group.lock();
+        if group.state == GroupState::Dead {
+            return Err((ResponseError::CoordinatorNotAvailable, String::new()));
+        }
+        let fresh;
+        let consumer: &ConsumerGroup = match &group.consumer {
+            Some(consumer) => consumer,
+            None if joining && group.members.is_empty() => {
+                fresh = ConsumerGroup::new(group_id);
+                &fresh
+            }
+            None => {
+                return Err((
+                    ResponseError::GroupIdNotFound,
+                    format!("Group {group_id} is not a consumer group."),
+                ));
+            }
+        };
+        let outcome = consumer.heartbeat(
+            request,
+            &self.config.consumer,
+            &ImageTopics(image),
+            std::time::Instant::now(),
+        );
+        let (answer, changes, next) = match outcome {
+            Ok(done) => done,
+            Err(refusal) => {
+                if created {
+                    drop(group);
+                    self.group_manager.remove_group(group_id);
+                }
+                return Err(refusal);
+            }
+        };
+        // An empty classic group's last metadata record (without members)
+        // stays: its offsets go on, and at load the consumer group's records
+        // win over it.
+        self.group_manager
+            .store_consumer_group_changes(topic, group_id, &changes)
+            .map_err(|e| (e, String::new()))?;
+        group.protocol_type = Some("consumer".to_string());
+        group.generation = 0;
+        group.consumer = Some(Box::new(next));
+        Ok(answer)
+    }
+
+    /// A consumer group as it is now (ConsumerGroupDescribe); `None` when
+    /// there is none of that id.
+    pub fn consumer_group(&self, group_id: &str) -> Option<ConsumerGroup> {
+        let group = self.group_manager.get_group(group_id)?;
+        let group = group.lock();
+        group.consumer.as_deref().cloned()
+    }
+
+    /// OffsetFetch v9's check of the member a consumer group's fetch names.
+    pub fn validate_offset_fetch(
+        &self,
+        group_id: &str,
+        member_id: &str,
+        member_epoch: i32,
+    ) -> Result<(), ResponseError> {
+        let Some(group) = self.group_manager.get_group(group_id) else {
+            return Ok(());
+        };
+        let group = group.lock();
+        match &group.consumer {
+            Some(consumer) => consumer.validate_offset_fetch(member_id, member_epoch),
+            None => Ok(()),
+        }
+    }
+
+    /// Fences the consumer-group members whose session or rebalance
+    /// timeout has passed.
+    fn expire_consumer_members(&self, topic: &dyn InternalTopic, group: &mut Group) {
+        let Some(consumer) = &group.consumer else {
+            return;
+        };
+        let expired = consumer.expired_members(std::time::Instant::now());
+        if expired.is_empty() {
+            return;
+        }
+        let mut next = (**consumer).clone();
+        let mut changes: Vec<Change> = Vec::new();
+        for (member, why) in &expired {
+            info!(group = %group.id, member = %member, "member fenced from the group because {why}");
+            next.fence(member, &mut changes);
+        }
+        match self
+            .group_manager
+            .store_consumer_group_changes(topic, &group.id, &changes)
+        {
+            Ok(()) => group.consumer = Some(Box::new(next)),
+            Err(e) => warn!(group = %group.id, "cannot fence expired members: {e:?}"),
+        }
+    }
+
     // ------------------------------------------------------------ offsets
 
     /// Commits offsets for a group member (or, with generation -1 and no
@@ -651,6 +806,7 @@ impl GroupCoordinator {
         member_id: &str,
         instance_id: Option<&str>,
         offsets: &[OffsetToCommit],
+        api_version: i16,
     ) -> Vec<i16> {
         let all = |error: ResponseError| vec![code(error); offsets.len()];
         if group_id.is_empty() {
@@ -667,6 +823,15 @@ impl GroupCoordinator {
         let mut group = group.lock();
         if group.state == GroupState::Dead {
             return all(ResponseError::CoordinatorNotAvailable);
+        }
+        if let Some(consumer) = &group.consumer {
+            // A consumer group's member commits with its member epoch.
+            if let Err(e) = consumer.validate_offset_commit(member_id, generation, api_version) {
+                return all(e);
+            }
+            return self
+                .group_manager
+                .store_offsets(topic, image, &mut group, offsets);
         }
         let simple = generation < 0 && group.state == GroupState::Empty;
         if !simple {
@@ -719,7 +884,13 @@ impl GroupCoordinator {
         if group.state == GroupState::Dead {
             return all(ResponseError::CoordinatorNotAvailable);
         }
-        if (!member_id.is_empty() || generation >= 0)
+        if let Some(consumer) = &group.consumer {
+            if (!member_id.is_empty() || generation >= 0)
+                && let Err(e) = consumer.validate_offset_commit(member_id, generation, 9)
+            {
+                return all(e);
+            }
+        } else if (!member_id.is_empty() || generation >= 0)
             && let Err(e) = check_member(&group, member_id, instance_id, generation)
         {
             return all(e);
@@ -758,13 +929,19 @@ impl GroupCoordinator {
     // ------------------------------------------------------------- admin
 
     pub fn describe_group(&self, group_id: &str) -> GroupDescription {
+        let dead = || GroupDescription {
+            state: GroupState::Dead.name().to_string(),
+            ..Default::default()
+        };
         let Some(group) = self.group_manager.get_group(group_id) else {
-            return GroupDescription {
-                state: GroupState::Dead.name().to_string(),
-                ..Default::default()
-            };
+            return dead();
         };
         let group = group.lock();
+        if group.consumer.is_some() {
+            // Not a classic group: DescribeGroups up to v5 answers Dead, as
+            // Kafka does (ConsumerGroupDescribe describes it).
+            return dead();
+        }
         let stable = group.state == GroupState::Stable;
         let protocol = group.protocol_name.clone().unwrap_or_default();
         GroupDescription {
@@ -804,8 +981,8 @@ impl GroupCoordinator {
         self.group_manager.count_by_state()
     }
 
-    /// (group id, protocol type, state) of every live group.
-    pub fn list_groups(&self) -> Vec<(String, String, &'static str)> {
+    /// (group id, protocol type, state, group type) of every live group.
+    pub fn list_groups(&self) -> Vec<(String, String, &'static str, &'static str)> {
         self.group_manager.list_groups()
     }
 
@@ -815,6 +992,21 @@ impl GroupCoordinator {
             return code(ResponseError::GroupIdNotFound);
         };
         let mut group = group.lock();
+        if let Some(consumer) = &group.consumer {
+            if !consumer.is_empty() {
+                return code(ResponseError::NonEmptyGroup);
+            }
+            let mut gone = (**consumer).clone();
+            let mut changes = Vec::new();
+            gone.delete(&mut changes);
+            if let Err(error) = self
+                .group_manager
+                .store_consumer_group_changes(topic, group_id, &changes)
+            {
+                return code(error);
+            }
+            group.consumer = None;
+        }
         match group.state {
             GroupState::Dead => return code(ResponseError::GroupIdNotFound),
             GroupState::Empty => {}
@@ -828,6 +1020,31 @@ impl GroupCoordinator {
         self.group_manager.remove_group(group_id);
         info!(group = group_id, "deleted group");
         0
+    }
+}
+
+/// The cluster's topics as consumer groups see them.
+struct ImageTopics<'a>(&'a MetadataImage);
+
+impl TopicView for ImageTopics<'_> {
+    fn topic(&self, name: &str) -> Option<TopicSpec> {
+        self.0.topic(name).map(|t| TopicSpec {
+            id: t.id,
+            name: t.name.clone(),
+            partitions: t.partitions.len() as i32,
+        })
+    }
+
+    fn topic_names(&self) -> Vec<String> {
+        self.0
+            .topics()
+            .filter(|t| !is_internal_topic(&t.name))
+            .map(|t| t.name.clone())
+            .collect()
+    }
+
+    fn topic_name(&self, id: &Uuid) -> Option<String> {
+        self.0.topic_by_id(id).map(|t| t.name.clone())
     }
 }
 
