@@ -11,6 +11,8 @@
 //! * [`log_files`]: indexes, checkpoints, the clean shutdown marker and
 //!   producer snapshots around the logs;
 //! * [`transactions`]: the transaction APIs, markers and `.txnindex` files;
+//! * [`consumer_groups`]: the consumer-group APIs of KIP-848
+//!   (ConsumerGroupHeartbeat, ConsumerGroupDescribe);
 //! * [`launcher`] and [`client`]: a broker process and a connection to it
 //!   (plain or TLS);
 //! * [`sasl`]: the SASL APIs, the SCRAM credential APIs and a SCRAM
@@ -22,6 +24,7 @@ pub mod acls;
 pub mod admin;
 pub mod batch;
 pub mod client;
+pub mod consumer_groups;
 pub mod fixture;
 pub mod groups;
 pub mod launcher;
