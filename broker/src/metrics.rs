@@ -302,6 +302,8 @@ pub struct PartitionState {
 pub struct StateSnapshot {
     pub partitions: Vec<PartitionState>,
     pub groups: [(&'static str, usize); 5],
+    /// KIP-848 consumer groups by state.
+    pub consumer_groups: [(&'static str, usize); 4],
     /// Transactional ids by state, every state listed.
     pub transactions: Vec<(&'static str, usize)>,
     pub cleaner: CleanerState,
@@ -364,12 +366,23 @@ impl Collector for StateSnapshot {
         )?;
         let mut groups = encoder.encode_descriptor(
             "coordinator_group_groups",
-            "Consumer groups, by state.",
+            "Classic consumer groups, by state.",
             None,
             MetricType::Gauge,
         )?;
         for &(state, count) in &self.groups {
             groups
+                .encode_family(&StateLabels { state })?
+                .encode_gauge(&(count as i64))?;
+        }
+        let mut consumer_groups = encoder.encode_descriptor(
+            "coordinator_group_consumer_groups",
+            "KIP-848 consumer groups, by state.",
+            None,
+            MetricType::Gauge,
+        )?;
+        for &(state, count) in &self.consumer_groups {
+            consumer_groups
                 .encode_family(&StateLabels { state })?
                 .encode_gauge(&(count as i64))?;
         }

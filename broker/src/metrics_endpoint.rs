@@ -53,6 +53,7 @@ fn snapshot(broker: &Broker) -> StateSnapshot {
     StateSnapshot {
         partitions,
         groups: broker.groups.count_by_state(),
+        consumer_groups: broker.groups.count_consumer_groups_by_state(),
         transactions: broker.txns.count_by_state(),
         cleaner: CleanerState {
             passes: totals.passes.load(Ordering::Relaxed),

@@ -121,7 +121,8 @@ impl GroupMetadataManager {
         self.groups.read().values().cloned().collect()
     }
 
-    /// How many groups are in each state (Dead included), in a fixed order.
+    /// How many classic groups are in each state (Dead included), in a
+    /// fixed order.
     pub fn count_by_state(&self) -> [(&'static str, usize); 5] {
         let mut counts = [
             GroupState::Empty,
@@ -132,12 +133,29 @@ impl GroupMetadataManager {
         ]
         .map(|state| (state, 0));
         for group in self.groups.read().values() {
-            let state = group.lock().state;
-            if let Some((_, n)) = counts.iter_mut().find(|(s, _)| *s == state) {
+            let group = group.lock();
+            if group.consumer.is_some() {
+                continue;
+            }
+            if let Some((_, n)) = counts.iter_mut().find(|(s, _)| *s == group.state) {
                 *n += 1;
             }
         }
         counts.map(|(state, n)| (state.name(), n))
+    }
+
+    /// How many KIP-848 consumer groups are in each of their states.
+    pub fn count_consumer_groups_by_state(&self) -> [(&'static str, usize); 4] {
+        let mut counts = [("Empty", 0), ("Assigning", 0), ("Reconciling", 0), ("Stable", 0)];
+        for group in self.groups.read().values() {
+            if let Some(consumer) = &group.lock().consumer {
+                let state = consumer.state();
+                if let Some((_, n)) = counts.iter_mut().find(|(s, _)| *s == state) {
+                    *n += 1;
+                }
+            }
+        }
+        counts
     }
 
     /// (group id, protocol type, state, group type) of every live group:

@@ -981,6 +981,11 @@ impl GroupCoordinator {
         self.group_manager.count_by_state()
     }
 
+    /// How many KIP-848 consumer groups are in each of their states.
+    pub fn count_consumer_groups_by_state(&self) -> [(&'static str, usize); 4] {
+        self.group_manager.count_consumer_groups_by_state()
+    }
+
     /// (group id, protocol type, state, group type) of every live group.
     pub fn list_groups(&self) -> Vec<(String, String, &'static str, &'static str)> {
         self.group_manager.list_groups()
