@@ -141,7 +141,12 @@ fn counts_requests_traffic_and_state() -> Result<()> {
     ensure!(value(&before, &api("kafka_network_requests_total", "Produce")) == 0.0);
     ensure!(before.contains_key("kafka_coordinator_group_groups{state=\"Stable\"}"));
     ensure!(value(&before, "kafka_coordinator_group_groups{state=\"Empty\"}") == 0.0);
-    ensure!(value(&before, "kafka_coordinator_group_consumer_groups{state=\"Stable\"}") == 0.0);
+    ensure!(
+        value(
+            &before,
+            "kafka_coordinator_group_consumer_groups{state=\"Stable\"}"
+        ) == 0.0
+    );
     let txn_ids = |state: &str| {
         format!("kafka_coordinator_transaction_transactional_ids{{state=\"{state}\"}}")
     };

@@ -146,7 +146,12 @@ impl GroupMetadataManager {
 
     /// How many KIP-848 consumer groups are in each of their states.
     pub fn count_consumer_groups_by_state(&self) -> [(&'static str, usize); 4] {
-        let mut counts = [("Empty", 0), ("Assigning", 0), ("Reconciling", 0), ("Stable", 0)];
+        let mut counts = [
+            ("Empty", 0),
+            ("Assigning", 0),
+            ("Reconciling", 0),
+            ("Stable", 0),
+        ];
         for group in self.groups.read().values() {
             if let Some(consumer) = &group.lock().consumer {
                 let state = consumer.state();
