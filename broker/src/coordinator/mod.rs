@@ -386,9 +386,9 @@ impl GroupCoordinator {
         group.rebalance_deadline = None;
         group.state_timestamp = now_ms();
         if group.members.is_empty() {
+            // The protocol type stays, as Kafka's initNextGeneration keeps it.
             group.state = GroupState::Empty;
             group.protocol_name = None;
-            group.protocol_type = None;
             info!(group = %group.id, generation = group.generation, "group is empty");
             if let Err(e) = self.group_manager.store_group(topic, group) {
                 warn!(group = %group.id, "cannot store the empty group: {e:?}");
