@@ -1558,6 +1558,511 @@ def eos_restart_second(client, topic, count):
     check_read(got, expected, None, "a read_committed consumer of the outputs across the crash (each input's once)")
 
 
+# ----------------------------------------------------- KIP-848 consumer groups
+# The new rebalance protocol (KIP-848) as confluent-kafka's consumer speaks
+# it with group.protocol=consumer: ConsumerGroupHeartbeat to join, stay and
+# leave, assignments computed by the broker's assignor, offsets committed
+# with the member's epoch; ListGroups v5 and ConsumerGroupDescribe through
+# its AdminClient. The broker of these tests sets a heartbeat interval of
+# 500 ms and a session timeout of 6 s (group.consumer.*).
+
+CP_PARTITIONS = 4
+CGRP_LOG_LOCK = threading.Lock()  # consumers made on several threads share one log
+
+
+def kip848_consumer(client, group, **config):
+    """A confluent-kafka consumer of `group` with the new protocol. The
+    session timeout and heartbeat interval are the broker's: librdkafka
+    refuses session.timeout.ms and heartbeat.interval.ms with
+    group.protocol=consumer. $E2E_CGRP_DEBUG names a file for librdkafka's
+    `debug=cgrp` log (the protocol exchange), for diagnosis."""
+    check(isinstance(client, Confluent), "the consumer protocol scenarios are written for confluent-kafka")
+    settings = {
+        **client.settings,
+        "bootstrap.servers": client.bootstrap,
+        "group.id": group,
+        "group.protocol": "consumer",
+        "auto.offset.reset": "earliest",
+        "enable.auto.commit": False,
+        **config,
+    }
+    path = os.environ.get("E2E_CGRP_DEBUG")
+    if path:
+        import logging
+
+        logger = logging.getLogger("librdkafka-cgrp")
+        with CGRP_LOG_LOCK:
+            if not logger.handlers:
+                handler = logging.FileHandler(path)
+                handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+                logger.addHandler(handler)
+                logger.setLevel(logging.DEBUG)
+        settings.update({"debug": "cgrp", "logger": logger})
+    return client.ck.Consumer(settings)
+
+
+def cp_record(msg):
+    """A record as poll() returns them, with its topic last."""
+    check(msg.error() is None, f"consumer error: {msg.error()}")
+    return (msg.key(), msg.value(), msg.headers() or [], msg.timestamp()[1], msg.partition(), msg.offset(), msg.topic())
+
+
+def cp_poll(consumer, count, seconds, on_record=None):
+    """Records polled until there are `count` (None: no limit) or `seconds`
+    have passed; on_record(msg) after each (a synchronous commit)."""
+    got = []
+    deadline = time.time() + seconds
+    while (count is None or len(got) < count) and time.time() < deadline:
+        msg = consumer.poll(0.1)
+        if msg is None:
+            continue
+        got.append(cp_record(msg))
+        if on_record:
+            on_record(msg)
+    return got
+
+
+def commit_sync(client, consumer, msg):
+    """Commits the offset after `msg`, synchronously; that offset."""
+    tp = client.ck.TopicPartition(msg.topic(), msg.partition(), msg.offset() + 1)
+    result = consumer.commit(offsets=[tp], asynchronous=False)
+    check(all(t.error is None for t in result), f"commit of {msg.topic()}[{msg.partition()}]@{msg.offset() + 1} failed: {result}")
+    return msg.offset() + 1
+
+
+def produce_numbered(client, topic, prefix, start, count, expected, partitions=CP_PARTITIONS):
+    """`count` records to each partition p of `topic`, valued
+    prefix-p-start and on, with one producer; each added to `expected`
+    ((topic, partition) -> [(offset, value)]) at the offset it got."""
+    producer = client.producer()
+    errors, delivered = [], []
+
+    def report(err, msg):
+        if err:
+            errors.append(err)
+        else:
+            delivered.append((msg.partition(), msg.offset(), msg.value()))
+
+    for p in range(partitions):
+        for i in range(start, start + count):
+            producer.produce(topic, key=f"p{p}".encode(), value=f"{prefix}-{p}-{i}".encode(), partition=p, on_delivery=report)
+            producer.poll(0)
+    check(producer.flush(TIMEOUT) == 0, "messages left unsent")
+    check(not errors, f"delivery errors: {errors}")
+    for p, offset, value in sorted(delivered):
+        expected.setdefault((topic, p), []).append((offset, value))
+
+
+def check_each_once(got, expected, what):
+    """`got` holds each record of `expected` ((topic, partition) ->
+    [(offset, value)]) once, in offset order within each partition, and
+    nothing else."""
+    from collections import Counter
+
+    by_partition = {}
+    for r in got:
+        by_partition.setdefault((r[6], r[4]), []).append((r[5], r[1]))
+    for tp in sorted(set(by_partition) | set(expected)):
+        have, want = by_partition.get(tp, []), expected.get(tp, [])
+        if have == want:
+            continue
+        seen = [o for o, _ in have]
+        twice = sorted(o for o, n in Counter(seen).items() if n > 1)
+        missing = sorted({o for o, _ in want} - set(seen))
+        unexpected = sorted(set(seen) - {o for o, _ in want})
+        fail(f"{what}: {tp[0]}[{tp[1]}]: read {len(have)} records, expected {len(want)}; read twice: {twice[:20]}, "
+             f"missing: {missing[:20]}, not expected: {unexpected[:20]}, in order: {seen == sorted(seen)}, "
+             f"offsets read: {seen[:12]}{'...' if len(seen) > 12 else ''}")
+
+
+class Kip848Member(threading.Thread):
+    """A consumer of the new protocol on its own thread, as applications
+    run them: it polls until told to stop, commits each record's offset
+    synchronously once it has recorded it (processing), and keeps what it
+    read, what it is assigned ((topic, partition)s), what it committed and
+    its member id. stop() closes it, which leaves the group."""
+
+    def __init__(self, client, topics, group):
+        super().__init__(daemon=True)
+        self.client, self.topics, self.group = client, topics, group
+        self.lock = threading.Lock()
+        self.read = []
+        self.partitions = set()
+        self.committed = {}
+        self.member_id = None
+        self.stop_flag = threading.Event()
+        self.error = None
+
+    def run(self):
+        try:
+            consumer = kip848_consumer(self.client, self.group)
+            consumer.subscribe(self.topics)
+            while not self.stop_flag.is_set():
+                msg = consumer.poll(0.1)
+                if msg is not None:
+                    record = cp_record(msg)
+                    with self.lock:
+                        self.read.append(record)
+                    offset = commit_sync(self.client, consumer, msg)
+                    with self.lock:
+                        self.committed[(msg.topic(), msg.partition())] = offset
+                partitions = {(tp.topic, tp.partition) for tp in consumer.assignment()}
+                with self.lock:
+                    self.partitions = partitions
+                    self.member_id = consumer.memberid()
+            consumer.close()
+            with self.lock:
+                self.partitions = set()
+        except BaseException as e:  # reported by the main thread
+            self.error = e
+
+    def snapshot(self):
+        with self.lock:
+            return list(self.read), set(self.partitions)
+
+    def stop(self):
+        self.stop_flag.set()
+        self.join(TIMEOUT)
+        check(not self.is_alive(), "a consumer did not close")
+        check(self.error is None, f"consumer failed: {self.error!r}")
+
+
+def members_wait(members, condition, what):
+    """wait_for(condition), failing at once when a member has failed."""
+    def done():
+        for m in members:
+            check(m.error is None, f"{what}: a consumer failed: {m.error!r}")
+        return condition()
+
+    wait_for(done, what)
+
+
+def cp_read_all(client, topic):
+    """One consumer of the group reads all 400 records of a 4-partition
+    topic, each once and in order within its partition, and commits the
+    end of each partition."""
+    client.create_topic(topic, CP_PARTITIONS)
+    expected = {}
+    produce_numbered(client, topic, "r", 0, 100, expected)
+    consumer = kip848_consumer(client, f"{topic}-readers")
+    consumer.subscribe([topic])
+    started = time.time()
+    got = cp_poll(consumer, 400, TIMEOUT)
+    took = time.time() - started
+    got += cp_poll(consumer, None, 1.0)  # anything more (read twice) shows by then
+    check_each_once(got, expected, "one consumer of the group")
+    assignment = {tp.partition for tp in consumer.assignment()}
+    check(assignment == set(range(CP_PARTITIONS)), f"assigned {sorted(assignment)}, expected every partition")
+    result = consumer.commit(asynchronous=False)
+    check(all(t.error is None for t in result), f"commit failed: {result}")
+    committed = consumer.committed([client.ck.TopicPartition(topic, p) for p in range(CP_PARTITIONS)], timeout=TIMEOUT)
+    check([t.offset for t in committed] == [100] * CP_PARTITIONS, f"committed {[(t.partition, t.offset) for t in committed]}")
+    member = consumer.memberid()
+    consumer.close()
+    print(f"ok: read-all: 400 records in {took:.1f} s as member {member}", flush=True)
+
+
+def cp_share(client, topic):
+    """Two consumers of the group share the 4 partitions 2/2; one leaves
+    (close()) while records keep coming, and the other takes over its
+    partitions from the offsets it committed: across both, every record
+    read once, nothing lost."""
+    client.create_topic(topic, CP_PARTITIONS)
+    group = f"{topic}-sharers"
+    one, two = Kip848Member(client, [topic], group), Kip848Member(client, [topic], group)
+    members = [one, two]
+    everything = {(topic, p) for p in range(CP_PARTITIONS)}
+    started = time.time()
+    one.start()
+    two.start()
+
+    def split():
+        mine, theirs = one.snapshot()[1], two.snapshot()[1]
+        return len(mine) == 2 and len(theirs) == 2 and mine | theirs == everything
+
+    members_wait(members, split, "both consumers to hold two partitions each")
+    formed = time.time() - started
+    mine, theirs = one.snapshot()[1], two.snapshot()[1]
+    expected = {}
+    produce_numbered(client, topic, "a", 0, 50, expected)
+    total = lambda: len(one.snapshot()[0]) + len(two.snapshot()[0])  # noqa: E731
+    members_wait(members, lambda: total() >= 200, "200 records read by the two consumers")
+    read_one, read_two = one.snapshot()[0], two.snapshot()[0]
+    check({(r[6], r[4]) for r in read_one} <= mine and {(r[6], r[4]) for r in read_two} <= theirs,
+          "records read from partitions the consumer was not assigned")
+    check_each_once(read_one + read_two, expected, "before the hand-over, the two consumers")
+
+    # Records keep coming while `one` leaves; more once `two` holds all.
+    def keep_producing():
+        for i in range(5):
+            produce_numbered(client, topic, "b", 50 + 5 * i, 5, expected)
+            time.sleep(0.1)
+
+    producing = threading.Thread(target=keep_producing, daemon=True)
+    producing.start()
+    time.sleep(0.2)
+    leaving = time.time()
+    one.stop()
+    members_wait([two], lambda: two.snapshot()[1] == everything, "the remaining consumer to take over every partition")
+    took_over = time.time() - leaving
+    producing.join(TIMEOUT)
+    produce_numbered(client, topic, "c", 75, 25, expected)
+    members_wait([two], lambda: total() >= 400, "all 400 records read across both consumers")
+    time.sleep(1.0)  # anything read twice shows by then
+    read_one, read_two = one.snapshot()[0], two.snapshot()[0]
+    check_each_once(read_one + read_two, expected, "across both consumers (one left, the other took over)")
+    for tp in sorted(mine):
+        taken = [r[5] for r in read_two if (r[6], r[4]) == tp]
+        left_at = one.committed.get(tp)
+        check(taken and taken[0] == left_at,
+              f"{tp[0]}[{tp[1]}]: the consumer that left committed {left_at}; the one that took over began at "
+              f"{taken[0] if taken else None}")
+    check(two.committed == {tp: 100 for tp in everything}, f"committed at the end: {sorted(two.committed.items())}")
+    two.stop()
+    handed = {tp[1]: one.committed.get(tp) for tp in sorted(mine)}
+    print(f"ok: share: group of two in {formed:.1f} s ({sorted(p for _, p in mine)} / {sorted(p for _, p in theirs)}); "
+          f"partitions {handed} (committed offsets) taken over {took_over:.1f} s after close(); "
+          f"{len(read_one)} + {len(read_two)} records, each once", flush=True)
+
+
+def cp_regex(client, topic):
+    """A subscription to the regular expression ^regex-.* (sent to the
+    broker, which resolves it): the matching topic's records, then those
+    of a matching topic created after the consumer subscribed; nothing of
+    a topic that does not match."""
+    first, later, unmatched = "regex-first", "regex-later", f"{topic}-unmatched"
+    client.create_topic(first, 2)
+    client.create_topic(unmatched, 2)
+    expected, ignored = {}, {}
+    produce_numbered(client, first, "f", 0, 10, expected, partitions=2)
+    produce_numbered(client, unmatched, "u", 0, 10, ignored, partitions=2)
+    member = Kip848Member(client, ["^regex-.*"], f"{topic}-readers")
+    member.start()
+    members_wait([member], lambda: len(member.snapshot()[0]) >= 20, f"the 20 records of {first}")
+    check(member.snapshot()[1] == {(first, 0), (first, 1)}, f"assigned {sorted(member.snapshot()[1])}, expected {first}'s partitions")
+    created = time.time()
+    client.create_topic(later, 2)
+    produce_numbered(client, later, "l", 0, 10, expected, partitions=2)
+    produce_numbered(client, unmatched, "u", 10, 10, ignored, partitions=2)
+    members_wait([member], lambda: {(later, 0), (later, 1)} <= member.snapshot()[1],
+                 f"{later}, created after the subscription, to be assigned")
+    picked_up = time.time() - created
+    members_wait([member], lambda: len(member.snapshot()[0]) >= 40, f"the 20 records of {later}")
+    time.sleep(1.0)
+    read, partitions = member.snapshot()
+    check(partitions == {(first, 0), (first, 1), (later, 0), (later, 1)}, f"assigned {sorted(partitions)}")
+    check_each_once(read, expected, "the regex subscriber")
+    member.stop()
+    print(f"ok: regex: {later} assigned {picked_up:.1f} s after it was created", flush=True)
+
+
+def cp_admin(client, topic):
+    """The AdminClient's view of a consumer group (next to a classic
+    group): list_consumer_groups (ListGroups v5) gives its type CONSUMER
+    and state STABLE, and filters by type; describe_consumer_groups
+    (ConsumerGroupDescribe) gives its type, state, assignor, and each member
+    with its client id, host and assignment, as the members have them;
+    after a member leaves, the other alone with every partition; once
+    both are gone, the group is EMPTY."""
+    from confluent_kafka import ConsumerGroupState, ConsumerGroupType
+
+    client.create_topic(topic, CP_PARTITIONS)
+    group, classic = f"{topic}-new", f"{topic}-classic"
+    one, two = Kip848Member(client, [topic], group), Kip848Member(client, [topic], group)
+    members = [one, two]
+    one.start()
+    two.start()
+    everything = {(topic, p) for p in range(CP_PARTITIONS)}
+
+    def split():
+        mine, theirs = one.snapshot()[1], two.snapshot()[1]
+        return len(mine) == 2 and len(theirs) == 2 and mine | theirs == everything
+
+    members_wait(members, split, "both consumers to hold two partitions each")
+    old = client.consumer(classic)
+    old.subscribe([topic])
+    deadline = time.time() + TIMEOUT
+    while not old.assignment() and time.time() < deadline:
+        old.poll(0.1)
+    check(old.assignment(), "the classic consumer got no assignment")
+    admin = client.admin()
+
+    def listed(**kwargs):
+        result = admin.list_consumer_groups(request_timeout=TIMEOUT, **kwargs).result(TIMEOUT)
+        check(not result.errors, f"list_consumer_groups errors: {result.errors}")
+        return {g.group_id: g for g in result.valid}
+
+    groups = listed()
+    for g in groups.values():
+        print(f"listed: {g.group_id} type={g.type} state={g.state} simple={g.is_simple_consumer_group}", flush=True)
+    check(group in groups and classic in groups, f"listed {sorted(groups)}, expected {group} and {classic}")
+    check(groups[group].type == ConsumerGroupType.CONSUMER, f"{group} listed with type {groups[group].type}")
+    check(groups[group].state == ConsumerGroupState.STABLE, f"{group} listed as {groups[group].state}")
+    check(not groups[group].is_simple_consumer_group, f"{group} listed as a simple group")
+    check(groups[classic].type == ConsumerGroupType.CLASSIC, f"{classic} listed with type {groups[classic].type}")
+    ours = {group, classic}  # of the groups on the broker
+    only = listed(types={ConsumerGroupType.CONSUMER})
+    check(set(only) & ours == {group}, f"listed with types=CONSUMER: {sorted(only)}")
+    only = listed(types={ConsumerGroupType.CLASSIC})
+    check(set(only) & ours == {classic}, f"listed with types=CLASSIC: {sorted(only)}")
+    only = listed(types={ConsumerGroupType.CONSUMER}, states={ConsumerGroupState.STABLE})
+    check(set(only) & ours == {group}, f"listed with types=CONSUMER, states=STABLE: {sorted(only)}")
+
+    def describe(group_id):
+        return admin.describe_consumer_groups([group_id], request_timeout=TIMEOUT)[group_id].result(TIMEOUT)
+
+    def show(d):
+        print(f"described: {d.group_id} type={d.type} state={d.state} assignor={d.partition_assignor!r} "
+              f"coordinator={d.coordinator.id} simple={d.is_simple_consumer_group}", flush=True)
+        for m in d.members:
+            parts = lambda a: sorted((tp.topic, tp.partition) for tp in a.topic_partitions) if a else None  # noqa: E731
+            print(f"  member {m.member_id} client_id={m.client_id!r} host={m.host!r} instance={m.group_instance_id} "
+                  f"assignment={parts(m.assignment)} target={parts(m.target_assignment)}", flush=True)
+
+    def members_of(d):
+        return {m.member_id: ({(tp.topic, tp.partition) for tp in m.assignment.topic_partitions},
+                              {(tp.topic, tp.partition) for tp in m.target_assignment.topic_partitions}
+                              if m.target_assignment else None) for m in d.members}
+
+    def describe_until(want):
+        """The group described once its members are `want`, or at the deadline."""
+        deadline = time.time() + TIMEOUT
+        while True:
+            d = describe(group)
+            if members_of(d) == want or time.time() >= deadline:
+                return d
+            time.sleep(0.2)
+
+    want = {m.member_id: (m.snapshot()[1], m.snapshot()[1]) for m in members}
+    d = describe_until(want)
+    show(d)
+    check(d.type == ConsumerGroupType.CONSUMER, f"{group} described with type {d.type}")
+    check(d.state == ConsumerGroupState.STABLE, f"{group} described as {d.state}")
+    check(d.partition_assignor == "uniform", f"{group} described with assignor {d.partition_assignor!r}")
+    check(not d.is_simple_consumer_group, f"{group} described as a simple group")
+    check(members_of(d) == want, f"{group} described with members {members_of(d)}, the members have {want}")
+    for m in d.members:
+        check(m.client_id == "rdkafka" and m.host, f"member {m.member_id}: client id {m.client_id!r}, host {m.host!r}")
+    c = describe(classic)
+    show(c)
+    check(c.type == ConsumerGroupType.CLASSIC, f"{classic} described with type {c.type}")
+    check(len(c.members) == 1 and c.state == ConsumerGroupState.STABLE, f"{classic}: {len(c.members)} members, {c.state}")
+
+    one.stop()
+    members_wait([two], lambda: two.snapshot()[1] == everything, "the remaining consumer to take over every partition")
+    d = describe_until({two.member_id: (everything, everything)})
+    show(d)
+    check(members_of(d) == {two.member_id: (everything, everything)},
+          f"after one left, {group} described with members {members_of(d)}")
+    two.stop()
+    old.close()
+    groups = listed()
+    check(groups.get(group) and groups[group].state == ConsumerGroupState.EMPTY,
+          f"once its members left, {group} is listed as {groups[group].state if group in groups else 'missing'}")
+    d = describe(group)
+    show(d)
+    check(d.state == ConsumerGroupState.EMPTY and not d.members, f"{group} described as {d.state} with {len(d.members)} members")
+
+
+CONSUMER_PROTOCOL_PARTS = {
+    "read-all": cp_read_all,
+    "share": cp_share,
+    "regex": cp_regex,
+    "admin": cp_admin,
+}
+
+
+def consumer_protocol(client, prefix, *parts):
+    """The consumer protocol scenarios (all, or those named), each on
+    topics of its own named after `prefix`."""
+    for part in parts or CONSUMER_PROTOCOL_PARTS:
+        check(part in CONSUMER_PROTOCOL_PARTS, f"no consumer protocol scenario {part}: {'|'.join(CONSUMER_PROTOCOL_PARTS)}")
+        CONTEXT[:] = [part]
+        CONSUMER_PROTOCOL_PARTS[part](client, f"{prefix}-{part}")
+    CONTEXT[:] = []
+
+
+# Phase 1 processes (and commits) offsets below these of each partition,
+# 220 of its 400 records; those it reads past them it leaves unprocessed.
+CP_RESTART_CUTOFFS = {0: 40, 1: 50, 2: 60, 3: 70}
+
+
+def cp_restart_first(client, topic, state):
+    """Phase 1 of the consumer protocol across a broker crash: a consumer
+    of the group processes part of each partition of a 4-partition topic
+    of 400 records (offsets below CP_RESTART_CUTOFFS, 220 records),
+    committing each synchronously, and leaves what it fetched past them
+    unprocessed; it writes what it committed and its member id to the file
+    `state`, and ends as if it crashed (no leave). The harness describes
+    the group, kills the broker with SIGKILL, starts it again and
+    describes the group again."""
+    client.create_topic(topic, CP_PARTITIONS)
+    expected = {}
+    produce_numbered(client, topic, "r", 0, 100, expected)
+    check(all(expected[(topic, p)] == [(i, f"r-{p}-{i}".encode()) for i in range(100)] for p in range(CP_PARTITIONS)),
+          "records not at the offsets they were produced in order to")
+    consumer = kip848_consumer(client, f"{topic}-readers")
+    consumer.subscribe([topic])
+    committed, got, skipped = {}, [], 0
+    deadline = time.time() + TIMEOUT
+    while committed != CP_RESTART_CUTOFFS and time.time() < deadline:
+        msg = consumer.poll(0.1)
+        if msg is None:
+            continue
+        record = cp_record(msg)
+        if msg.offset() >= CP_RESTART_CUTOFFS[msg.partition()]:
+            skipped += 1  # fetched, never processed nor committed
+            continue
+        got.append(record)
+        committed[msg.partition()] = commit_sync(client, consumer, msg)
+    check(committed == CP_RESTART_CUTOFFS, f"before the restart committed {committed}, expected {CP_RESTART_CUTOFFS}")
+    check_each_once(got, {(topic, p): expected[(topic, p)][:n] for p, n in CP_RESTART_CUTOFFS.items()}, "before the restart")
+    member = consumer.memberid()
+    with open(state, "w") as f:
+        json.dump({"member_id": member, "committed": committed}, f)
+    print(f"ok: consumer-protocol-restart-first: committed {dict(sorted(committed.items()))} as member {member} "
+          f"({skipped} records fetched past them left unprocessed)", flush=True)
+    sys.stderr.flush()
+    os._exit(0)  # no close: the member stays in the group, as after a crash
+
+
+def cp_restart_second(client, topic, state):
+    """Phase 2, after the broker was killed and started again: the group's
+    committed offsets are those of phase 1; a new consumer of the group
+    (once the member of phase 1 has timed out: it never comes back) reads
+    the rest, from those offsets on: nothing lost, nothing read twice.
+    Once it has, it is the group's only member."""
+    from confluent_kafka import ConsumerGroupTopicPartitions
+
+    with open(state) as f:
+        saved = json.load(f)
+    committed = {int(p): offset for p, offset in saved["committed"].items()}
+    group = f"{topic}-readers"
+    admin = client.admin()
+    request = [ConsumerGroupTopicPartitions(group, [client.ck.TopicPartition(topic, p) for p in range(CP_PARTITIONS)])]
+    found = admin.list_consumer_group_offsets(request, request_timeout=TIMEOUT)[group].result(TIMEOUT)
+    offsets = {tp.partition: tp.offset for tp in found.topic_partitions if tp.offset >= 0}
+    check(offsets == committed, f"after the restart the group's committed offsets are {offsets}, expected {committed}")
+    consumer = kip848_consumer(client, group)
+    consumer.subscribe([topic])
+    started = time.time()
+    rest = 400 - sum(committed.values())
+    got = cp_poll(consumer, rest, TIMEOUT, on_record=lambda msg: commit_sync(client, consumer, msg))
+    took = time.time() - started
+    got += cp_poll(consumer, None, 1.0)
+    expected = {(topic, p): [(i, f"r-{p}-{i}".encode()) for i in range(committed.get(p, 0), 100)] for p in range(CP_PARTITIONS)}
+    check_each_once(got, expected, "after the restart, the group's new consumer")
+    member = consumer.memberid()
+    check(member != saved["member_id"], "the new consumer has the member id of phase 1")
+    d = admin.describe_consumer_groups([group], request_timeout=TIMEOUT)[group].result(TIMEOUT)
+    check([m.member_id for m in d.members] == [member],
+          f"after the restart the group's members are {[m.member_id for m in d.members]}, expected only {member} "
+          f"(phase 1's {saved['member_id']} timed out)")
+    consumer.close()
+    print(f"ok: consumer-protocol-restart-second: {rest} records read in {took:.1f} s (the member of phase 1 timing out "
+          "first)", flush=True)
+
+
 # ------------------------------------------------------------------ security
 # SSL, mutual TLS, SASL_PLAINTEXT and SASL_SSL listeners as each client is
 # configured for them: records produced and consumed (in a group, so the
@@ -2050,6 +2555,9 @@ SCENARIOS = {
     "security": security,
     "scram-users": scram_users,
     "acls": acls,
+    "consumer-protocol": consumer_protocol,
+    "consumer-protocol-restart-first": cp_restart_first,
+    "consumer-protocol-restart-second": cp_restart_second,
 }
 
 

@@ -657,3 +657,136 @@ mod acls {
         run(Client::Kafkajs)
     }
 }
+
+/// KIP-848 consumer groups (`group.protocol=consumer`) with
+/// confluent-kafka (librdkafka 2.16; kcat's librdkafka 2.0.2 predates
+/// them, and kafkajs 2.2.4 and kafka-python 3.0.12 have no client for
+/// them). One broker per test whose groups heartbeat every 500 ms and time
+/// out after 6 s (`group.consumer.*`; the broker's minimums are lowered
+/// with them). The scenarios are `consumer_protocol` and its restart
+/// phases in `e2e/clients.py`.
+mod consumer_protocol {
+    use super::*;
+    use harness::consumer_groups::{
+        DescribedConsumerGroup, consumer_group_describe_request,
+        decode_consumer_group_describe_response,
+    };
+
+    /// Settings for these tests, on top of [`PROPERTIES`].
+    const CONSUMER_GROUP_PROPERTIES: &[(&str, &str)] = &[
+        ("group.consumer.heartbeat.interval.ms", "500"),
+        ("group.consumer.min.heartbeat.interval.ms", "500"),
+        ("group.consumer.session.timeout.ms", "6000"),
+        ("group.consumer.min.session.timeout.ms", "6000"),
+    ];
+
+    fn consumer_group_broker() -> Result<Broker> {
+        let mut properties = PROPERTIES.to_vec();
+        properties.extend_from_slice(CONSUMER_GROUP_PROPERTIES);
+        Broker::on_fixture_with(&[], &properties)
+    }
+
+    fn run(part: &str) -> Result<()> {
+        let broker = or_skip!(consumer_group_broker());
+        Client::Confluent.run(&broker, "consumer-protocol", &["consumer-protocol", part])
+    }
+
+    /// `group` as ConsumerGroupDescribe v1 gives it, once the coordinator
+    /// answers without an error (it may still be loading after a start).
+    fn describe(broker: &Broker, group: &str) -> Result<DescribedConsumerGroup> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let described = broker.connect().and_then(|mut client| {
+                let request = consumer_group_describe_request(1, 1, &[group], false);
+                let response =
+                    decode_consumer_group_describe_response(&client.round_trip(&request)?, 1)?;
+                response
+                    .group(group)
+                    .cloned()
+                    .context("the group is not in the response")
+            });
+            match described {
+                Ok(g) if g.error_code == 0 => return Ok(g),
+                other if Instant::now() >= deadline => {
+                    bail!(
+                        "describing {group}: {other:?}\n--- broker log ---\n{}",
+                        broker.output()
+                    )
+                }
+                _ => std::thread::sleep(Duration::from_millis(100)),
+            }
+        }
+    }
+
+    /// One consumer reads all 400 records of a 4-partition topic, each
+    /// once, in order within each partition.
+    #[test]
+    fn confluent_one_consumer_reads_everything() -> Result<()> {
+        run("read-all")
+    }
+
+    /// Two consumers share the 4 partitions 2/2, committing each record
+    /// synchronously; one leaves (close()) while records keep coming, the
+    /// other takes over its partitions from the committed offsets: across
+    /// both, every record is read exactly once.
+    #[test]
+    fn confluent_two_consumers_share_and_hand_over() -> Result<()> {
+        run("share")
+    }
+
+    /// A subscription to `^regex-.*` picks up a matching topic created
+    /// after the consumer subscribed, and leaves one that does not match.
+    #[test]
+    fn confluent_regex_subscription_picks_up_a_new_topic() -> Result<()> {
+        run("regex")
+    }
+
+    /// The AdminClient lists the group with type CONSUMER (ListGroups v5,
+    /// also filtered by type) and describes it (ConsumerGroupDescribe):
+    /// its members and their assignments, as the members have them.
+    #[test]
+    fn confluent_admin_lists_and_describes_the_group() -> Result<()> {
+        run("admin")
+    }
+
+    /// A consumer processes part of each partition of a 4-partition topic
+    /// (220 of 400 records), committing each record, leaves what it
+    /// fetched past that unprocessed, and its process ends without
+    /// leaving the group; the broker
+    /// is killed (SIGKILL) and started again. The group comes back from
+    /// `__consumer_offsets` as it was (epochs, the member, its assignment),
+    /// and a new consumer of the group, once the old member has timed
+    /// out, reads the rest from the committed offsets: nothing lost,
+    /// nothing read twice.
+    #[test]
+    fn confluent_resumes_across_a_broker_kill() -> Result<()> {
+        let mut broker = or_skip!(consumer_group_broker());
+        let dir = tempfile::tempdir()?;
+        let state = dir.path().join("phase-1.json");
+        let state = state
+            .to_str()
+            .context("a temporary path that is not UTF-8")?;
+        let args = ["consumer-protocol-restart", state];
+        let group = "consumer-protocol-restart-readers";
+        Client::Confluent.run(&broker, "consumer-protocol-restart-first", &args)?;
+        let before = describe(&broker, group)?;
+        ensure!(
+            before.members.len() == 1 && before.members[0].member_epoch > 0,
+            "before the kill, {group} is {before:#?}"
+        );
+        broker.restart()?;
+        let after = describe(&broker, group)?;
+        ensure!(
+            after == before,
+            "after the restart {group} is\n{after:#?}\nbefore the kill it was\n{before:#?}"
+        );
+        Client::Confluent.run(&broker, "consumer-protocol-restart-second", &args)?;
+        let last = describe(&broker, group)?;
+        ensure!(
+            last.members.is_empty() && last.group_epoch > before.group_epoch,
+            "at the end {group} is {last:#?} (before the kill its epoch was {})",
+            before.group_epoch
+        );
+        Ok(())
+    }
+}
