@@ -64,17 +64,9 @@ pub fn handle(
                     Some(format!("Group {} not found.", group_id.as_str())),
                 );
             };
-            let assignor = broker
-                .config
-                .group_consumer_assignors
-                .first()
-                .map_or("uniform", |a| a.name());
             let assignor = group
-                .members
-                .values()
-                .filter_map(|m| m.subscription.server_assignor.as_deref())
-                .next()
-                .unwrap_or(assignor);
+                .assignor(&broker.config.group_consumer_assignors)
+                .name();
             DescribedGroup::default()
                 .with_group_id(GroupId(StrBytes::from_string(group.group_id.clone())))
                 .with_group_state(StrBytes::from_static_str(group.state()))

@@ -679,13 +679,10 @@ impl ConsumerGroup {
             .collect()
     }
 
-    /// The assignor the members prefer most (ties to the default).
-    fn assignor(&self, config: &ConsumerGroupConfig) -> Assignor {
-        let default = config
-            .assignors
-            .first()
-            .copied()
-            .unwrap_or(Assignor::Uniform);
+    /// The assignor the members prefer most (ties to the default, the
+    /// first of `assignors`).
+    pub fn assignor(&self, assignors: &[Assignor]) -> Assignor {
+        let default = assignors.first().copied().unwrap_or(Assignor::Uniform);
         let mut votes: BTreeMap<&str, usize> = BTreeMap::new();
         for member in self.members.values() {
             if let Some(name) = &member.subscription.server_assignor {
@@ -695,7 +692,7 @@ impl ConsumerGroup {
         votes
             .into_iter()
             .filter_map(|(name, n)| Assignor::from_name(name).map(|a| (a, n)))
-            .filter(|(a, _)| config.assignors.contains(a))
+            .filter(|(a, _)| assignors.contains(a))
             .max_by_key(|(a, n)| (*n, *a == default))
             .map_or(default, |(a, _)| a)
     }
@@ -729,7 +726,7 @@ impl ConsumerGroup {
             .values()
             .map(|t| (t.id, t.clone()))
             .collect();
-        let new_target = self.assignor(config).assign(&members, &topics);
+        let new_target = self.assignor(&config.assignors).assign(&members, &topics);
         for (member_id, assignment) in new_target {
             if self.target.get(&member_id) != Some(&assignment) {
                 self.apply(changes, Change::TargetMember(member_id, Some(assignment)));

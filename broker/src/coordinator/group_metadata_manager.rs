@@ -627,8 +627,24 @@ impl GroupMetadataManager {
                 // Every member gets a whole session to come back.
                 let deadline = std::time::Instant::now()
                     + Duration::from_millis(self.config.consumer_session_timeout_ms.max(0) as u64);
+                let now = std::time::Instant::now();
+                let revoking: Vec<(String, i32, i32)> = consumer
+                    .members
+                    .values()
+                    .filter(|m| m.current.state == MemberState::UnrevokedPartitions)
+                    .map(|m| {
+                        let timeout = m.subscription.rebalance_timeout_ms;
+                        (m.member_id.clone(), m.current.member_epoch, timeout)
+                    })
+                    .collect();
                 for member in consumer.members.keys() {
                     consumer.session_deadlines.insert(member.clone(), deadline);
+                }
+                // Members still revoking get their rebalance timeout again
+                // (Kafka's onLoaded).
+                for (member, epoch, timeout) in revoking {
+                    let until = now + Duration::from_millis(timeout.max(0) as u64);
+                    consumer.rebalance_deadlines.insert(member, (epoch, until));
                 }
                 group.protocol_type = Some("consumer".to_string());
                 group.consumer = Some(Box::new(consumer));
