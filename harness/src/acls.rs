@@ -7,7 +7,11 @@
 //! those of Kafka's `ResourceType`, `PatternType`, `AclOperation` and
 //! `AclPermissionType`.
 
-use crate::protocol::{CLIENT_ID, flexible_request_header, response_header_v1};
+use crate::protocol::{CLIENT_ID, flexible_request_header};
+use crate::versioned::{
+    get_nullable_string, get_string, get_tags, put_array_len, put_nullable_string, put_string,
+    put_tags, response_header,
+};
 use crate::wire::{Reader, Writer};
 use anyhow::{Context, Result, ensure};
 
@@ -158,63 +162,6 @@ fn request_header(api_key: i16, version: i16, correlation_id: i32) -> Writer {
     w
 }
 
-/// Response header v1 (flexible versions) or v0.
-fn response_header(r: &mut Reader<'_>, flexible: bool) -> Result<i32> {
-    if flexible {
-        response_header_v1(r)
-    } else {
-        r.i32()
-    }
-}
-
-fn put_string(w: &mut Writer, s: &str, flexible: bool) {
-    if flexible {
-        w.compact_string(s);
-    } else {
-        w.nullable_string(Some(s));
-    }
-}
-
-fn put_nullable_string(w: &mut Writer, s: Option<&str>, flexible: bool) {
-    if flexible {
-        w.compact_nullable_string(s);
-    } else {
-        w.nullable_string(s);
-    }
-}
-
-fn put_array_len(w: &mut Writer, len: usize, flexible: bool) {
-    if flexible {
-        w.compact_array_len(len);
-    } else {
-        w.i32(len as i32);
-    }
-}
-
-fn put_tags(w: &mut Writer, flexible: bool) {
-    if flexible {
-        w.no_tags();
-    }
-}
-
-fn get_string(r: &mut Reader<'_>, flexible: bool) -> Result<String> {
-    if flexible {
-        r.compact_string()
-    } else {
-        let at = r.position();
-        r.nullable_string()?
-            .with_context(|| format!("null string at offset {at} where one is required"))
-    }
-}
-
-fn get_nullable_string(r: &mut Reader<'_>, flexible: bool) -> Result<Option<String>> {
-    if flexible {
-        r.compact_nullable_string()
-    } else {
-        r.nullable_string()
-    }
-}
-
 /// A non-null array of structures, each ending with its tagged fields in
 /// flexible versions.
 fn get_structs<T>(
@@ -234,10 +181,6 @@ fn get_structs<T>(
         r.nullable_array(structure)?
             .with_context(|| format!("null array at offset {at} where one is required"))
     }
-}
-
-fn get_tags(r: &mut Reader<'_>, flexible: bool) -> Result<()> {
-    if flexible { r.no_tags() } else { Ok(()) }
 }
 
 /// The pattern type of version 1 and later; LITERAL in version 0.

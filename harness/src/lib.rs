@@ -35,6 +35,7 @@ pub mod sasl;
 pub mod secured;
 pub mod tls;
 pub mod transactions;
+mod versioned;
 pub mod wire;
 
 pub use client::Client;

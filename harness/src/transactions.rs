@@ -26,6 +26,10 @@ use crate::protocol::{
     self, FetchPartitionRequest, FetchRequest, FetchedPartition, flexible_request_header,
     response_header_v1,
 };
+use crate::versioned::{
+    get_string, get_tags, put_array_len, put_i32_array, put_nullable_string, put_string,
+    put_tags as tags, response_header,
+};
 use crate::wire::{Reader, Uuid, Writer};
 use anyhow::{Context, Result, bail, ensure};
 use std::collections::{BTreeSet, HashSet};
@@ -73,62 +77,6 @@ fn request_header(api_key: i16, version: i16, correlation_id: i32, flexible: boo
     w
 }
 
-/// Response header v1 (flexible versions) or v0.
-fn response_header(r: &mut Reader<'_>, flexible: bool) -> Result<i32> {
-    if flexible {
-        response_header_v1(r)
-    } else {
-        r.i32()
-    }
-}
-
-fn put_string(w: &mut Writer, s: &str, flexible: bool) {
-    if flexible {
-        w.compact_string(s);
-    } else {
-        w.nullable_string(Some(s));
-    }
-}
-
-fn put_nullable_string(w: &mut Writer, s: Option<&str>, flexible: bool) {
-    if flexible {
-        w.compact_nullable_string(s);
-    } else {
-        w.nullable_string(s);
-    }
-}
-
-fn put_array_len(w: &mut Writer, len: usize, flexible: bool) {
-    if flexible {
-        w.compact_array_len(len);
-    } else {
-        w.i32(len as i32);
-    }
-}
-
-fn put_i32_array(w: &mut Writer, values: &[i32], flexible: bool) {
-    put_array_len(w, values.len(), flexible);
-    for v in values {
-        w.i32(*v);
-    }
-}
-
-fn tags(w: &mut Writer, flexible: bool) {
-    if flexible {
-        w.no_tags();
-    }
-}
-
-fn get_string(r: &mut Reader<'_>, flexible: bool) -> Result<String> {
-    if flexible {
-        r.compact_string()
-    } else {
-        let at = r.position();
-        r.nullable_string()?
-            .with_context(|| format!("null string at offset {at} where one is required"))
-    }
-}
-
 fn get_array<T>(
     r: &mut Reader<'_>,
     flexible: bool,
@@ -141,10 +89,6 @@ fn get_array<T>(
         r.nullable_array(element)?
             .with_context(|| format!("null array at offset {at} where one is required"))
     }
-}
-
-fn get_tags(r: &mut Reader<'_>, flexible: bool) -> Result<()> {
-    if flexible { r.no_tags() } else { Ok(()) }
 }
 
 // ------------------------------------------------------------- InitProducerId

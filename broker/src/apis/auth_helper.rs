@@ -113,6 +113,27 @@ impl<'a> AuthHelper<'a> {
         allowed
     }
 
+    /// CreateAcls' and DeleteAcls' first check (Kafka's AclApis): an
+    /// authorizer must be configured and the request may ALTER the cluster.
+    pub fn may_change_acls(
+        &self,
+    ) -> Result<(), (kafka_protocol::error::ResponseError, &'static str)> {
+        use kafka_protocol::error::ResponseError;
+        if !self.enabled() {
+            Err((
+                ResponseError::SecurityDisabled,
+                "No Authorizer is configured.",
+            ))
+        } else if !self.authorize_cluster(AclOperation::Alter) {
+            Err((
+                ResponseError::ClusterAuthorizationFailed,
+                "Request is not authorized.",
+            ))
+        } else {
+            Ok(())
+        }
+    }
+
     /// The authorized-operations bit field of a resource.
     pub fn authorized_operations(&self, resource_type: ResourceType, name: &str) -> i32 {
         match &self.checks {

@@ -32,17 +32,8 @@ pub fn handle(
                 .collect(),
         )
     };
-    if !auth.enabled() {
-        return fail_all(
-            ResponseError::SecurityDisabled,
-            "No Authorizer is configured.",
-        );
-    }
-    if !auth.authorize_cluster(AclOperation::Alter) {
-        return fail_all(
-            ResponseError::ClusterAuthorizationFailed,
-            "Request is not authorized.",
-        );
+    if let Err((error, message)) = auth.may_change_acls() {
+        return fail_all(error, message);
     }
     let filters: Vec<AclFilter> = request.filters.iter().map(filter).collect();
     let answer = broker
