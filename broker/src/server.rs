@@ -34,7 +34,8 @@ pub async fn run(listeners: Vec<ServedListener>, broker: Arc<Broker>, shutdown: 
     let (notify_shutdown, _) = broadcast::channel::<()>(1);
     let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
 
-    // Completes rebalances and expires group members on time.
+    // Completes rebalances and expires group members on time, off the
+    // runtime's threads (fencing and empty groups write to the log).
     let timers = tokio::spawn({
         let broker = Arc::clone(&broker);
         async move {
@@ -42,7 +43,11 @@ pub async fn run(listeners: Vec<ServedListener>, broker: Arc<Broker>, shutdown: 
             interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 interval.tick().await;
-                broker.groups.tick(&broker.offsets_topic());
+                let broker = Arc::clone(&broker);
+                let _ = tokio::task::spawn_blocking(move || {
+                    broker.groups.tick(&broker.offsets_topic());
+                })
+                .await;
             }
         }
     });
