@@ -59,19 +59,9 @@ impl MemberState {
     }
 }
 
-/// What a member asked for (Kafka's `ConsumerGroupMemberMetadataValue`).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct MemberSubscription {
-    pub instance_id: Option<String>,
-    pub rack_id: Option<String>,
-    pub client_id: String,
-    pub client_host: String,
-    /// Sorted, without repeats.
-    pub subscribed_topic_names: Vec<String>,
-    pub subscribed_topic_regex: Option<String>,
-    pub server_assignor: Option<String>,
-    pub rebalance_timeout_ms: i32,
-}
+/// What a member asked for: its `ConsumerGroupMemberMetadataValue`
+/// (`subscribed_topic_names` sorted, without repeats).
+pub type MemberSubscription = super::records::ConsumerGroupMemberMetadataValue;
 
 /// Where a member is in its reconciliation (Kafka's
 /// `ConsumerGroupCurrentMemberAssignmentValue`).

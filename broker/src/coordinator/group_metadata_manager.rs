@@ -11,9 +11,7 @@
 //! [`GroupMetadataManager::store_offsets`].
 
 use super::assignor::{Assignment, TopicSpec};
-use super::consumer_group::{
-    Change, ConsumerGroup, CurrentAssignment, MemberState, MemberSubscription,
-};
+use super::consumer_group::{Change, ConsumerGroup, CurrentAssignment, MemberState};
 use super::group::{Group, GroupState, Member};
 use super::internal_topic::{InternalTopic, TopicRecord, WriteError};
 use super::records::{self, OffsetCommitKey, OffsetCommitValue, OffsetsRecord};
@@ -777,20 +775,9 @@ pub fn change_record(group: &str, change: &Change) -> TopicRecord {
         ),
         Change::MemberSubscription(member, subscription) => (
             records::consumer_group_member_metadata_key(group, member),
-            subscription.as_ref().map(|s| {
-                records::consumer_group_member_metadata_value(
-                    &records::ConsumerGroupMemberMetadataValue {
-                        instance_id: s.instance_id.clone(),
-                        rack_id: s.rack_id.clone(),
-                        client_id: s.client_id.clone(),
-                        client_host: s.client_host.clone(),
-                        subscribed_topic_names: s.subscribed_topic_names.clone(),
-                        subscribed_topic_regex: s.subscribed_topic_regex.clone(),
-                        rebalance_timeout_ms: s.rebalance_timeout_ms,
-                        server_assignor: s.server_assignor.clone(),
-                    },
-                )
-            }),
+            subscription
+                .as_ref()
+                .map(records::consumer_group_member_metadata_value),
         ),
         Change::TargetMember(member, assignment) => (
             records::consumer_group_target_assignment_member_key(group, member),
@@ -861,22 +848,9 @@ pub fn record_change(record: OffsetsRecord) -> Option<(String, Change)> {
                     .collect()
             })),
         ),
-        OffsetsRecord::ConsumerGroupMemberMetadata(group, member, value) => (
-            group,
-            Change::MemberSubscription(
-                member,
-                value.map(|v| MemberSubscription {
-                    instance_id: v.instance_id,
-                    rack_id: v.rack_id,
-                    client_id: v.client_id,
-                    client_host: v.client_host,
-                    subscribed_topic_names: v.subscribed_topic_names,
-                    subscribed_topic_regex: v.subscribed_topic_regex,
-                    server_assignor: v.server_assignor,
-                    rebalance_timeout_ms: v.rebalance_timeout_ms,
-                }),
-            ),
-        ),
+        OffsetsRecord::ConsumerGroupMemberMetadata(group, member, value) => {
+            (group, Change::MemberSubscription(member, value))
+        }
         OffsetsRecord::ConsumerGroupTargetAssignmentMetadata(group, value) => (
             group,
             Change::TargetEpoch(value.map(|v| v.assignment_epoch)),

@@ -80,7 +80,7 @@ pub struct ConsumerGroupPartitionMetadataValue {
 
 /// ConsumerGroupMemberMetadataValue (key type 5). The tagged
 /// ClassicMemberMetadata is skipped on read and written absent.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ConsumerGroupMemberMetadataValue {
     pub instance_id: Option<String>,
     pub rack_id: Option<String>,
