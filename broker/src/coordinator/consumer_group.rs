@@ -72,6 +72,29 @@ pub struct CurrentAssignment {
     pub state: MemberState,
     pub assigned: Assignment,
     pub pending_revocation: Assignment,
+    /// KIP-1251: the member epoch at which each partition of `assigned`
+    /// and `pending_revocation` became the member's, where it is older
+    /// than `member_epoch`. Kafka 4.0's record has no room for it, so it
+    /// is kept in memory only: after a load, a partition's epoch is the
+    /// member epoch (what newer Kafka assumes of a record without them).
+    pub assignment_epochs: BTreeMap<(Uuid, i32), i32>,
+}
+
+impl CurrentAssignment {
+    /// The epoch at which `partition` of `topic` became the member's;
+    /// `None` when the member neither holds it nor is revoking it.
+    pub fn assignment_epoch(&self, topic: Uuid, partition: i32) -> Option<i32> {
+        let holds = |a: &Assignment| a.get(&topic).is_some_and(|p| p.contains(&partition));
+        if !holds(&self.assigned) && !holds(&self.pending_revocation) {
+            return None;
+        }
+        Some(
+            self.assignment_epochs
+                .get(&(topic, partition))
+                .copied()
+                .unwrap_or(self.member_epoch.max(0)),
+        )
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -819,13 +842,29 @@ impl ConsumerGroup {
                 pending.insert(*topic, add);
             }
         }
-        let with_epoch = |epoch: i32, state, assigned, pending_revocation| CurrentAssignment {
-            member_epoch: epoch,
-            previous_member_epoch: previous_epoch,
-            state,
-            assigned,
-            pending_revocation,
-        };
+        let current = &self.members[member_id].current;
+        let with_epoch =
+            |epoch: i32, state, assigned: Assignment, pending_revocation: Assignment| {
+                // Partitions the member held keep the epoch they came with;
+                // those it gets now come with `epoch`.
+                let mut assignment_epochs = BTreeMap::new();
+                for (topic, partitions) in assigned.iter().chain(&pending_revocation) {
+                    for &p in partitions {
+                        let since = current.assignment_epoch(*topic, p).unwrap_or(epoch);
+                        if since < epoch {
+                            assignment_epochs.insert((*topic, p), since);
+                        }
+                    }
+                }
+                CurrentAssignment {
+                    member_epoch: epoch,
+                    previous_member_epoch: previous_epoch,
+                    state,
+                    assigned,
+                    pending_revocation,
+                    assignment_epochs,
+                }
+            };
         if !revoking.is_empty() && owns_any(owned, &revoking) {
             return with_epoch(
                 member_epoch,
@@ -859,16 +898,18 @@ impl ConsumerGroup {
 
     /// OffsetCommit's check of a consumer group's member (Kafka's
     /// `ConsumerGroup.validateOffsetCommit`): without a member only an
-    /// empty group may be committed to; a member must be known, commit with
-    /// OffsetCommit v9 or later, and in its current epoch.
+    /// empty group may be committed to; a member must be known and commit
+    /// with OffsetCommit v9 or later. In its current epoch it commits
+    /// anything; in an older one (its commit crossed an epoch bump on the
+    /// way), KIP-1251's assignment epochs decide partition by partition.
     pub fn validate_offset_commit(
         &self,
         member_id: &str,
         member_epoch: i32,
         api_version: i16,
-    ) -> Result<(), ResponseError> {
+    ) -> Result<CommitValidator<'_>, ResponseError> {
         if member_epoch < 0 && self.members.is_empty() {
-            return Ok(());
+            return Ok(CommitValidator::Any);
         }
         let member = self
             .members
@@ -878,7 +919,17 @@ impl ConsumerGroup {
         if api_version < 9 {
             return Err(ResponseError::UnsupportedVersion);
         }
-        validate_epoch(member.current.member_epoch, member_epoch)
+        let current = &member.current;
+        if member_epoch == current.member_epoch {
+            Ok(CommitValidator::Any)
+        } else if member_epoch > current.member_epoch {
+            Err(ResponseError::StaleMemberEpoch)
+        } else {
+            Ok(CommitValidator::AssignedSince {
+                current,
+                member_epoch,
+            })
+        }
     }
 
     /// OffsetFetch v9's check, when it names a member.
@@ -895,13 +946,43 @@ impl ConsumerGroup {
     }
 }
 
+/// An OffsetFetch's epoch must be the member's (Kafka 4.0's
+/// `validateMemberEpoch`: STALE_MEMBER_EPOCH either way).
 fn validate_epoch(expected: i32, received: i32) -> Result<(), ResponseError> {
-    if received > expected {
-        Err(ResponseError::FencedMemberEpoch)
-    } else if received < expected {
-        Err(ResponseError::StaleMemberEpoch)
-    } else {
+    if received == expected {
         Ok(())
+    } else {
+        Err(ResponseError::StaleMemberEpoch)
+    }
+}
+
+/// Which partitions an accepted OffsetCommit may commit.
+#[derive(Debug)]
+pub enum CommitValidator<'a> {
+    /// Any partition: the member's current epoch, or no member at all.
+    Any,
+    /// KIP-1251: only partitions the member holds (or is revoking) and
+    /// held already at `member_epoch`, the older epoch it committed with.
+    AssignedSince {
+        current: &'a CurrentAssignment,
+        member_epoch: i32,
+    },
+}
+
+impl CommitValidator<'_> {
+    /// May the offset of `partition` of `topic` (its id, if the topic
+    /// exists) be committed? STALE_MEMBER_EPOCH if not.
+    pub fn validate(&self, topic: Option<Uuid>, partition: i32) -> Result<(), ResponseError> {
+        match self {
+            CommitValidator::Any => Ok(()),
+            CommitValidator::AssignedSince {
+                current,
+                member_epoch,
+            } => match topic.and_then(|t| current.assignment_epoch(t, partition)) {
+                Some(since) if since <= *member_epoch => Ok(()),
+                _ => Err(ResponseError::StaleMemberEpoch),
+            },
+        }
     }
 }
 
@@ -1050,6 +1131,82 @@ mod tests {
 
     fn partitions(answer: &HeartbeatAnswer) -> Assignment {
         answer.assignment.clone().unwrap_or_default()
+    }
+
+    /// KIP-1251: a member's partitions keep the epoch they were assigned
+    /// at, so a commit sent just before an epoch bump still lands for
+    /// them, and only for them.
+    #[test]
+    fn commits_from_an_older_epoch_are_taken_for_partitions_held_then() {
+        let topics = topics(4);
+        let mut group = ConsumerGroup::new("g");
+        let a = run(&mut group, &join("a"), &topics);
+        let b = run(&mut group, &join("b"), &topics);
+        assert_eq!((a.member_epoch, b.member_epoch), (1, 2));
+        // `a` gives up two partitions to `b` and is at epoch 2 with two.
+        let a = run(&mut group, &beat("a", 1, &partitions(&a)), &topics);
+        let kept = partitions(&a);
+        let a = run(&mut group, &beat("a", 1, &kept), &topics);
+        assert_eq!(a.member_epoch, 2);
+        let b = run(&mut group, &beat("b", 2, &Assignment::new()), &topics);
+        let given = partitions(&b);
+        assert_eq!(given.get(&T).map(BTreeSet::len), Some(2));
+        let first = |a: &Assignment| *a[&T].iter().next().unwrap();
+        let (kept_p, given_p) = (first(&kept), first(&given));
+        let check = |group: &ConsumerGroup, member: &str, epoch: i32, p: i32| {
+            group
+                .validate_offset_commit(member, epoch, 9)
+                .and_then(|v| v.validate(Some(T), p))
+        };
+        assert_eq!(check(&group, "a", 2, kept_p), Ok(()));
+        assert_eq!(check(&group, "a", 1, kept_p), Ok(()));
+        assert_eq!(
+            check(&group, "a", 1, given_p),
+            Err(ResponseError::StaleMemberEpoch)
+        );
+        assert_eq!(
+            check(&group, "b", 1, given_p),
+            Err(ResponseError::StaleMemberEpoch)
+        );
+        assert_eq!(
+            check(&group, "a", 3, kept_p),
+            Err(ResponseError::StaleMemberEpoch)
+        );
+        assert_eq!(
+            check(&group, "a", 2, kept_p).and(group.validate_offset_commit("a", 2, 8).map(|_| ())),
+            Err(ResponseError::UnsupportedVersion)
+        );
+
+        // `a` leaves: `b` gets everything at epoch 3. Its commits at epoch
+        // 2, still on their way, are taken for the two it had; not for the
+        // two it has just been given, nor for a topic that does not exist.
+        run(
+            &mut group,
+            &Heartbeat {
+                member_epoch: -1,
+                ..join("a")
+            },
+            &topics,
+        );
+        let b = run(&mut group, &beat("b", 2, &given), &topics);
+        assert_eq!(b.member_epoch, 3);
+        assert_eq!(partitions(&b)[&T].len(), 4);
+        assert_eq!(check(&group, "b", 2, given_p), Ok(()));
+        assert_eq!(
+            check(&group, "b", 2, kept_p),
+            Err(ResponseError::StaleMemberEpoch)
+        );
+        assert_eq!(check(&group, "b", 3, kept_p), Ok(()));
+        let unknown = group
+            .validate_offset_commit("b", 2, 9)
+            .and_then(|v| v.validate(None, given_p));
+        assert_eq!(unknown, Err(ResponseError::StaleMemberEpoch));
+        // A group reloaded from its records knows no older epochs (Kafka
+        // 4.0's record has none): strict again, never laxer.
+        let mut reloaded = group.members["b"].current.clone();
+        reloaded.assignment_epochs.clear();
+        assert_eq!(reloaded.assignment_epoch(T, given_p), Some(3));
+        assert_eq!(reloaded.assignment_epoch(Uuid::from_u128(8), 0), None);
     }
 
     #[test]

@@ -20,7 +20,7 @@ use crate::metadata::controller::NewTopic;
 use crate::storage::record_batch;
 use kafka_protocol::error::ResponseError;
 use parking_lot::{Mutex, RwLock};
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -869,6 +869,7 @@ pub fn record_change(record: OffsetsRecord) -> Option<(String, Change)> {
                     state: MemberState::from_code(v.state),
                     assigned: assignment(v.assigned_partitions),
                     pending_revocation: assignment(v.partitions_pending_revocation),
+                    assignment_epochs: BTreeMap::new(),
                 }),
             ),
         ),

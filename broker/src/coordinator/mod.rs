@@ -24,7 +24,8 @@ use crate::metadata::{MetadataImage, is_internal_topic};
 use assignor::TopicSpec;
 use bytes::Bytes;
 use consumer_group::{
-    Change, ConsumerGroup, ConsumerGroupConfig, Heartbeat, HeartbeatAnswer, Refusal, TopicView,
+    Change, CommitValidator, ConsumerGroup, ConsumerGroupConfig, Heartbeat, HeartbeatAnswer,
+    Refusal, TopicView,
 };
 use group::{Group, GroupState, JoinResult, Member, SyncResult};
 use group_metadata_manager::{GroupMetadataManager, OffsetConfig, now_ms};
@@ -826,12 +827,15 @@ impl GroupCoordinator {
         }
         if let Some(consumer) = &group.consumer {
             // A consumer group's member commits with its member epoch.
-            if let Err(e) = consumer.validate_offset_commit(member_id, generation, api_version) {
-                return all(e);
-            }
-            return self
-                .group_manager
-                .store_offsets(topic, image, &mut group, offsets);
+            let refused = match consumer.validate_offset_commit(member_id, generation, api_version)
+            {
+                Ok(validator) => refused_offsets(&validator, image, offsets),
+                Err(e) => return all(e),
+            };
+            return store_accepted(offsets, refused, |accepted| {
+                self.group_manager
+                    .store_offsets(topic, image, &mut group, accepted)
+            });
         }
         let simple = generation < 0 && group.state == GroupState::Empty;
         if !simple {
@@ -884,25 +888,28 @@ impl GroupCoordinator {
         if group.state == GroupState::Dead {
             return all(ResponseError::CoordinatorNotAvailable);
         }
+        let named = !member_id.is_empty() || generation >= 0;
+        let mut refused = vec![None; offsets.len()];
         if let Some(consumer) = &group.consumer {
-            if (!member_id.is_empty() || generation >= 0)
-                && let Err(e) = consumer.validate_offset_commit(member_id, generation, 9)
-            {
-                return all(e);
+            if named {
+                match consumer.validate_offset_commit(member_id, generation, 9) {
+                    Ok(validator) => refused = refused_offsets(&validator, image, offsets),
+                    Err(e) => return all(e),
+                }
             }
-        } else if (!member_id.is_empty() || generation >= 0)
-            && let Err(e) = check_member(&group, member_id, instance_id, generation)
-        {
+        } else if named && let Err(e) = check_member(&group, member_id, instance_id, generation) {
             return all(e);
         }
-        self.group_manager.store_txn_offsets(
-            topic,
-            image,
-            &mut group,
-            offsets,
-            producer_id,
-            producer_epoch,
-        )
+        store_accepted(offsets, refused, |accepted| {
+            self.group_manager.store_txn_offsets(
+                topic,
+                image,
+                &mut group,
+                accepted,
+                producer_id,
+                producer_epoch,
+            )
+        })
     }
 
     /// A transaction marker reached `partition` of `__consumer_offsets`.
@@ -1113,4 +1120,54 @@ fn sync_result(group: &Group, assignment: Bytes) -> SyncResult {
         protocol_name: group.protocol_name.clone(),
         assignment,
     }
+}
+
+/// The error of each offset a consumer group's commit may not write
+/// (`None` where it may).
+fn refused_offsets(
+    validator: &CommitValidator<'_>,
+    image: &MetadataImage,
+    offsets: &[OffsetToCommit],
+) -> Vec<Option<i16>> {
+    offsets
+        .iter()
+        .map(|o| {
+            let topic_id = image.topic(&o.topic).map(|t| t.id);
+            validator.validate(topic_id, o.partition).err().map(code)
+        })
+        .collect()
+}
+
+/// Stores the offsets not `refused` with `store`; one error code per
+/// offset, in order.
+fn store_accepted(
+    offsets: &[OffsetToCommit],
+    refused: Vec<Option<i16>>,
+    store: impl FnOnce(&[OffsetToCommit]) -> Vec<i16>,
+) -> Vec<i16> {
+    if refused.iter().all(Option::is_none) {
+        return store(offsets);
+    }
+    let accepted: Vec<OffsetToCommit> = offsets
+        .iter()
+        .zip(&refused)
+        .filter(|(_, r)| r.is_none())
+        .map(|(o, _)| o.clone())
+        .collect();
+    let mut stored = if accepted.is_empty() {
+        Vec::new()
+    } else {
+        store(&accepted)
+    }
+    .into_iter();
+    refused
+        .into_iter()
+        .map(|r| {
+            r.unwrap_or_else(|| {
+                stored
+                    .next()
+                    .unwrap_or(code(ResponseError::UnknownServerError))
+            })
+        })
+        .collect()
 }
