@@ -480,12 +480,10 @@ async fn dispatch(
         }
         ApiKey::FindCoordinator => {
             let request = decode(&ctx, &mut buf)?;
-            respond(
-                broker,
-                out,
-                &ctx,
-                find_coordinator::handle(broker, &ctx, &request),
-            )
+            // The first one creates the internal topic (fsynced).
+            let response =
+                storage_io::blocking(|| find_coordinator::handle(broker, &ctx, &request));
+            respond(broker, out, &ctx, response)
         }
         ApiKey::JoinGroup => {
             let request = decode(&ctx, &mut buf)?;
@@ -511,21 +509,15 @@ async fn dispatch(
         }
         ApiKey::LeaveGroup => {
             let request = decode(&ctx, &mut buf)?;
-            respond(
-                broker,
-                out,
-                &ctx,
-                leave_group::handle(broker, &ctx, &request),
-            )
+            // It appends to `__consumer_offsets`.
+            let response = storage_io::blocking(|| leave_group::handle(broker, &ctx, &request));
+            respond(broker, out, &ctx, response)
         }
         ApiKey::OffsetCommit => {
             let request = decode(&ctx, &mut buf)?;
-            respond(
-                broker,
-                out,
-                &ctx,
-                offset_commit::handle(broker, &ctx, &request),
-            )
+            // It appends to `__consumer_offsets`.
+            let response = storage_io::blocking(|| offset_commit::handle(broker, &ctx, &request));
+            respond(broker, out, &ctx, response)
         }
         ApiKey::OffsetFetch => {
             let request = decode(&ctx, &mut buf)?;
@@ -556,12 +548,9 @@ async fn dispatch(
         }
         ApiKey::DeleteGroups => {
             let request = decode(&ctx, &mut buf)?;
-            respond(
-                broker,
-                out,
-                &ctx,
-                delete_groups::handle(broker, &ctx, &request),
-            )
+            // It appends to `__consumer_offsets`.
+            let response = storage_io::blocking(|| delete_groups::handle(broker, &ctx, &request));
+            respond(broker, out, &ctx, response)
         }
         ApiKey::DescribeCluster => {
             let request = decode(&ctx, &mut buf)?;

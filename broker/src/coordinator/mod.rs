@@ -45,6 +45,13 @@ pub use group_metadata_manager::{CommittedOffset, OFFSETS_TOPIC, OffsetToCommit}
 /// before it is dropped (Kafka's `NewMemberJoinTimeoutMs`).
 const NEW_MEMBER_JOIN_TIMEOUT: Duration = Duration::from_secs(300);
 
+/// A channel that already holds `answer`.
+fn ready<T>(answer: T) -> oneshot::Receiver<T> {
+    let (tx, rx) = oneshot::channel();
+    let _ = tx.send(answer);
+    rx
+}
+
 fn code(error: ResponseError) -> i16 {
     error.code()
 }
@@ -136,39 +143,67 @@ impl GroupCoordinator {
 
     pub async fn join_group(&self, topic: &dyn InternalTopic, request: JoinRequest) -> JoinResult {
         let member_id = request.member_id.clone();
+        // The group's records may be written on the way.
+        let rx = crate::storage_io::blocking(|| self.start_join(topic, request));
+        rx.await
+            .unwrap_or_else(|_| JoinResult::error(code(ResponseError::UnknownMemberId), &member_id))
+    }
+
+    /// JoinGroup up to the wait for the rebalance: the answer's channel
+    /// (already holding the answer when there is nothing to wait for).
+    fn start_join(
+        &self,
+        topic: &dyn InternalTopic,
+        request: JoinRequest,
+    ) -> oneshot::Receiver<JoinResult> {
+        let member_id = request.member_id.clone();
         if request.group_id.is_empty() {
-            return JoinResult::error(code(ResponseError::InvalidGroupId), &member_id);
+            return ready(JoinResult::error(
+                code(ResponseError::InvalidGroupId),
+                &member_id,
+            ));
         }
         if request.session_timeout_ms < self.config.min_session_timeout_ms
             || request.session_timeout_ms > self.config.max_session_timeout_ms
         {
-            return JoinResult::error(code(ResponseError::InvalidSessionTimeout), &member_id);
+            return ready(JoinResult::error(
+                code(ResponseError::InvalidSessionTimeout),
+                &member_id,
+            ));
         }
         if let Err(e) = topic.partitions() {
-            return JoinResult::error(code(e), &member_id);
+            return ready(JoinResult::error(code(e), &member_id));
         }
         let group = if member_id.is_empty() {
             self.group_manager.get_or_create_group(&request.group_id)
         } else {
             match self.group_manager.get_group(&request.group_id) {
                 Some(group) => group,
-                None => return JoinResult::error(code(ResponseError::UnknownMemberId), &member_id),
+                None => {
+                    return ready(JoinResult::error(
+                        code(ResponseError::UnknownMemberId),
+                        &member_id,
+                    ));
+                }
             }
         };
         let (tx, rx) = oneshot::channel();
         {
             let mut group = group.lock();
             if group.state == GroupState::Dead {
-                return JoinResult::error(code(ResponseError::CoordinatorNotAvailable), &member_id);
+                return ready(JoinResult::error(
+                    code(ResponseError::CoordinatorNotAvailable),
+                    &member_id,
+                ));
             }
             if let Some(consumer) = &group.consumer {
                 // Classic members do not join a consumer group with members
                 // (no mixed groups here); an empty one becomes classic.
                 if !consumer.is_empty() {
-                    return JoinResult::error(
+                    return ready(JoinResult::error(
                         code(ResponseError::InconsistentGroupProtocol),
                         &member_id,
-                    );
+                    ));
                 }
                 let mut gone = (**consumer).clone();
                 let mut changes = Vec::new();
@@ -178,16 +213,16 @@ impl GroupCoordinator {
                     &request.group_id,
                     &changes,
                 ) {
-                    return JoinResult::error(code(e), &member_id);
+                    return ready(JoinResult::error(code(e), &member_id));
                 }
                 group.consumer = None;
                 group.protocol_type = None;
             }
             if !group.supports_protocols(&request.protocol_type, &request.protocols) {
-                return JoinResult::error(
+                return ready(JoinResult::error(
                     code(ResponseError::InconsistentGroupProtocol),
                     &member_id,
-                );
+                ));
             }
             if member_id.is_empty() {
                 let new_id = format!("{}-{}", request.client_id, Uuid::new_v4());
@@ -220,7 +255,10 @@ impl GroupCoordinator {
                     let deadline =
                         Instant::now() + Duration::from_millis(request.session_timeout_ms as u64);
                     group.pending_members.insert(new_id.clone(), deadline);
-                    return JoinResult::error(code(ResponseError::MemberIdRequired), &new_id);
+                    return ready(JoinResult::error(
+                        code(ResponseError::MemberIdRequired),
+                        &new_id,
+                    ));
                 } else {
                     self.add_member(&mut group, &request, new_id, tx);
                 }
@@ -230,15 +268,24 @@ impl GroupCoordinator {
                 let state = group.state;
                 let is_leader = group.leader.as_ref() == Some(&member_id);
                 let Some(member) = group.members.get_mut(&member_id) else {
-                    return JoinResult::error(code(ResponseError::UnknownMemberId), &member_id);
+                    return ready(JoinResult::error(
+                        code(ResponseError::UnknownMemberId),
+                        &member_id,
+                    ));
                 };
                 if member.instance_id != request.instance_id {
-                    return JoinResult::error(code(ResponseError::FencedInstanceId), &member_id);
+                    return ready(JoinResult::error(
+                        code(ResponseError::FencedInstanceId),
+                        &member_id,
+                    ));
                 }
                 let unchanged = member.matches(&request.protocols);
                 match state {
                     GroupState::Empty | GroupState::Dead => {
-                        return JoinResult::error(code(ResponseError::UnknownMemberId), &member_id);
+                        return ready(JoinResult::error(
+                            code(ResponseError::UnknownMemberId),
+                            &member_id,
+                        ));
                     }
                     GroupState::CompletingRebalance | GroupState::Stable
                         if unchanged && !(state == GroupState::Stable && is_leader) =>
@@ -246,11 +293,11 @@ impl GroupCoordinator {
                         // A repeated join with nothing new: the current generation.
                         member.heartbeat_deadline = Instant::now()
                             + Duration::from_millis(member.session_timeout_ms as u64);
-                        return current_join_result(
+                        return ready(current_join_result(
                             &group,
                             &member_id,
                             state == GroupState::CompletingRebalance && is_leader,
-                        );
+                        ));
                     }
                     _ => {
                         update_member(member, &request);
@@ -263,8 +310,7 @@ impl GroupCoordinator {
             }
             self.maybe_complete_join(topic, &mut group);
         }
-        rx.await
-            .unwrap_or_else(|_| JoinResult::error(code(ResponseError::UnknownMemberId), &member_id))
+        rx
     }
 
     fn add_member(
@@ -426,23 +472,38 @@ impl GroupCoordinator {
     }
 
     pub async fn sync_group(&self, topic: &dyn InternalTopic, request: SyncRequest) -> SyncResult {
+        // The leader's assignment is written on the way.
+        let rx = crate::storage_io::blocking(|| self.start_sync(topic, request));
+        rx.await
+            .unwrap_or_else(|_| SyncResult::error(code(ResponseError::RebalanceInProgress)))
+    }
+
+    /// SyncGroup up to the wait for the leader: the answer's channel
+    /// (already holding the answer when there is nothing to wait for).
+    fn start_sync(
+        &self,
+        topic: &dyn InternalTopic,
+        request: SyncRequest,
+    ) -> oneshot::Receiver<SyncResult> {
         let Some(group) = self.group_manager.get_group(&request.group_id) else {
-            return SyncResult::error(code(ResponseError::UnknownMemberId));
+            return ready(SyncResult::error(code(ResponseError::UnknownMemberId)));
         };
         let (tx, rx) = oneshot::channel();
         {
             let mut group = group.lock();
             if group.state == GroupState::Dead {
-                return SyncResult::error(code(ResponseError::CoordinatorNotAvailable));
+                return ready(SyncResult::error(code(
+                    ResponseError::CoordinatorNotAvailable,
+                )));
             }
             let Some(member) = group.members.get(&request.member_id) else {
-                return SyncResult::error(code(ResponseError::UnknownMemberId));
+                return ready(SyncResult::error(code(ResponseError::UnknownMemberId)));
             };
             if member.instance_id != request.instance_id {
-                return SyncResult::error(code(ResponseError::FencedInstanceId));
+                return ready(SyncResult::error(code(ResponseError::FencedInstanceId)));
             }
             if request.generation != group.generation {
-                return SyncResult::error(code(ResponseError::IllegalGeneration));
+                return ready(SyncResult::error(code(ResponseError::IllegalGeneration)));
             }
             if request
                 .protocol_type
@@ -453,18 +514,20 @@ impl GroupCoordinator {
                     .as_ref()
                     .is_some_and(|n| Some(n) != group.protocol_name.as_ref())
             {
-                return SyncResult::error(code(ResponseError::InconsistentGroupProtocol));
+                return ready(SyncResult::error(code(
+                    ResponseError::InconsistentGroupProtocol,
+                )));
             }
             match group.state {
                 GroupState::Empty | GroupState::Dead => {
-                    return SyncResult::error(code(ResponseError::UnknownMemberId));
+                    return ready(SyncResult::error(code(ResponseError::UnknownMemberId)));
                 }
                 GroupState::PreparingRebalance => {
-                    return SyncResult::error(code(ResponseError::RebalanceInProgress));
+                    return ready(SyncResult::error(code(ResponseError::RebalanceInProgress)));
                 }
                 GroupState::Stable => {
                     let member = &group.members[&request.member_id];
-                    return sync_result(&group, member.assignment.clone());
+                    return ready(sync_result(&group, member.assignment.clone()));
                 }
                 GroupState::CompletingRebalance => {}
             }
@@ -511,8 +574,7 @@ impl GroupCoordinator {
                 }
             }
         }
-        rx.await
-            .unwrap_or_else(|_| SyncResult::error(code(ResponseError::RebalanceInProgress)))
+        rx
     }
 
     pub fn heartbeat(
