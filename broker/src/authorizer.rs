@@ -12,13 +12,12 @@
 //! `AccessControlEntryRecord`s), the principal as a string and the peer as
 //! an address.
 
+use crate::config::AuthorizerConfig;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
 use std::sync::Arc;
 use uuid::Uuid;
 
-/// `authorizer.class.name` of the authorizer this module implements.
-pub const STANDARD_AUTHORIZER: &str = "org.apache.kafka.metadata.authorizer.StandardAuthorizer";
 /// The one name of the CLUSTER resource.
 pub const CLUSTER_NAME: &str = "kafka-cluster";
 /// A literal resource name, or ACL host, matching every one.
@@ -342,6 +341,14 @@ impl Authorizer {
         }
     }
 
+    /// The authorizer `authorizer.class.name` configures.
+    pub fn from_config(config: &AuthorizerConfig) -> Self {
+        Self::new(
+            config.super_users.clone(),
+            config.allow_everyone_if_no_acl_found,
+        )
+    }
+
     pub fn super_users(&self) -> &BTreeSet<String> {
         &self.super_users
     }
@@ -518,21 +525,6 @@ fn host_matches(acl_host: &str, peer: IpAddr) -> bool {
         Ok(host) => host.to_canonical() == peer,
         Err(_) => acl_host == peer.to_string(),
     }
-}
-
-/// Parses `super.users`: principals (`Type:name`) separated by `;`.
-pub fn parse_super_users(value: &str) -> Result<BTreeSet<String>, String> {
-    value
-        .split(';')
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .map(|p| match p.split_once(':') {
-            Some((kind, _)) if !kind.is_empty() => Ok(p.to_string()),
-            _ => Err(format!(
-                "super.users: `{p}` is not a principal of the form Type:name (such as User:admin)"
-            )),
-        })
-        .collect()
 }
 
 #[cfg(test)]
@@ -745,9 +737,9 @@ mod tests {
     #[test]
     fn super_users_parse() {
         assert_eq!(
-            parse_super_users("User:admin; User:CN=x,O=y;").unwrap(),
+            crate::config::parse_super_users("User:admin; User:CN=x,O=y;").unwrap(),
             ["User:CN=x,O=y".to_string(), "User:admin".to_string()].into()
         );
-        assert!(parse_super_users("admin").is_err());
+        assert!(crate::config::parse_super_users("admin").is_err());
     }
 }

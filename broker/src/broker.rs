@@ -1,14 +1,17 @@
 //! The broker's shared state: configuration, metadata, logs and
 //! coordinators, and the operations that span them.
 
+use crate::authorizer::Authorizer;
 use crate::config::BrokerConfig;
+use crate::config::listeners::SecurityProtocol;
 use crate::coordinator::consumer_group::ConsumerGroupConfig;
 use crate::coordinator::transaction_coordinator::{
-    TransactionConfig, TransactionCoordinator, TxnMarker, TxnMarkerChannel, TxnPartition,
+    TRANSACTION_STATE_TOPIC, TransactionConfig, TransactionCoordinator, TxnMarker,
+    TxnMarkerChannel, TxnPartition,
 };
 use crate::coordinator::{GroupConfig, GroupCoordinator, OFFSETS_TOPIC};
 use crate::fetch_session::FetchSessionCache;
-use crate::listener_config::SecurityProtocol;
+use crate::internal_topics::{LogTopic, TopicCreator};
 use crate::metadata::controller::{
     ConfigChange, Controller, ControllerError, CreatedTopic, NewTopic, TopicDefaults,
 };
@@ -49,6 +52,8 @@ pub struct Broker {
     /// Each client listener, in `listeners` order.
     pub listeners: Vec<Arc<ListenerInfo>>,
     pub meta: MetaProperties,
+    /// Present only when `authorizer.class.name` is set.
+    pub authorizer: Option<Authorizer>,
     pub metadata: MetadataCache,
     pub controller: Controller,
     pub replicas: ReplicaManager,
@@ -166,6 +171,7 @@ impl Broker {
                 .is_some()
                 .then(BrokerMetrics::new),
             listeners,
+            authorizer: config.authorizer.as_ref().map(Authorizer::from_config),
             controller: Controller::new(metadata_log, config.node_id, directory_id),
             metadata: MetadataCache::new(image),
             replicas,
@@ -217,6 +223,28 @@ impl Broker {
             self.replicas.sync_with_image(&self.metadata.image())?;
         }
         Ok(created)
+    }
+
+    /// The group coordinator's way to `__consumer_offsets`.
+    pub fn offsets_topic(&self) -> LogTopic<'_, impl Fn() -> NewTopic + Sync + '_> {
+        LogTopic {
+            name: OFFSETS_TOPIC,
+            spec: || self.groups.offsets_topic_spec(),
+            metadata: &self.metadata,
+            replicas: &self.replicas,
+            creator: self,
+        }
+    }
+
+    /// The transaction coordinator's way to `__transaction_state`.
+    pub fn transaction_state_topic(&self) -> LogTopic<'_, impl Fn() -> NewTopic + Sync + '_> {
+        LogTopic {
+            name: TRANSACTION_STATE_TOPIC,
+            spec: || self.txns.state_topic_spec(),
+            metadata: &self.metadata,
+            replicas: &self.replicas,
+            creator: self,
+        }
     }
 
     /// Deletes a topic and its logs; returns its name.
@@ -358,6 +386,12 @@ impl Broker {
 /// The transaction coordinator's markers go straight to the partition logs
 /// (one broker leads them all); a marker in `__consumer_offsets` also ends
 /// the transaction's pending offsets in the groups of that partition.
+impl TopicCreator for Broker {
+    fn create_topic(&self, topic: &NewTopic) -> Result<(), ControllerError> {
+        Broker::create_topic(self, topic, false).map(|_| ())
+    }
+}
+
 impl TxnMarkerChannel for Broker {
     fn write_marker(&self, marker: &TxnMarker, partition: &TxnPartition) -> Result<(), String> {
         let (topic_name, index) = partition;

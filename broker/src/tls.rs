@@ -4,7 +4,7 @@
 //! distinguished name in RFC 2253 form, `ssl.principal.mapping.rules`
 //! DEFAULT).
 
-use crate::listener_config::{ClientAuth, TlsSettings};
+use crate::config::listeners::{ClientAuth, TlsSettings};
 use rustls::server::WebPkiClientVerifier;
 use rustls::{RootCertStore, ServerConfig};
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};

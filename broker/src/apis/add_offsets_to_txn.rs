@@ -8,8 +8,8 @@ use super::auth_helper::AuthHelper;
 use crate::authorizer::{AclOperation, ResourceType};
 use crate::broker::Broker;
 use crate::coordinator::OFFSETS_TOPIC;
-use crate::coordinator::internal_topic::InternalTopic;
 use crate::coordinator::records::partition_for;
+use crate::internal_topics::InternalTopic;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::{AddOffsetsToTxnRequest, AddOffsetsToTxnResponse};
 

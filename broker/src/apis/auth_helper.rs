@@ -20,7 +20,6 @@ impl<'a> AuthHelper<'a> {
     pub fn new(broker: &'a Broker, ctx: &'a RequestContext) -> AuthHelper<'a> {
         AuthHelper {
             checks: broker
-                .config
                 .authorizer
                 .as_ref()
                 .map(|a| (a, Arc::clone(broker.metadata.image().acls()))),

@@ -8,7 +8,7 @@ use super::RequestContext;
 use super::auth_helper::AuthHelper;
 use crate::authorizer::{AclOperation, ResourceType};
 use crate::broker::Broker;
-use crate::coordinator::internal_topic::InternalTopic;
+use crate::internal_topics::InternalTopic;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::find_coordinator_response::Coordinator;
 use kafka_protocol::messages::{BrokerId, FindCoordinatorRequest, FindCoordinatorResponse};

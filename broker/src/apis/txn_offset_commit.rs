@@ -14,10 +14,10 @@ use super::RequestContext;
 use super::auth_helper::AuthHelper;
 use crate::authorizer::{AclOperation, ResourceType};
 use crate::broker::Broker;
-use crate::coordinator::internal_topic::InternalTopic;
 use crate::coordinator::records::partition_for;
 use crate::coordinator::transaction_coordinator::TransactionCoordinator;
 use crate::coordinator::{OFFSETS_TOPIC, OffsetToCommit};
+use crate::internal_topics::InternalTopic;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::txn_offset_commit_response::{
     TxnOffsetCommitResponsePartition, TxnOffsetCommitResponseTopic,

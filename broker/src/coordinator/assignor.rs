@@ -33,6 +33,7 @@
 //! partition that several current assignments claim (as after membership
 //! changes) is kept only by the first of them in member id order.
 
+pub use crate::config::Assignor;
 use std::collections::{BTreeMap, BTreeSet};
 use uuid::Uuid;
 
@@ -63,32 +64,9 @@ pub struct TopicSpec {
     pub partitions: i32,
 }
 
-/// A server-side assignor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Assignor {
-    Uniform,
-    Range,
-}
-
+/// The computation lives here; the assignor's name and the list of them
+/// are configuration ([`crate::config::Assignor`]).
 impl Assignor {
-    /// All the assignors, the default (Kafka's `group.consumer.assignors`
-    /// default: uniform, then range) first.
-    pub const ALL: [Assignor; 2] = [Assignor::Uniform, Assignor::Range];
-
-    /// The assignor's name, as in `ConsumerGroupHeartbeat`'s
-    /// `ServerAssignor` and `group.consumer.assignors`.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Assignor::Uniform => "uniform",
-            Assignor::Range => "range",
-        }
-    }
-
-    /// The assignor with that name.
-    pub fn from_name(name: &str) -> Option<Assignor> {
-        Self::ALL.into_iter().find(|a| a.name() == name)
-    }
-
     /// The new target assignment of the group: member id -> assignment,
     /// with every member.
     pub fn assign(

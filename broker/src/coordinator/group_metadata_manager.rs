@@ -13,8 +13,8 @@
 use super::assignor::{Assignment, TopicSpec};
 use super::consumer_group::{Change, ConsumerGroup, CurrentAssignment, MemberState};
 use super::group::{Group, GroupState, Member};
-use super::internal_topic::{InternalTopic, TopicRecord, WriteError};
 use super::records::{self, OffsetCommitKey, OffsetCommitValue, OffsetsRecord};
+use crate::internal_topics::{InternalTopic, TopicRecord, WriteError};
 use crate::metadata::MetadataImage;
 use crate::metadata::controller::NewTopic;
 use crate::storage::record_batch;

@@ -14,11 +14,11 @@ pub mod assignor;
 pub mod consumer_group;
 pub mod group;
 pub mod group_metadata_manager;
-pub mod internal_topic;
 pub mod records;
 pub mod transaction_coordinator;
 pub mod transaction_log;
 
+use crate::internal_topics::InternalTopic;
 use crate::metadata::controller::NewTopic;
 use crate::metadata::{MetadataImage, is_internal_topic};
 use assignor::TopicSpec;
@@ -29,7 +29,6 @@ use consumer_group::{
 };
 use group::{Group, GroupState, JoinResult, Member, SyncResult};
 use group_metadata_manager::{GroupMetadataManager, OffsetConfig, now_ms};
-use internal_topic::InternalTopic;
 use kafka_protocol::error::ResponseError;
 use std::collections::HashMap;
 use std::io;

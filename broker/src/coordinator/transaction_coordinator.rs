@@ -19,9 +19,9 @@
 //! partitions through [`TxnMarkerChannel`]; it knows nothing else of the
 //! broker.
 
-use super::internal_topic::{InternalTopic, TopicRecord, WriteError};
 use super::records::partition_for;
 use super::transaction_log::{self, TransactionLogValue, TransactionState};
+use crate::internal_topics::{InternalTopic, TopicRecord, WriteError};
 use crate::metadata::controller::NewTopic;
 use crate::storage::record_batch;
 use kafka_protocol::error::ResponseError;
@@ -757,6 +757,12 @@ mod tests {
         fn partitions(&self) -> Result<i32, ResponseError> {
             Ok(50)
         }
+        fn existing_partitions(&self) -> Vec<i32> {
+            let mut partitions: Vec<i32> = self.records.lock().iter().map(|r| r.0).collect();
+            partitions.sort_unstable();
+            partitions.dedup();
+            partitions
+        }
         fn append(&self, partition: i32, records: &[TopicRecord]) -> Result<(), WriteError> {
             let mut all = self.records.lock();
             all.extend(records.iter().map(|r| (partition, r.clone())));
@@ -771,18 +777,30 @@ mod tests {
         ) -> Result<(), WriteError> {
             self.append(partition, records)
         }
-        fn read_all(&self, on_batch: &mut dyn FnMut(i32, &[u8])) -> io::Result<()> {
-            for (partition, (key, value)) in self.records.lock().iter() {
-                let batch = record_batch::build_batch(
-                    0,
-                    &[record_batch::NewRecord {
-                        key: Some(key),
-                        value: value.as_deref(),
-                    }],
-                );
-                on_batch(*partition, &batch);
+        /// Each record of the partition is a batch of its own, its offset
+        /// its place among the partition's records.
+        fn read_from(
+            &self,
+            partition: i32,
+            offset: i64,
+            on_batch: &mut dyn FnMut(&[u8]),
+        ) -> io::Result<i64> {
+            let records = self.records.lock();
+            let mut next = 0;
+            for (_, (key, value)) in records.iter().filter(|r| r.0 == partition) {
+                if next >= offset {
+                    let batch = record_batch::build_batch(
+                        0,
+                        &[record_batch::NewRecord {
+                            key: Some(key),
+                            value: value.as_deref(),
+                        }],
+                    );
+                    on_batch(&batch);
+                }
+                next += 1;
             }
-            Ok(())
+            Ok(next.max(offset))
         }
     }
 

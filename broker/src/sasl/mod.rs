@@ -4,54 +4,11 @@
 //! Kafka's `user_<name>="<password>"` options), and SCRAM-SHA-256/512
 //! against the credentials in the metadata log.
 
-pub mod authenticator;
 pub mod plain;
 pub mod scram;
 
+pub use crate::config::sasl::{Mechanism, SaslSettings};
 use scram::{ScramCredential, ScramMechanism, ScramServer, ScramStep};
-use std::collections::HashMap;
-use std::sync::Arc;
-
-/// A mechanism this broker serves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mechanism {
-    Plain,
-    Scram(ScramMechanism),
-}
-
-impl Mechanism {
-    pub fn from_name(name: &str) -> Option<Self> {
-        match name {
-            "PLAIN" => Some(Mechanism::Plain),
-            other => ScramMechanism::from_name(other).map(Mechanism::Scram),
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Mechanism::Plain => "PLAIN",
-            Mechanism::Scram(m) => m.name(),
-        }
-    }
-}
-
-/// A SASL listener's settings.
-#[derive(Clone, PartialEq, Eq)]
-pub struct SaslSettings {
-    /// `sasl.enabled.mechanisms`, in order.
-    pub mechanisms: Vec<Mechanism>,
-    /// PLAIN's users and passwords, from the JAAS configuration.
-    pub plain_users: Arc<HashMap<String, String>>,
-}
-
-impl std::fmt::Debug for SaslSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SaslSettings")
-            .field("mechanisms", &self.mechanisms)
-            .field("plain_users", &self.plain_users.len())
-            .finish()
-    }
-}
 
 /// Where a SCRAM exchange finds credentials.
 pub trait CredentialStore: Sync {

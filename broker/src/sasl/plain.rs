@@ -46,54 +46,10 @@ pub fn authenticate(token: &[u8], users: &HashMap<String, String>) -> Result<Str
     }
 }
 
-/// The `user_<name>="<password>"` options of a JAAS configuration
-/// (`org.apache.kafka.common.security.plain.PlainLoginModule required
-/// username="admin" password="..." user_admin="..." user_alice="...";`).
-pub fn jaas_users(jaas: &str) -> Result<HashMap<String, String>, String> {
-    let body = jaas.trim().trim_end_matches(';').trim();
-    let (module, options) = body
-        .split_once(char::is_whitespace)
-        .ok_or_else(|| "no login module and flag".to_string())?;
-    if !module.ends_with("PlainLoginModule") {
-        return Err(format!("{module} is not PlainLoginModule"));
-    }
-    let options = options.trim_start();
-    let (flag, mut rest) = options
-        .split_once(char::is_whitespace)
-        .unwrap_or((options, ""));
-    if !matches!(flag, "required" | "requisite" | "sufficient" | "optional") {
-        return Err(format!("{flag} is not a login module control flag"));
-    }
-    let mut users = HashMap::new();
-    loop {
-        rest = rest.trim_start();
-        if rest.is_empty() {
-            break;
-        }
-        let (key, after) = rest
-            .split_once('=')
-            .ok_or_else(|| format!("option {rest:?} has no value"))?;
-        let after = after.trim_start();
-        let (value, remaining) = match after.strip_prefix('"') {
-            Some(quoted) => {
-                let end = quoted
-                    .find('"')
-                    .ok_or_else(|| format!("option {} is not closed", key.trim()))?;
-                (&quoted[..end], &quoted[end + 1..])
-            }
-            None => after.split_once(char::is_whitespace).unwrap_or((after, "")),
-        };
-        if let Some(user) = key.trim().strip_prefix("user_") {
-            users.insert(user.to_string(), value.to_string());
-        }
-        rest = remaining;
-    }
-    Ok(users)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::sasl::jaas_users;
 
     #[test]
     fn jaas_users_and_plain_tokens() {

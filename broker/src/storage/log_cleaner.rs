@@ -23,6 +23,7 @@ use super::record_batch::{self, BatchHeader, Batches, RECORD_BATCH_OVERHEAD};
 use super::transaction_index::AbortedTxn;
 use super::unified_log::{CLEANED_FILE_SUFFIX, CleanerSegment, CleanerView};
 use super::{TopicPartition, UnifiedLog};
+pub use crate::config::CleanerConfig;
 use parking_lot::{Condvar, Mutex, RwLock};
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
@@ -42,42 +43,6 @@ pub const CLEANER_OFFSET_CHECKPOINT_FILE: &str = "cleaner-offset-checkpoint";
 const BYTES_PER_ENTRY: u64 = 24;
 /// How often the I/O throttle measures the rate (Kafka's `checkIntervalMs`).
 const THROTTLE_CHECK_INTERVAL: Duration = Duration::from_millis(300);
-
-/// The broker's `log.cleaner.*` settings.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct CleanerConfig {
-    /// `log.cleaner.enable`
-    pub enable: bool,
-    /// `log.cleaner.threads`
-    pub threads: usize,
-    /// `log.cleaner.backoff.ms`: how long a thread sleeps when no log needs
-    /// cleaning.
-    pub backoff: Duration,
-    /// `log.cleaner.dedupe.buffer.size`: memory for the key maps of all
-    /// threads.
-    pub dedupe_buffer_size: u64,
-    /// `log.cleaner.io.buffer.size`: the size of reads and writes.
-    pub io_buffer_size: usize,
-    /// `log.cleaner.io.buffer.load.factor`: how full a key map may get.
-    pub dedupe_buffer_load_factor: f64,
-    /// `log.cleaner.io.max.bytes.per.second`: reads and writes of all
-    /// threads together are held to this rate.
-    pub max_io_bytes_per_second: f64,
-}
-
-impl Default for CleanerConfig {
-    fn default() -> Self {
-        CleanerConfig {
-            enable: true,
-            threads: 1,
-            backoff: Duration::from_millis(15_000),
-            dedupe_buffer_size: 128 * 1024 * 1024,
-            io_buffer_size: 512 * 1024,
-            dedupe_buffer_load_factor: 0.9,
-            max_io_bytes_per_second: f64::MAX,
-        }
-    }
-}
 
 impl CleanerConfig {
     /// Keys one thread's map holds before it is full.

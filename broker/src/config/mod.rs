@@ -4,13 +4,15 @@
 //! key the broker does not know ([`is_known_key`]) is taken for a typo and
 //! refused.
 
-use crate::authorizer::{self, Authorizer};
-use crate::coordinator::assignor::Assignor;
-use crate::listener_config::{self, ListenerConfig, SecurityProtocol};
-use crate::storage::LogConfig;
-use crate::storage::log_cleaner::CleanerConfig;
+pub mod listeners;
+mod log;
+pub mod sasl;
+
+pub use log::{CleanerConfig, LogConfig};
+
 use anyhow::{Context, bail};
-use std::collections::{BTreeMap, HashMap};
+use listeners::{ListenerConfig, SecurityProtocol};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 pub const DEFAULT_LOG_DIR: &str = "/tmp/kraft-combined-logs";
@@ -177,7 +179,7 @@ pub fn is_dynamic_key(key: &str) -> bool {
 
 /// Whether `key` is a broker configuration this broker knows.
 pub fn is_known_key(key: &str) -> bool {
-    KNOWN_KEYS.binary_search(&key).is_ok() || listener_config::is_listener_override(key)
+    KNOWN_KEYS.binary_search(&key).is_ok() || listeners::is_listener_override(key)
 }
 
 /// Refuses an `--override` of a key the broker does not know.
@@ -187,6 +189,60 @@ fn check_override_keys(overrides: &[(String, String)]) -> anyhow::Result<()> {
             bail!("--override {key}={value}: unknown configuration key {key:?}")
         }
         None => Ok(()),
+    }
+}
+
+/// `authorizer.class.name` of the one authorizer this broker has (Kafka's
+/// `StandardAuthorizer`, in `crate::authorizer`).
+pub const STANDARD_AUTHORIZER: &str = "org.apache.kafka.metadata.authorizer.StandardAuthorizer";
+
+/// Parses `super.users`: principals (`Type:name`) separated by `;`.
+pub fn parse_super_users(value: &str) -> Result<BTreeSet<String>, String> {
+    value
+        .split(';')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| match p.split_once(':') {
+            Some((kind, _)) if !kind.is_empty() => Ok(p.to_string()),
+            _ => Err(format!(
+                "super.users: `{p}` is not a principal of the form Type:name (such as User:admin)"
+            )),
+        })
+        .collect()
+}
+
+/// `authorizer.class.name=`[`STANDARD_AUTHORIZER`] with `super.users` and
+/// `allow.everyone.if.no.acl.found`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthorizerConfig {
+    pub super_users: BTreeSet<String>,
+    pub allow_everyone_if_no_acl_found: bool,
+}
+
+/// A server-side assignor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Assignor {
+    Uniform,
+    Range,
+}
+
+impl Assignor {
+    /// All the assignors, the default (Kafka's `group.consumer.assignors`
+    /// default: uniform, then range) first.
+    pub const ALL: [Assignor; 2] = [Assignor::Uniform, Assignor::Range];
+
+    /// The assignor's name, as in `ConsumerGroupHeartbeat`'s
+    /// `ServerAssignor` and `group.consumer.assignors`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Assignor::Uniform => "uniform",
+            Assignor::Range => "range",
+        }
+    }
+
+    /// The assignor with that name.
+    pub fn from_name(name: &str) -> Option<Assignor> {
+        Self::ALL.into_iter().find(|a| a.name() == name)
     }
 }
 
@@ -294,7 +350,7 @@ pub struct BrokerConfig {
     /// `authorizer.class.name` (with `super.users` and
     /// `allow.everyone.if.no.acl.found`): no authorizer, and every request
     /// allowed, without it.
-    pub authorizer: Option<Authorizer>,
+    pub authorizer: Option<AuthorizerConfig>,
     /// Every property as given, for DescribeConfigs.
     pub properties: BTreeMap<String, String>,
 }
@@ -410,7 +466,7 @@ impl BrokerConfig {
         }
 
         let lookup = |key: &str| get(key).map(str::to_string);
-        config.listeners = listener_config::parse(&lookup, &config.listener)?;
+        config.listeners = listeners::parse(&lookup, &config.listener)?;
         // The first listener is the one the broker names itself by.
         config.listener = config.listeners[0].endpoint.clone();
         config.advertised_listener = config.listeners[0].advertised.clone();
@@ -547,20 +603,23 @@ impl BrokerConfig {
         }
         config.authorizer = match get("authorizer.class.name").map(str::trim) {
             None | Some("") => None,
-            Some(authorizer::STANDARD_AUTHORIZER) => {
+            Some(STANDARD_AUTHORIZER) => {
                 let super_users = match get("super.users") {
-                    Some(v) => authorizer::parse_super_users(v).map_err(anyhow::Error::msg)?,
+                    Some(v) => parse_super_users(v).map_err(anyhow::Error::msg)?,
                     None => Default::default(),
                 };
                 let allow_everyone = match get("allow.everyone.if.no.acl.found") {
                     Some(v) => parse_bool(v.trim(), "allow.everyone.if.no.acl.found")?,
                     None => false,
                 };
-                Some(Authorizer::new(super_users, allow_everyone))
+                Some(AuthorizerConfig {
+                    super_users,
+                    allow_everyone_if_no_acl_found: allow_everyone,
+                })
             }
             Some(other) => bail!(
                 "authorizer.class.name={other} is not supported: the only authorizer is {}",
-                authorizer::STANDARD_AUTHORIZER
+                STANDARD_AUTHORIZER
             ),
         };
         if let Some(v) = get("connection.failed.authentication.delay.ms") {
@@ -742,7 +801,7 @@ impl BrokerConfig {
                 "authorizer.class.name",
                 self.authorizer
                     .as_ref()
-                    .map_or("", |_| authorizer::STANDARD_AUTHORIZER)
+                    .map_or("", |_| STANDARD_AUTHORIZER)
                     .to_string(),
                 CLASS,
                 "The fully qualified name of the authorizer; empty for none.",
@@ -1296,7 +1355,7 @@ mod tests {
     fn every_key_read_is_known() {
         // Every `get("...")` of `from_properties`, found in this file's text
         // so that keys read only in some branches are checked too.
-        let source = include_str!("config.rs");
+        let source = include_str!("mod.rs");
         let body = source
             .split("pub fn from_properties")
             .nth(1)

@@ -6,10 +6,11 @@
 //! answers SASL_AUTHENTICATION_FAILED and closes it
 //! `connection.failed.authentication.delay.ms` later.
 
-use super::{Authenticator, CredentialStore, Mechanism, SaslSettings, Step};
 use crate::apis::{self, CloseConnection, Session};
 use crate::broker::Broker;
 use crate::response_buffer::ResponseBuffer;
+use crate::sasl::scram::{ScramCredential, ScramMechanism};
+use crate::sasl::{Authenticator, CredentialStore, Mechanism, SaslSettings, Step};
 use bytes::{BufMut, Bytes};
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::{
@@ -199,14 +200,10 @@ fn decode<T: Decodable>(frame: Bytes, key: ApiKey, version: i16) -> Result<T, Cl
 }
 
 impl CredentialStore for Broker {
-    fn scram_credential(
-        &self,
-        user: &str,
-        mechanism: super::scram::ScramMechanism,
-    ) -> Option<super::scram::ScramCredential> {
+    fn scram_credential(&self, user: &str, mechanism: ScramMechanism) -> Option<ScramCredential> {
         let image = self.metadata.image();
         let record = image.scram_credential(user, mechanism.type_id())?;
-        Some(super::scram::ScramCredential {
+        Some(ScramCredential {
             salt: record.salt.clone(),
             stored_key: record.stored_key.clone(),
             server_key: record.server_key.clone(),

@@ -3,8 +3,8 @@
 //! gives its security protocol, and a TLS listener's `ssl.*` settings may be
 //! overridden for it alone as `listener.name.<listener>.ssl.*`.
 
-use crate::config::Endpoint;
-use crate::sasl::{Mechanism, SaslSettings, plain};
+use super::Endpoint;
+use super::sasl::{Mechanism, SaslSettings, jaas_users};
 use anyhow::{Context, bail};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
@@ -345,7 +345,7 @@ fn sasl_settings(
         let jaas = get(&jaas_key).with_context(|| {
             format!("listener {listener} enables PLAIN, but {jaas_key} (its users) is not set")
         })?;
-        plain_users = plain::jaas_users(&jaas).map_err(|e| anyhow::anyhow!("{jaas_key}: {e}"))?;
+        plain_users = jaas_users(&jaas).map_err(|e| anyhow::anyhow!("{jaas_key}: {e}"))?;
     }
     Ok(SaslSettings {
         mechanisms,

@@ -8,9 +8,9 @@ use crate::broker::Broker;
 use crate::broker::ListenerInfo;
 use crate::connection::{ClientStream, Connection, FrameError};
 use crate::sasl::SaslSettings;
-use crate::sasl::authenticator::{Progress, SaslAuthenticator};
 use crate::tls::ANONYMOUS;
 use futures::future::join_all;
+use sasl_authenticator::{Progress, SaslAuthenticator};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -19,6 +19,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{broadcast, mpsc};
 use tokio_rustls::TlsAcceptor;
 use tracing::{debug, error, info, warn};
+
+mod sasl_authenticator;
 
 /// How long shutdown waits for connections to finish their current request.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);

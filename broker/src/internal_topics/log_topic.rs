@@ -1,66 +1,49 @@
-//! The internal topics as their coordinators reach them, through their
-//! narrow seam ([`InternalTopic`]): `__consumer_offsets` for the group
-//! coordinator, `__transaction_state` for the transaction coordinator.
-//! Each is created with its coordinator's settings when first needed,
-//! appended to through the replica manager, and read back from the logs at
-//! start.
+//! [`LogTopic`]: an internal topic over the broker's partition logs.
 
-use crate::broker::Broker;
-use crate::coordinator::OFFSETS_TOPIC;
-use crate::coordinator::internal_topic::{InternalTopic, TopicRecord, WriteError};
-use crate::coordinator::transaction_coordinator::TRANSACTION_STATE_TOPIC;
+use super::{InternalTopic, TopicRecord, WriteError};
+use crate::metadata::MetadataCache;
 use crate::metadata::controller::{ControllerError, NewTopic};
+use crate::replica_manager::ReplicaManager;
 use crate::storage::record_batch::{self, BatchProducer, Batches, NewRecord};
 use crate::storage::{AppendError, producer_state::ProducerError};
 use kafka_protocol::error::ResponseError;
+use std::io;
 use tracing::warn;
 
-/// How much of the topic is read at a time when loading.
-const LOAD_CHUNK: usize = 1 << 20;
+/// How much of a partition is read at a time.
+const READ_CHUNK: usize = 1 << 20;
 
-/// An internal topic over the broker's logs.
-pub struct BrokerTopic<'a> {
-    broker: &'a Broker,
-    name: &'static str,
-    spec: fn(&Broker) -> NewTopic,
+/// Creates a topic in the metadata log and opens its logs: what an
+/// internal topic needs on its first use (the broker implements it).
+pub trait TopicCreator: Sync {
+    fn create_topic(&self, topic: &NewTopic) -> Result<(), ControllerError>;
 }
 
-impl Broker {
-    /// The group coordinator's way to `__consumer_offsets`.
-    pub fn offsets_topic(&self) -> BrokerTopic<'_> {
-        BrokerTopic {
-            broker: self,
-            name: OFFSETS_TOPIC,
-            spec: |broker| broker.groups.offsets_topic_spec(),
-        }
-    }
-
-    /// The transaction coordinator's way to `__transaction_state`.
-    pub fn transaction_state_topic(&self) -> BrokerTopic<'_> {
-        BrokerTopic {
-            broker: self,
-            name: TRANSACTION_STATE_TOPIC,
-            spec: |broker| broker.txns.state_topic_spec(),
-        }
-    }
+/// An internal topic over the partition logs: `name`, created as `spec`
+/// gives it when first needed.
+pub struct LogTopic<'a, S> {
+    pub name: &'static str,
+    pub spec: S,
+    pub metadata: &'a MetadataCache,
+    pub replicas: &'a ReplicaManager,
+    pub creator: &'a dyn TopicCreator,
 }
 
-impl BrokerTopic<'_> {
+impl<S: Fn() -> NewTopic + Sync> LogTopic<'_, S> {
     fn write(
         &self,
         partition: i32,
         records: &[TopicRecord],
         producer: Option<BatchProducer>,
     ) -> Result<(), WriteError> {
-        let broker = self.broker;
         let name = self.name;
-        let image = broker.metadata.image();
+        let image = self.metadata.image();
         let topic = image.topic(name).ok_or(WriteError::Unavailable)?;
         let epoch = topic
             .partitions
             .get(&partition)
             .map_or(0, |p| p.leader_epoch);
-        let log = broker
+        let log = self
             .replicas
             .log(&image, topic, partition)
             .map_err(|_| WriteError::Unavailable)?;
@@ -76,8 +59,8 @@ impl BrokerTopic<'_> {
             .map_or(0, |d| d.as_millis() as i64);
         let batch = record_batch::build_producer_batch(now, producer, &new);
         let appended = match producer {
-            None => broker.replicas.append(&log, &batch, epoch),
-            Some(_) => broker.replicas.append_as_coordinator(&log, &batch, epoch),
+            None => self.replicas.append(&log, &batch, epoch),
+            Some(_) => self.replicas.append_as_coordinator(&log, &batch, epoch),
         };
         match appended {
             Ok(_) => Ok(()),
@@ -95,26 +78,32 @@ impl BrokerTopic<'_> {
     }
 }
 
-impl InternalTopic for BrokerTopic<'_> {
+impl<S: Fn() -> NewTopic + Sync> InternalTopic for LogTopic<'_, S> {
     fn partitions(&self) -> Result<i32, ResponseError> {
-        let broker = self.broker;
         let name = self.name;
-        if let Some(topic) = broker.metadata.image().topic(name) {
+        if let Some(topic) = self.metadata.image().topic(name) {
             return Ok(topic.partitions.len() as i32);
         }
-        match broker.create_topic(&(self.spec)(broker), false) {
-            Ok(_) | Err(ControllerError::TopicAlreadyExists(_)) => {}
+        match self.creator.create_topic(&(self.spec)()) {
+            Ok(()) | Err(ControllerError::TopicAlreadyExists(_)) => {}
             Err(e) => {
                 warn!("cannot create {name}: {e}");
                 return Err(ResponseError::CoordinatorNotAvailable);
             }
         }
-        broker
-            .metadata
+        self.metadata
             .image()
             .topic(name)
             .map(|t| t.partitions.len() as i32)
             .ok_or(ResponseError::CoordinatorNotAvailable)
+    }
+
+    fn existing_partitions(&self) -> Vec<i32> {
+        self.metadata
+            .image()
+            .topic(self.name)
+            .map(|t| t.partitions.keys().copied().collect())
+            .unwrap_or_default()
     }
 
     fn append(&self, partition: i32, records: &[TopicRecord]) -> Result<(), WriteError> {
@@ -142,31 +131,33 @@ impl InternalTopic for BrokerTopic<'_> {
         )
     }
 
-    fn read_all(&self, on_batch: &mut dyn FnMut(i32, &[u8])) -> std::io::Result<()> {
-        let broker = self.broker;
-        let image = broker.metadata.image();
+    fn read_from(
+        &self,
+        partition: i32,
+        offset: i64,
+        on_batch: &mut dyn FnMut(&[u8]),
+    ) -> io::Result<i64> {
+        let image = self.metadata.image();
         let Some(topic) = image.topic(self.name) else {
-            return Ok(());
+            return Ok(offset);
         };
-        for &partition in topic.partitions.keys() {
-            let log = broker.replicas.log(&image, topic, partition)?;
-            let mut offset = log.log_start_offset();
-            while offset < log.log_end_offset() {
-                let chunk = match log.read(offset, LOAD_CHUNK, true) {
-                    Ok(info) if !info.records.is_empty() => info.records,
-                    _ => break,
-                };
-                let mut next = offset;
-                for batch in Batches::new(&chunk).filter_map(Result::ok) {
-                    next = batch.header.next_offset();
-                    on_batch(partition, batch.bytes);
-                }
-                if next <= offset {
-                    break;
-                }
-                offset = next;
+        let log = self.replicas.log(&image, topic, partition)?;
+        let mut offset = offset.max(log.log_start_offset());
+        while offset < log.log_end_offset() {
+            let chunk = match log.read(offset, READ_CHUNK, true) {
+                Ok(info) if !info.records.is_empty() => info.records,
+                _ => break,
+            };
+            let mut next = offset;
+            for batch in Batches::new(&chunk).filter_map(Result::ok) {
+                next = batch.header.next_offset();
+                on_batch(batch.bytes);
             }
+            if next <= offset {
+                break;
+            }
+            offset = next;
         }
-        Ok(())
+        Ok(offset)
     }
 }
