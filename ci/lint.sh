@@ -10,6 +10,9 @@ for component in rustfmt clippy; do
 done
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# The API docs (the crate root's doc comment is the module map) build
+# without a warning.
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
 # The bench is a workspace of its own (it builds librdkafka); linted in
 # release mode so that ci/bench.sh reuses the same build of librdkafka.
 cargo fmt --manifest-path bench/Cargo.toml -- --check

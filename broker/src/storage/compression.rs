@@ -57,7 +57,7 @@ const GZIP_LEVEL: u32 = 6;
 ///
 /// - NONE: a copy;
 /// - GZIP: one gzip member, deflate level 6;
-/// - SNAPPY: snappy-java's xerial framing: [`XERIAL_MAGIC`], version 1 and
+/// - SNAPPY: snappy-java's xerial framing: `XERIAL_MAGIC`, version 1 and
 ///   compatible version 1 (i32 big-endian), then per 32 KiB of input an i32
 ///   big-endian length and that much raw snappy;
 /// - LZ4: one standard LZ4 frame (magic 0x184D2204) of independent blocks of

@@ -27,7 +27,7 @@ pub struct IndexFile {
 impl IndexFile {
     /// Opens (creating if missing) `path`. An existing file's entries are
     /// all the whole entries it holds, as Kafka assumes for a trimmed index;
-    /// the caller checks them ([`IndexFile::find_valid_prefix`] and friends).
+    /// the caller checks them (the offset and time indexes' `valid_prefix`).
     pub fn open(path: &Path, entry_size: usize) -> io::Result<Self> {
         let file = OpenOptions::new()
             .read(true)

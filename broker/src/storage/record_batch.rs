@@ -548,7 +548,7 @@ pub fn first_record_without_key(batch: &[u8]) -> Result<Option<usize>, RecordsEr
 }
 
 /// The records of a whole batch as laid out uncompressed (see
-/// [`record_bytes`]), for the log cleaner.
+/// `record_bytes`), for the log cleaner.
 pub fn uncompressed_records<'a>(
     batch: &'a [u8],
     header: &BatchHeader,
