@@ -1,9 +1,35 @@
 //! Unmodified Kafka clients against the built broker: kcat (Debian's 1.7.1
 //! on librdkafka 2.0.2), confluent-kafka (the newest librdkafka),
-//! kafka-python and kafkajs. The scenarios live in `e2e/clients.py` (kcat,
-//! confluent-kafka, kafka-python) and `e2e/clients.js` (kafkajs); each
-//! test here starts a broker of its own, runs one scenario with one client
-//! and shows the client's and the broker's output when it fails.
+//! kafka-python and kafkajs. Each test here starts a broker of its own,
+//! runs one scenario with one client and shows the client's and the
+//! broker's output when it fails.
+//!
+//! The scenarios live in `e2e/`, run through one entry point per language
+//! (with `e2e/` as the working directory): `clients.py <client> <scenario>
+//! <bootstrap> [args]` for kcat, confluent-kafka and kafka-python, and
+//! `clients.js <scenario> <bootstrap> [args]` for kafkajs. Each entry point
+//! only names the scenarios and runs one; they are in:
+//!
+//! - `e2e/common.py`: what every Python scenario shares (`fail`, `check`,
+//!   `TIMEOUT`, the record set, `Library`, `bounded`...);
+//! - `e2e/kcat.py`: the kcat client and its versions of the scenarios;
+//! - `e2e/confluent/`: the confluent-kafka client (`client.py`), its halves
+//!   of the scenarios that differ by library (`admin.py`,
+//!   `transactional.py`, `acls.py`) and what only it runs: KIP-848
+//!   consumer groups (`kip848.py`, `consumer_protocol.py`,
+//!   `consumer_protocol_restart.py`) and transactions across a broker kill
+//!   (`transactions_restart.py`);
+//! - `e2e/kafka_python/`: the kafka-python client (`client.py`) and its
+//!   halves of those scenarios (`admin.py`, `transactional.py`, `acls.py`);
+//! - `e2e/scenarios/`: the scenarios the Python clients share, by feature:
+//!   `records.py` (round trips, idempotence, codecs, offsets by time,
+//!   restart, across clients), `groups.py`, `admin.py` (topic admin,
+//!   cluster metadata), `cleanup.py` (retention, compaction),
+//!   `transactions.py`, `security.py`, `acls.py`;
+//! - `e2e/kafkajs/`: the kafkajs scenarios by the same features
+//!   (`records.js`, `groups.js`, `admin.js`, `cleanup.js`,
+//!   `transactions.js`, `security.js`, `acls.js`), their shared helpers in
+//!   `common.js`.
 //!
 //! The clients are installed by `ci/install.sh` (kcat from apt, the Python
 //! packages into `e2e/.venv`, kafkajs into `e2e/node_modules`).
@@ -498,8 +524,9 @@ mod security {
     use super::*;
     use harness::tls::{self, CertificateFiles};
 
-    /// The PLAIN users of both SASL listeners (as `e2e/clients.py` and
-    /// `e2e/clients.js` expect them).
+    /// The PLAIN users of both SASL listeners (as
+    /// `e2e/scenarios/security.py` and `e2e/kafkajs/security.js` expect
+    /// them).
     const JAAS: &str = "org.apache.kafka.common.security.plain.PlainLoginModule required \
                         user_alice=\"alice-secret\";";
 
@@ -613,8 +640,8 @@ mod security {
 mod acls {
     use super::*;
 
-    /// The PLAIN users of the SASL_PLAINTEXT listener (as `e2e/clients.py`
-    /// and `e2e/clients.js` expect them).
+    /// The PLAIN users of the SASL_PLAINTEXT listener (as
+    /// `e2e/scenarios/acls.py` and `e2e/kafkajs/acls.js` expect them).
     const JAAS: &str = "org.apache.kafka.common.security.plain.PlainLoginModule required \
                         user_admin=\"admin-secret\" user_alice=\"alice-secret\";";
 
@@ -663,8 +690,8 @@ mod acls {
 /// them, and kafkajs 2.2.4 and kafka-python 3.0.12 have no client for
 /// them). One broker per test whose groups heartbeat every 500 ms and time
 /// out after 6 s (`group.consumer.*`; the broker's minimums are lowered
-/// with them). The scenarios are `consumer_protocol` and its restart
-/// phases in `e2e/clients.py`.
+/// with them). The scenarios are in `e2e/confluent/consumer_protocol.py`
+/// and, for the restart, `e2e/confluent/consumer_protocol_restart.py`.
 mod consumer_protocol {
     use super::*;
     use harness::consumer_groups::{

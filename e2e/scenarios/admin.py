@@ -1,0 +1,45 @@
+"""Admin APIs: the topic admin scenario of each library (kcat has none),
+and the cluster's metadata as each client sees it."""
+
+from common import TIMEOUT, check
+from confluent.admin import confluent_admin
+from confluent.client import Confluent
+from kafka_python.admin import kafka_python_admin
+from kcat import Kcat
+
+
+def admin(client, topic):
+    if isinstance(client, Confluent):
+        confluent_admin(client, topic)
+    else:
+        kafka_python_admin(client, topic)
+
+
+def metadata(client, topic, partitions, cluster_id):
+    """The cluster as clients see it: this node alone, at the address they
+    bootstrapped from, leading every partition of `topic`."""
+    host, port = client.bootstrap.rsplit(":", 1)
+    partitions = int(partitions)
+    if isinstance(client, Kcat):
+        listing = client.metadata(topic)
+        brokers = [(b["id"], b["name"]) for b in listing["brokers"]]
+        controller, cluster = listing["controllerid"], cluster_id  # kcat does not show the cluster id
+        (described,) = listing["topics"]
+        found = [(p["partition"], p["leader"], [r["id"] for r in p["replicas"]], [r["id"] for r in p["isrs"]])
+                 for p in described["partitions"]]
+    elif isinstance(client, Confluent):
+        listing = client.admin().list_topics(topic, timeout=TIMEOUT)
+        brokers = [(b.id, f"{b.host}:{b.port}") for b in listing.brokers.values()]
+        controller, cluster = listing.controller_id, listing.cluster_id
+        found = [(p.id, p.leader, p.replicas, p.isrs) for p in listing.topics[topic].partitions.values()]
+    else:
+        admin = client.admin()
+        described_cluster = admin.describe_cluster()
+        brokers = [(b["broker_id"], f"{b['host']}:{b['port']}") for b in described_cluster["brokers"]]
+        controller, cluster = described_cluster["controller_id"], described_cluster["cluster_id"]
+        (described,) = admin.describe_topics([topic])
+        found = [(p["partition_index"], p["leader_id"], p["replica_nodes"], p["isr_nodes"]) for p in described["partitions"]]
+    check(brokers == [(1, f"{host}:{port}")], f"brokers {brokers}")
+    check(controller == 1, f"controller {controller}")
+    check(cluster == cluster_id, f"cluster id {cluster}, expected {cluster_id}")
+    check(sorted(found) == [(p, 1, [1], [1]) for p in range(partitions)], f"partitions {sorted(found)}")
