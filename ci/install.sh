@@ -47,4 +47,5 @@ cargo --version
 rustc --version
 kcat -V | grep -m1 Version
 e2e/.venv/bin/python -c 'import confluent_kafka, kafka; print("confluent-kafka", confluent_kafka.__version__, "librdkafka", confluent_kafka.libversion()[0], "| kafka-python", kafka.__version__)'
+e2e/.venv/bin/python -c 'import aiokafka, cramjam; print("aiokafka", aiokafka.__version__, "| cramjam", cramjam.__version__)'
 node -e 'console.log("kafkajs", require("./e2e/node_modules/kafkajs/package.json").version, "on node", process.version)'

@@ -1,13 +1,15 @@
 //! Unmodified Kafka clients against the built broker: kcat (Debian's 1.7.1
 //! on librdkafka 2.0.2), confluent-kafka (the newest librdkafka),
-//! kafka-python and kafkajs. Each test here starts a broker of its own,
-//! runs one scenario with one client and shows the client's and the
-//! broker's output when it fails.
+//! kafka-python, kafkajs, and aiokafka (the asyncio client: its idempotent
+//! producer, codecs, group sharing, transactions and topic admin). Each
+//! test here starts a broker of its own, runs one scenario with one client
+//! and shows the client's and the broker's output when it fails.
 //!
 //! The scenarios live in `e2e/`, run through one entry point per language
 //! (with `e2e/` as the working directory): `clients.py <client> <scenario>
 //! <bootstrap> [args]` for kcat, confluent-kafka and kafka-python, and
-//! `clients.js <scenario> <bootstrap> [args]` for kafkajs. Each entry point
+//! `clients.js <scenario> <bootstrap> [args]` for kafkajs, and `python -m aio
+//! <scenario> <bootstrap> [args]` for aiokafka. Each entry point
 //! only names the scenarios and runs one; they are in:
 //!
 //! - `e2e/common.py`: what every Python scenario shares (`fail`, `check`,
@@ -29,7 +31,10 @@
 //! - `e2e/kafkajs/`: the kafkajs scenarios by the same features
 //!   (`records.js`, `groups.js`, `admin.js`, `cleanup.js`,
 //!   `transactions.js`, `security.js`, `acls.js`), their shared helpers in
-//!   `common.js`.
+//!   `common.js`;
+//! - `e2e/aio/`: the aiokafka client (`client.py`) and its scenarios
+//!   (`records.py`, `groups.py`, `transactions.py`, `admin.py`), on
+//!   `e2e/common.py`'s `fail` and `check`.
 //!
 //! The clients are installed by `ci/install.sh` (kcat from apt, the Python
 //! packages into `e2e/.venv`, kafkajs into `e2e/node_modules`).
@@ -56,6 +61,7 @@ enum Client {
     Confluent,
     KafkaPython,
     Kafkajs,
+    Aiokafka,
 }
 
 fn e2e_dir() -> PathBuf {
@@ -90,11 +96,12 @@ impl Client {
                     return Err(missing("kcat"));
                 }
                 let mut command = Command::new(python);
-                command.arg("clients.py").arg(match self {
-                    Client::Kcat => "kcat",
-                    Client::Confluent => "confluent",
-                    _ => "kafka-python",
-                });
+                match self {
+                    Client::Aiokafka => command.args(["-m", "aio"]),
+                    Client::Kcat => command.args(["clients.py", "kcat"]),
+                    Client::Confluent => command.args(["clients.py", "confluent"]),
+                    _ => command.args(["clients.py", "kafka-python"]),
+                };
                 Ok(command)
             }
         }
@@ -282,6 +289,25 @@ client_tests!(kafka_python, Client::KafkaPython, codecs: ["gzip", "snappy", "lz4
 // zstd plugins need native builds).
 client_tests!(kafkajs, Client::Kafkajs, codecs: ["gzip", "snappy"]);
 
+/// aiokafka's scenarios of records (its group sharing, transactions and
+/// topic admin are with the other clients' below): an idempotent producer's
+/// records, several batches in flight, read back once each at contiguous
+/// offsets; each codec (cramjam's snappy, lz4 and zstd) as in
+/// [`codecs`].
+mod aiokafka {
+    use super::*;
+
+    #[test]
+    fn idempotent_producer() -> Result<()> {
+        scenario(Client::Aiokafka, "idempotent", &["idempotent"])
+    }
+
+    #[test]
+    fn compression_codecs() -> Result<()> {
+        codecs(Client::Aiokafka, &["gzip", "snappy", "lz4", "zstd"])
+    }
+}
+
 /// Two consumers share a group's partitions; one leaves and the other takes
 /// over from the committed offsets.
 mod group_sharing {
@@ -300,6 +326,11 @@ mod group_sharing {
     #[test]
     fn kafkajs() -> Result<()> {
         scenario(Client::Kafkajs, "share", &["share"])
+    }
+
+    #[test]
+    fn aiokafka() -> Result<()> {
+        scenario(Client::Aiokafka, "share", &["share"])
     }
 
     /// kcat cannot create topics: the four-partition topic comes from the
@@ -332,6 +363,11 @@ mod topic_admin {
     #[test]
     fn kafkajs() -> Result<()> {
         scenario(Client::Kafkajs, "admin", &["admin"])
+    }
+
+    #[test]
+    fn aiokafka() -> Result<()> {
+        scenario(Client::Aiokafka, "admin", &["admin"])
     }
 }
 
@@ -451,6 +487,15 @@ mod transactions {
     #[test]
     fn kafkajs() -> Result<()> {
         run(Client::Kafkajs)
+    }
+
+    /// Committed and aborted transactions (its consume-transform-produce
+    /// and fencing are not in `e2e/aio/transactions.py`), and a
+    /// transaction still open: not read_committed, the last stable offset
+    /// at its first record.
+    #[test]
+    fn aiokafka() -> Result<()> {
+        run(Client::Aiokafka)
     }
 
     /// A transaction left open (its records flushed, the producer gone)
