@@ -185,12 +185,54 @@ fn an_override_of_an_unknown_key_without_a_properties_file() {
     assert!(line.contains("\"log.dir5\""), "{line}");
 }
 
+/// Unknown keys of the file are ignored with one warning line naming them;
+/// Kafka's keys with no effect here with one warning line each.
 #[test]
 fn unknown_keys_in_the_properties_file_are_ignored() {
     let dir = tempfile::tempdir().unwrap();
-    let mut started =
-        harness::Broker::start_with(&dir.path().join("logs"), &[("no.such.key", "1")]).unwrap();
+    let mut started = harness::Broker::start_with(
+        &dir.path().join("logs"),
+        &[
+            ("no.such.key", "1"),
+            ("other.tool.setting", "x"),
+            ("num.network.threads", "8"),
+        ],
+    )
+    .unwrap();
     assert!(started.is_running());
+    let output = started.output();
+    let warned = |what: &str| {
+        output
+            .lines()
+            .filter(|l| l.contains("WARN") && l.contains(what))
+            .count()
+    };
+    assert_eq!(warned("no.such.key, other.tool.setting"), 1, "{output}");
+    assert_eq!(
+        warned("num.network.threads is set but has no effect"),
+        1,
+        "{output}"
+    );
+}
+
+/// A Kafka key that turns on something this broker does not have stops
+/// the start, naming the key, before anything is written.
+#[test]
+fn a_key_that_turns_on_what_the_broker_lacks() {
+    let setup = Setup::new();
+    let config = setup.properties("remote.log.storage.system.enable=true\n");
+    let line = fails_with_one_line(broker().arg(&config), &setup.log_dir());
+    let expected = format!(
+        "error: invalid configuration in {}: remote.log.storage.system.enable=true is not supported: ",
+        config.display()
+    );
+    assert!(line.starts_with(&expected), "{line}");
+    // Its default value is accepted.
+    let line = fails_with_one_line(
+        broker().arg(setup.properties("remote.log.storage.system.enable=false\nnode.id=x\n")),
+        &setup.log_dir(),
+    );
+    assert!(line.ends_with("node.id=x is not a valid number"), "{line}");
 }
 
 #[test]

@@ -1,9 +1,16 @@
-//! Broker configuration from a Kafka `server.properties` file. Keys the
-//! broker does not use are ignored in the file, as Kafka ignores unknown
-//! keys (the file may carry keys for other tools), but an `--override` of a
-//! key the broker does not know ([`is_known_key`]) is taken for a typo and
-//! refused.
+//! Broker configuration from a Kafka `server.properties` file, as plain
+//! values: this module imports nothing from the rest of the broker.
+//!
+//! Every key it knows is in [`keys::KEYS`], the table
+//! `docs/configuration.md` is generated from: the keys it reads, Kafka's
+//! keys that have no effect on one node (accepted, with a warning line at
+//! start), and Kafka's keys that turn on something this broker does not
+//! have (refused at start, naming the key). Unknown keys in the file are
+//! ignored with one warning line, as Kafka ignores them (the file may carry
+//! keys for other tools), but an `--override` of a key the broker does not
+//! know ([`is_known_key`]) is taken for a typo and refused.
 
+pub mod keys;
 pub mod listeners;
 mod log;
 pub mod sasl;
@@ -20,166 +27,64 @@ pub const DEFAULT_PORT: u16 = 9092;
 /// The key that turns on the Prometheus metrics endpoint.
 pub const METRICS_LISTENER: &str = "metrics.prometheus.listener";
 
-/// Every broker key this broker knows, sorted: the keys
-/// [`BrokerConfig::from_properties`] reads, the keys
-/// [`BrokerConfig::described`] reports, the keys of Kafka's standard KRaft
-/// `server.properties`, keys handled elsewhere, and the broker-level
-/// synonyms of the topic configurations (a test of the topic
-/// configurations checks that each of theirs is here).
-pub const KNOWN_KEYS: &[&str] = &[
-    "advertised.listeners",
-    "allow.everyone.if.no.acl.found",
-    "authorizer.class.name",
-    "auto.create.topics.enable",
-    "broker.id",
-    "compression.gzip.level",
-    "compression.lz4.level",
-    "compression.type",
-    "compression.zstd.level",
-    "connection.failed.authentication.delay.ms",
-    "connections.max.idle.ms",
-    "controller.listener.names",
-    "controller.quorum.bootstrap.servers",
-    "controller.quorum.voters",
-    "default.replication.factor",
-    "delete.topic.enable",
-    "group.consumer.assignors",
-    "group.consumer.heartbeat.interval.ms",
-    "group.consumer.max.heartbeat.interval.ms",
-    "group.consumer.max.session.timeout.ms",
-    "group.consumer.max.size",
-    "group.consumer.min.heartbeat.interval.ms",
-    "group.consumer.min.session.timeout.ms",
-    "group.consumer.session.timeout.ms",
-    "group.initial.rebalance.delay.ms",
-    "group.max.session.timeout.ms",
-    "group.min.session.timeout.ms",
-    "inter.broker.listener.name",
-    "listener.security.protocol.map",
-    "listeners",
-    "log.cleaner.backoff.ms",
-    "log.cleaner.dedupe.buffer.size",
-    "log.cleaner.delete.retention.ms",
-    "log.cleaner.enable",
-    "log.cleaner.io.buffer.load.factor",
-    "log.cleaner.io.buffer.size",
-    "log.cleaner.io.max.bytes.per.second",
-    "log.cleaner.max.compaction.lag.ms",
-    "log.cleaner.min.cleanable.ratio",
-    "log.cleaner.min.compaction.lag.ms",
-    "log.cleaner.threads",
-    "log.cleanup.policy",
-    "log.dir",
-    "log.dirs",
-    "log.flush.interval.messages",
-    "log.flush.interval.ms",
-    "log.flush.offset.checkpoint.interval.ms",
-    "log.flush.scheduler.interval.ms",
-    "log.flush.start.offset.checkpoint.interval.ms",
-    "log.index.interval.bytes",
-    "log.index.size.max.bytes",
-    "log.local.retention.bytes",
-    "log.local.retention.ms",
-    "log.message.timestamp.after.max.ms",
-    "log.message.timestamp.before.max.ms",
-    "log.message.timestamp.type",
-    "log.preallocate",
-    "log.retention.bytes",
-    "log.retention.check.interval.ms",
-    "log.retention.hours",
-    "log.retention.minutes",
-    "log.retention.ms",
-    "log.roll.hours",
-    "log.roll.jitter.hours",
-    "log.roll.jitter.ms",
-    "log.roll.ms",
-    "log.segment.bytes",
-    "log.segment.delete.delay.ms",
-    "max.incremental.fetch.session.cache.slots",
-    "message.max.bytes",
-    "metrics.prometheus.listener",
-    "min.insync.replicas",
-    "node.id",
-    "num.io.threads",
-    "num.network.threads",
-    "num.partitions",
-    "num.recovery.threads.per.data.dir",
-    "offset.metadata.max.bytes",
-    "offsets.topic.num.partitions",
-    "offsets.topic.replication.factor",
-    "offsets.topic.segment.bytes",
-    "process.roles",
-    "sasl.enabled.mechanisms",
-    "share.coordinator.state.topic.min.isr",
-    "share.coordinator.state.topic.replication.factor",
-    "socket.receive.buffer.bytes",
-    "socket.request.max.bytes",
-    "socket.send.buffer.bytes",
-    "ssl.client.auth",
-    "ssl.enabled.protocols",
-    "ssl.key.password",
-    "ssl.keystore.certificate.chain",
-    "ssl.keystore.key",
-    "ssl.keystore.location",
-    "ssl.keystore.password",
-    "ssl.keystore.type",
-    "ssl.truststore.certificates",
-    "ssl.truststore.location",
-    "ssl.truststore.password",
-    "ssl.truststore.type",
-    "super.users",
-    "transaction.abort.timed.out.transaction.cleanup.interval.ms",
-    "transaction.max.timeout.ms",
-    "transaction.remove.expired.transaction.cleanup.interval.ms",
-    "transaction.state.log.min.isr",
-    "transaction.state.log.num.partitions",
-    "transaction.state.log.replication.factor",
-    "transaction.state.log.segment.bytes",
-    "transactional.id.expiration.ms",
-    "unclean.leader.election.enable",
-];
-
-/// The broker configurations that can change at runtime (as dynamic
-/// broker configs, the cluster-wide default or this broker's own), sorted:
-/// the log settings every topic without an override of its own takes
-/// (Kafka's `DynamicLogConfig`), and the log cleaner's settings (Kafka's
-/// `LogCleaner.ReconfigurableConfigs`).
-pub const DYNAMIC_KEYS: &[&str] = &[
-    "log.cleaner.backoff.ms",
-    "log.cleaner.dedupe.buffer.size",
-    "log.cleaner.delete.retention.ms",
-    "log.cleaner.io.buffer.load.factor",
-    "log.cleaner.io.buffer.size",
-    "log.cleaner.io.max.bytes.per.second",
-    "log.cleaner.max.compaction.lag.ms",
-    "log.cleaner.min.cleanable.ratio",
-    "log.cleaner.min.compaction.lag.ms",
-    "log.cleaner.threads",
-    "log.cleanup.policy",
-    "log.flush.interval.messages",
-    "log.flush.interval.ms",
-    "log.index.interval.bytes",
-    "log.index.size.max.bytes",
-    "log.retention.bytes",
-    "log.retention.hours",
-    "log.retention.minutes",
-    "log.retention.ms",
-    "log.roll.hours",
-    "log.roll.jitter.hours",
-    "log.roll.jitter.ms",
-    "log.roll.ms",
-    "log.segment.bytes",
-    "log.segment.delete.delay.ms",
-    "message.max.bytes",
-];
-
+/// Whether `key` can change at runtime as a dynamic broker config (the
+/// cluster-wide default or this broker's own): the log settings every
+/// topic without an override takes (Kafka's `DynamicLogConfig`), and the
+/// log cleaner's (Kafka's `LogCleaner.ReconfigurableConfigs`).
 pub fn is_dynamic_key(key: &str) -> bool {
-    DYNAMIC_KEYS.binary_search(&key).is_ok()
+    keys::find(key).is_some_and(|k| k.dynamic)
 }
 
-/// Whether `key` is a broker configuration this broker knows.
+/// Whether `key` is a broker configuration this broker knows: one of
+/// [`keys::KEYS`] or a per-listener override of one.
 pub fn is_known_key(key: &str) -> bool {
-    KNOWN_KEYS.binary_search(&key).is_ok() || listeners::is_listener_override(key)
+    keys::find(key).is_some() || listeners::is_listener_override(key)
+}
+
+/// Refuses a key that turns on something this broker does not have
+/// ([`keys::Kind::Refused`]), naming it.
+fn check_refused_keys(props: &HashMap<String, String>) -> anyhow::Result<()> {
+    let mut set: Vec<(&str, &str)> = props.iter().map(|(k, v)| (k.trim(), v.trim())).collect();
+    set.sort_unstable();
+    for (name, value) in set {
+        if let Some(key) = keys::find(name)
+            && let keys::Kind::Refused { why, .. } = key.kind
+            && !key.accepts(value)
+        {
+            bail!("{name}={value} is not supported: {why}");
+        }
+    }
+    Ok(())
+}
+
+/// Logs, once at start, the keys set that have no effect here
+/// ([`keys::Kind::NoEffect`]), one line each, and the keys of the file
+/// the broker does not know, in one line (as Kafka's "supplied but are
+/// not used" warning).
+fn warn_unused_keys(props: &HashMap<String, String>) {
+    let mut set: Vec<&str> = props
+        .iter()
+        .filter(|(_, v)| !v.trim().is_empty())
+        .map(|(k, _)| k.trim())
+        .collect();
+    set.sort_unstable();
+    let mut unknown = Vec::new();
+    for name in set {
+        match keys::find(name).map(|k| k.kind) {
+            Some(keys::Kind::NoEffect(why)) => {
+                tracing::warn!("{name} is set but has no effect on this broker: {why}")
+            }
+            Some(_) => {}
+            None if listeners::is_listener_override(name) => {}
+            None => unknown.push(name),
+        }
+    }
+    if !unknown.is_empty() {
+        tracing::warn!(
+            "these configurations were supplied but are not known to this broker, which ignores them: {}",
+            unknown.join(", ")
+        );
+    }
 }
 
 /// Refuses an `--override` of a key the broker does not know.
@@ -423,14 +328,19 @@ impl BrokerConfig {
         let mut props = java_properties::read(std::io::BufReader::new(file))
             .with_context(|| format!("cannot parse configuration file {}", path.display()))?;
         props.extend(overrides.iter().cloned());
-        Self::from_properties(&props)
-            .with_context(|| format!("invalid configuration in {}", path.display()))
+        let config = Self::from_properties(&props)
+            .with_context(|| format!("invalid configuration in {}", path.display()))?;
+        warn_unused_keys(&props);
+        Ok(config)
     }
 
     /// The defaults with `overrides` applied; each must be a known key.
     pub fn from_overrides(overrides: &[(String, String)]) -> anyhow::Result<Self> {
         check_override_keys(overrides)?;
-        Self::from_properties(&overrides.iter().cloned().collect())
+        let props = overrides.iter().cloned().collect();
+        let config = Self::from_properties(&props)?;
+        warn_unused_keys(&props);
+        Ok(config)
     }
 
     /// This (static) configuration with dynamic broker configs on top: the
@@ -452,6 +362,7 @@ impl BrokerConfig {
     }
 
     pub fn from_properties(props: &HashMap<String, String>) -> anyhow::Result<Self> {
+        check_refused_keys(props)?;
         let get = |key: &str| props.get(key).map(|v| v.trim()).filter(|v| !v.is_empty());
         let mut config = BrokerConfig {
             properties: props
@@ -464,7 +375,32 @@ impl BrokerConfig {
         if let Some(v) = get("node.id") {
             config.node_id = parse(v, "node.id")?;
         }
+        if let Some(v) = get("broker.id") {
+            let broker_id: i32 = parse(v, "broker.id")?;
+            match get("node.id") {
+                None => config.node_id = broker_id,
+                Some(_) if broker_id != config.node_id => bail!(
+                    "broker.id={broker_id} must equal node.id={} when both are set",
+                    config.node_id
+                ),
+                Some(_) => {}
+            }
+        }
 
+        if let Some(v) = get("controller.quorum.voters") {
+            let voters: Vec<&str> = v.split(',').map(str::trim).collect();
+            let id = voters[0].split_once('@').map(|(id, _)| id.trim());
+            match (voters.len(), id.and_then(|id| id.parse::<i32>().ok())) {
+                (1, Some(id)) if id == config.node_id => {}
+                (1, _) => bail!(
+                    "controller.quorum.voters={v} must name this node (node.id={}) as its one voter, as <id>@<host>:<port>",
+                    config.node_id
+                ),
+                (n, _) => bail!(
+                    "controller.quorum.voters={v} names {n} voters: this broker is a single node, its own and only controller"
+                ),
+            }
+        }
         let lookup = |key: &str| get(key).map(str::to_string);
         config.listeners = listeners::parse(&lookup, &config.listener)?;
         // The first listener is the one the broker names itself by.
@@ -1347,11 +1283,6 @@ mod tests {
     }
 
     #[test]
-    fn known_keys_are_sorted_and_unique() {
-        assert!(KNOWN_KEYS.windows(2).all(|w| w[0] < w[1]));
-    }
-
-    #[test]
     fn every_key_read_is_known() {
         // Every `get("...")` of `from_properties`, found in this file's text
         // so that keys read only in some branches are checked too.
@@ -1368,16 +1299,36 @@ mod tests {
             .collect();
         assert!(read.len() >= 20, "found only {read:?}");
         for key in read {
-            assert!(is_known_key(key), "{key} is read but not in KNOWN_KEYS");
+            assert_eq!(
+                keys::find(key).map(|k| k.kind),
+                Some(keys::Kind::Read),
+                "{key} is read but not in keys::KEYS as read"
+            );
+        }
+        // And the listeners' keys: each `get("...")` of listeners.rs (its
+        // code, not its tests) and each `ssl.*` key a listener takes.
+        let listeners = include_str!("listeners.rs")
+            .split("#[cfg(test)]")
+            .next()
+            .unwrap();
+        let read: Vec<&str> = listeners
+            .split("get(\"")
+            .skip(1)
+            .map(|rest| rest.split('"').next().unwrap())
+            .collect();
+        assert!(read.len() >= 4, "found only {read:?}");
+        for key in read.iter().chain(listeners::SSL_KEYS) {
+            assert!(keys::find(key).is_some(), "{key} is not in keys::KEYS");
         }
     }
 
     #[test]
     fn dynamic_keys_are_sorted_known_and_parsed_over_the_static_ones() {
-        assert!(DYNAMIC_KEYS.is_sorted());
-        for key in DYNAMIC_KEYS {
-            assert!(is_known_key(key), "{key}");
+        for key in keys::KEYS.iter().filter(|k| k.dynamic) {
+            assert_eq!(key.kind, keys::Kind::Read, "{}", key.name);
         }
+        assert!(is_dynamic_key("log.retention.ms"));
+        assert!(!is_dynamic_key("listeners"));
         let base = BrokerConfig::from_overrides(&[
             ("log.retention.hours".to_string(), "1".to_string()),
             ("log.segment.bytes".to_string(), "5000".to_string()),
@@ -1402,12 +1353,85 @@ mod tests {
     }
 
     #[test]
-    fn every_described_key_is_known() {
-        for (key, ..) in BrokerConfig::default().described() {
-            assert!(
-                is_known_key(key),
-                "{key} is described but not in KNOWN_KEYS"
+    fn every_described_key_is_read_with_the_default_the_table_gives() {
+        for (key, value, ..) in BrokerConfig::default().described() {
+            let entry = keys::find(key).unwrap_or_else(|| panic!("{key} is not in keys::KEYS"));
+            assert_eq!(
+                entry.kind,
+                keys::Kind::Read,
+                "{key} is described but not read"
             );
+            // Listeners are described as the broker names them
+            // (PLAINTEXT://:9092), the defaults as Kafka writes them.
+            if !matches!(key, "listeners" | "advertised.listeners") {
+                assert_eq!(entry.default, value, "the default of {key}");
+            }
+        }
+    }
+
+    #[test]
+    fn one_node_its_own_controller() {
+        let node = |text: &str| BrokerConfig::from_properties(&props(text)).map(|c| c.node_id);
+        assert_eq!(
+            node("node.id=3\ncontroller.quorum.voters=3@localhost:9093").unwrap(),
+            3
+        );
+        assert_eq!(node("broker.id=4").unwrap(), 4);
+        assert_eq!(node("broker.id=4\nnode.id=4").unwrap(), 4);
+        assert_eq!(node("process.roles=controller, broker").unwrap(), 1);
+        for (bad, says) in [
+            ("broker.id=4\nnode.id=5", "broker.id=4 must equal node.id=5"),
+            (
+                "controller.quorum.voters=1@a:9093,2@b:9093",
+                "names 2 voters",
+            ),
+            (
+                "node.id=2\ncontroller.quorum.voters=1@a:9093",
+                "must name this node (node.id=2)",
+            ),
+            ("controller.quorum.voters=a:9093", "must name this node"),
+            (
+                "process.roles=broker",
+                "process.roles=broker is not supported",
+            ),
+        ] {
+            let err = node(bad).unwrap_err().to_string();
+            assert!(err.contains(says), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn refuses_what_it_does_not_have_and_takes_what_it_does() {
+        let err = BrokerConfig::from_properties(&props("remote.log.storage.system.enable=true"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("remote.log.storage.system.enable=true is not supported: "),
+            "{err}"
+        );
+        for accepted in [
+            "remote.log.storage.system.enable=false",
+            "remote.log.storage.system.enable=",
+            "group.coordinator.rebalance.protocols=consumer, classic",
+            "num.network.threads=8",
+        ] {
+            assert!(
+                BrokerConfig::from_properties(&props(accepted)).is_ok(),
+                "{accepted}"
+            );
+        }
+        for key in keys::KEYS {
+            if let keys::Kind::Refused { accepted, .. } = key.kind {
+                for value in accepted {
+                    assert!(key.accepts(value), "{} {value}", key.name);
+                }
+                assert!(!key.accepts("surely-not-accepted"), "{}", key.name);
+                let refused = format!("{}=surely-not-accepted", key.name);
+                assert!(
+                    BrokerConfig::from_properties(&props(&refused)).is_err(),
+                    "{refused}"
+                );
+            }
         }
     }
 

@@ -361,7 +361,7 @@ impl Controller {
 
     /// Changes dynamic broker configs (Kafka's dynamic broker configs in
     /// KRaft): `name` "" is the cluster-wide default, a node id that
-    /// broker's own. Only the keys in [`crate::config::DYNAMIC_KEYS`] may
+    /// broker's own. Only the dynamic keys ([`crate::config::is_dynamic_key`]) may
     /// change; `validate` checks the overrides as a whole (the broker
     /// parses them over its static configuration).
     pub fn alter_broker_configs(
