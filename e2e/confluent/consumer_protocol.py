@@ -71,7 +71,8 @@ def cp_share(client, topic):
     read_one, read_two = one.snapshot()[0], two.snapshot()[0]
     check({(r[6], r[4]) for r in read_one} <= mine and {(r[6], r[4]) for r in read_two} <= theirs,
           "records read from partitions the consumer was not assigned")
-    check_each_once(read_one + read_two, expected, "before the hand-over, the two consumers")
+    check_each_once(read_one + read_two, expected, "before the hand-over, the two consumers",
+                    [("one", one), ("two", two)])
 
     # Records keep coming while `one` leaves; more once `two` holds all.
     def keep_producing():
@@ -91,7 +92,8 @@ def cp_share(client, topic):
     members_wait([two], lambda: total() >= 400, "all 400 records read across both consumers")
     time.sleep(1.0)  # anything read twice shows by then
     read_one, read_two = one.snapshot()[0], two.snapshot()[0]
-    check_each_once(read_one + read_two, expected, "across both consumers (one left, the other took over)")
+    check_each_once(read_one + read_two, expected, "across both consumers (one left, the other took over)",
+                    [("one", one), ("two", two)])
     for tp in sorted(mine):
         taken = [r[5] for r in read_two if (r[6], r[4]) == tp]
         left_at = one.committed.get(tp)

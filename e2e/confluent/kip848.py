@@ -16,6 +16,8 @@ import time
 from common import TIMEOUT, ConsumerThread, check, fail, wait_for
 from confluent.client import Confluent
 
+STARTED = time.time()  # the times of the members' assignment histories
+
 
 CP_PARTITIONS = 4
 CGRP_LOG_LOCK = threading.Lock()  # consumers made on several threads share one log
@@ -104,10 +106,12 @@ def produce_numbered(client, topic, prefix, start, count, expected, partitions=C
         expected.setdefault((topic, p), []).append((offset, value))
 
 
-def check_each_once(got, expected, what):
+def check_each_once(got, expected, what, members=()):
     """`got` holds each record of `expected` ((topic, partition) ->
     [(offset, value)]) once, in offset order within each partition, and
-    nothing else."""
+    nothing else. On a failure, each of `members` ((name, Kip848Member))
+    is shown: the offsets of that partition it read, and when its
+    assignment changed."""
     from collections import Counter
 
     by_partition = {}
@@ -123,7 +127,9 @@ def check_each_once(got, expected, what):
         unexpected = sorted(set(seen) - {o for o, _ in want})
         fail(f"{what}: {tp[0]}[{tp[1]}]: read {len(have)} records, expected {len(want)}; read twice: {twice[:20]}, "
              f"missing: {missing[:20]}, not expected: {unexpected[:20]}, in order: {seen == sorted(seen)}, "
-             f"offsets read: {seen[:12]}{'...' if len(seen) > 12 else ''}")
+             f"offsets read: {seen[:12]}{'...' if len(seen) > 12 else ''}"
+             + "".join(f"; {name} read {[r[5] for r in m.snapshot()[0] if (r[6], r[4]) == tp][:12]}, "
+                       f"assigned {m.history[-8:]}" for name, m in members))
 
 
 class Kip848Member(ConsumerThread):
@@ -138,6 +144,7 @@ class Kip848Member(ConsumerThread):
         self.topics = topics
         self.committed = {}
         self.member_id = None
+        self.history = []  # (seconds since start, partitions) at each change
 
     def run(self):
         try:
@@ -154,6 +161,8 @@ class Kip848Member(ConsumerThread):
                         self.committed[(msg.topic(), msg.partition())] = offset
                 partitions = {(tp.topic, tp.partition) for tp in consumer.assignment()}
                 with self.lock:
+                    if partitions != self.partitions:
+                        self.history.append((round(time.time() - STARTED, 2), sorted(p for _, p in partitions)))
                     self.partitions = partitions
                     self.member_id = consumer.memberid()
             consumer.close()
