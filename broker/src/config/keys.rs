@@ -428,7 +428,7 @@ pub const KEYS: &[Key] = &[
     read(
         "log.dirs",
         "/tmp/kraft-combined-logs",
-        "The log directory; of a comma-separated list only the first is used (Kafka uses them all).",
+        "The log directory (`log.dir` when this is unset); one only: a list of several is refused.",
     ),
     dynamic(
         "log.flush.interval.messages",

@@ -408,8 +408,19 @@ impl BrokerConfig {
         config.advertised_listener = config.listeners[0].advertised.clone();
 
         if let Some(dirs) = get("log.dirs").or_else(|| get("log.dir")) {
-            let first = dirs.split(',').map(str::trim).find(|d| !d.is_empty());
-            config.log_dir = PathBuf::from(first.context("log.dirs names no directory")?);
+            let named: Vec<&str> = dirs
+                .split(',')
+                .map(str::trim)
+                .filter(|d| !d.is_empty())
+                .collect();
+            match named.as_slice() {
+                [] => bail!("log.dirs names no directory"),
+                [one] => config.log_dir = PathBuf::from(one),
+                several => bail!(
+                    "log.dirs={dirs} names {} directories: this broker keeps its logs in one directory",
+                    several.len()
+                ),
+            }
         }
 
         if let Some(v) = get("log.segment.bytes") {
@@ -1211,7 +1222,7 @@ mod tests {
             "listeners=CONTROLLER://:9093,CLIENT://127.0.0.1:19092\n\
              controller.listener.names=CONTROLLER\n\
              listener.security.protocol.map=CONTROLLER:PLAINTEXT,CLIENT:PLAINTEXT\n\
-             advertised.listeners=CLIENT://kafka.example:9092\nlog.dirs=/a, /b\nnode.id=7",
+             advertised.listeners=CLIENT://kafka.example:9092\nlog.dirs= /a \nnode.id=7",
         ))
         .unwrap();
         assert_eq!(config.listener.bind_address(), "127.0.0.1:19092");
@@ -1264,6 +1275,11 @@ mod tests {
 
     #[test]
     fn rejects_what_it_cannot_use() {
+        let several = BrokerConfig::from_properties(&props("log.dirs=/a, /b"));
+        assert_eq!(
+            several.unwrap_err().to_string(),
+            "log.dirs=/a, /b names 2 directories: this broker keeps its logs in one directory"
+        );
         assert!(
             BrokerConfig::from_properties(&props(
                 "listeners=CONTROLLER://:9093\ncontroller.listener.names=CONTROLLER"
