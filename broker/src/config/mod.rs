@@ -98,7 +98,7 @@ fn check_override_keys(overrides: &[(String, String)]) -> anyhow::Result<()> {
 }
 
 /// `authorizer.class.name` of the one authorizer this broker has (Kafka's
-/// `StandardAuthorizer`, in `crate::authorizer`).
+/// `StandardAuthorizer`, in the `authorizer` module).
 pub const STANDARD_AUTHORIZER: &str = "org.apache.kafka.metadata.authorizer.StandardAuthorizer";
 
 /// Parses `super.users`: principals (`Type:name`) separated by `;`.

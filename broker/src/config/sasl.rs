@@ -1,6 +1,6 @@
 //! SASL settings as plain data: the mechanisms a listener enables
 //! (`sasl.enabled.mechanisms`) and PLAIN's users from its JAAS
-//! configuration. The mechanisms themselves run in `crate::sasl`.
+//! configuration. The mechanisms themselves run in the `sasl` module.
 
 use std::collections::HashMap;
 use std::sync::Arc;
