@@ -28,7 +28,9 @@ def kip848_consumer(client, group, **config):
     session timeout and heartbeat interval are the broker's: librdkafka
     refuses session.timeout.ms and heartbeat.interval.ms with
     group.protocol=consumer. $E2E_CGRP_DEBUG names a file for librdkafka's
-    `debug=cgrp` log (the protocol exchange), for diagnosis."""
+    `debug` log (the protocol exchange), for diagnosis; its contexts are
+    $E2E_CGRP_DEBUG_CONTEXTS (by default `cgrp`; `cgrp,fetch,topic` shows
+    where each partition's fetching starts)."""
     check(isinstance(client, Confluent), "the consumer protocol scenarios are written for confluent-kafka")
     settings = {
         **client.settings,
@@ -50,7 +52,7 @@ def kip848_consumer(client, group, **config):
                 handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
                 logger.addHandler(handler)
                 logger.setLevel(logging.DEBUG)
-        settings.update({"debug": "cgrp", "logger": logger})
+        settings.update({"debug": os.environ.get("E2E_CGRP_DEBUG_CONTEXTS", "cgrp"), "logger": logger})
     return client.ck.Consumer(settings)
 
 
