@@ -1,6 +1,7 @@
 //! Requests encoded and responses decoded by hand, from Kafka's message
 //! schemas, for the metadata and admin APIs: Metadata v12, ListOffsets v9,
 //! CreateTopics v7, DeleteTopics v6, DeleteRecords v2, CreatePartitions v3, InitProducerId v5,
+//! OffsetForLeaderEpoch v4,
 //! AlterConfigs v2, IncrementalAlterConfigs v1,
 //! DescribeConfigs v4 and DescribeCluster v1. All of them are flexible
 //! versions: request header v2, response header v1. Decoders accept tagged
@@ -18,6 +19,7 @@ pub const CREATE_TOPICS: i16 = 19;
 pub const DELETE_TOPICS: i16 = 20;
 pub const DELETE_RECORDS: i16 = 21;
 pub const INIT_PRODUCER_ID: i16 = 22;
+pub const OFFSET_FOR_LEADER_EPOCH: i16 = 23;
 pub const DESCRIBE_CONFIGS: i16 = 32;
 pub const ALTER_CONFIGS: i16 = 33;
 pub const INCREMENTAL_ALTER_CONFIGS: i16 = 44;
@@ -31,6 +33,7 @@ pub const DELETE_TOPICS_VERSION: i16 = 6;
 pub const DELETE_RECORDS_VERSION: i16 = 2;
 pub const CREATE_PARTITIONS_VERSION: i16 = 3;
 pub const INIT_PRODUCER_ID_VERSION: i16 = 5;
+pub const OFFSET_FOR_LEADER_EPOCH_VERSION: i16 = 4;
 pub const DESCRIBE_CONFIGS_VERSION: i16 = 4;
 pub const ALTER_CONFIGS_VERSION: i16 = 2;
 pub const INCREMENTAL_ALTER_CONFIGS_VERSION: i16 = 1;
@@ -324,6 +327,88 @@ pub fn decode_list_offsets_response(bytes: &[u8]) -> Result<ListOffsetsResponse>
     r.no_tags()?;
     r.finish()?;
     Ok(ListOffsetsResponse {
+        correlation_id,
+        throttle_time_ms,
+        topics,
+    })
+}
+
+// ------------------------------------------------------- OffsetForLeaderEpoch
+
+/// A partition of an OffsetForLeaderEpoch request: where does
+/// `leader_epoch` end, checked against `current_leader_epoch` (-1: no
+/// check).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EpochQuery {
+    pub partition: i32,
+    pub current_leader_epoch: i32,
+    pub leader_epoch: i32,
+}
+
+/// OffsetForLeaderEpoch v4 (flexible), as a consumer (replica id -1).
+pub fn offset_for_leader_epoch_request(
+    correlation_id: i32,
+    topics: &[(&str, Vec<EpochQuery>)],
+) -> Vec<u8> {
+    let mut w = request_header(
+        OFFSET_FOR_LEADER_EPOCH,
+        OFFSET_FOR_LEADER_EPOCH_VERSION,
+        correlation_id,
+    );
+    w.i32(-1).compact_array_len(topics.len());
+    for (name, partitions) in topics {
+        w.compact_string(name).compact_array_len(partitions.len());
+        for p in partitions {
+            w.i32(p.partition)
+                .i32(p.current_leader_epoch)
+                .i32(p.leader_epoch)
+                .no_tags();
+        }
+        w.no_tags();
+    }
+    w.no_tags();
+    w.into_bytes()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EpochEndOffset {
+    pub error_code: i16,
+    pub partition: i32,
+    pub leader_epoch: i32,
+    pub end_offset: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OffsetForLeaderEpochResponse {
+    pub correlation_id: i32,
+    pub throttle_time_ms: i32,
+    pub topics: Vec<(String, Vec<EpochEndOffset>)>,
+}
+
+pub fn decode_offset_for_leader_epoch_response(
+    bytes: &[u8],
+) -> Result<OffsetForLeaderEpochResponse> {
+    let mut r = Reader::new(bytes);
+    let correlation_id = response_header(&mut r)?;
+    let throttle_time_ms = r.i32()?;
+    let topics = r.compact_array(|r| {
+        let name = r.compact_string()?;
+        let partitions = r.compact_array(|r| {
+            let partition = EpochEndOffset {
+                error_code: r.i16()?,
+                partition: r.i32()?,
+                leader_epoch: r.i32()?,
+                end_offset: r.i64()?,
+            };
+            r.no_tags()?;
+            Ok(partition)
+        })?;
+        r.no_tags()?;
+        Ok((name, partitions))
+    })?;
+    r.no_tags()?;
+    r.finish()?;
+    Ok(OffsetForLeaderEpochResponse {
         correlation_id,
         throttle_time_ms,
         topics,

@@ -111,6 +111,25 @@ fn fetch(client: &mut Client, id: Uuid) -> Result<i16> {
     Ok(partition.error_code)
 }
 
+fn offset_for_leader_epoch(client: &mut Client, topic: &str) -> Result<i16> {
+    let query = admin::EpochQuery {
+        partition: 0,
+        current_leader_epoch: -1,
+        leader_epoch: 0,
+    };
+    let raw = client.round_trip(&admin::offset_for_leader_epoch_request(
+        24,
+        &[(topic, vec![query])],
+    ))?;
+    let response = admin::decode_offset_for_leader_epoch_response(&raw)?;
+    Ok(response
+        .topics
+        .first()
+        .and_then(|(_, partitions)| partitions.first())
+        .ok_or_else(|| anyhow::anyhow!("no answer: {response:?}"))?
+        .error_code)
+}
+
 fn list_offsets(client: &mut Client, topic: &str) -> Result<i16> {
     let raw = client.round_trip(&admin::list_offsets_request(
         23,
@@ -422,6 +441,7 @@ fn produce_fetch_and_list_offsets_need_write_read_and_describe() -> Result<()> {
     ensure!(produce(&mut alice, "orders", 0)? == TOPIC_AUTHORIZATION_FAILED);
     ensure!(fetch(&mut alice, ORDERS)? == TOPIC_AUTHORIZATION_FAILED);
     ensure!(list_offsets(&mut alice, "orders")? == TOPIC_AUTHORIZATION_FAILED);
+    ensure!(offset_for_leader_epoch(&mut alice, "orders")? == TOPIC_AUTHORIZATION_FAILED);
     // A topic that does not exist is not disclosed without DESCRIBE.
     ensure!(produce(&mut alice, "nowhere", 0)? == TOPIC_AUTHORIZATION_FAILED);
 
@@ -438,7 +458,13 @@ fn produce_fetch_and_list_offsets_need_write_read_and_describe() -> Result<()> {
     ensure!(produce(&mut alice, "orders", 1)? == 0);
     // WRITE implies DESCRIBE, not READ.
     ensure!(list_offsets(&mut alice, "orders")? == 0);
+    ensure!(offset_for_leader_epoch(&mut alice, "orders")? == 0);
     ensure!(fetch(&mut alice, ORDERS)? == TOPIC_AUTHORIZATION_FAILED);
+    // CLUSTER_ACTION on the cluster (a follower's right) answers for every
+    // topic, as in Kafka.
+    ensure!(offset_for_leader_epoch(&mut alice, "payments")? == TOPIC_AUTHORIZATION_FAILED);
+    grant(&broker, &[cluster(ALICE, operation::CLUSTER_ACTION)])?;
+    ensure!(offset_for_leader_epoch(&mut alice, "payments")? == 0);
 
     grant(
         &broker,

@@ -3,6 +3,7 @@
 //! leader epochs, and logs that roll into several segments.
 
 use anyhow::{Result, ensure};
+use harness::admin;
 use harness::batch::{self, Record, RecordBatch};
 use harness::fixture::{self, PartitionSpec, TopicSpec};
 use harness::launcher::own_broker_only;
@@ -256,6 +257,132 @@ fn leader_epochs_are_checked_and_stamped() -> Result<()> {
         stored == batch::as_stored(&sent, 0, 3),
         "the batch was not stamped with leader epoch 3"
     );
+    Ok(())
+}
+
+/// OffsetForLeaderEpoch v4 for partition 0 of "a" and `epoch`, with no
+/// current-epoch check: (error code, epoch, end offset).
+fn epoch_end(
+    client: &mut Client,
+    partition: i32,
+    current: i32,
+    epoch: i32,
+) -> Result<(i16, i32, i64)> {
+    let query = admin::EpochQuery {
+        partition,
+        current_leader_epoch: current,
+        leader_epoch: epoch,
+    };
+    let response = admin::decode_offset_for_leader_epoch_response(&client.round_trip(
+        &admin::offset_for_leader_epoch_request(7, &[("a", vec![query])]),
+    )?)?;
+    protocol::ensure_correlation(response.correlation_id, 7)?;
+    let [(name, partitions)] = response.topics.as_slice() else {
+        anyhow::bail!("{response:?}");
+    };
+    let [p] = partitions.as_slice() else {
+        anyhow::bail!("{response:?}");
+    };
+    ensure!(name == "a" && p.partition == partition, "{response:?}");
+    Ok((p.error_code, p.leader_epoch, p.end_offset))
+}
+
+#[test]
+fn offset_for_leader_epoch_answers_from_the_epoch_cache() -> Result<()> {
+    or_skip!(own_broker_only(SUITE));
+    // Offsets 0-1 written in epoch 0, 2-4 in epoch 1; the partition is at
+    // epoch 3 now, with nothing written in it yet.
+    let mut partition = PartitionSpec::new(0);
+    partition.leader_epoch = 3;
+    partition.batches = (0..5)
+        .map(|offset| {
+            let mut batch =
+                RecordBatch::new(vec![Record::value(b"e".to_vec())]).with_base_offset(offset);
+            batch.partition_leader_epoch = if offset < 2 { 0 } else { 1 };
+            batch.encode()
+        })
+        .collect();
+    let mut broker =
+        Broker::on_fixture_with(&[TopicSpec::new("a", A, 1).with_partition(partition)], &[])?;
+    let mut client = broker.connect()?;
+    let expected = [
+        // An epoch ends where the next begins; the latest at the log end.
+        (0, (0, 0, 2)),
+        (1, (0, 1, 5)),
+        // An epoch the log never had: the one below it.
+        (2, (0, 1, 5)),
+        (3, (0, 3, 5)),
+        // Above the latest, or undefined: no error, nothing found.
+        (4, (0, -1, -1)),
+        (-1, (0, -1, -1)),
+    ];
+    for (epoch, answer) in expected {
+        ensure!(
+            epoch_end(&mut client, 0, -1, epoch)? == answer,
+            "epoch {epoch}"
+        );
+    }
+    // The current leader epoch is checked as Fetch checks it.
+    ensure!(epoch_end(&mut client, 0, 2, 0)? == (FENCED_LEADER_EPOCH, -1, -1));
+    ensure!(epoch_end(&mut client, 0, 4, 0)? == (UNKNOWN_LEADER_EPOCH, -1, -1));
+    ensure!(epoch_end(&mut client, 0, 3, 1)? == (0, 1, 5));
+    // A partition or topic that does not exist.
+    ensure!(epoch_end(&mut client, 7, -1, 0)? == (UNKNOWN_TOPIC_OR_PARTITION, -1, -1));
+    let response = admin::decode_offset_for_leader_epoch_response(&client.round_trip(
+        &admin::offset_for_leader_epoch_request(
+            8,
+            &[(
+                "nope",
+                vec![admin::EpochQuery {
+                    partition: 0,
+                    current_leader_epoch: -1,
+                    leader_epoch: 0,
+                }],
+            )],
+        ),
+    )?)?;
+    ensure!(
+        response.topics[0].1[0].error_code == UNKNOWN_TOPIC_OR_PARTITION,
+        "{response:?}"
+    );
+
+    // Two records written in epoch 3 move its end; it is kept across a restart.
+    let sent = RecordBatch::new(vec![
+        Record::value(b"x".to_vec()),
+        Record::value(b"y".to_vec()),
+    ])
+    .encode();
+    client.round_trip(&protocol::produce_request_v11(
+        1,
+        -1,
+        &[("a".into(), vec![(0, Some(sent))])],
+    ))?;
+    ensure!(epoch_end(&mut client, 0, -1, 3)? == (0, 3, 7));
+    ensure!(epoch_end(&mut client, 0, -1, 2)? == (0, 1, 5));
+    broker.restart()?;
+    let mut client = broker.connect()?;
+    ensure!(epoch_end(&mut client, 0, -1, 1)? == (0, 1, 5));
+    ensure!(epoch_end(&mut client, 0, -1, 3)? == (0, 3, 7));
+
+    // A request cut short closes that connection only.
+    let mut request = admin::offset_for_leader_epoch_request(
+        9,
+        &[(
+            "a",
+            vec![admin::EpochQuery {
+                partition: 0,
+                current_leader_epoch: -1,
+                leader_epoch: 0,
+            }],
+        )],
+    );
+    request.truncate(request.len() - 6);
+    let mut cut = broker.connect()?;
+    ensure!(
+        cut.round_trip(&request).is_err(),
+        "a truncated request was answered"
+    );
+    ensure!(epoch_end(&mut client, 0, -1, 0)? == (0, 0, 2));
     Ok(())
 }
 

@@ -88,6 +88,14 @@ impl ErrorCodes for DescribeProducersResponse {
     }
 }
 
+impl ErrorCodes for OffsetForLeaderEpochResponse {
+    fn for_each_error_code(&self, f: &mut dyn FnMut(i16)) {
+        for topic in &self.topics {
+            topic.partitions.iter().for_each(|p| f(p.error_code));
+        }
+    }
+}
+
 impl ErrorCodes for ProduceResponse {
     fn for_each_error_code(&self, f: &mut dyn FnMut(i16)) {
         for topic in &self.responses {

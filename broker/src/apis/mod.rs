@@ -44,6 +44,7 @@ pub mod list_transactions;
 pub mod metadata;
 pub mod offset_commit;
 pub mod offset_fetch;
+pub mod offset_for_leader_epoch;
 pub mod produce;
 pub mod sync_group;
 pub mod txn_offset_commit;
@@ -112,6 +113,8 @@ pub const SUPPORTED_APIS: &[ApiSupport] = &[
     api(ApiKey::DeleteTopics, 1, 6),
     api(ApiKey::DeleteRecords, 0, 2),
     api(ApiKey::InitProducerId, 0, 5),
+    // v0 and v1 are gone, as in Kafka 4.0.
+    api(ApiKey::OffsetForLeaderEpoch, 2, 4),
     // v5 of AddPartitionsToTxn only adds an error code; EndTxn and
     // TxnOffsetCommit v5 are KIP-890's transaction version 2, which this
     // broker does not enable (clients then use v4 at most).
@@ -458,6 +461,15 @@ async fn dispatch(
                 out,
                 &ctx,
                 consumer_group_describe::handle(broker, &ctx, &request),
+            )
+        }
+        ApiKey::OffsetForLeaderEpoch => {
+            let request = decode(&ctx, &mut buf)?;
+            respond(
+                broker,
+                out,
+                &ctx,
+                offset_for_leader_epoch::handle(broker, &ctx, &request),
             )
         }
         ApiKey::DescribeProducers => {

@@ -74,10 +74,38 @@ impl LeaderEpochFileCache {
         changed
     }
 
+    /// The epoch at or below `requested` and the offset it ends at (the
+    /// start of the next epoch, or `log_end_offset` for the latest), as
+    /// Kafka's `endOffsetFor` answers OffsetForLeaderEpoch: `None` (Kafka's
+    /// UNDEFINED_EPOCH and offset) for an undefined epoch (-1), an empty
+    /// cache, or an epoch above the latest. An epoch below the first is
+    /// answered with itself and the first epoch's start offset.
+    pub fn end_offset_for(&self, requested: i32, log_end_offset: i64) -> Option<(i32, i64)> {
+        end_offset_for(&self.entries, requested, log_end_offset)
+    }
+
     /// Writes the checkpoint file.
     pub fn write(&self) -> io::Result<()> {
         checkpoint_file::write_leader_epochs(&self.path, &self.entries)
     }
+}
+
+/// [`LeaderEpochFileCache::end_offset_for`] over `entries` (epochs in
+/// increasing order, each with the offset it starts at).
+pub fn end_offset_for(
+    entries: &[EpochEntry],
+    requested: i32,
+    log_end_offset: i64,
+) -> Option<(i32, i64)> {
+    if requested < 0 {
+        return None;
+    }
+    if entries.last().map(|e| e.epoch) == Some(requested) {
+        return Some((requested, log_end_offset));
+    }
+    let higher = entries.iter().find(|e| e.epoch > requested)?;
+    let floor = entries.iter().rev().find(|e| e.epoch <= requested);
+    Some((floor.map_or(requested, |e| e.epoch), higher.start_offset))
 }
 
 #[cfg(test)]
@@ -98,6 +126,29 @@ mod tests {
         let mut cache = cache;
         assert!(cache.truncate_from_end(10));
         assert_eq!(cache.latest_epoch(), Some(0));
+    }
+
+    #[test]
+    fn end_offsets_are_found_as_kafka_finds_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cache = LeaderEpochFileCache::load(dir.path());
+        assert_eq!(cache.end_offset_for(0, 0), None, "an empty cache");
+        cache.assign(1, 5);
+        cache.assign(3, 20);
+        cache.assign(4, 30);
+        // The latest epoch ends at the log end offset.
+        assert_eq!(cache.end_offset_for(4, 42), Some((4, 42)));
+        // An epoch ends where the next begins.
+        assert_eq!(cache.end_offset_for(3, 42), Some((3, 30)));
+        assert_eq!(cache.end_offset_for(1, 42), Some((1, 20)));
+        // An epoch the log never had: the one below it, ending where the
+        // next begins.
+        assert_eq!(cache.end_offset_for(2, 42), Some((1, 20)));
+        // Below the first epoch: itself, ending where the first begins.
+        assert_eq!(cache.end_offset_for(0, 42), Some((0, 5)));
+        // Above the latest, or undefined: nothing.
+        assert_eq!(cache.end_offset_for(5, 42), None);
+        assert_eq!(cache.end_offset_for(-1, 42), None);
     }
 
     #[test]

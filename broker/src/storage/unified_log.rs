@@ -5,7 +5,8 @@
 //! read the file without it. Appends to different logs never wait for each
 //! other.
 
-use super::leader_epoch_cache::LeaderEpochFileCache;
+use super::checkpoint_file::EpochEntry;
+use super::leader_epoch_cache::{self, LeaderEpochFileCache};
 use super::log_loader::{self, LoadParams};
 use super::log_segment::{self, LogSegment, PendingBatch, SegmentConfig};
 use super::producer_state::{self, ProducerError, ProducerStateManager, SequenceCheck};
@@ -291,6 +292,27 @@ impl UnifiedLog {
     /// Everything before this offset is known to be on disk.
     pub fn recovery_point(&self) -> i64 {
         self.recovery_point.load(Ordering::Acquire)
+    }
+
+    /// The epoch at or below `requested` and the offset it ends at, for
+    /// OffsetForLeaderEpoch (Kafka's `UnifiedLog.endOffsetForEpoch`).
+    /// `leader_epoch` is the partition's epoch now: as Kafka records it when
+    /// a replica becomes leader (`maybeAssignEpochStartOffset`), it starts
+    /// at the log end offset if no batch of it has been appended yet.
+    pub fn end_offset_for_epoch(&self, requested: i32, leader_epoch: i32) -> Option<(i32, i64)> {
+        let mut entries = self.inner.lock().leader_epochs.entries().to_vec();
+        let log_end_offset = self.log_end_offset();
+        if leader_epoch >= 0
+            && entries
+                .last()
+                .is_none_or(|latest| latest.epoch < leader_epoch)
+        {
+            entries.push(EpochEntry {
+                epoch: leader_epoch,
+                start_offset: log_end_offset,
+            });
+        }
+        leader_epoch_cache::end_offset_for(&entries, requested, log_end_offset)
     }
 
     /// The leader epochs of the log and the offsets they start at.
