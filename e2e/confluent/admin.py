@@ -60,3 +60,22 @@ def confluent_alter(client, topic, changes):
     resource = ConfigResource(ResourceType.TOPIC, topic, incremental_configs=entries)
     admin = client.admin()
     admin.incremental_alter_configs([resource])[resource].result(TIMEOUT)
+
+
+def confluent_partition_admin(client, topic):
+    """AdminClient.elect_leaders: the preferred leader already leads each
+    partition (ELECTION_NOT_NEEDED), an unknown partition is refused, and
+    an election of every partition has nothing to report."""
+    from confluent_kafka import ElectionType, KafkaError, TopicPartition
+    from confluent_kafka.admin import NewTopic
+
+    admin = client.admin()
+    admin.create_topics([NewTopic(topic, 2, 1)])[topic].result(TIMEOUT)
+    partitions = [TopicPartition(topic, 0), TopicPartition(topic, 1), TopicPartition(topic, 7)]
+    result = admin.elect_leaders(ElectionType.PREFERRED, partitions).result(TIMEOUT)
+    codes = sorted((tp.partition, e.code() if e else None) for tp, e in result.items())
+    check(codes == [(0, KafkaError.ELECTION_NOT_NEEDED), (1, KafkaError.ELECTION_NOT_NEEDED),
+                    (7, KafkaError.UNKNOWN_TOPIC_OR_PART)], f"elect_leaders: {codes}")
+    everything = admin.elect_leaders(ElectionType.PREFERRED, None).result(TIMEOUT)
+    check(everything == {}, f"an election of every partition: {everything}")
+    admin.delete_topics([topic])[topic].result(TIMEOUT)

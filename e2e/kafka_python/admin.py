@@ -41,3 +41,41 @@ def kafka_python_alter(client, topic, changes):
     errors = [r for by_name in result.values() for r in by_name.values() if isinstance(r, (Exception, str)) and "Error" in str(r)]
     if errors:
         raise RuntimeError(errors[0])
+
+
+def kafka_python_partition_admin(client, topic):
+    """Elections and reassignments on one node, through KafkaAdminClient:
+    the preferred leader leads every partition (ELECTION_NOT_NEEDED), no
+    reassignment is in progress, the replica set [node.id] is accepted as
+    it is, and another broker, a cancellation with nothing to cancel and
+    a partition that does not exist are refused with Kafka's errors."""
+    from kafka import TopicPartition
+    from kafka.admin import NewTopic
+    from kafka.errors import (
+        ElectionNotNeededError,
+        InvalidReplicationAssignmentError,
+        NoReassignmentInProgressError,
+        UnknownTopicOrPartitionError,
+    )
+
+    admin = client.admin()
+    admin.create_topics([NewTopic(topic, 2, 1)])
+    node = admin.describe_cluster()["controller_id"]
+    response = admin.elect_leaders(0, {topic: [0, 1]})
+    codes = sorted((r.topic, p.partition_id, p.error_code) for r in response.replica_election_results for p in r.partition_result)
+    check(codes == [(topic, 0, ElectionNotNeededError.errno), (topic, 1, ElectionNotNeededError.errno)],
+          f"elect_leaders: {codes}")
+    # Without partitions, kafka-python names every partition of every topic.
+    everything = admin.elect_leaders(0)
+    codes = {p.error_code for r in everything.replica_election_results for p in r.partition_result}
+    check(codes == {ElectionNotNeededError.errno}, f"an election of every partition: {everything}")
+    check(admin.list_partition_reassignments() == {}, "a reassignment listed")
+    check(admin.list_partition_reassignments({topic: [0, 1]}) == {}, "a reassignment of the topic listed")
+    tp0, tp1 = TopicPartition(topic, 0), TopicPartition(topic, 1)
+    result = admin.alter_partition_reassignments({tp0: [node]})
+    check(result == {tp0: None}, f"the replica set [{node}]: {result}")
+    result = admin.alter_partition_reassignments({tp0: [node, node + 1], tp1: None, TopicPartition(topic, 7): [node]})
+    check(result == {tp0: InvalidReplicationAssignmentError, tp1: NoReassignmentInProgressError,
+                     TopicPartition(topic, 7): UnknownTopicOrPartitionError}, f"refused reassignments: {result}")
+    check(admin.list_partition_reassignments() == {}, "a reassignment listed after the refused ones")
+    admin.delete_topics([topic])

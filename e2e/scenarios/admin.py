@@ -2,9 +2,9 @@
 and the cluster's metadata as each client sees it."""
 
 from common import TIMEOUT, check
-from confluent.admin import confluent_admin
+from confluent.admin import confluent_admin, confluent_partition_admin
 from confluent.client import Confluent
-from kafka_python.admin import kafka_python_admin
+from kafka_python.admin import kafka_python_admin, kafka_python_partition_admin
 from kcat import Kcat
 
 
@@ -13,6 +13,16 @@ def admin(client, topic):
         confluent_admin(client, topic)
     else:
         kafka_python_admin(client, topic)
+
+
+
+def partition_admin(client, topic):
+    """Leader elections and partition reassignments (kafka-python's
+    KafkaAdminClient, confluent-kafka's elect_leaders)."""
+    if isinstance(client, Confluent):
+        confluent_partition_admin(client, topic)
+    else:
+        kafka_python_partition_admin(client, topic)
 
 
 def metadata(client, topic, partitions, cluster_id):

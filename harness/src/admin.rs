@@ -1,7 +1,8 @@
 //! Requests encoded and responses decoded by hand, from Kafka's message
 //! schemas, for the metadata and admin APIs: Metadata v12, ListOffsets v9,
 //! CreateTopics v7, DeleteTopics v6, DeleteRecords v2, CreatePartitions v3, InitProducerId v5,
-//! OffsetForLeaderEpoch v4,
+//! OffsetForLeaderEpoch v4, ElectLeaders v2, AlterPartitionReassignments v1,
+//! ListPartitionReassignments v0,
 //! AlterConfigs v2, IncrementalAlterConfigs v1,
 //! DescribeConfigs v4 and DescribeCluster v1. All of them are flexible
 //! versions: request header v2, response header v1. Decoders accept tagged
@@ -22,7 +23,10 @@ pub const INIT_PRODUCER_ID: i16 = 22;
 pub const OFFSET_FOR_LEADER_EPOCH: i16 = 23;
 pub const DESCRIBE_CONFIGS: i16 = 32;
 pub const ALTER_CONFIGS: i16 = 33;
+pub const ELECT_LEADERS: i16 = 43;
 pub const INCREMENTAL_ALTER_CONFIGS: i16 = 44;
+pub const ALTER_PARTITION_REASSIGNMENTS: i16 = 45;
+pub const LIST_PARTITION_REASSIGNMENTS: i16 = 46;
 pub const CREATE_PARTITIONS: i16 = 37;
 pub const DESCRIBE_CLUSTER: i16 = 60;
 
@@ -413,6 +417,206 @@ pub fn decode_offset_for_leader_epoch_response(
         throttle_time_ms,
         topics,
     })
+}
+
+// --------------------------------------- ElectLeaders and partition reassignments
+
+/// A partition's result in ElectLeaders v2 or AlterPartitionReassignments v1.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionOutcome {
+    pub partition: i32,
+    pub error_code: i16,
+    pub error_message: Option<String>,
+}
+
+/// The answer of ElectLeaders v2 or AlterPartitionReassignments v1.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionsOutcome {
+    pub correlation_id: i32,
+    pub error_code: i16,
+    pub error_message: Option<String>,
+    pub topics: Vec<(String, Vec<PartitionOutcome>)>,
+}
+
+impl PartitionsOutcome {
+    /// (topic, partition, error code) of every result, in response order.
+    pub fn codes(&self) -> Vec<(String, i32, i16)> {
+        self.topics
+            .iter()
+            .flat_map(|(name, partitions)| {
+                partitions
+                    .iter()
+                    .map(move |p| (name.clone(), p.partition, p.error_code))
+            })
+            .collect()
+    }
+}
+
+fn partition_outcomes(r: &mut Reader<'_>) -> Result<Vec<(String, Vec<PartitionOutcome>)>> {
+    r.compact_array(|r| {
+        let name = r.compact_string()?;
+        let partitions = r.compact_array(|r| {
+            let outcome = PartitionOutcome {
+                partition: r.i32()?,
+                error_code: r.i16()?,
+                error_message: r.compact_nullable_string()?,
+            };
+            r.no_tags()?;
+            Ok(outcome)
+        })?;
+        r.no_tags()?;
+        Ok((name, partitions))
+    })
+}
+
+/// ElectLeaders v2: `election_type` 0 (preferred) or 1 (unclean) for
+/// `topics` ((name, partitions)), or for every partition when `None`.
+pub fn elect_leaders_request(
+    correlation_id: i32,
+    election_type: i8,
+    topics: Option<&[(&str, Vec<i32>)]>,
+) -> Vec<u8> {
+    let mut w = request_header(ELECT_LEADERS, 2, correlation_id);
+    w.i8(election_type);
+    match topics {
+        None => {
+            w.uvarint(0);
+        }
+        Some(topics) => {
+            w.compact_array_len(topics.len());
+            for (name, partitions) in topics {
+                w.compact_string(name)
+                    .compact_i32_array(partitions)
+                    .no_tags();
+            }
+        }
+    }
+    w.i32(5000).no_tags();
+    w.into_bytes()
+}
+
+pub fn decode_elect_leaders_response(bytes: &[u8]) -> Result<PartitionsOutcome> {
+    let mut r = Reader::new(bytes);
+    let correlation_id = response_header(&mut r)?;
+    let _throttle_time_ms = r.i32()?;
+    let error_code = r.i16()?;
+    let topics = partition_outcomes(&mut r)?;
+    r.no_tags()?;
+    r.finish()?;
+    Ok(PartitionsOutcome {
+        correlation_id,
+        error_code,
+        error_message: None,
+        topics,
+    })
+}
+
+/// A partition and its new replica set, or None to cancel.
+pub type Reassignment = (i32, Option<Vec<i32>>);
+
+/// AlterPartitionReassignments v1: for each (topic, [(partition, replica
+/// set, or None to cancel)]).
+pub fn alter_partition_reassignments_request(
+    correlation_id: i32,
+    allow_replication_factor_change: bool,
+    topics: &[(&str, Vec<Reassignment>)],
+) -> Vec<u8> {
+    let mut w = request_header(ALTER_PARTITION_REASSIGNMENTS, 1, correlation_id);
+    w.i32(5000)
+        .bool(allow_replication_factor_change)
+        .compact_array_len(topics.len());
+    for (name, partitions) in topics {
+        w.compact_string(name).compact_array_len(partitions.len());
+        for (index, replicas) in partitions {
+            w.i32(*index);
+            match replicas {
+                None => w.uvarint(0),
+                Some(replicas) => w.compact_i32_array(replicas),
+            };
+            w.no_tags();
+        }
+        w.no_tags();
+    }
+    w.no_tags();
+    w.into_bytes()
+}
+
+pub fn decode_alter_partition_reassignments_response(bytes: &[u8]) -> Result<PartitionsOutcome> {
+    let mut r = Reader::new(bytes);
+    let correlation_id = response_header(&mut r)?;
+    let _throttle_time_ms = r.i32()?;
+    let _allow_replication_factor_change = r.bool()?;
+    let error_code = r.i16()?;
+    let error_message = r.compact_nullable_string()?;
+    let topics = partition_outcomes(&mut r)?;
+    r.no_tags()?;
+    r.finish()?;
+    Ok(PartitionsOutcome {
+        correlation_id,
+        error_code,
+        error_message,
+        topics,
+    })
+}
+
+/// ListPartitionReassignments v0 for `topics`, or for all when `None`.
+pub fn list_partition_reassignments_request(
+    correlation_id: i32,
+    topics: Option<&[(&str, Vec<i32>)]>,
+) -> Vec<u8> {
+    let mut w = request_header(LIST_PARTITION_REASSIGNMENTS, 0, correlation_id);
+    w.i32(5000);
+    match topics {
+        None => {
+            w.uvarint(0);
+        }
+        Some(topics) => {
+            w.compact_array_len(topics.len());
+            for (name, partitions) in topics {
+                w.compact_string(name)
+                    .compact_i32_array(partitions)
+                    .no_tags();
+            }
+        }
+    }
+    w.no_tags();
+    w.into_bytes()
+}
+
+/// (error code, ongoing reassignments: (topic, partition, replicas,
+/// adding, removing)).
+pub type ListedReassignments = (i16, Vec<(String, i32, Vec<i32>, Vec<i32>, Vec<i32>)>);
+
+pub fn decode_list_partition_reassignments_response(bytes: &[u8]) -> Result<ListedReassignments> {
+    let mut r = Reader::new(bytes);
+    let _correlation_id = response_header(&mut r)?;
+    let _throttle_time_ms = r.i32()?;
+    let error_code = r.i16()?;
+    let _error_message = r.compact_nullable_string()?;
+    let topics = r.compact_array(|r| {
+        let name = r.compact_string()?;
+        let partitions = r.compact_array(|r| {
+            let index = r.i32()?;
+            let replicas = r.compact_array(|r| r.i32())?;
+            let adding = r.compact_array(|r| r.i32())?;
+            let removing = r.compact_array(|r| r.i32())?;
+            r.no_tags()?;
+            Ok((index, replicas, adding, removing))
+        })?;
+        r.no_tags()?;
+        Ok((name, partitions))
+    })?;
+    r.no_tags()?;
+    r.finish()?;
+    let listed = topics
+        .into_iter()
+        .flat_map(|(name, partitions)| {
+            partitions
+                .into_iter()
+                .map(move |(i, rep, add, rem)| (name.clone(), i, rep, add, rem))
+        })
+        .collect();
+    Ok((error_code, listed))
 }
 
 // --------------------------------------------------------------- CreateTopics

@@ -946,3 +946,60 @@ fn a_bad_authorizer_configuration_stops_the_start_in_one_line_naming_the_key() -
     }
     Ok(())
 }
+
+#[test]
+fn elections_and_reassignments_need_alter_or_describe_on_the_cluster() -> Result<()> {
+    or_skip!(own_broker_only(SUITE));
+    let broker = start(&[])?;
+    let mut alice = login(&broker, "alice")?;
+    let elect =
+        |client: &mut Client| -> Result<admin::PartitionsOutcome> {
+            admin::decode_elect_leaders_response(&client.round_trip(
+                &admin::elect_leaders_request(1, 0, Some(&[("orders", vec![0])])),
+            )?)
+        };
+    let alter = |client: &mut Client| -> Result<admin::PartitionsOutcome> {
+        admin::decode_alter_partition_reassignments_response(&client.round_trip(
+            &admin::alter_partition_reassignments_request(
+                2,
+                false,
+                &[("orders", vec![(0, Some(vec![1]))])],
+            ),
+        )?)
+    };
+    let list = |client: &mut Client| -> Result<i16> {
+        Ok(admin::decode_list_partition_reassignments_response(
+            &client.round_trip(&admin::list_partition_reassignments_request(3, None))?,
+        )?
+        .0)
+    };
+    let refused = elect(&mut alice)?;
+    ensure!(
+        refused.error_code == CLUSTER_AUTHORIZATION_FAILED
+            && refused.codes() == [("orders".to_string(), 0, CLUSTER_AUTHORIZATION_FAILED)],
+        "{refused:?}"
+    );
+    let refused = alter(&mut alice)?;
+    ensure!(
+        refused.error_code == CLUSTER_AUTHORIZATION_FAILED
+            && refused.codes() == [("orders".to_string(), 0, CLUSTER_AUTHORIZATION_FAILED)],
+        "{refused:?}"
+    );
+    ensure!(list(&mut alice)? == CLUSTER_AUTHORIZATION_FAILED);
+    // DESCRIBE lists; ALTER (which implies DESCRIBE) elects and reassigns.
+    grant(&broker, &[cluster(ALICE, operation::DESCRIBE)])?;
+    ensure!(list(&mut alice)? == 0);
+    ensure!(elect(&mut alice)?.error_code == CLUSTER_AUTHORIZATION_FAILED);
+    grant(&broker, &[cluster(ALICE, operation::ALTER)])?;
+    let elected = elect(&mut alice)?;
+    ensure!(
+        elected.error_code == 0 && elected.codes() == [("orders".to_string(), 0, 84)],
+        "{elected:?}"
+    );
+    let altered = alter(&mut alice)?;
+    ensure!(
+        altered.error_code == 0 && altered.codes() == [("orders".to_string(), 0, 0)],
+        "{altered:?}"
+    );
+    Ok(())
+}

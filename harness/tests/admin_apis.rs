@@ -650,3 +650,142 @@ fn idempotent_producers_get_ids_and_exactly_once_appends() -> Result<()> {
     ensure!(offsets == [0, 2, 3, 4], "each batch once: {offsets:?}");
     Ok(())
 }
+
+const INVALID_REPLICA_ASSIGNMENT: i16 = 39;
+const ELECTION_NOT_NEEDED: i16 = 84;
+const NO_REASSIGNMENT_IN_PROGRESS: i16 = 85;
+
+#[test]
+fn elections_and_reassignments_on_one_node() -> Result<()> {
+    let broker = Broker::on_fixture(&[TopicSpec::new("elect", uuid(0xe1), 2)])?;
+    let mut client = broker.connect()?;
+    let node = metadata(&mut client, None, false)?.brokers[0].node_id;
+    let t = |name: &str, partition: i32, code: i16| (name.to_string(), partition, code);
+
+    // The preferred leader leads every partition; unknown ones are named.
+    let topics = [("elect", vec![0, 1, 5]), ("no-such-topic", vec![0])];
+    let elected = admin::decode_elect_leaders_response(
+        &client.round_trip(&admin::elect_leaders_request(3, 0, Some(&topics)))?,
+    )?;
+    protocol::ensure_correlation(elected.correlation_id, 3)?;
+    ensure!(
+        elected.error_code == 0
+            && elected.codes()
+                == [
+                    t("elect", 0, ELECTION_NOT_NEEDED),
+                    t("elect", 1, ELECTION_NOT_NEEDED),
+                    t("elect", 5, UNKNOWN_TOPIC_OR_PARTITION),
+                    t("no-such-topic", 0, UNKNOWN_TOPIC_OR_PARTITION),
+                ],
+        "{elected:?}"
+    );
+    // Unclean: the partition has a leader, so none is needed either.
+    let unclean = admin::decode_elect_leaders_response(&client.round_trip(
+        &admin::elect_leaders_request(4, 1, Some(&[("elect", vec![0])])),
+    )?)?;
+    ensure!(
+        unclean.codes() == [t("elect", 0, ELECTION_NOT_NEEDED)],
+        "{unclean:?}"
+    );
+    // Every partition: those that need no election are left out.
+    let everything = admin::decode_elect_leaders_response(
+        &client.round_trip(&admin::elect_leaders_request(5, 0, None))?,
+    )?;
+    ensure!(
+        everything.error_code == 0 && everything.topics.is_empty(),
+        "{everything:?}"
+    );
+    // An election type Kafka does not know.
+    let unknown = admin::decode_elect_leaders_response(&client.round_trip(
+        &admin::elect_leaders_request(6, 7, Some(&[("elect", vec![0])])),
+    )?)?;
+    ensure!(
+        unknown.error_code == INVALID_REQUEST
+            && unknown.codes() == [t("elect", 0, INVALID_REQUEST)],
+        "{unknown:?}"
+    );
+
+    // Nothing is ever being reassigned.
+    for topics in [None, Some(&[("elect", vec![0, 1])][..])] {
+        let listed = admin::decode_list_partition_reassignments_response(
+            &client.round_trip(&admin::list_partition_reassignments_request(7, topics))?,
+        )?;
+        ensure!(listed == (0, Vec::new()), "{listed:?}");
+    }
+    // [node.id] is accepted as it is; another broker, an empty set, a
+    // broker named twice, a cancellation and an unknown partition are not.
+    let reassignments = [
+        (
+            "elect",
+            vec![
+                (0, Some(vec![node])),
+                (1, Some(vec![node, node + 1])),
+                (5, Some(vec![node])),
+            ],
+        ),
+        ("no-such-topic", vec![(0, Some(vec![node]))]),
+    ];
+    let altered = admin::decode_alter_partition_reassignments_response(&client.round_trip(
+        &admin::alter_partition_reassignments_request(8, true, &reassignments),
+    )?)?;
+    ensure!(
+        altered.error_code == 0
+            && altered.codes()
+                == [
+                    t("elect", 0, 0),
+                    t("elect", 1, INVALID_REPLICA_ASSIGNMENT),
+                    t("elect", 5, UNKNOWN_TOPIC_OR_PARTITION),
+                    t("no-such-topic", 0, UNKNOWN_TOPIC_OR_PARTITION),
+                ],
+        "{altered:?}"
+    );
+    let odd = [(
+        "elect",
+        vec![
+            (0, Some(vec![])),
+            (1, Some(vec![node, node])),
+            (0, Some(vec![node + 7])),
+            (1, None),
+        ],
+    )];
+    let altered = admin::decode_alter_partition_reassignments_response(&client.round_trip(
+        &admin::alter_partition_reassignments_request(9, false, &odd),
+    )?)?;
+    ensure!(
+        altered.codes()
+            == [
+                t("elect", 0, INVALID_REPLICA_ASSIGNMENT),
+                t("elect", 1, INVALID_REPLICA_ASSIGNMENT),
+                t("elect", 0, INVALID_REPLICA_ASSIGNMENT),
+                t("elect", 1, NO_REASSIGNMENT_IN_PROGRESS),
+            ],
+        "{altered:?}"
+    );
+    // The replica sets are as they were.
+    let described = metadata(&mut client, Some(&["elect"]), false)?;
+    let topic = described.topic("elect").context("elect not described")?;
+    ensure!(
+        topic
+            .partitions
+            .iter()
+            .all(|p| p.replica_nodes == [node] && p.leader_id == node),
+        "{topic:?}"
+    );
+
+    // A request cut short closes only its own connection.
+    let mut request = admin::elect_leaders_request(10, 0, Some(&[("elect", vec![0])]));
+    request.truncate(request.len() - 5);
+    let mut cut = broker.connect()?;
+    ensure!(
+        cut.round_trip(&request).is_err(),
+        "a truncated ElectLeaders was answered"
+    );
+    let again = admin::decode_elect_leaders_response(&client.round_trip(
+        &admin::elect_leaders_request(11, 0, Some(&[("elect", vec![1])])),
+    )?)?;
+    ensure!(
+        again.codes() == [t("elect", 1, ELECTION_NOT_NEEDED)],
+        "{again:?}"
+    );
+    Ok(())
+}

@@ -371,6 +371,23 @@ mod topic_admin {
     }
 }
 
+/// Leader elections and partition reassignments on one node: kafka-python's
+/// `elect_leaders`, `list_partition_reassignments` and
+/// `alter_partition_reassignments`, confluent-kafka's `elect_leaders`.
+mod partition_admin {
+    use super::*;
+
+    #[test]
+    fn confluent() -> Result<()> {
+        scenario(Client::Confluent, "partition-admin", &["partition-admin"])
+    }
+
+    #[test]
+    fn kafka_python() -> Result<()> {
+        scenario(Client::KafkaPython, "partition-admin", &["partition-admin"])
+    }
+}
+
 /// Runs `scenario` against a broker that checks retention every 200 ms,
 /// removes deleted segments at once, and takes `extra` properties.
 fn scenario_with(client: Client, scenario: &str, extra: &[(&str, &str)]) -> Result<()> {

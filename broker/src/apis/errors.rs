@@ -96,6 +96,30 @@ impl ErrorCodes for OffsetForLeaderEpochResponse {
     }
 }
 
+impl ErrorCodes for ElectLeadersResponse {
+    fn for_each_error_code(&self, f: &mut dyn FnMut(i16)) {
+        f(self.error_code);
+        for topic in &self.replica_election_results {
+            topic.partition_result.iter().for_each(|p| f(p.error_code));
+        }
+    }
+}
+
+impl ErrorCodes for AlterPartitionReassignmentsResponse {
+    fn for_each_error_code(&self, f: &mut dyn FnMut(i16)) {
+        f(self.error_code);
+        for topic in &self.responses {
+            topic.partitions.iter().for_each(|p| f(p.error_code));
+        }
+    }
+}
+
+impl ErrorCodes for ListPartitionReassignmentsResponse {
+    fn for_each_error_code(&self, f: &mut dyn FnMut(i16)) {
+        f(self.error_code);
+    }
+}
+
 impl ErrorCodes for ProduceResponse {
     fn for_each_error_code(&self, f: &mut dyn FnMut(i16)) {
         for topic in &self.responses {
