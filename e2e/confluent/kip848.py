@@ -186,3 +186,23 @@ def members_wait(members, condition, what):
         return condition()
 
     wait_for(done, what)
+
+
+def kip848_member(client):
+    """A KIP-848 consumer of `group` subscribed to `topic` that has its
+    partitions and committed `offsets` ({(topic, partition): offset}), for
+    kafka-python's delete_group_offsets scenario: returns what closes it."""
+
+    def member(group, topic, offsets):
+        consumer = kip848_consumer(client, group)
+        consumer.subscribe([topic])
+        deadline = time.time() + TIMEOUT
+        while not consumer.assignment() and time.time() < deadline:
+            consumer.poll(0.2)
+        check(consumer.assignment(), "the consumer never got its partitions")
+        result = consumer.commit(
+            offsets=[client.ck.TopicPartition(t, p, o) for (t, p), o in offsets.items()], asynchronous=False)
+        check(all(t.error is None for t in result), f"commit failed: {result}")
+        return consumer.close
+
+    return member

@@ -79,3 +79,66 @@ def kafka_python_partition_admin(client, topic):
                      TopicPartition(topic, 7): UnknownTopicOrPartitionError}, f"refused reassignments: {result}")
     check(admin.list_partition_reassignments() == {}, "a reassignment listed after the refused ones")
     admin.delete_topics([topic])
+
+
+def kafka_python_delete_group_offsets(client, topic, consumer_of):
+    """KafkaAdminClient.delete_group_offsets (OffsetDelete) on a group whose
+    member `consumer_of(group, topic, offsets)` makes (a kafka-python consumer of the
+    classic protocol, or a KIP-848 one): while the member subscribes to
+    `topic` its offsets stay (GROUP_SUBSCRIBED_TO_TOPIC), another topic's
+    go at once, and once the member has left `topic`'s go too."""
+    from kafka import TopicPartition
+    from kafka.admin import NewTopic
+    from kafka.errors import (
+        GroupIdNotFoundError,
+        GroupSubscribedToTopicError,
+        NoError,
+        UnknownTopicOrPartitionError,
+    )
+
+    admin = client.admin()
+    other = f"{topic}-other"
+    admin.create_topics([NewTopic(topic, 2, 1), NewTopic(other, 1, 1)])
+    group = f"{topic}-group"
+    close = consumer_of(group, topic, {(topic, 0): 3, (other, 0): 1})
+    tp, tp_other, tp_missing = TopicPartition(topic, 0), TopicPartition(other, 0), TopicPartition(topic, 9)
+
+    def committed():
+        offsets = admin.list_group_offsets(group)[group]
+        return {(t.topic, t.partition): o.offset for t, o in offsets.items()}
+
+    check(committed() == {(topic, 0): 3, (other, 0): 1}, f"committed offsets: {committed()}")
+    result = admin.delete_group_offsets(group, [tp, tp_other, tp_missing])
+    check(result == {tp: GroupSubscribedToTopicError, tp_other: NoError, tp_missing: UnknownTopicOrPartitionError},
+          f"delete_group_offsets with a member: {result}")
+    check(committed() == {(topic, 0): 3}, f"offsets after the first deletion: {committed()}")
+    close()
+    result = admin.delete_group_offsets(group, [tp])
+    check(result == {tp: NoError}, f"delete_group_offsets once the member left: {result}")
+    check(committed() == {}, f"offsets after the second deletion: {committed()}")
+    try:
+        admin.delete_group_offsets(f"{group}-nobody", [tp])
+        check(False, "deleting the offsets of a group that does not exist succeeded")
+    except GroupIdNotFoundError:
+        pass
+    admin.delete_topics([topic, other])
+
+
+def kafka_python_classic_member(client):
+    """A kafka-python consumer of `group` (the classic protocol) that has
+    joined and committed `offsets`, for kafka_python_delete_group_offsets:
+    returns what closes it."""
+    from kafka import TopicPartition
+    from kafka.structs import OffsetAndMetadata
+
+    def member(group, topic, offsets):
+        consumer = client.consumer(group)
+        consumer.subscribe([topic])
+        deadline = time.time() + TIMEOUT
+        while not consumer.assignment() and time.time() < deadline:
+            consumer.poll(timeout_ms=200)
+        check(consumer.assignment(), "the consumer never got its partitions")
+        consumer.commit({TopicPartition(t, p): OffsetAndMetadata(o, "", -1) for (t, p), o in offsets.items()})
+        return consumer.close
+
+    return member

@@ -4,7 +4,14 @@ and the cluster's metadata as each client sees it."""
 from common import TIMEOUT, check
 from confluent.admin import confluent_admin, confluent_partition_admin
 from confluent.client import Confluent
-from kafka_python.admin import kafka_python_admin, kafka_python_partition_admin
+from confluent.kip848 import kip848_member
+from kafka_python.admin import (
+    kafka_python_admin,
+    kafka_python_classic_member,
+    kafka_python_delete_group_offsets,
+    kafka_python_partition_admin,
+)
+from kafka_python.client import KafkaPython
 from kcat import Kcat
 
 
@@ -23,6 +30,16 @@ def partition_admin(client, topic):
         confluent_partition_admin(client, topic)
     else:
         kafka_python_partition_admin(client, topic)
+
+
+def group_offsets_admin(client, topic):
+    """OffsetDelete through kafka-python's delete_group_offsets, on a group
+    of the classic protocol (a kafka-python member) or, run with
+    confluent-kafka, of KIP-848's (a librdkafka member)."""
+    if isinstance(client, Confluent):
+        kafka_python_delete_group_offsets(KafkaPython(client.bootstrap), topic, kip848_member(client))
+    else:
+        kafka_python_delete_group_offsets(client, topic, kafka_python_classic_member(client))
 
 
 def metadata(client, topic, partitions, cluster_id):

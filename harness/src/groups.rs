@@ -1,8 +1,9 @@
 //! Requests encoded and responses decoded by hand, from Kafka's message
 //! schemas, for the classic consumer-group APIs: FindCoordinator v5,
 //! JoinGroup v9, SyncGroup v5, Heartbeat v4, LeaveGroup v5, OffsetCommit v9,
-//! OffsetFetch v9, DescribeGroups v5, ListGroups v5 and DeleteGroups v2. All
-//! of them are flexible versions: request header v2, response header v1. None
+//! OffsetFetch v9, DescribeGroups v5, ListGroups v5 and DeleteGroups v2, all
+//! flexible versions (request header v2, response header v1), and
+//! OffsetDelete v0, which is not. None
 //! of their schemas defines a tagged field, so decoders require every
 //! tagged-field section to be empty, and reject bytes left over.
 //!
@@ -26,6 +27,7 @@ pub const SYNC_GROUP: i16 = 14;
 pub const DESCRIBE_GROUPS: i16 = 15;
 pub const LIST_GROUPS: i16 = 16;
 pub const DELETE_GROUPS: i16 = 42;
+pub const OFFSET_DELETE: i16 = 47;
 
 pub const OFFSET_COMMIT_VERSION: i16 = 9;
 pub const OFFSET_FETCH_VERSION: i16 = 9;
@@ -59,6 +61,7 @@ pub mod error {
     pub const INVALID_SESSION_TIMEOUT: i16 = 26;
     pub const REBALANCE_IN_PROGRESS: i16 = 27;
     pub const NON_EMPTY_GROUP: i16 = 68;
+    pub const GROUP_SUBSCRIBED_TO_TOPIC: i16 = 86;
     pub const GROUP_ID_NOT_FOUND: i16 = 69;
     pub const MEMBER_ID_REQUIRED: i16 = 79;
     pub const GROUP_MAX_SIZE_REACHED: i16 = 81;
@@ -844,6 +847,59 @@ pub fn decode_delete_groups_response(bytes: &[u8]) -> Result<DeleteGroupsRespons
         correlation_id,
         throttle_time_ms,
         results,
+    })
+}
+
+// --------------------------------------------------------------- OffsetDelete
+
+/// OffsetDelete v0, its only version (non-flexible: request header v1,
+/// response header v0, INT16-length strings, INT32-length arrays).
+pub fn offset_delete_request(
+    correlation_id: i32,
+    group_id: &str,
+    topics: &[(&str, Vec<i32>)],
+) -> Vec<u8> {
+    let mut w = crate::protocol::non_flexible_request_header(OFFSET_DELETE, 0, correlation_id);
+    w.nullable_string(Some(group_id)).i32(topics.len() as i32);
+    for (name, partitions) in topics {
+        w.nullable_string(Some(name)).i32(partitions.len() as i32);
+        for partition in partitions {
+            w.i32(*partition);
+        }
+    }
+    w.into_bytes()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OffsetDeleteResponse {
+    pub correlation_id: i32,
+    pub error_code: i16,
+    /// (topic, partition, error code), in response order.
+    pub partitions: Vec<(String, i32, i16)>,
+}
+
+pub fn decode_offset_delete_response(bytes: &[u8]) -> Result<OffsetDeleteResponse> {
+    let mut r = Reader::new(bytes);
+    let correlation_id = r.i32()?;
+    let error_code = r.i16()?;
+    let _throttle_time_ms = r.i32()?;
+    let topics = array(&mut r, |r| {
+        let name = string(r)?;
+        let partitions = array(r, |r| Ok((r.i32()?, r.i16()?)))?;
+        Ok((name, partitions))
+    })?;
+    r.finish()?;
+    Ok(OffsetDeleteResponse {
+        correlation_id,
+        error_code,
+        partitions: topics
+            .into_iter()
+            .flat_map(|(name, partitions)| {
+                partitions
+                    .into_iter()
+                    .map(move |(partition, code)| (name.clone(), partition, code))
+            })
+            .collect(),
     })
 }
 

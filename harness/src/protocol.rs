@@ -51,6 +51,15 @@ pub(crate) fn flexible_request_header(
     request_header(api_key, api_version, correlation_id, true)
 }
 
+/// Request header v1, of non-flexible requests.
+pub(crate) fn non_flexible_request_header(
+    api_key: i16,
+    api_version: i16,
+    correlation_id: i32,
+) -> Writer {
+    request_header(api_key, api_version, correlation_id, false)
+}
+
 // ---------------------------------------------------------------- ApiVersions
 
 pub fn api_versions_request(version: i16, correlation_id: i32) -> Vec<u8> {

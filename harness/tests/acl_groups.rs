@@ -1,6 +1,7 @@
 //! ACL authorization of the classic group APIs, as Kafka's KafkaApis checks
 //! it: FindCoordinator, JoinGroup, SyncGroup, Heartbeat, LeaveGroup,
-//! OffsetCommit, OffsetFetch, DescribeGroups, ListGroups and DeleteGroups,
+//! OffsetCommit, OffsetFetch, DescribeGroups, ListGroups, DeleteGroups and
+//! OffsetDelete,
 //! on the secured fixture broker (`allow.everyone.if.no.acl.found=false`,
 //! `admin` the super user).
 
@@ -513,6 +514,69 @@ fn delete_groups_needs_delete_on_each_group() -> Result<()> {
         "{results:?}"
     );
     ensure!(list(&mut admin)? == ["h"]);
+    Ok(())
+}
+
+/// OffsetDelete: DELETE on the group, or the whole request fails; READ
+/// on each topic, or its partitions fail.
+#[test]
+fn offset_delete_needs_delete_on_the_group_and_read_on_each_topic() -> Result<()> {
+    let broker = or_skip!(start());
+    let mut admin = secured::login(&broker, "admin")?;
+    commit(&mut admin, "g", &[("t1", &[0, 1]), ("t2", &[0])], 1)?;
+    let mut alice = secured::login(&broker, "alice")?;
+    let delete = |c: &mut Client, topics: &[(&str, Vec<i32>)]| {
+        groups::decode_offset_delete_response(
+            &c.round_trip(&groups::offset_delete_request(7, "g", topics))?,
+        )
+    };
+    let triple = |topic: &str, partition: i32, code: i16| (topic.to_string(), partition, code);
+
+    // READ on the group is not enough.
+    secured::grant(
+        &broker,
+        &[
+            group_acl("g", operation::READ),
+            topic_acl("t1", operation::READ),
+        ],
+    )?;
+    let denied = delete(&mut alice, &[("t1", vec![0])])?;
+    ensure!(
+        denied.error_code == GROUP_AUTHORIZATION_FAILED && denied.partitions.is_empty(),
+        "{denied:?}"
+    );
+
+    // DELETE on the group: t1 (READ) goes, t2 (no ACL) and an unknown
+    // topic (no ACL either) fail as unauthorized.
+    secured::grant(&broker, &[group_acl("g", operation::DELETE)])?;
+    let partly = delete(
+        &mut alice,
+        &[("t1", vec![0]), ("t2", vec![0]), ("nope", vec![0])],
+    )?;
+    ensure!(
+        partly.error_code == 0
+            && partly.partitions
+                == [
+                    triple("t1", 0, 0),
+                    triple("t2", 0, TOPIC_AUTHORIZATION_FAILED),
+                    triple("nope", 0, TOPIC_AUTHORIZATION_FAILED),
+                ],
+        "{partly:?}"
+    );
+    let offsets = fetch_offsets(&mut admin, "g", None)?;
+    let left: Vec<(String, i32)> = offsets
+        .topics
+        .iter()
+        .flat_map(|(name, partitions)| {
+            partitions
+                .iter()
+                .map(move |p| (name.clone(), p.partition_index))
+        })
+        .collect();
+    ensure!(
+        left == [("t1".to_string(), 1), ("t2".to_string(), 0)],
+        "{offsets:?}"
+    );
     Ok(())
 }
 

@@ -1616,3 +1616,96 @@ mod random {
         }
     }
 }
+
+/// OffsetDelete on a consumer group: a topic a member subscribes to, by
+/// name or by regex, keeps its offsets (GROUP_SUBSCRIBED_TO_TOPIC) while
+/// the group has members; the others' offsets are deleted at once.
+#[test]
+fn offset_delete_spares_subscribed_topics() -> Result<()> {
+    let broker = or_skip!(start());
+    let mut c = broker.connect()?;
+    let g = "g-offset-delete";
+    create_topic(&mut c, "od-other", 2)?;
+    create_topic(&mut c, "od-regex-1", 1)?;
+    let a = Member::join(&mut c, g, "a", &[T])?;
+    let mut join = Heartbeat::join(g, "b", &[]);
+    join.subscribed_topic_names = None;
+    join.subscribed_topic_regex = Some("od-regex-.*".into());
+    let b = Member::join_with(&mut c, join)?;
+    let mut members = [a, b];
+    let epoch = settle(&mut c, &mut members)?;
+
+    // The member commits to the three topics at its epoch.
+    let mut request = OffsetCommitRequest::standalone(
+        g,
+        vec![
+            (T.to_string(), vec![CommitPartition::new(0, 7)]),
+            ("od-other".into(), vec![CommitPartition::new(1, 8)]),
+            ("od-regex-1".into(), vec![CommitPartition::new(0, 9)]),
+        ],
+    );
+    request.member_id = "a".into();
+    request.generation_id_or_member_epoch = epoch;
+    let committed = groups::decode_offset_commit_response(
+        &c.round_trip(&groups::offset_commit_request(8, &request))?,
+    )?;
+    ensure!(
+        [(T, 0), ("od-other", 1), ("od-regex-1", 0)]
+            .iter()
+            .all(|(t, p)| committed.error_code(t, *p) == Some(0)),
+        "{committed:?}"
+    );
+
+    let delete = |c: &mut Client, topics: &[(&str, Vec<i32>)]| {
+        let raw = c.round_trip(&groups::offset_delete_request(47, g, topics))?;
+        groups::decode_offset_delete_response(&raw)
+    };
+    let deleted = delete(
+        &mut c,
+        &[(T, vec![0]), ("od-other", vec![1]), ("od-regex-1", vec![0])],
+    )?;
+    let codes: Vec<i16> = deleted.partitions.iter().map(|p| p.2).collect();
+    ensure!(
+        deleted.error_code == 0
+            && codes
+                == [
+                    ge::GROUP_SUBSCRIBED_TO_TOPIC,
+                    0,
+                    ge::GROUP_SUBSCRIBED_TO_TOPIC
+                ],
+        "{deleted:?}"
+    );
+    let offset_of = |c: &mut Client, topic: &str, partition: i32| {
+        let request = OffsetFetchGroup::new(g, Some(vec![(topic.to_string(), vec![partition])]));
+        let raw = c.round_trip(&groups::offset_fetch_request(9, &[request], false))?;
+        let response = groups::decode_offset_fetch_response(&raw)?;
+        response
+            .group(g)
+            .and_then(|g| g.partition(topic, partition))
+            .map(|p| p.committed_offset)
+            .context("partition missing")
+    };
+    ensure!(offset_of(&mut c, T, 0)? == 7);
+    ensure!(offset_of(&mut c, "od-other", 1)? == -1);
+    ensure!(offset_of(&mut c, "od-regex-1", 0)? == 9);
+
+    // Once both have left, the group is empty and nothing is subscribed.
+    for member in members {
+        member.leave(&mut c)?;
+    }
+    let deleted = delete(&mut c, &[(T, vec![0]), ("od-regex-1", vec![0])])?;
+    let codes: Vec<i16> = deleted.partitions.iter().map(|p| p.2).collect();
+    ensure!(deleted.error_code == 0 && codes == [0, 0], "{deleted:?}");
+    ensure!(offset_of(&mut c, T, 0)? == -1);
+    ensure!(offset_of(&mut c, "od-regex-1", 0)? == -1);
+
+    // The tombstones hold across a restart.
+    let mut broker = broker;
+    if !broker.is_external() {
+        broker.restart()?;
+        let mut c = broker.connect()?;
+        ensure!(offset_of(&mut c, T, 0)? == -1);
+        ensure!(offset_of(&mut c, "od-regex-1", 0)? == -1);
+    }
+    Ok(())
+}

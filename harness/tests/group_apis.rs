@@ -577,3 +577,162 @@ fn committed_offsets_survive_restarts_in_kafkas_format() -> Result<()> {
     );
     Ok(())
 }
+
+/// OffsetDelete on classic groups: offsets of partitions no member
+/// subscribes to are deleted, a subscribed topic's are not, only an empty
+/// group or one of the consumer protocol may be asked, and the partitions
+/// the coordinator never sees get their own errors.
+#[test]
+fn offset_delete_in_classic_groups() -> Result<()> {
+    let other = harness::launcher::unique("other");
+    let broker = Broker::on_fixture_tuned(
+        &[
+            TopicSpec::new(&t(), uuid(0x7), 4),
+            TopicSpec::new(&other, uuid(0x8), 2),
+        ],
+        &[
+            ("group.initial.rebalance.delay.ms", "0"),
+            ("group.min.session.timeout.ms", "500"),
+            ("offsets.topic.num.partitions", "5"),
+        ],
+    )?;
+    let mut a = broker.connect()?;
+    let delete = |c: &mut Client, group: &str, topics: &[(&str, Vec<i32>)]| {
+        let raw = c.round_trip(&groups::offset_delete_request(21, group, topics))?;
+        let response = groups::decode_offset_delete_response(&raw)?;
+        harness::protocol::ensure_correlation(response.correlation_id, 21)?;
+        Ok::<_, anyhow::Error>(response)
+    };
+    let triple = |topic: &str, partition: i32, code: i16| (topic.to_string(), partition, code);
+    let committed = |c: &mut Client, topic: &str, partitions: Vec<i32>| {
+        let request = [OffsetFetchGroup::new(
+            &group(),
+            Some(vec![(topic.to_string(), partitions.clone())]),
+        )];
+        let response = groups::decode_offset_fetch_response(
+            &c.round_trip(&groups::offset_fetch_request(5, &request, false))?,
+        )?;
+        let group = response.group(&group()).cloned().context("no group")?;
+        partitions
+            .iter()
+            .map(|&p| {
+                group
+                    .partition(topic, p)
+                    .map(|o| o.committed_offset)
+                    .with_context(|| format!("{topic}-{p} missing"))
+            })
+            .collect::<Result<Vec<i64>>>()
+    };
+
+    // A group that does not exist.
+    let none = delete(
+        &mut a,
+        &harness::launcher::unique("nobody"),
+        &[(&t(), vec![0])],
+    )?;
+    ensure!(
+        none.error_code == error::GROUP_ID_NOT_FOUND && none.partitions.is_empty(),
+        "{none:?}"
+    );
+
+    // A group that only stores offsets: any of them may go.
+    let standalone = OffsetCommitRequest::standalone(
+        &group(),
+        vec![
+            (
+                t(),
+                vec![CommitPartition::new(0, 10), CommitPartition::new(1, 11)],
+            ),
+            (other.clone(), vec![CommitPartition::new(0, 5)]),
+        ],
+    );
+    let stored = groups::decode_offset_commit_response(
+        &a.round_trip(&groups::offset_commit_request(4, &standalone))?,
+    )?;
+    ensure!(
+        [(t(), 0), (t(), 1), (other.clone(), 0)]
+            .iter()
+            .all(|(topic, p)| stored.error_code(topic, *p) == Some(0)),
+        "{stored:?}"
+    );
+    let deleted = delete(
+        &mut a,
+        &group(),
+        &[(&t(), vec![0, 9]), ("no-such-topic", vec![0])],
+    )?;
+    ensure!(
+        deleted.error_code == 0
+            && deleted.partitions
+                == [
+                    triple(&t(), 0, 0),
+                    triple(&t(), 9, UNKNOWN_TOPIC_OR_PARTITION),
+                    triple("no-such-topic", 0, UNKNOWN_TOPIC_OR_PARTITION),
+                ],
+        "{deleted:?}"
+    );
+    ensure!(committed(&mut a, &t(), vec![0, 1])? == [-1, 11]);
+    // A partition without an offset is answered alike.
+    let again = delete(&mut a, &group(), &[(&t(), vec![0, 2])])?;
+    ensure!(
+        again.error_code == 0 && again.partitions == [triple(&t(), 0, 0), triple(&t(), 2, 0)],
+        "{again:?}"
+    );
+
+    // A member subscribed to t: t's offsets stay, other's go.
+    let member = join_new(&mut a, 10_000)?;
+    let joined = join(&mut a, &member)?;
+    ensure!(joined.error_code == 0, "{joined:?}");
+    let synced = sync(&mut a, joined.generation_id, &member, vec![])?;
+    ensure!(synced.error_code == 0, "{synced:?}");
+    let refused = delete(&mut a, &group(), &[(&t(), vec![1]), (&other, vec![0])])?;
+    ensure!(
+        refused.error_code == 0
+            && refused.partitions
+                == [
+                    triple(&t(), 1, error::GROUP_SUBSCRIBED_TO_TOPIC),
+                    triple(&other, 0, 0),
+                ],
+        "{refused:?}"
+    );
+    ensure!(committed(&mut a, &t(), vec![1])? == [11]);
+    ensure!(committed(&mut a, &other, vec![0])? == [-1]);
+
+    // A group of another protocol type, not empty: nothing to decide on.
+    let mut c = broker.connect()?;
+    let connect_group = harness::launcher::unique("connect");
+    let mut request = JoinGroupRequest::new(&connect_group, "", vec![("v1".into(), vec![1])]);
+    request.protocol_type = "connect".into();
+    let first = groups::decode_join_group_response(
+        &c.round_trip(&groups::join_group_request(1, &request))?,
+    )?;
+    request.member_id = first.member_id.clone();
+    let joined = groups::decode_join_group_response(
+        &c.round_trip(&groups::join_group_request(1, &request))?,
+    )?;
+    ensure!(joined.error_code == 0, "{joined:?}");
+    let non_empty = delete(&mut c, &connect_group, &[(&t(), vec![0])])?;
+    ensure!(
+        non_empty.error_code == error::NON_EMPTY_GROUP && non_empty.partitions.is_empty(),
+        "{non_empty:?}"
+    );
+
+    // Once the member has left, t's offsets may go too.
+    a.round_trip(&groups::leave_group_request(
+        10,
+        &group(),
+        &[MemberIdentity::new(&member)],
+    ))?;
+    let after = delete(&mut a, &group(), &[(&t(), vec![1])])?;
+    ensure!(after.partitions == [triple(&t(), 1, 0)], "{after:?}");
+    ensure!(committed(&mut a, &t(), vec![1])? == [-1]);
+
+    // A truncated request closes only its own connection.
+    let mut bad = broker.connect()?;
+    let mut raw = groups::offset_delete_request(22, &group(), &[(&t(), vec![1, 2])]);
+    raw.truncate(raw.len() - 3);
+    bad.send(&raw)?;
+    ensure!(bad.is_closed_by_peer(), "truncated OffsetDelete left open");
+    let still = delete(&mut a, &group(), &[(&t(), vec![3])])?;
+    ensure!(still.partitions == [triple(&t(), 3, 0)], "{still:?}");
+    Ok(())
+}

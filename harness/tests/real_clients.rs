@@ -388,6 +388,31 @@ mod partition_admin {
     }
 }
 
+/// OffsetDelete through kafka-python's `delete_group_offsets`, on a
+/// classic group (a kafka-python member) and a KIP-848 one (a
+/// confluent-kafka member).
+mod group_offsets_admin {
+    use super::*;
+
+    #[test]
+    fn kip848_member() -> Result<()> {
+        scenario(
+            Client::Confluent,
+            "group-offsets-admin",
+            &["group-offsets-admin"],
+        )
+    }
+
+    #[test]
+    fn classic_member() -> Result<()> {
+        scenario(
+            Client::KafkaPython,
+            "group-offsets-admin",
+            &["group-offsets-admin"],
+        )
+    }
+}
+
 /// Runs `scenario` against a broker that checks retention every 200 ms,
 /// removes deleted segments at once, and takes `extra` properties.
 fn scenario_with(client: Client, scenario: &str, extra: &[(&str, &str)]) -> Result<()> {

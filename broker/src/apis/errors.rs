@@ -256,6 +256,15 @@ impl ErrorCodes for DescribeGroupsResponse {
     }
 }
 
+impl ErrorCodes for OffsetDeleteResponse {
+    fn for_each_error_code(&self, f: &mut dyn FnMut(i16)) {
+        f(self.error_code);
+        for topic in &self.topics {
+            topic.partitions.iter().for_each(|p| f(p.error_code));
+        }
+    }
+}
+
 impl ErrorCodes for DeleteGroupsResponse {
     fn for_each_error_code(&self, f: &mut dyn FnMut(i16)) {
         self.results.iter().for_each(|g| f(g.error_code));

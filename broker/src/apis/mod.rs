@@ -46,6 +46,7 @@ pub mod list_partition_reassignments;
 pub mod list_transactions;
 pub mod metadata;
 pub mod offset_commit;
+pub mod offset_delete;
 pub mod offset_fetch;
 pub mod offset_for_leader_epoch;
 pub mod produce;
@@ -138,6 +139,7 @@ pub const SUPPORTED_APIS: &[ApiSupport] = &[
     api(ApiKey::IncrementalAlterConfigs, 0, 1),
     api(ApiKey::AlterPartitionReassignments, 0, 1),
     api(ApiKey::ListPartitionReassignments, 0, 0),
+    api(ApiKey::OffsetDelete, 0, 0),
     api(ApiKey::DescribeUserScramCredentials, 0, 0),
     api(ApiKey::AlterUserScramCredentials, 0, 0),
     api(ApiKey::DescribeCluster, 0, 1),
@@ -595,6 +597,12 @@ async fn dispatch(
             let request = decode(&ctx, &mut buf)?;
             // It appends to `__consumer_offsets`.
             let response = storage_io::blocking(|| delete_groups::handle(broker, &ctx, &request));
+            respond(broker, out, &ctx, response)
+        }
+        ApiKey::OffsetDelete => {
+            let request = decode(&ctx, &mut buf)?;
+            // It appends to `__consumer_offsets`.
+            let response = storage_io::blocking(|| offset_delete::handle(broker, &ctx, &request));
             respond(broker, out, &ctx, response)
         }
         ApiKey::DescribeCluster => {

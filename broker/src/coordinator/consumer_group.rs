@@ -884,6 +884,23 @@ impl ConsumerGroup {
         with_epoch(target_epoch, state, assigned, Assignment::new())
     }
 
+    /// Whether a member subscribes to `topic`, by name or by a regex that
+    /// matched it (Kafka's `isSubscribedToTopic`), so OffsetDelete may not
+    /// delete its offsets.
+    pub fn is_subscribed_to_topic(&self, topic: &str) -> bool {
+        self.members.values().any(|m| {
+            m.subscription
+                .subscribed_topic_names
+                .iter()
+                .any(|name| name == topic)
+                || m.subscription
+                    .subscribed_topic_regex
+                    .as_deref()
+                    .and_then(compile_regex)
+                    .is_some_and(|regex| regex.is_match(topic))
+        })
+    }
+
     /// Drops the group's records (DeleteGroups on an empty group, or a
     /// classic group taking the id over).
     pub fn delete(&mut self, changes: &mut Vec<Change>) {

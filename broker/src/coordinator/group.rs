@@ -3,9 +3,11 @@
 
 use super::consumer_group::ConsumerGroup;
 use super::records::{GroupMetadataValue, MemberMetadata, OffsetCommitValue};
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
 use indexmap::IndexMap;
-use std::collections::HashMap;
+use kafka_protocol::messages::ConsumerProtocolSubscription;
+use kafka_protocol::protocol::Decodable;
+use std::collections::{HashMap, HashSet};
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
@@ -213,6 +215,41 @@ impl Group {
 
     pub fn all_members_joined(&self) -> bool {
         self.pending_members.is_empty() && self.members.values().all(|m| m.awaiting_join.is_some())
+    }
+
+    /// The topics its members subscribe to, when the group uses the
+    /// consumer protocol and every member's subscription of the chosen
+    /// protocol reads as one (Kafka's `computeSubscribedTopics`, which
+    /// reads each with the version-0 prefix every later version keeps).
+    pub fn subscribed_topics(&self) -> Option<HashSet<String>> {
+        if self.protocol_type.as_deref() != Some("consumer") {
+            return None;
+        }
+        if self.members.is_empty() {
+            return Some(HashSet::new());
+        }
+        let protocol = self.protocol_name.as_deref()?;
+        let mut topics = HashSet::new();
+        for member in self.members.values() {
+            let mut metadata = member.metadata(protocol);
+            if metadata.len() < 2 {
+                return None;
+            }
+            metadata.advance(2);
+            let subscription = ConsumerProtocolSubscription::decode(&mut metadata, 0).ok()?;
+            topics.extend(subscription.topics.into_iter().map(|t| t.to_string()));
+        }
+        Some(topics)
+    }
+
+    /// Whether a member still subscribes to `topic`, so OffsetDelete may
+    /// not delete its offsets (Kafka's `isSubscribedToTopic`): unknown
+    /// subscriptions count as subscribed for a consumer-protocol group.
+    pub fn is_subscribed_to_topic(&self, topic: &str) -> bool {
+        match self.subscribed_topics() {
+            Some(topics) => topics.contains(topic),
+            None => self.protocol_type.as_deref() == Some("consumer"),
+        }
     }
 
     /// The group as stored in `__consumer_offsets`.

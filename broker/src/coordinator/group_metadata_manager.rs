@@ -706,6 +706,52 @@ impl GroupMetadataManager {
         }
     }
 
+    /// Writes the tombstones of the given partitions' offsets, committed
+    /// or held by an open transaction (OffsetDelete), and on success
+    /// forgets them. Partitions without an offset write nothing.
+    pub fn delete_offsets(
+        &self,
+        topic: &dyn InternalTopic,
+        group: &mut Group,
+        partitions: &[(String, i32)],
+    ) -> Result<(), ResponseError> {
+        let gone: Vec<(String, i32)> = partitions
+            .iter()
+            .filter(|key| {
+                group.offsets.contains_key(*key)
+                    || group
+                        .pending_txn_offsets
+                        .values()
+                        .any(|pending| pending.contains_key(*key))
+            })
+            .cloned()
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        if gone.is_empty() {
+            return Ok(());
+        }
+        let tombstones: Vec<TopicRecord> = gone
+            .iter()
+            .map(|(t, p)| {
+                let key = OffsetCommitKey {
+                    group: group.id.clone(),
+                    topic: t.clone(),
+                    partition: *p,
+                };
+                (records::offset_key(&key), None)
+            })
+            .collect();
+        self.append(topic, &group.id, &tombstones)?;
+        for key in &gone {
+            group.offsets.remove(key);
+            for pending in group.pending_txn_offsets.values_mut() {
+                pending.remove(key);
+            }
+        }
+        Ok(())
+    }
+
     /// Writes the tombstones of a group being deleted, of its offsets and
     /// its metadata, and on success forgets its offsets. The group stays
     /// cached until [`GroupMetadataManager::remove_group`].

@@ -40,6 +40,9 @@ use uuid::Uuid;
 
 pub use group_metadata_manager::{CommittedOffset, OFFSETS_TOPIC, OffsetToCommit};
 
+/// A topic's partitions and the error code of each.
+pub type TopicErrors = (String, Vec<(i32, i16)>);
+
 /// How long a member that joined in a rebalance may wait for its response
 /// before it is dropped (Kafka's `NewMemberJoinTimeoutMs`).
 const NEW_MEMBER_JOIN_TIMEOUT: Duration = Duration::from_secs(300);
@@ -1057,6 +1060,60 @@ impl GroupCoordinator {
     /// (group id, protocol type, state, group type) of every live group.
     pub fn list_groups(&self) -> Vec<(String, String, &'static str, &'static str)> {
         self.group_manager.list_groups()
+    }
+
+    /// OffsetDelete (Kafka's `deleteOffsets`): deletes the group's
+    /// committed offsets of the given partitions, except those of topics a
+    /// member still subscribes to (GROUP_SUBSCRIBED_TO_TOPIC). A classic
+    /// group that is not empty must use the consumer protocol, so its
+    /// subscriptions can be read (NON_EMPTY_GROUP otherwise). Returns each
+    /// partition's error code, topic by topic, or the whole request's.
+    pub fn delete_offsets(
+        &self,
+        topic: &dyn InternalTopic,
+        group_id: &str,
+        topics: &[(String, Vec<i32>)],
+    ) -> Result<Vec<TopicErrors>, ResponseError> {
+        let Some(group) = self.group_manager.get_group(group_id) else {
+            return Err(ResponseError::GroupIdNotFound);
+        };
+        let mut group = group.lock();
+        if group.consumer.is_none() {
+            match group.state {
+                GroupState::Dead => return Err(ResponseError::GroupIdNotFound),
+                GroupState::Empty => {}
+                _ if group.protocol_type.as_deref() == Some("consumer") => {}
+                _ => return Err(ResponseError::NonEmptyGroup),
+            }
+        }
+        let subscribed = |group: &Group, topic: &str| match &group.consumer {
+            Some(consumer) => consumer.is_subscribed_to_topic(topic),
+            None => group.is_subscribed_to_topic(topic),
+        };
+        let mut results = Vec::with_capacity(topics.len());
+        let mut deleted = Vec::new();
+        for (name, partitions) in topics {
+            let error = if subscribed(&group, name) {
+                code(ResponseError::GroupSubscribedToTopic)
+            } else {
+                deleted.extend(partitions.iter().map(|&p| (name.clone(), p)));
+                0
+            };
+            results.push((
+                name.clone(),
+                partitions.iter().map(|&p| (p, error)).collect(),
+            ));
+        }
+        self.group_manager
+            .delete_offsets(topic, &mut group, &deleted)?;
+        if !deleted.is_empty() {
+            info!(
+                group = group_id,
+                partitions = deleted.len(),
+                "deleted committed offsets"
+            );
+        }
+        Ok(results)
     }
 
     /// Deletes empty groups and their offsets.
