@@ -182,6 +182,18 @@ impl Broker {
             config,
             meta,
         };
+        if broker
+            .controller
+            .bootstrap_features(&broker.metadata)
+            .context("cannot write the feature levels to the metadata log")?
+        {
+            let image = broker.metadata.image();
+            let finalized: Vec<String> = metadata::features::finalized(&image)
+                .iter()
+                .map(|(name, level)| format!("{name}={level}"))
+                .collect();
+            info!(features = %finalized.join(","), "finalized the feature levels of a new metadata log");
+        }
         broker
             .groups
             .load(&broker.offsets_topic())

@@ -142,3 +142,55 @@ def kafka_python_classic_member(client):
         return consumer.close
 
     return member
+
+
+def kafka_python_cluster_admin(client, topic):
+    """The quorum, the features and the config resources through
+    KafkaAdminClient: describe_metadata_quorum (this node the only voter,
+    and its leader), describe_features and update_features (an upgrade to
+    4.2-IV1, a safe metadata.version downgrade and back; a level this node
+    does not support and a downgrade across a metadata change refused with
+    INVALID_UPDATE_VERSION), list_config_resources
+    (the topic, this broker, the group)."""
+    from kafka import TopicPartition
+    from kafka.admin import NewTopic
+    from kafka.errors import InvalidUpdateVersionError
+    from kafka.structs import OffsetAndMetadata
+
+    admin = client.admin()
+    node = admin.describe_cluster()["controller_id"]
+    quorum = admin.describe_metadata_quorum()
+    (described,) = quorum["topics"]
+    (partition,) = described["partitions"]
+    check(described["topic_name"] == "__cluster_metadata" and partition["error"] is None, f"quorum: {quorum}")
+    check(partition["leader_id"] == node and [v["replica_id"] for v in partition["current_voters"]] == [node]
+          and partition["observers"] == [], f"quorum: {quorum}")
+    check(partition["current_voters"][0]["log_end_offset"] == partition["high_watermark"], f"quorum: {quorum}")
+
+    features = admin.describe_features()
+    check(features["metadata.version"]["supported"] == (7, 29), f"features: {features}")
+    level = features["metadata.version"]["finalized"][1]
+    if level < 29:
+        # Up to 4.2-IV1 first (the fixture's log is older).
+        check(admin.update_features({"metadata.version": 29}) == {"metadata.version": "OK"}, "upgrading to 4.2-IV1")
+    check(admin.update_features({"metadata.version": ("SAFE_DOWNGRADE", 23)}) == {"metadata.version": "OK"},
+          "downgrading metadata.version to 4.0-IV1")
+    check(admin.describe_features()["metadata.version"]["finalized"] == (23, 23), "metadata.version not downgraded")
+    check(admin.update_features({"metadata.version": 29}) == {"metadata.version": "OK"}, "upgrading back")
+    for refused in ({"share.version": 1}, {"metadata.version": ("SAFE_DOWNGRADE", level)} if level < 23 else {"metadata.version": 30}):
+        try:
+            admin.update_features(refused)
+            check(False, f"{refused} accepted")
+        except InvalidUpdateVersionError:
+            pass
+    check(admin.describe_features()["metadata.version"]["finalized"] == (29, 29), "metadata.version changed")
+
+    admin.create_topics([NewTopic(topic, 1, 1)])
+    group = f"{topic}-group"
+    admin.alter_group_offsets(group, {TopicPartition(topic, 0): OffsetAndMetadata(0, "", -1)})
+    resources = admin.list_config_resources()
+    check(topic in resources.get("topic", []), f"config resources: {resources}")
+    check(resources.get("broker") == [str(node)], f"config resources: {resources}")
+    check(group in resources.get("group", []), f"config resources: {resources}")
+    check(list(admin.list_config_resources(["BROKER"])) == ["broker"], "a listing of brokers only")
+    admin.delete_topics([topic])

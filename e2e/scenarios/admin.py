@@ -8,6 +8,7 @@ from confluent.kip848 import kip848_member
 from kafka_python.admin import (
     kafka_python_admin,
     kafka_python_classic_member,
+    kafka_python_cluster_admin,
     kafka_python_delete_group_offsets,
     kafka_python_partition_admin,
 )
@@ -40,6 +41,12 @@ def group_offsets_admin(client, topic):
         kafka_python_delete_group_offsets(KafkaPython(client.bootstrap), topic, kip848_member(client))
     else:
         kafka_python_delete_group_offsets(client, topic, kafka_python_classic_member(client))
+
+
+def cluster_admin(client, topic):
+    """The metadata quorum, feature levels and config resources, through
+    kafka-python's KafkaAdminClient (the only library here with them)."""
+    kafka_python_cluster_admin(client, topic)
 
 
 def metadata(client, topic, partitions, cluster_id):

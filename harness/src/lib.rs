@@ -11,6 +11,7 @@
 //! * [`log_files`]: indexes, checkpoints, the clean shutdown marker and
 //!   producer snapshots around the logs;
 //! * [`transactions`]: the transaction APIs, markers and `.txnindex` files;
+//! * [`cluster_admin`]: DescribeQuorum, UpdateFeatures, ListConfigResources;
 //! * [`consumer_groups`]: the consumer-group APIs of KIP-848
 //!   (ConsumerGroupHeartbeat, ConsumerGroupDescribe);
 //! * [`launcher`] and [`client`]: a broker process and a connection to it
@@ -24,6 +25,7 @@ pub mod acls;
 pub mod admin;
 pub mod batch;
 pub mod client;
+pub mod cluster_admin;
 pub mod consumer_groups;
 pub mod fixture;
 pub mod groups;

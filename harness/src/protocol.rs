@@ -80,6 +80,61 @@ pub struct ApiVersionsResponse {
     /// (api key, min version, max version)
     pub api_keys: Vec<(i16, i16, i16)>,
     pub throttle_time_ms: Option<i32>,
+    /// v3+: the tagged feature fields.
+    pub features: Features,
+}
+
+/// ApiVersions v3+'s tagged fields: supported features (tag 0), the
+/// finalized features' epoch (tag 1) and the finalized levels (tag 2).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Features {
+    /// (name, min version, max version)
+    pub supported: Vec<(String, i16, i16)>,
+    pub finalized_epoch: Option<i64>,
+    /// (name, min version level, max version level)
+    pub finalized: Vec<(String, i16, i16)>,
+}
+
+impl Features {
+    /// The finalized level of `name`, when min and max agree (KRaft).
+    pub fn finalized_level(&self, name: &str) -> Option<i16> {
+        self.finalized
+            .iter()
+            .find(|(n, min, max)| n == name && min == max)
+            .map(|(_, _, max)| *max)
+    }
+}
+
+fn decode_features(tags: Vec<(u64, &[u8])>) -> Result<Features> {
+    let mut features = Features::default();
+    for (tag, bytes) in tags {
+        let mut r = Reader::new(bytes);
+        match tag {
+            0 => {
+                features.supported = r.compact_array(|r| {
+                    let entry = (r.compact_string()?, r.i16()?, r.i16()?);
+                    r.no_tags()?;
+                    Ok(entry)
+                })?
+            }
+            1 => features.finalized_epoch = Some(r.i64()?),
+            2 => {
+                features.finalized = r.compact_array(|r| {
+                    let name = r.compact_string()?;
+                    let max = r.i16()?;
+                    let min = r.i16()?;
+                    r.no_tags()?;
+                    Ok((name, min, max))
+                })?
+            }
+            3 => {
+                r.bool()?;
+            }
+            other => anyhow::bail!("unknown ApiVersions tag {other}"),
+        }
+        r.finish()?;
+    }
+    Ok(features)
 }
 
 impl ApiVersionsResponse {
@@ -107,15 +162,18 @@ pub fn decode_api_versions_response(bytes: &[u8], version: i16) -> Result<ApiVer
             .context("null api_keys")?
     };
     let throttle_time_ms = if version >= 1 { Some(r.i32()?) } else { None };
-    if version >= 3 {
-        r.tagged_fields()?;
-    }
+    let features = if version >= 3 {
+        decode_features(r.tagged_fields()?)?
+    } else {
+        Features::default()
+    };
     r.finish()?;
     Ok(ApiVersionsResponse {
         correlation_id,
         error_code,
         api_keys,
         throttle_time_ms,
+        features,
     })
 }
 

@@ -1003,3 +1003,55 @@ fn elections_and_reassignments_need_alter_or_describe_on_the_cluster() -> Result
     );
     Ok(())
 }
+
+/// DescribeQuorum needs DESCRIBE on the cluster, UpdateFeatures ALTER and
+/// ListConfigResources DESCRIBE_CONFIGS, as Kafka checks them.
+#[test]
+fn quorum_features_and_config_resources_need_cluster_operations() -> Result<()> {
+    use harness::cluster_admin as ca;
+
+    or_skip!(own_broker_only(SUITE));
+    let broker = start(&[])?;
+    let mut alice = login(&broker, "alice")?;
+    let quorum = |client: &mut Client| -> Result<i16> {
+        Ok(ca::decode_describe_quorum_response(&client.round_trip(
+            &ca::describe_quorum_request(1, &[("__cluster_metadata", vec![0])]),
+        )?)?
+        .error_code)
+    };
+    let update = |client: &mut Client| -> Result<i16> {
+        Ok(ca::decode_update_features_response(
+            &client.round_trip(&ca::update_features_request(
+                2,
+                2,
+                &[("metadata.version", 29, ca::upgrade::UPGRADE)],
+                true,
+            ))?,
+            2,
+        )?
+        .error_code)
+    };
+    let list = |client: &mut Client| -> Result<i16> {
+        Ok(ca::decode_list_config_resources_response(
+            &client.round_trip(&ca::list_config_resources_request(3, &[]))?,
+        )?
+        .0)
+    };
+    ensure!(quorum(&mut alice)? == CLUSTER_AUTHORIZATION_FAILED);
+    ensure!(update(&mut alice)? == CLUSTER_AUTHORIZATION_FAILED);
+    ensure!(list(&mut alice)? == CLUSTER_AUTHORIZATION_FAILED);
+    grant(&broker, &[cluster(ALICE, operation::DESCRIBE)])?;
+    ensure!(quorum(&mut alice)? == 0);
+    ensure!(update(&mut alice)? == CLUSTER_AUTHORIZATION_FAILED);
+    ensure!(list(&mut alice)? == CLUSTER_AUTHORIZATION_FAILED);
+    grant(
+        &broker,
+        &[
+            cluster(ALICE, operation::ALTER),
+            cluster(ALICE, operation::DESCRIBE_CONFIGS),
+        ],
+    )?;
+    ensure!(update(&mut alice)? == 0);
+    ensure!(list(&mut alice)? == 0);
+    Ok(())
+}

@@ -10,7 +10,7 @@ use harness::fixture::{self, TopicSpec};
 use harness::metadata_log;
 use harness::protocol::error::{
     INVALID_RECORD, INVALID_REQUEST, INVALID_TOPIC_EXCEPTION, UNKNOWN_TOPIC_ID,
-    UNKNOWN_TOPIC_OR_PARTITION,
+    UNKNOWN_TOPIC_OR_PARTITION, UNSUPPORTED_VERSION,
 };
 use harness::protocol::{self, FetchPartitionRequest, FetchRequest};
 use harness::wire::{ZERO_UUID, uuid};
@@ -787,5 +787,249 @@ fn elections_and_reassignments_on_one_node() -> Result<()> {
         again.codes() == [t("elect", 1, ELECTION_NOT_NEEDED)],
         "{again:?}"
     );
+    Ok(())
+}
+
+/// DescribeQuorum, UpdateFeatures and ListConfigResources on one node, and
+/// the feature levels ApiVersions reports: a new metadata log starts at
+/// Kafka 4.2's metadata.version with group.version 1; levels change by
+/// Kafka's rules and are written as FeatureLevelRecords that survive a
+/// restart.
+#[test]
+fn quorum_features_and_config_resources() -> Result<()> {
+    use harness::cluster_admin::{self as ca, INVALID_UPDATE_VERSION, resource, upgrade};
+
+    let dir = tempfile::tempdir()?;
+    let mut broker = or_skip!(Broker::start(dir.path()));
+    let mut client = broker.connect()?;
+    let node = metadata(&mut client, None, false)?.brokers[0].node_id;
+    let features = |client: &mut Client| {
+        let raw = client.round_trip(&protocol::api_versions_request(3, 9))?;
+        Ok::<_, anyhow::Error>(protocol::decode_api_versions_response(&raw, 3)?.features)
+    };
+
+    // A new log: the newest metadata.version and group.version 1.
+    let found = features(&mut client)?;
+    ensure!(
+        found.supported
+            == [
+                ("group.version".to_string(), 0, 1),
+                ("metadata.version".to_string(), 7, 29)
+            ]
+            || found.supported
+                == [
+                    ("metadata.version".to_string(), 7, 29),
+                    ("group.version".to_string(), 0, 1)
+                ],
+        "{found:?}"
+    );
+    ensure!(
+        found.finalized_level("metadata.version") == Some(29)
+            && found.finalized_level("group.version") == Some(1)
+            && found.finalized_epoch.is_some_and(|e| e >= 1),
+        "{found:?}"
+    );
+
+    // The quorum: this node, the only voter, leads; nothing observes.
+    let quorum = ca::decode_describe_quorum_response(&client.round_trip(
+        &ca::describe_quorum_request(2, &[("__cluster_metadata", vec![0])]),
+    )?)?;
+    ensure!(
+        quorum.error_code == 0 && quorum.topics.len() == 1,
+        "{quorum:?}"
+    );
+    let (name, partitions) = &quorum.topics[0];
+    ensure!(
+        name == "__cluster_metadata" && partitions.len() == 1,
+        "{quorum:?}"
+    );
+    let p = &partitions[0];
+    ensure!(
+        p.error_code == 0
+            && p.leader_id == node
+            && p.voters.len() == 1
+            && p.voters[0].replica_id == node
+            && p.voters[0].log_end_offset == p.high_watermark
+            && p.high_watermark >= 2
+            && p.voters[0].last_caught_up_timestamp > 0
+            && p.observers.is_empty(),
+        "{quorum:?}"
+    );
+    ensure!(
+        quorum.nodes.len() == 1 && quorum.nodes[0].0 == node,
+        "{quorum:?}"
+    );
+    // Another partition, or two of them: UNKNOWN_TOPIC_OR_PARTITION each.
+    let wrong = ca::decode_describe_quorum_response(&client.round_trip(
+        &ca::describe_quorum_request(3, &[("__cluster_metadata", vec![1]), ("t", vec![0])]),
+    )?)?;
+    let codes: Vec<i16> = wrong
+        .topics
+        .iter()
+        .flat_map(|(_, ps)| ps.iter().map(|p| p.error_code))
+        .collect();
+    ensure!(
+        wrong.error_code == 0 && codes == [UNKNOWN_TOPIC_OR_PARTITION, UNKNOWN_TOPIC_OR_PARTITION],
+        "{wrong:?}"
+    );
+
+    // UpdateFeatures, v1 (results per feature) and v2 (top level only).
+    let update =
+        |client: &mut Client, version: i16, updates: &[(&str, i16, i8)], validate: bool| {
+            let raw =
+                client.round_trip(&ca::update_features_request(4, version, updates, validate))?;
+            ca::decode_update_features_response(&raw, version)
+        };
+    // A safe metadata.version downgrade (nothing changed from 4.0-IV1 on)
+    // is refused without a downgrade type, then done with one.
+    let refused = update(
+        &mut client,
+        1,
+        &[("metadata.version", 23, upgrade::UPGRADE)],
+        false,
+    )?;
+    ensure!(
+        refused.error_code == INVALID_UPDATE_VERSION
+            && refused.results.len() == 1
+            && refused.results[0].1 == INVALID_UPDATE_VERSION,
+        "{refused:?}"
+    );
+    let validated = update(
+        &mut client,
+        1,
+        &[("metadata.version", 23, upgrade::SAFE_DOWNGRADE)],
+        true,
+    )?;
+    ensure!(validated.error_code == 0, "{validated:?}");
+    ensure!(features(&mut client)?.finalized_level("metadata.version") == Some(29));
+    let done = update(
+        &mut client,
+        2,
+        &[("metadata.version", 23, upgrade::SAFE_DOWNGRADE)],
+        false,
+    )?;
+    ensure!(done.error_code == 0 && done.results.is_empty(), "{done:?}");
+    ensure!(features(&mut client)?.finalized_level("metadata.version") == Some(23));
+    // Across 4.0-IV1's metadata change: refused, safe or unsafe.
+    for kind in [upgrade::SAFE_DOWNGRADE, upgrade::UNSAFE_DOWNGRADE] {
+        let across = update(&mut client, 2, &[("metadata.version", 22, kind)], false)?;
+        ensure!(across.error_code == INVALID_UPDATE_VERSION, "{across:?}");
+    }
+    // Out of range, a feature this node has only at level 0, an unknown
+    // one, an unknown upgrade type: refused, and none of a request's
+    // updates applies when one is refused.
+    for updates in [
+        vec![("metadata.version", 30, upgrade::UPGRADE)],
+        vec![("share.version", 1, upgrade::UPGRADE)],
+        vec![("no.such.feature", 1, upgrade::UPGRADE)],
+        vec![("group.version", 0, 9)],
+        vec![
+            ("group.version", 0, upgrade::SAFE_DOWNGRADE),
+            ("kraft.version", 1, upgrade::UPGRADE),
+        ],
+    ] {
+        let response = update(&mut client, 2, &updates, false)?;
+        ensure!(
+            response.error_code == INVALID_UPDATE_VERSION,
+            "{updates:?}: {response:?}"
+        );
+    }
+    ensure!(features(&mut client)?.finalized_level("group.version") == Some(1));
+    // Two updates of one feature: INVALID_REQUEST.
+    let twice = update(
+        &mut client,
+        2,
+        &[
+            ("group.version", 1, upgrade::UPGRADE),
+            ("group.version", 1, upgrade::UPGRADE),
+        ],
+        false,
+    )?;
+    ensure!(twice.error_code == INVALID_REQUEST, "{twice:?}");
+    // group.version down to 0 removes it; back up to 4.2-IV1.
+    let down = update(
+        &mut client,
+        2,
+        &[("group.version", 0, upgrade::SAFE_DOWNGRADE)],
+        false,
+    )?;
+    ensure!(down.error_code == 0, "{down:?}");
+    let up = update(
+        &mut client,
+        2,
+        &[("metadata.version", 29, upgrade::UPGRADE)],
+        false,
+    )?;
+    ensure!(up.error_code == 0, "{up:?}");
+    let found = features(&mut client)?;
+    ensure!(
+        found.finalized_level("metadata.version") == Some(29)
+            && found.finalized_level("group.version").is_none(),
+        "{found:?}"
+    );
+    // Kafka's records, kept across a restart.
+    let levels: Vec<(String, i16)> = metadata_log::read(broker.log_dir())?
+        .into_iter()
+        .filter_map(|r| match r.record {
+            metadata_log::MetadataRecord::FeatureLevel { name, level } => Some((name, level)),
+            _ => None,
+        })
+        .collect();
+    ensure!(
+        levels
+            == [
+                ("metadata.version".to_string(), 29),
+                ("group.version".to_string(), 1),
+                ("metadata.version".to_string(), 23),
+                ("group.version".to_string(), 0),
+                ("metadata.version".to_string(), 29),
+            ],
+        "{levels:?}"
+    );
+    broker.restart()?;
+    let mut client = broker.connect()?;
+    let found = features(&mut client)?;
+    ensure!(
+        found.finalized_level("metadata.version") == Some(29)
+            && found.finalized_level("group.version").is_none(),
+        "after a restart: {found:?}"
+    );
+
+    // ListConfigResources: every type, or those asked for.
+    create(&mut client, &[CreatableTopic::new("listed", 1, 1)], false)?;
+    let (code, all) = ca::decode_list_config_resources_response(
+        &client.round_trip(&ca::list_config_resources_request(5, &[]))?,
+    )?;
+    let id = node.to_string();
+    ensure!(
+        code == 0
+            && all.contains(&("listed".to_string(), resource::TOPIC))
+            && all.contains(&(id.clone(), resource::BROKER))
+            && all.contains(&(id.clone(), resource::BROKER_LOGGER)),
+        "{all:?}"
+    );
+    let (code, brokers) = ca::decode_list_config_resources_response(&client.round_trip(
+        &ca::list_config_resources_request(6, &[resource::BROKER, resource::CLIENT_METRICS]),
+    )?)?;
+    ensure!(
+        code == 0 && brokers == [(id, resource::BROKER)],
+        "{brokers:?}"
+    );
+    let (code, none) = ca::decode_list_config_resources_response(
+        &client.round_trip(&ca::list_config_resources_request(7, &[3]))?,
+    )?;
+    ensure!(code == UNSUPPORTED_VERSION && none.is_empty(), "{none:?}");
+
+    // A truncated UpdateFeatures closes its own connection only.
+    let mut bad = broker.connect()?;
+    let mut raw =
+        ca::update_features_request(8, 2, &[("group.version", 1, upgrade::UPGRADE)], false);
+    raw.truncate(raw.len() - 4);
+    bad.send(&raw)?;
+    ensure!(
+        bad.is_closed_by_peer(),
+        "truncated UpdateFeatures left open"
+    );
+    ensure!(features(&mut client)?.finalized_level("metadata.version") == Some(29));
     Ok(())
 }

@@ -413,6 +413,14 @@ mod group_offsets_admin {
     }
 }
 
+/// DescribeQuorum, ApiVersions' features, UpdateFeatures and
+/// ListConfigResources through kafka-python's `describe_metadata_quorum`,
+/// `describe_features`, `update_features` and `list_config_resources`.
+#[test]
+fn kafka_python_cluster_admin() -> Result<()> {
+    scenario(Client::KafkaPython, "cluster-admin", &["cluster-admin"])
+}
+
 /// Runs `scenario` against a broker that checks retention every 200 ms,
 /// removes deleted segments at once, and takes `extra` properties.
 fn scenario_with(client: Client, scenario: &str, extra: &[(&str, &str)]) -> Result<()> {

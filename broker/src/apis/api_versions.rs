@@ -1,11 +1,22 @@
 //! ApiVersions (key 18): the APIs and versions this broker implements.
 
 use super::{RequestContext, SUPPORTED_APIS, supported};
+use crate::metadata::{MetadataImage, features};
 use kafka_protocol::error::ResponseError;
-use kafka_protocol::messages::api_versions_response::ApiVersion;
+use kafka_protocol::messages::api_versions_response::{
+    ApiVersion, FinalizedFeatureKey, SupportedFeatureKey,
+};
 use kafka_protocol::messages::{ApiKey, ApiVersionsRequest, ApiVersionsResponse};
+use kafka_protocol::protocol::StrBytes;
 
-pub fn handle(ctx: &RequestContext, request: &ApiVersionsRequest) -> ApiVersionsResponse {
+/// The APIs, and from v3 on the features: those this node supports above
+/// level 0 (as Kafka's `BrokerFeatures` lists them) and the finalized
+/// levels, with the metadata offset they are as of.
+pub fn handle(
+    ctx: &RequestContext,
+    image: &MetadataImage,
+    request: &ApiVersionsRequest,
+) -> ApiVersionsResponse {
     let mut response = ApiVersionsResponse::default();
     if ctx.api_version >= 3
         && !(is_valid_client_software(&request.client_software_name)
@@ -23,6 +34,28 @@ pub fn handle(ctx: &RequestContext, request: &ApiVersionsRequest) -> ApiVersions
                 .with_max_version(api.max_version)
         })
         .collect();
+    if ctx.api_version >= 3 {
+        response.supported_features = features::SUPPORTED_FEATURES
+            .iter()
+            .filter(|(_, _, max)| *max > 0)
+            .map(|(name, min, max)| {
+                SupportedFeatureKey::default()
+                    .with_name(StrBytes::from_static_str(name))
+                    .with_min_version(*min)
+                    .with_max_version(*max)
+            })
+            .collect();
+        response.finalized_features = features::finalized(image)
+            .into_iter()
+            .map(|(name, level)| {
+                FinalizedFeatureKey::default()
+                    .with_name(StrBytes::from_string(name))
+                    .with_min_version_level(level)
+                    .with_max_version_level(level)
+            })
+            .collect();
+        response.finalized_features_epoch = image.offset();
+    }
     response
 }
 

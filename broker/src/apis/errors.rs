@@ -32,6 +32,7 @@ top_level_only!(
     AddOffsetsToTxnResponse,
     EndTxnResponse,
     ListTransactionsResponse,
+    ListConfigResourcesResponse,
     SaslHandshakeResponse,
     SaslAuthenticateResponse,
 );
@@ -253,6 +254,22 @@ impl ErrorCodes for OffsetFetchResponse {
 impl ErrorCodes for DescribeGroupsResponse {
     fn for_each_error_code(&self, f: &mut dyn FnMut(i16)) {
         self.groups.iter().for_each(|g| f(g.error_code));
+    }
+}
+
+impl ErrorCodes for UpdateFeaturesResponse {
+    fn for_each_error_code(&self, f: &mut dyn FnMut(i16)) {
+        f(self.error_code);
+        self.results.iter().for_each(|r| f(r.error_code));
+    }
+}
+
+impl ErrorCodes for DescribeQuorumResponse {
+    fn for_each_error_code(&self, f: &mut dyn FnMut(i16)) {
+        f(self.error_code);
+        for topic in &self.topics {
+            topic.partitions.iter().for_each(|p| f(p.error_code));
+        }
     }
 }
 

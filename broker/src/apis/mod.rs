@@ -27,6 +27,7 @@ pub mod describe_cluster;
 pub mod describe_configs;
 pub mod describe_groups;
 pub mod describe_producers;
+pub mod describe_quorum;
 pub mod describe_topic_partitions;
 pub mod describe_transactions;
 pub mod describe_user_scram_credentials;
@@ -40,6 +41,7 @@ pub mod incremental_alter_configs;
 pub mod init_producer_id;
 pub mod join_group;
 pub mod leave_group;
+pub mod list_config_resources;
 pub mod list_groups;
 pub mod list_offsets;
 pub mod list_partition_reassignments;
@@ -52,6 +54,7 @@ pub mod offset_for_leader_epoch;
 pub mod produce;
 pub mod sync_group;
 pub mod txn_offset_commit;
+pub mod update_features;
 
 use crate::broker::{Broker, ListenerInfo};
 use crate::metadata::controller::ControllerError;
@@ -142,12 +145,15 @@ pub const SUPPORTED_APIS: &[ApiSupport] = &[
     api(ApiKey::OffsetDelete, 0, 0),
     api(ApiKey::DescribeUserScramCredentials, 0, 0),
     api(ApiKey::AlterUserScramCredentials, 0, 0),
+    api(ApiKey::DescribeQuorum, 0, 2),
+    api(ApiKey::UpdateFeatures, 0, 2),
     api(ApiKey::DescribeCluster, 0, 1),
     api(ApiKey::DescribeProducers, 0, 0),
     api(ApiKey::DescribeTransactions, 0, 0),
     api(ApiKey::ListTransactions, 0, 1),
     api(ApiKey::ConsumerGroupHeartbeat, 0, 1),
     api(ApiKey::ConsumerGroupDescribe, 0, 1),
+    api(ApiKey::ListConfigResources, 0, 1),
     api(ApiKey::DescribeTopicPartitions, 0, 0),
 ];
 
@@ -268,7 +274,12 @@ async fn dispatch(
     match api_key {
         ApiKey::ApiVersions => {
             let request = decode(&ctx, &mut buf)?;
-            respond(broker, out, &ctx, api_versions::handle(&ctx, &request))
+            respond(
+                broker,
+                out,
+                &ctx,
+                api_versions::handle(&ctx, &broker.metadata.image(), &request),
+            )
         }
         ApiKey::DescribeTopicPartitions => {
             let request = decode(&ctx, &mut buf)?;
@@ -604,6 +615,30 @@ async fn dispatch(
             // It appends to `__consumer_offsets`.
             let response = storage_io::blocking(|| offset_delete::handle(broker, &ctx, &request));
             respond(broker, out, &ctx, response)
+        }
+        ApiKey::DescribeQuorum => {
+            let request = decode(&ctx, &mut buf)?;
+            respond(
+                broker,
+                out,
+                &ctx,
+                describe_quorum::handle(broker, &ctx, &request),
+            )
+        }
+        ApiKey::UpdateFeatures => {
+            let request = decode(&ctx, &mut buf)?;
+            // It appends to `__cluster_metadata`.
+            let response = storage_io::blocking(|| update_features::handle(broker, &ctx, &request));
+            respond(broker, out, &ctx, response)
+        }
+        ApiKey::ListConfigResources => {
+            let request = decode(&ctx, &mut buf)?;
+            respond(
+                broker,
+                out,
+                &ctx,
+                list_config_resources::handle(broker, &ctx, &request),
+            )
         }
         ApiKey::DescribeCluster => {
             let request = decode(&ctx, &mut buf)?;

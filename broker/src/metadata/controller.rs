@@ -6,6 +6,7 @@
 //! Writes are serialised: validation, append and publish happen under one
 //! lock, so two requests cannot both create the same topic.
 
+use super::features;
 use super::image::{MetadataDelta, MetadataImage};
 use super::records::{
     BROKER_RESOURCE, ConfigRecord, MetadataRecord, PartitionRecord, ProducerIdsRecord,
@@ -129,6 +130,12 @@ impl Controller {
 
     pub fn log(&self) -> &UnifiedLog {
         &self.log
+    }
+
+    /// The quorum's only voter, this node: its id, the directory id of
+    /// the metadata log's directory, and its leader epoch.
+    pub fn voter(&self) -> (i32, Uuid, i32) {
+        (self.node_id, self.directory_id, CONTROLLER_EPOCH)
     }
 
     /// Creates a topic, or only checks that it could be with `validate_only`.
@@ -590,6 +597,40 @@ impl Controller {
             })],
         )?;
         Ok(start)
+    }
+
+    /// Writes the feature levels a formatted metadata log starts with when
+    /// the log has no metadata.version (a new log, or one this broker wrote
+    /// before it recorded features). Returns whether it wrote them.
+    pub fn bootstrap_features(&self, cache: &MetadataCache) -> Result<bool, ControllerError> {
+        self.plan_and_commit(cache, |image| {
+            if image.features().contains_key(features::METADATA_VERSION) {
+                (Vec::new(), false)
+            } else {
+                (features::bootstrap_records(), true)
+            }
+        })
+    }
+
+    /// UpdateFeatures: checks every update against the finalized levels
+    /// and, unless `validate_only`, writes their FeatureLevelRecords in one
+    /// batch (all or none, as Kafka's controller does).
+    pub fn update_features(
+        &self,
+        cache: &MetadataCache,
+        updates: &[(String, i16, features::UpgradeType)],
+        validate_only: bool,
+    ) -> Result<Result<(), features::Refused>, ControllerError> {
+        self.plan_and_commit(cache, |image| match features::plan_update(image, updates) {
+            Ok(_) if validate_only => (Vec::new(), Ok(())),
+            Ok(records) => {
+                for (name, level, _) in updates {
+                    info!(feature = %name, level, "finalized feature level");
+                }
+                (records, Ok(()))
+            }
+            Err(refused) => (Vec::new(), Err(refused)),
+        })
     }
 
     /// Changes that need no more than the current image to plan (SCRAM

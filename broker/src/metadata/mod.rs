@@ -3,6 +3,7 @@
 //! truth. Knows nothing of sockets.
 
 pub mod controller;
+pub mod features;
 pub mod image;
 pub mod loader;
 pub mod meta_properties;
