@@ -36,7 +36,7 @@ from confluent.transactions_restart import (
 from kafka_python.client import KafkaPython
 from kcat import Kcat
 from scenarios.acls import acls
-from scenarios.admin import admin, cluster_admin, group_offsets_admin, metadata, partition_admin
+from scenarios.admin import abort_hanging, admin, cluster_admin, group_offsets_admin, metadata, partition_admin
 from scenarios.cleanup import compaction, retention
 from scenarios.groups import group_commit, share
 from scenarios.records import (
@@ -67,6 +67,7 @@ SCENARIOS = {
     "partition-admin": partition_admin,
     "group-offsets-admin": group_offsets_admin,
     "cluster-admin": cluster_admin,
+    "abort-hanging": abort_hanging,
     "retention": retention,
     "compaction": compaction,
     "metadata": metadata,

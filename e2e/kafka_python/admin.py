@@ -194,3 +194,47 @@ def kafka_python_cluster_admin(client, topic):
     check(group in resources.get("group", []), f"config resources: {resources}")
     check(list(admin.list_config_resources(["BROKER"])) == ["broker"], "a listing of brokers only")
     admin.delete_topics([topic])
+
+
+def kafka_python_abort_hanging_transaction(client, topic):
+    """A hanging transaction found and aborted through KafkaAdminClient,
+    as `kafka-transactions.sh find-hanging` and `abort` do it: the
+    producer's transaction stays open (its records flushed, never
+    committed), so a read_committed consumer stops at its first record;
+    find_hanging_transactions lists it, describe_producers gives its
+    producer and coordinator epochs, abort_transaction writes the ABORT
+    marker (WriteTxnMarkers), and the consumer reads past it."""
+    from kafka import TopicPartition
+    from kafka.admin import AbortTransactionSpec, NewTopic
+
+    admin = client.admin()
+    admin.create_topics([NewTopic(topic, 1, 1)])
+    tp = TopicPartition(topic, 0)
+    transactional_id = f"{topic}-hanging"
+    producer = client.producer(transactional_id=transactional_id, max_block_ms=int(TIMEOUT * 1000))
+    producer.init_transactions()
+    producer.begin_transaction()
+    producer.send(topic, value=b"hanging", partition=0).get(timeout=TIMEOUT)
+    producer.flush(timeout=TIMEOUT)
+    client.produce(topic, [(None, b"after", [], None)], partition=0)
+
+    def committed_values():
+        consumer = client.consumer(None, isolation_level="read_committed", consumer_timeout_ms=2000)
+        consumer.assign([tp])
+        consumer.seek_to_beginning(tp)
+        values = [m.value for m in consumer]
+        end = consumer.position(tp)
+        consumer.close()
+        return values, end
+
+    check(committed_values() == ([], 0), f"read_committed past an open transaction: {committed_values()}")
+    # No slack: every open transaction is old enough to count as hanging.
+    hanging = admin.find_hanging_transactions(max_transaction_timeout_ms=-5 * 60 * 1000)
+    found = [h for h in hanging if h["transactional_id"] == transactional_id]
+    check(len(found) == 1 and found[0]["topic_partitions"] == [tp], f"hanging transactions: {hanging}")
+    (state,) = [p for p in admin.describe_producers([tp])[tp].active_producers if p.producer_id == found[0]["producer_id"]]
+    check(state.current_transaction_start_offset == 0, f"producer state: {state}")
+    admin.abort_transaction(AbortTransactionSpec(tp, state.producer_id, state.producer_epoch, state.coordinator_epoch))
+    values, end = committed_values()
+    check(values == [b"after"] and end == 3, f"read_committed after the abort: {values}, position {end}")
+    admin.delete_topics([topic])

@@ -6,6 +6,7 @@ from confluent.admin import confluent_admin, confluent_partition_admin
 from confluent.client import Confluent
 from confluent.kip848 import kip848_member
 from kafka_python.admin import (
+    kafka_python_abort_hanging_transaction,
     kafka_python_admin,
     kafka_python_classic_member,
     kafka_python_cluster_admin,
@@ -47,6 +48,12 @@ def cluster_admin(client, topic):
     """The metadata quorum, feature levels and config resources, through
     kafka-python's KafkaAdminClient (the only library here with them)."""
     kafka_python_cluster_admin(client, topic)
+
+
+def abort_hanging(client, topic):
+    """A hanging transaction found and aborted through kafka-python's
+    find_hanging_transactions and abort_transaction (WriteTxnMarkers)."""
+    kafka_python_abort_hanging_transaction(client, topic)
 
 
 def metadata(client, topic, partitions, cluster_id):

@@ -39,6 +39,7 @@ pub const INIT_PRODUCER_ID: i16 = 22;
 pub const ADD_PARTITIONS_TO_TXN: i16 = 24;
 pub const ADD_OFFSETS_TO_TXN: i16 = 25;
 pub const END_TXN: i16 = 26;
+pub const WRITE_TXN_MARKERS: i16 = 27;
 pub const TXN_OFFSET_COMMIT: i16 = 28;
 pub const DESCRIBE_PRODUCERS: i16 = 61;
 pub const DESCRIBE_TRANSACTIONS: i16 = 65;
@@ -654,6 +655,67 @@ pub fn decode_describe_producers_response(bytes: &[u8]) -> Result<DescribeProduc
         throttle_time_ms,
         topics,
     })
+}
+
+// ------------------------------------------------------------ WriteTxnMarkers
+
+/// A marker to write: producer id and epoch, COMMIT (true) or ABORT, the
+/// partitions, the coordinator epoch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MarkerToWrite {
+    pub producer_id: i64,
+    pub producer_epoch: i16,
+    pub commit: bool,
+    pub topics: Vec<(String, Vec<i32>)>,
+    pub coordinator_epoch: i32,
+}
+
+/// WriteTxnMarkers v1 (flexible; v0 is gone since Kafka 4.0).
+pub fn write_txn_markers_request(correlation_id: i32, markers: &[MarkerToWrite]) -> Vec<u8> {
+    let mut w = flexible_request_header(WRITE_TXN_MARKERS, 1, correlation_id);
+    w.compact_array_len(markers.len());
+    for m in markers {
+        w.i64(m.producer_id).i16(m.producer_epoch).bool(m.commit);
+        w.compact_array_len(m.topics.len());
+        for (name, partitions) in &m.topics {
+            w.compact_string(name)
+                .compact_i32_array(partitions)
+                .no_tags();
+        }
+        w.i32(m.coordinator_epoch).no_tags();
+    }
+    w.no_tags();
+    w.into_bytes()
+}
+
+/// A marker result: the producer id and (topic, partition, error code)
+/// of each partition.
+pub type MarkerResult = (i64, Vec<(String, i32, i16)>);
+
+/// One result per producer id.
+pub fn decode_write_txn_markers_response(bytes: &[u8]) -> Result<Vec<MarkerResult>> {
+    let mut r = Reader::new(bytes);
+    let _correlation_id = response_header_v1(&mut r)?;
+    let markers = r.compact_array(|r| {
+        let producer_id = r.i64()?;
+        let mut results = Vec::new();
+        r.compact_array(|r| {
+            let name = r.compact_string()?;
+            r.compact_array(|r| {
+                let entry = (name.clone(), r.i32()?, r.i16()?);
+                r.no_tags()?;
+                results.push(entry);
+                Ok(())
+            })?;
+            r.no_tags()?;
+            Ok(())
+        })?;
+        r.no_tags()?;
+        Ok((producer_id, results))
+    })?;
+    r.no_tags()?;
+    r.finish()?;
+    Ok(markers)
 }
 
 // ------------------------------------------------------------ control batches

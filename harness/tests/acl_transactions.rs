@@ -772,3 +772,47 @@ fn a_transactional_produce_without_write_on_the_transactional_id_fails_every_par
     ensure!(end_txn(&mut alice, "t1", producer, true)? == 0);
     Ok(())
 }
+
+/// WriteTxnMarkers needs ALTER or CLUSTER_ACTION on the cluster, as
+/// Kafka checks it; without either every partition is refused.
+#[test]
+fn write_txn_markers_needs_alter_or_cluster_action_on_the_cluster() -> Result<()> {
+    let broker = or_skip!(start());
+    let mut alice = secured::login(&broker, "alice")?;
+    let abort = |c: &mut Client| {
+        txn::decode_write_txn_markers_response(&c.round_trip(&txn::write_txn_markers_request(
+            1,
+            &[txn::MarkerToWrite {
+                producer_id: 4242,
+                producer_epoch: 0,
+                commit: false,
+                topics: topics(&[(TOPIC, &[0, 1])]),
+                coordinator_epoch: -1,
+            }],
+        ))?)
+    };
+    let codes = |c: &mut Client| -> Result<Vec<i16>> {
+        Ok(abort(c)?
+            .into_iter()
+            .flat_map(|(_, partitions)| partitions.into_iter().map(|p| p.2))
+            .collect())
+    };
+    ensure!(codes(&mut alice)? == [CLUSTER_AUTHORIZATION_FAILED; 2]);
+    let cluster = |op| allow(resource_type::CLUSTER, "kafka-cluster", ALICE, op);
+    secured::grant(&broker, &[cluster(operation::DESCRIBE)])?;
+    ensure!(codes(&mut alice)? == [CLUSTER_AUTHORIZATION_FAILED; 2]);
+    secured::grant(&broker, &[cluster(operation::CLUSTER_ACTION)])?;
+    ensure!(codes(&mut alice)? == [0, 0]);
+    let mut bob = secured::login(&broker, "bob")?;
+    secured::grant(
+        &broker,
+        &[allow(
+            resource_type::CLUSTER,
+            "kafka-cluster",
+            BOB,
+            operation::ALTER,
+        )],
+    )?;
+    ensure!(codes(&mut bob)? == [0, 0]);
+    Ok(())
+}

@@ -539,6 +539,16 @@ mod transactions {
         run(Client::Kafkajs)
     }
 
+    /// A hanging transaction (a kafka-python producer's, left open) found
+    /// with `find_hanging_transactions` and aborted with
+    /// `abort_transaction` (WriteTxnMarkers): read_committed consumers
+    /// then read past it.
+    #[test]
+    fn kafka_python_aborts_a_hanging_transaction() -> Result<()> {
+        let broker = or_skip!(transactional_broker());
+        Client::KafkaPython.run(&broker, "abort-hanging", &["abort-hanging"])
+    }
+
     /// Committed and aborted transactions (its consume-transform-produce
     /// and fencing are not in `e2e/aio/transactions.py`), and a
     /// transaction still open: not read_committed, the last stable offset

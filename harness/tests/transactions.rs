@@ -1839,3 +1839,103 @@ proptest! {
         run(&ops, finals).map_err(|e| TestCaseError::fail(format!("{e:#}")))?;
     }
 }
+
+/// A hanging transaction aborted by an administrator, as
+/// `kafka-transactions.sh abort` does it: DescribeProducers shows the open
+/// transaction, WriteTxnMarkers writes the ABORT marker with the
+/// producer's epoch and coordinator epoch, the last stable offset moves
+/// past it, and read_committed consumers skip its records.
+#[test]
+fn write_txn_markers_aborts_a_hanging_transaction() -> Result<()> {
+    let broker = start()?;
+    let topic = broker.topic(TOPIC);
+    let mut c = broker.connect()?;
+    let mut p = Producer::init(&broker, "hanging", TIMEOUT_MS)?;
+    p.add(&[0])?;
+    ensure!(p.append(0, &["h1", "h2"])? == 0);
+    ensure!(latest_offset(&mut c, &topic, 0, READ_COMMITTED)? == 0);
+
+    let described = txn::decode_describe_producers_response(&c.round_trip(
+        &txn::describe_producers_request(3, &[(topic.clone(), vec![0])]),
+    )?)?;
+    let state = described
+        .partition(&topic, 0)
+        .and_then(|p| p.active_producers.first().copied())
+        .with_context(|| format!("{described:?}"))?;
+    ensure!(
+        state.producer_id == p.producer_id && state.current_txn_start_offset == 0,
+        "{state:?}"
+    );
+    let abort = |epoch: i16, topics: Vec<(String, Vec<i32>)>| txn::MarkerToWrite {
+        producer_id: p.producer_id,
+        producer_epoch: epoch,
+        commit: false,
+        topics,
+        coordinator_epoch: state.coordinator_epoch,
+    };
+    let write = |c: &mut Client, markers: &[txn::MarkerToWrite]| {
+        txn::decode_write_txn_markers_response(
+            &c.round_trip(&txn::write_txn_markers_request(4, markers))?,
+        )
+    };
+    // An older producer epoch, and a partition that does not exist.
+    let refused = write(
+        &mut c,
+        &[abort(
+            p.epoch - 1,
+            vec![
+                (topic.clone(), vec![0, 7]),
+                ("no-such-topic".into(), vec![0]),
+            ],
+        )],
+    )?;
+    ensure!(
+        refused
+            == [(
+                p.producer_id,
+                vec![
+                    (topic.clone(), 0, INVALID_PRODUCER_EPOCH),
+                    (topic.clone(), 7, UNKNOWN_TOPIC_OR_PARTITION),
+                    ("no-such-topic".to_string(), 0, UNKNOWN_TOPIC_OR_PARTITION),
+                ]
+            )],
+        "{refused:?}"
+    );
+    ensure!(latest_offset(&mut c, &topic, 0, READ_COMMITTED)? == 0);
+
+    let aborted = write(&mut c, &[abort(p.epoch, vec![(topic.clone(), vec![0])])])?;
+    ensure!(
+        aborted == [(p.producer_id, vec![(topic.clone(), 0, 0)])],
+        "{aborted:?}"
+    );
+    ensure!(latest_offset(&mut c, &topic, 0, READ_COMMITTED)? == 3);
+    let log = read(&mut c, &broker, 0, READ_COMMITTED)?;
+    ensure!(
+        markers_of(&log)? == [(2, p.producer_id, false)]
+            && log.aborted_transactions == [(p.producer_id, 0)]
+            && log.committed_records()?.is_empty()
+            && log.last_stable_offset == 3,
+        "{log:?}"
+    );
+    let described = txn::decode_describe_producers_response(&c.round_trip(
+        &txn::describe_producers_request(5, &[(topic.clone(), vec![0])]),
+    )?)?;
+    let state = described
+        .partition(&topic, 0)
+        .and_then(|p| p.active_producers.first().copied())
+        .with_context(|| format!("{described:?}"))?;
+    ensure!(state.current_txn_start_offset == -1, "{state:?}");
+
+    // A truncated request closes only its own connection.
+    let mut bad = broker.connect()?;
+    let mut raw =
+        txn::write_txn_markers_request(6, &[abort(p.epoch, vec![(topic.clone(), vec![0])])]);
+    raw.truncate(raw.len() - 5);
+    bad.send(&raw)?;
+    ensure!(
+        bad.is_closed_by_peer(),
+        "truncated WriteTxnMarkers left open"
+    );
+    ensure!(latest_offset(&mut c, &topic, 0, READ_COMMITTED)? == 3);
+    Ok(())
+}

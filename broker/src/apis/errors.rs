@@ -257,6 +257,16 @@ impl ErrorCodes for DescribeGroupsResponse {
     }
 }
 
+impl ErrorCodes for WriteTxnMarkersResponse {
+    fn for_each_error_code(&self, f: &mut dyn FnMut(i16)) {
+        for marker in &self.markers {
+            for topic in &marker.topics {
+                topic.partitions.iter().for_each(|p| f(p.error_code));
+            }
+        }
+    }
+}
+
 impl ErrorCodes for UpdateFeaturesResponse {
     fn for_each_error_code(&self, f: &mut dyn FnMut(i16)) {
         f(self.error_code);

@@ -55,6 +55,7 @@ pub mod produce;
 pub mod sync_group;
 pub mod txn_offset_commit;
 pub mod update_features;
+pub mod write_txn_markers;
 
 use crate::broker::{Broker, ListenerInfo};
 use crate::metadata::controller::ControllerError;
@@ -128,6 +129,9 @@ pub const SUPPORTED_APIS: &[ApiSupport] = &[
     api(ApiKey::AddPartitionsToTxn, 0, 5),
     api(ApiKey::AddOffsetsToTxn, 0, 4),
     api(ApiKey::EndTxn, 0, 4),
+    // v0 is gone, as in Kafka 4.0; v2 carries KIP-890's transaction
+    // version 2, which this broker does not enable.
+    api(ApiKey::WriteTxnMarkers, 1, 1),
     api(ApiKey::TxnOffsetCommit, 0, 4),
     // v0 (no pattern type) is gone, as in Kafka 4.0.
     api(ApiKey::DescribeAcls, 1, 3),
@@ -639,6 +643,13 @@ async fn dispatch(
                 &ctx,
                 list_config_resources::handle(broker, &ctx, &request),
             )
+        }
+        ApiKey::WriteTxnMarkers => {
+            let request = decode(&ctx, &mut buf)?;
+            // It appends markers to partition logs.
+            let response =
+                storage_io::blocking(|| write_txn_markers::handle(broker, &ctx, &request));
+            respond(broker, out, &ctx, response)
         }
         ApiKey::DescribeCluster => {
             let request = decode(&ctx, &mut buf)?;
