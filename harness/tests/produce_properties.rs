@@ -63,7 +63,9 @@ fn record() -> impl Strategy<Value = Record> {
 fn encoded_batch() -> impl Strategy<Value = Vec<u8>> {
     (
         vec(record(), 1..=20),
-        1_600_000_000_000i64..1_900_000_000_000,
+        // In the past: records over an hour ahead of the broker's clock are
+        // refused (message.timestamp.after.max.ms, as in Kafka 4).
+        1_600_000_000_000i64..1_760_000_000_000,
     )
         .prop_map(|(records, timestamp)| {
             let mut batch = RecordBatch::without_producer(records);
@@ -305,4 +307,115 @@ proptest! {
         run_round(&broker, &scenario.topics, &scenario.rounds[2], &mut model, 3)?;
         check_fetch(&broker, &scenario.topics, &model)?;
     }
+}
+
+/// KIP-467: a batch refused because of some of its records is answered
+/// with each bad record's index and message (`record_errors`) and an
+/// `error_message`, as Kafka answers: INVALID_RECORD for records without a
+/// key on a compacted topic, INVALID_TIMESTAMP for a CreateTime out of
+/// `message.timestamp.before.max.ms` / `after.max.ms`. Nothing of the batch
+/// is appended.
+#[test]
+fn produce_names_the_records_that_fail_a_batch() -> Result<(), anyhow::Error> {
+    use anyhow::ensure;
+    use harness::admin::{self, CreatableTopic};
+    use harness::protocol::error::INVALID_RECORD;
+    const INVALID_TIMESTAMP: i16 = 32;
+
+    let broker = harness::or_skip!(Broker::on_fixture(&[]));
+    let mut client = broker.connect()?;
+    let compacted = broker.topic("kip467-compacted");
+    let strict = broker.topic("kip467-strict");
+    let mut compacted_topic = CreatableTopic::new(&compacted, 1, 1);
+    compacted_topic.configs = vec![("cleanup.policy".into(), Some("compact".into()))];
+    let mut strict_topic = CreatableTopic::new(&strict, 1, 1);
+    strict_topic.configs = vec![(
+        "message.timestamp.before.max.ms".into(),
+        Some("60000".into()),
+    )];
+    let created = admin::decode_create_topics_response(&client.round_trip(
+        &admin::create_topics_request(1, &[compacted_topic, strict_topic], 5000, false),
+    )?)?;
+    ensure!(
+        created.topics.iter().all(|t| t.error_code == 0),
+        "{created:?}"
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_millis() as i64;
+    let batch = |records: Vec<(Option<&str>, i64)>| {
+        let base = records[0].1;
+        let mut batch = RecordBatch::without_producer(
+            records
+                .iter()
+                .map(|(key, timestamp)| Record {
+                    timestamp_delta: timestamp - base,
+                    key: key.map(|k| k.as_bytes().to_vec()),
+                    ..Record::value(b"v".to_vec())
+                })
+                .collect(),
+        );
+        batch.base_timestamp = base;
+        batch.max_timestamp = records.iter().map(|r| r.1).max().unwrap_or(base);
+        batch.encode()
+    };
+
+    // Keyless records on a compacted topic: the second and third.
+    let refused = client.produce(
+        &compacted,
+        0,
+        batch(vec![(Some("a"), now), (None, now), (None, now)]),
+    )?;
+    let message = format!(
+        "Compacted topic cannot accept message without key in topic partition {compacted}-0."
+    );
+    ensure!(
+        refused.error_code == INVALID_RECORD
+            && refused.record_errors == [(1, Some(message.clone())), (2, Some(message.clone()))]
+            && refused
+                .error_message
+                .as_deref()
+                .is_some_and(|m| m.starts_with(
+                    "One or more records have been rejected due to 2 record errors in total"
+                )),
+        "{refused:?}"
+    );
+    // A record two hours ahead (after.max.ms is an hour by default).
+    let ahead = client.produce(
+        &compacted,
+        0,
+        batch(vec![(Some("a"), now), (Some("b"), now + 7_200_000)]),
+    )?;
+    ensure!(
+        ahead.error_code == INVALID_TIMESTAMP
+            && ahead.record_errors.len() == 1
+            && ahead.record_errors[0].0 == 1
+            && ahead.record_errors[0]
+                .1
+                .as_deref()
+                .is_some_and(|m| m.contains("of message with offset 1 is out of range")),
+        "{ahead:?}"
+    );
+    // A record older than the topic's minute (before.max.ms=60000).
+    let behind = client.produce(
+        &strict,
+        0,
+        batch(vec![(None, now - 3_600_000), (None, now)]),
+    )?;
+    ensure!(
+        behind.error_code == INVALID_TIMESTAMP
+            && behind.record_errors.iter().map(|e| e.0).collect::<Vec<_>>() == [0]
+            && behind.error_message.as_deref()
+                == Some("One or more records have been rejected due to invalid timestamp"),
+        "{behind:?}"
+    );
+    // Nothing was appended; good batches go on.
+    for topic in [&compacted, &strict] {
+        let fine = client.produce(topic, 0, batch(vec![(Some("k"), now)]))?;
+        ensure!(
+            fine.error_code == 0 && fine.base_offset == 0 && fine.record_errors.is_empty(),
+            "{topic}: {fine:?}"
+        );
+    }
+    Ok(())
 }

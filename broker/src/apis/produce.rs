@@ -16,7 +16,9 @@ use crate::storage::producer_state::ProducerError;
 use crate::storage::record_batch::{self, BatchError, BatchHeader};
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::produce_request::PartitionProduceData;
-use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
+use kafka_protocol::messages::produce_response::{
+    BatchIndexAndErrorMessage, PartitionProduceResponse, TopicProduceResponse,
+};
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 use kafka_protocol::protocol::StrBytes;
 use tracing::{debug, error};
@@ -156,6 +158,8 @@ pub fn handle(
 struct Failure {
     error: ResponseError,
     message: Option<String>,
+    /// KIP-467: the records that failed the batch (index, message).
+    record_errors: Vec<(i32, String)>,
 }
 
 impl Failure {
@@ -163,6 +167,7 @@ impl Failure {
         Failure {
             error,
             message: None,
+            record_errors: Vec::new(),
         }
     }
 
@@ -170,6 +175,7 @@ impl Failure {
         Failure {
             error,
             message: Some(message.to_string()),
+            record_errors: Vec::new(),
         }
     }
 
@@ -181,6 +187,16 @@ impl Failure {
             .with_log_append_time_ms(-1)
             .with_log_start_offset(-1)
             .with_error_message(self.message.map(StrBytes::from_string))
+            .with_record_errors(
+                self.record_errors
+                    .into_iter()
+                    .map(|(index, message)| {
+                        BatchIndexAndErrorMessage::default()
+                            .with_batch_index(index)
+                            .with_batch_index_error_message(Some(StrBytes::from_string(message)))
+                    })
+                    .collect(),
+            )
     }
 }
 
@@ -243,6 +259,19 @@ fn produce_partition(
         .map_err(|e| match e {
             AppendError::Corrupt(_) => Failure::with_message(ResponseError::CorruptMessage, e),
             AppendError::InvalidRecord(_) => Failure::with_message(ResponseError::InvalidRecord, e),
+            AppendError::RecordErrors {
+                invalid_timestamp,
+                records,
+                message,
+            } => Failure {
+                error: if invalid_timestamp {
+                    ResponseError::InvalidTimestamp
+                } else {
+                    ResponseError::InvalidRecord
+                },
+                message: Some(message),
+                record_errors: records,
+            },
             AppendError::RecordTooLarge { .. } => {
                 Failure::with_message(ResponseError::MessageTooLarge, e)
             }

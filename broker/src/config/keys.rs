@@ -477,19 +477,15 @@ pub const KEYS: &[Key] = &[
         "How long the records of a tiered partition stay on local disk.",
         "It applies only with tiered storage, which this broker does not have.",
     ),
-    refused(
+    dynamic(
         "log.message.timestamp.after.max.ms",
         "3600000",
-        &[LONG_MAX],
-        "How far ahead of the broker's clock a record timestamp may be.",
-        "Record timestamps are not checked against the clock, as with this at its largest; Kafka 4's default, 3600000, would refuse records stamped over an hour ahead.",
+        "How far ahead of the broker's clock a record's CreateTime may be; a batch with a record beyond it is refused with INVALID_TIMESTAMP and that record's error (KIP-467).",
     ),
-    refused(
+    dynamic(
         "log.message.timestamp.before.max.ms",
         LONG_MAX,
-        &[LONG_MAX],
-        "How far behind the broker's clock a record timestamp may be.",
-        "Record timestamps are not checked against the clock.",
+        "How far behind the broker's clock a record's CreateTime may be; a batch with a record beyond it is refused with INVALID_TIMESTAMP and that record's error (KIP-467).",
     ),
     refused(
         "log.message.timestamp.type",

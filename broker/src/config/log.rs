@@ -53,6 +53,13 @@ pub struct LogConfig {
     /// `delete.retention.ms` (`log.cleaner.delete.retention.ms`): how long
     /// a tombstone stays after the cleaning pass that first kept it.
     pub delete_retention_ms: i64,
+    /// `message.timestamp.before.max.ms`
+    /// (`log.message.timestamp.before.max.ms`): how far behind the broker's
+    /// clock a record's CreateTime may be.
+    pub timestamp_before_max_ms: i64,
+    /// `message.timestamp.after.max.ms`
+    /// (`log.message.timestamp.after.max.ms`): how far ahead of it.
+    pub timestamp_after_max_ms: i64,
 }
 
 impl Default for LogConfig {
@@ -75,6 +82,8 @@ impl Default for LogConfig {
             min_compaction_lag_ms: 0,
             max_compaction_lag_ms: i64::MAX,
             delete_retention_ms: 86_400_000,
+            timestamp_before_max_ms: i64::MAX,
+            timestamp_after_max_ms: 3_600_000,
         }
     }
 }

@@ -470,6 +470,24 @@ impl BrokerConfig {
         if let Some(v) = get("log.segment.delete.delay.ms") {
             config.log.file_delete_delay_ms = parse(v, "log.segment.delete.delay.ms")?;
         }
+        for (key, field) in [
+            (
+                "log.message.timestamp.before.max.ms",
+                &mut config.log.timestamp_before_max_ms,
+            ),
+            (
+                "log.message.timestamp.after.max.ms",
+                &mut config.log.timestamp_after_max_ms,
+            ),
+        ] {
+            if let Some(v) = get(key) {
+                let ms: i64 = parse(v, key)?;
+                if ms < 0 {
+                    bail!("{key}={v} must be at least 0");
+                }
+                *field = ms;
+            }
+        }
         if let Some(v) = get("log.retention.check.interval.ms") {
             config.log_retention_check_interval_ms = parse(v, "log.retention.check.interval.ms")?;
             if config.log_retention_check_interval_ms < 1 {
@@ -910,6 +928,18 @@ impl BrokerConfig {
                 .to_string(),
                 LIST,
                 "The default cleanup policy for segments beyond the retention window.",
+            ),
+            (
+                "log.message.timestamp.after.max.ms",
+                self.log.timestamp_after_max_ms.to_string(),
+                LONG,
+                "How far ahead of the broker's clock a record's CreateTime may be.",
+            ),
+            (
+                "log.message.timestamp.before.max.ms",
+                self.log.timestamp_before_max_ms.to_string(),
+                LONG,
+                "How far behind the broker's clock a record's CreateTime may be.",
             ),
             (
                 "log.retention.bytes",

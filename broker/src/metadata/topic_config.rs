@@ -175,7 +175,7 @@ pub const TOPIC_CONFIGS: &[TopicConfigDef] = &[
     def(
         "message.timestamp.after.max.ms",
         ConfigType::Long,
-        LONG_MAX,
+        "3600000",
         Some("log.message.timestamp.after.max.ms"),
         "How far in the future a record timestamp may be.",
     ),
@@ -186,14 +186,17 @@ pub const TOPIC_CONFIGS: &[TopicConfigDef] = &[
         Some("log.message.timestamp.before.max.ms"),
         "How far in the past a record timestamp may be.",
     ),
+    // LogAppendTime (the broker stamping batches as it appends them) is
+    // not offered: refused as a value outside the choices, as the broker
+    // key is refused at start.
     TopicConfigDef {
-        choices: &["CreateTime", "LogAppendTime"],
+        choices: &["CreateTime"],
         ..def(
             "message.timestamp.type",
             ConfigType::String,
             "CreateTime",
             Some("log.message.timestamp.type"),
-            "Whether record timestamps are set by the producer or the broker.",
+            "Whether record timestamps are set by the producer (CreateTime, the only type here).",
         )
     },
     def(
@@ -553,6 +556,12 @@ pub fn log_config(broker: &LogConfig, overrides: Option<&BTreeMap<String, String
     }
     if let Some(v) = long("delete.retention.ms") {
         config.delete_retention_ms = v.max(0);
+    }
+    if let Some(v) = long("message.timestamp.before.max.ms") {
+        config.timestamp_before_max_ms = v.max(0);
+    }
+    if let Some(v) = long("message.timestamp.after.max.ms") {
+        config.timestamp_after_max_ms = v.max(0);
     }
     if let Some((delete, compact)) = overrides
         .get("cleanup.policy")

@@ -534,6 +534,26 @@ fn record_bytes<'a>(
     })
 }
 
+/// A record's timestamp when it has none (Kafka's `RecordBatch.NO_TIMESTAMP`).
+pub const NO_TIMESTAMP: i64 = -1;
+
+/// The (offset, timestamp, has a key) of every record of a whole batch,
+/// decompressing it when needed, for the checks of records from clients.
+pub fn record_keys_and_timestamps(batch: &[u8]) -> Result<Vec<(i64, i64, bool)>, RecordsError> {
+    let header = BatchHeader::parse(batch)?;
+    let bytes = record_bytes(batch, &header)?;
+    records_in(&bytes, header.records_count)
+        .map(|record| {
+            let record = record?;
+            Ok((
+                header.base_offset + i64::from(record.offset_delta),
+                header.base_timestamp + record.timestamp_delta,
+                record.key.is_some(),
+            ))
+        })
+        .collect()
+}
+
 /// The index of the first record without a key in a whole batch
 /// (decompressing it when needed), if there is one.
 pub fn first_record_without_key(batch: &[u8]) -> Result<Option<usize>, RecordsError> {

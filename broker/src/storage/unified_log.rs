@@ -42,6 +42,17 @@ pub enum AppendError {
     RecordTooLarge { size: usize, max: usize },
     #[error("record batches of {size} bytes exceed the segment size of {max} bytes")]
     RecordListTooLarge { size: usize, max: u64 },
+    /// Records of a batch that break a rule for records (KIP-467): the
+    /// whole batch is refused, with each bad record's index in its batch
+    /// and why (Kafka's `RecordValidationException`).
+    #[error("{message}")]
+    RecordErrors {
+        /// INVALID_TIMESTAMP when a timestamp is out of range, else
+        /// INVALID_RECORD.
+        invalid_timestamp: bool,
+        records: Vec<(i32, String)>,
+        message: String,
+    },
     /// An idempotent producer's batch with a stale epoch or a sequence gap.
     #[error(transparent)]
     Producer(#[from] ProducerError),
@@ -653,23 +664,8 @@ impl UnifiedLog {
                 batches.push(batch);
                 continue;
             }
-            // Kafka's LogValidator.validateKey: compaction keeps records by
-            // key, so a compacted topic refuses records without one.
-            if config.compact {
-                match record_batch::first_record_without_key(batch.bytes) {
-                    Ok(None) => {}
-                    Ok(Some(_)) => {
-                        return Err(AppendError::InvalidRecord(format!(
-                            "Compacted topic cannot accept message without key in topic partition {}.",
-                            self.topic_partition
-                        )));
-                    }
-                    Err(e) => {
-                        return Err(AppendError::InvalidRecord(format!(
-                            "cannot read the records of a batch: {e}"
-                        )));
-                    }
-                }
+            if origin == AppendOrigin::Client || config.compact {
+                self.validate_records(&batch, config)?;
             }
             if header.is_transactional() && !header.has_producer_id() {
                 return Err(AppendError::InvalidRecord(
@@ -688,6 +684,85 @@ impl UnifiedLog {
             batches.push(batch);
         }
         Ok(batches)
+    }
+
+    /// Kafka's per-record checks (`LogValidator.validateRecord`): a
+    /// compacted topic refuses records without a key (`validateKey`), and
+    /// a CreateTime outside `message.timestamp.before.max.ms` /
+    /// `after.max.ms` of the broker's clock is refused
+    /// (`validateTimestamp`). Every bad record is named, with its index in
+    /// the batch (KIP-467). Records are read only when they must be: for a
+    /// compacted topic, or when the batch's timestamps may be out of range
+    /// (its max timestamp above the upper bound, or a lower bound set).
+    fn validate_records(
+        &self,
+        batch: &record_batch::BatchRef<'_>,
+        config: &LogConfig,
+    ) -> Result<(), AppendError> {
+        let header = &batch.header;
+        let now = now_ms();
+        // Every topic here keeps CreateTime (LogAppendTime is not offered),
+        // so the records' own timestamps are checked, as Kafka checks them
+        // whatever type the client's batch says.
+        let lower = now.saturating_sub(config.timestamp_before_max_ms);
+        let upper = now.saturating_add(config.timestamp_after_max_ms);
+        let check_times =
+            config.timestamp_before_max_ms != i64::MAX || header.max_timestamp > upper;
+        if !check_times && !config.compact {
+            return Ok(());
+        }
+        let records = record_batch::record_keys_and_timestamps(batch.bytes).map_err(|e| {
+            AppendError::InvalidRecord(format!("cannot read the records of a batch: {e}"))
+        })?;
+        let mut errors: Vec<(i32, String)> = Vec::new();
+        let mut invalid_timestamp = false;
+        for (index, (offset, timestamp, has_key)) in records.into_iter().enumerate() {
+            let index = index as i32;
+            if config.compact && !has_key {
+                errors.push((
+                    index,
+                    format!(
+                        "Compacted topic cannot accept message without key in topic partition {}.",
+                        self.topic_partition
+                    ),
+                ));
+            } else if check_times
+                && timestamp != record_batch::NO_TIMESTAMP
+                && (timestamp < lower || timestamp > upper)
+            {
+                invalid_timestamp = true;
+                errors.push((
+                    index,
+                    format!(
+                        "Timestamp {timestamp} of message with offset {offset} is out of range. The timestamp should be within [{lower}, {upper}]"
+                    ),
+                ));
+            }
+        }
+        if errors.is_empty() {
+            return Ok(());
+        }
+        let message = if invalid_timestamp {
+            "One or more records have been rejected due to invalid timestamp".to_string()
+        } else {
+            let shown: Vec<String> = errors
+                .iter()
+                .take(3)
+                .map(|(index, message)| {
+                    format!("RecordError(batchIndex={index}, message='{message}')")
+                })
+                .collect();
+            format!(
+                "One or more records have been rejected due to {} record errors in total, and only showing the first three errors at most: [{}]",
+                errors.len(),
+                shown.join(", ")
+            )
+        };
+        Err(AppendError::RecordErrors {
+            invalid_timestamp,
+            records: errors,
+            message,
+        })
     }
 
     /// Starts a new segment at `base_offset` (Kafka's `roll`): the old one
@@ -1956,8 +2031,14 @@ mod tests {
             .unwrap();
         let refused = log.append_as_leader(&keyed(&[Some(b"a"), None]), 0);
         match refused {
-            Err(AppendError::InvalidRecord(message)) => {
-                assert!(message.contains("without key"), "{message}")
+            Err(AppendError::RecordErrors {
+                invalid_timestamp: false,
+                records,
+                ..
+            }) => {
+                assert_eq!(records.len(), 1, "{records:?}");
+                assert_eq!(records[0].0, 1);
+                assert!(records[0].1.contains("without key"), "{records:?}")
             }
             other => panic!("{other:?}"),
         }
