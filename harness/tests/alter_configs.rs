@@ -668,3 +668,123 @@ fn dynamic_cleaner_configs_apply_without_a_restart() -> Result<()> {
     );
     Ok(())
 }
+
+/// Every dynamic broker config Kafka 4.2 accepts is accepted, also those
+/// this broker has no use for (stored as broker ConfigRecords and
+/// described as Kafka describes them); what Kafka refuses is refused:
+/// a per-broker-only key as the cluster-wide default, a value of the wrong
+/// type, a key Kafka does not let change at runtime.
+#[test]
+fn dynamic_broker_configs_kafka_accepts_without_use_here() -> Result<()> {
+    let broker = or_skip!(start());
+    let mut client = broker.connect()?;
+    let set = |client: &mut Client, name: &str, key: &str, value: &str| {
+        let changes = [(key, config_op::SET, Some(value))];
+        incremental(client, &[(RESOURCE_BROKER, name, &changes)], false)
+    };
+    // Kerberos tuning, on this broker: accepted and described.
+    let response = set(
+        &mut client,
+        "1",
+        "sasl.kerberos.min.time.before.relogin",
+        "30000",
+    )?;
+    ensure!(only(&response).0 == 0, "{response:?}");
+    ensure!(
+        described_broker(&mut client, "1", "sasl.kerberos.min.time.before.relogin")?
+            == Some((
+                Some("30000".into()),
+                config_source::DYNAMIC_BROKER_CONFIG,
+                false
+            )),
+        "{:?}",
+        described_broker(&mut client, "1", "sasl.kerberos.min.time.before.relogin")?
+    );
+    // Cluster-wide keys of the same kind: a replication throttle, a
+    // thread count Kafka resizes.
+    for (key, value) in [
+        ("leader.replication.throttled.rate", "1048576"),
+        ("num.io.threads", "16"),
+    ] {
+        let response = set(&mut client, "", key, value)?;
+        ensure!(only(&response).0 == 0, "{key}: {response:?}");
+        ensure!(
+            described_broker(&mut client, "", key)?
+                == Some((
+                    Some(value.into()),
+                    config_source::DYNAMIC_DEFAULT_BROKER_CONFIG,
+                    false
+                )),
+            "{key}: {:?}",
+            described_broker(&mut client, "", key)?
+        );
+    }
+    // Kafka's refusals.
+    for (name, key, value, message) in [
+        (
+            "",
+            "sasl.kerberos.min.time.before.relogin",
+            "30000",
+            "Cannot update these configs at default cluster level, broker id must be specified: Set(sasl.kerberos.min.time.before.relogin)",
+        ),
+        (
+            "1",
+            "sasl.kerberos.min.time.before.relogin",
+            "soon",
+            "Invalid value soon for configuration sasl.kerberos.min.time.before.relogin: Not a number of type LONG",
+        ),
+        (
+            "1",
+            "log.retention.hours",
+            "5",
+            "Cannot update these configs dynamically: Set(log.retention.hours)",
+        ),
+        (
+            "1",
+            "compression.type",
+            "gzip",
+            "Invalid value gzip for configuration compression.type",
+        ),
+    ] {
+        let response = set(&mut client, name, key, value)?;
+        let (code, text) = only(&response);
+        ensure!(
+            code == error::INVALID_CONFIG && text.is_some_and(|t| t.contains(message)),
+            "{key}={value} on {name:?}: {response:?}"
+        );
+    }
+    // A refused key at the value it accepts is fine.
+    let response = set(&mut client, "1", "compression.type", "producer")?;
+    ensure!(only(&response).0 == 0, "{response:?}");
+
+    // Written as ConfigRecords of the broker resources, and kept.
+    let records: Vec<(String, String, Option<String>)> = metadata_log::read(broker.log_dir())?
+        .into_iter()
+        .filter_map(|r| match r.record {
+            MetadataRecord::Config {
+                resource_type: RESOURCE_BROKER,
+                resource_name,
+                name,
+                value,
+            } => Some((resource_name, name, value)),
+            _ => None,
+        })
+        .collect();
+    ensure!(
+        records.contains(&(
+            "1".into(),
+            "sasl.kerberos.min.time.before.relogin".into(),
+            Some("30000".into())
+        )) && records.contains(&("".into(), "num.io.threads".into(), Some("16".into()))),
+        "{records:?}"
+    );
+    let mut broker = broker;
+    broker.restart()?;
+    let mut client = broker.connect()?;
+    ensure!(
+        described_broker(&mut client, "1", "sasl.kerberos.min.time.before.relogin")?
+            .is_some_and(|d| d.0.as_deref() == Some("30000")),
+        "after a restart"
+    );
+    Ok(())
+}

@@ -159,8 +159,51 @@ fn broker_configs(
     if default_only {
         dynamic.own = None;
     }
-    Ok(effective
-        .described()
+    let described = effective.described();
+    // Dynamic keys this broker does not read (Kafka's, without effect
+    // here) are described as set, as Kafka describes them.
+    let unread: Vec<DescribeConfigsResourceResult> = dynamic
+        .cluster_default
+        .into_iter()
+        .chain(dynamic.own)
+        .flat_map(|overrides| overrides.keys())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .filter(|name| wanted(name) && !described.iter().any(|d| d.0 == name.as_str()))
+        .filter_map(|name| {
+            let key = crate::config::keys::find(name)?;
+            let value_type = key.value_type?;
+            let (value, source) = dynamic.get(name)?;
+            let sensitive = value_type == crate::config::keys::ValueType::Password;
+            let value = (!sensitive).then(|| StrBytes::from_string(value.clone()));
+            let synonyms = if request.include_synonyms {
+                vec![
+                    DescribeConfigsSynonym::default()
+                        .with_name(StrBytes::from_string(name.clone()))
+                        .with_value(value.clone())
+                        .with_source(source as i8),
+                ]
+            } else {
+                vec![]
+            };
+            Some(
+                DescribeConfigsResourceResult::default()
+                    .with_name(StrBytes::from_string(name.clone()))
+                    .with_value(value)
+                    .with_read_only(false)
+                    .with_is_sensitive(sensitive)
+                    .with_config_source(source as i8)
+                    .with_synonyms(synonyms)
+                    .with_config_type(value_type as i8)
+                    .with_documentation(
+                        request
+                            .include_documentation
+                            .then(|| StrBytes::from_static_str(key.doc)),
+                    ),
+            )
+        })
+        .collect();
+    Ok(described
         .into_iter()
         .filter(|(name, ..)| wanted(name))
         .filter_map(|(name, value, _, kind, doc)| {
@@ -193,6 +236,7 @@ fn broker_configs(
                 );
             Some(result)
         })
+        .chain(unread)
         .collect())
 }
 

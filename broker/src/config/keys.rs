@@ -26,6 +26,64 @@ pub enum Kind {
     },
 }
 
+/// A value's type in Kafka's `ConfigDef`, with DescribeConfigs'
+/// `config_type` code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueType {
+    Boolean = 1,
+    String = 2,
+    Int = 3,
+    Short = 4,
+    Long = 5,
+    Double = 6,
+    List = 7,
+    Class = 8,
+    Password = 9,
+}
+
+impl ValueType {
+    /// Kafka's check of a value of this type (`ConfigDef.parseType`): its
+    /// error message when the value is not one.
+    pub fn check(self, key: &str, value: &str) -> Result<(), String> {
+        let value = value.trim();
+        let ok = match self {
+            ValueType::Boolean => {
+                value.eq_ignore_ascii_case("true") || value.eq_ignore_ascii_case("false")
+            }
+            ValueType::Int => value.parse::<i32>().is_ok(),
+            ValueType::Short => value.parse::<i16>().is_ok(),
+            ValueType::Long => value.parse::<i64>().is_ok(),
+            ValueType::Double => value.parse::<f64>().is_ok(),
+            ValueType::String | ValueType::List | ValueType::Class | ValueType::Password => true,
+        };
+        if ok {
+            return Ok(());
+        }
+        let expected = match self {
+            ValueType::Boolean => "Expected value to be either true or false".to_string(),
+            other => format!("Not a number of type {}", other.name()),
+        };
+        Err(format!(
+            "Invalid value {value} for configuration {key}: {expected}"
+        ))
+    }
+
+    /// Kafka's name of the type (`INT`, `LONG`).
+    pub fn name(self) -> &'static str {
+        match self {
+            ValueType::Boolean => "BOOLEAN",
+            ValueType::String => "STRING",
+            ValueType::Int => "INT",
+            ValueType::Short => "SHORT",
+            ValueType::Long => "LONG",
+            ValueType::Double => "DOUBLE",
+            ValueType::List => "LIST",
+            ValueType::Class => "CLASS",
+            ValueType::Password => "PASSWORD",
+        }
+    }
+}
+
 /// One configuration key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Key {
@@ -38,6 +96,12 @@ pub struct Key {
     /// Whether it can change at runtime as a dynamic broker config (the
     /// cluster-wide default or this broker's own).
     pub dynamic: bool,
+    /// Kafka refuses it as a cluster-wide default: only a broker's own
+    /// dynamic config (its id as the resource name) may set it.
+    pub per_broker: bool,
+    /// For a dynamic key this broker does not read, Kafka's type of its
+    /// value, to check and describe it.
+    pub value_type: Option<ValueType>,
     pub kind: Kind,
     /// One line: what the key does here ([`Kind::Read`]), or what it does
     /// in Kafka (the other kinds).
@@ -81,6 +145,8 @@ const fn read(name: &'static str, default: &'static str, doc: &'static str) -> K
         name,
         default,
         dynamic: false,
+        per_broker: false,
+        value_type: None,
         kind: Kind::Read,
         doc,
     }
@@ -91,6 +157,8 @@ const fn dynamic(name: &'static str, default: &'static str, doc: &'static str) -
         name,
         default,
         dynamic: true,
+        per_broker: false,
+        value_type: None,
         kind: Kind::Read,
         doc,
     }
@@ -106,6 +174,8 @@ const fn no_effect(
         name,
         default,
         dynamic: false,
+        per_broker: false,
+        value_type: None,
         kind: Kind::NoEffect(why),
         doc,
     }
@@ -122,8 +192,30 @@ const fn refused(
         name,
         default,
         dynamic: false,
+        per_broker: false,
+        value_type: None,
         kind: Kind::Refused { accepted, why },
         doc,
+    }
+}
+
+/// A key Kafka 4.2 lets AlterConfigs change on a BROKER resource
+/// (`DynamicBrokerConfig.AllDynamicConfigs`), that this broker does not
+/// read: stored and described with its type, without effect.
+const fn changeable(key: Key, value_type: ValueType) -> Key {
+    Key {
+        dynamic: true,
+        value_type: Some(value_type),
+        ..key
+    }
+}
+
+/// A dynamic key Kafka accepts only as a broker's own config, never as
+/// the cluster-wide default (`DynamicBrokerConfig.PerBrokerConfigs`).
+const fn per_broker(key: Key) -> Key {
+    Key {
+        per_broker: true,
+        ..key
     }
 }
 
@@ -172,11 +264,14 @@ pub const KEYS: &[Key] = &[
         "Moves partition leadership back to the preferred replicas.",
         ONE_NODE,
     ),
-    no_effect(
-        "background.threads",
-        "10",
-        "The threads of Kafka's background tasks.",
-        "Background tasks run on the async runtime and a few threads of their own.",
+    changeable(
+        no_effect(
+            "background.threads",
+            "10",
+            "The threads of Kafka's background tasks.",
+            "Background tasks run on the async runtime and a few threads of their own.",
+        ),
+        ValueType::Int,
     ),
     read(
         "broker.id",
@@ -190,30 +285,42 @@ pub const KEYS: &[Key] = &[
         "A class that decides the quotas of client principals.",
         "Client quotas are not enforced here, and no Java class can be loaded.",
     ),
-    no_effect(
-        "compression.gzip.level",
-        "-1",
-        "The level the broker recompresses gzip batches at.",
-        NEVER_RECOMPRESSES,
+    changeable(
+        no_effect(
+            "compression.gzip.level",
+            "-1",
+            "The level the broker recompresses gzip batches at.",
+            NEVER_RECOMPRESSES,
+        ),
+        ValueType::Int,
     ),
-    no_effect(
-        "compression.lz4.level",
-        "9",
-        "The level the broker recompresses lz4 batches at.",
-        NEVER_RECOMPRESSES,
+    changeable(
+        no_effect(
+            "compression.lz4.level",
+            "9",
+            "The level the broker recompresses lz4 batches at.",
+            NEVER_RECOMPRESSES,
+        ),
+        ValueType::Int,
     ),
-    refused(
-        "compression.type",
-        "producer",
-        &["producer"],
-        "The codec the broker stores record batches in; `producer` keeps the producer's.",
-        "Batches are stored as the producer sent them: the broker never recompresses.",
+    changeable(
+        refused(
+            "compression.type",
+            "producer",
+            &["producer"],
+            "The codec the broker stores record batches in; `producer` keeps the producer's.",
+            "Batches are stored as the producer sent them: the broker never recompresses.",
+        ),
+        ValueType::String,
     ),
-    no_effect(
-        "compression.zstd.level",
-        "3",
-        "The level the broker recompresses zstd batches at.",
-        NEVER_RECOMPRESSES,
+    changeable(
+        no_effect(
+            "compression.zstd.level",
+            "3",
+            "The level the broker recompresses zstd batches at.",
+            NEVER_RECOMPRESSES,
+        ),
+        ValueType::Int,
     ),
     read(
         "connection.failed.authentication.delay.ms",
@@ -271,6 +378,15 @@ pub const KEYS: &[Key] = &[
         "delete.topic.enable",
         "true",
         "Whether DeleteTopics may delete topics.",
+    ),
+    changeable(
+        no_effect(
+            "follower.replication.throttled.rate",
+            LONG_MAX,
+            "The rate followers may replicate throttled partitions at (dynamic only).",
+            "There are no replicas to copy: one node holds every partition.",
+        ),
+        ValueType::Long,
     ),
     read(
         "group.consumer.assignors",
@@ -353,6 +469,15 @@ pub const KEYS: &[Key] = &[
         &[""],
         "Yammer metrics reporter classes.",
         "No Java reporter can be loaded; Prometheus metrics are served with `metrics.prometheus.listener`.",
+    ),
+    changeable(
+        no_effect(
+            "leader.replication.throttled.rate",
+            LONG_MAX,
+            "The rate leaders may send throttled partitions to followers at (dynamic only).",
+            "There are no replicas to copy: one node holds every partition.",
+        ),
+        ValueType::Long,
     ),
     read(
         "listener.security.protocol.map",
@@ -465,17 +590,23 @@ pub const KEYS: &[Key] = &[
         "10485760",
         "The default `segment.index.bytes`: the size a segment's index files are preallocated to, at least 4.",
     ),
-    no_effect(
-        "log.local.retention.bytes",
-        "-2",
-        "How much of a tiered partition stays on local disk.",
-        "It applies only with tiered storage, which this broker does not have.",
+    changeable(
+        no_effect(
+            "log.local.retention.bytes",
+            "-2",
+            "How much of a tiered partition stays on local disk.",
+            "It applies only with tiered storage, which this broker does not have.",
+        ),
+        ValueType::Long,
     ),
-    no_effect(
-        "log.local.retention.ms",
-        "-2",
-        "How long the records of a tiered partition stay on local disk.",
-        "It applies only with tiered storage, which this broker does not have.",
+    changeable(
+        no_effect(
+            "log.local.retention.ms",
+            "-2",
+            "How long the records of a tiered partition stay on local disk.",
+            "It applies only with tiered storage, which this broker does not have.",
+        ),
+        ValueType::Long,
     ),
     dynamic(
         "log.message.timestamp.after.max.ms",
@@ -487,18 +618,24 @@ pub const KEYS: &[Key] = &[
         LONG_MAX,
         "How far behind the broker's clock a record's CreateTime may be; a batch with a record beyond it is refused with INVALID_TIMESTAMP and that record's error (KIP-467).",
     ),
-    refused(
-        "log.message.timestamp.type",
-        "CreateTime",
-        &["CreateTime"],
-        "Whether records keep the producer's timestamps (`CreateTime`) or get the broker's (`LogAppendTime`).",
-        "The broker never stamps records with its append time.",
+    changeable(
+        refused(
+            "log.message.timestamp.type",
+            "CreateTime",
+            &["CreateTime"],
+            "Whether records keep the producer's timestamps (`CreateTime`) or get the broker's (`LogAppendTime`).",
+            "The broker never stamps records with its append time.",
+        ),
+        ValueType::String,
     ),
-    no_effect(
-        "log.preallocate",
-        "false",
-        "Preallocates the files of new segments.",
-        "Segment files grow as they are written; nothing a client sees depends on it.",
+    changeable(
+        no_effect(
+            "log.preallocate",
+            "false",
+            "Preallocates the files of new segments.",
+            "Segment files grow as they are written; nothing a client sees depends on it.",
+        ),
+        ValueType::Boolean,
     ),
     dynamic(
         "log.retention.bytes",
@@ -510,12 +647,12 @@ pub const KEYS: &[Key] = &[
         "300000",
         "How often the logs are checked for segments past their retention.",
     ),
-    dynamic(
+    read(
         "log.retention.hours",
         "168",
         "The default retention in hours, when neither `log.retention.ms` nor `log.retention.minutes` is set.",
     ),
-    dynamic(
+    read(
         "log.retention.minutes",
         "",
         "The default retention in minutes, when `log.retention.ms` is not set.",
@@ -525,12 +662,12 @@ pub const KEYS: &[Key] = &[
         "604800000",
         "The default `retention.ms`: how long a segment is kept after its newest record; negative for no limit.",
     ),
-    dynamic(
+    read(
         "log.roll.hours",
         "168",
         "The default segment age limit in hours, when `log.roll.ms` is not set.",
     ),
-    dynamic(
+    read(
         "log.roll.jitter.hours",
         "0",
         "The default segment jitter in hours, when `log.roll.jitter.ms` is not set.",
@@ -565,40 +702,70 @@ pub const KEYS: &[Key] = &[
         "1048588",
         "The default `max.message.bytes`: the largest record batch a produce may write.",
     ),
-    refused(
-        "metric.reporters",
-        "org.apache.kafka.common.metrics.JmxReporter",
-        &["", "org.apache.kafka.common.metrics.JmxReporter"],
-        "Metrics reporter classes; Kafka's default reports to JMX.",
-        "No Java reporter can be loaded (and there is no JMX); Prometheus metrics are served with `metrics.prometheus.listener`.",
+    changeable(
+        refused(
+            "metric.reporters",
+            "org.apache.kafka.common.metrics.JmxReporter",
+            &["", "org.apache.kafka.common.metrics.JmxReporter"],
+            "Metrics reporter classes; Kafka's default reports to JMX.",
+            "No Java reporter can be loaded (and there is no JMX); Prometheus metrics are served with `metrics.prometheus.listener`.",
+        ),
+        ValueType::List,
+    ),
+    changeable(
+        no_effect(
+            "metrics.jmx.exclude",
+            "",
+            "The metrics kept out of JMX.",
+            "This broker exports metrics to Prometheus, not JMX.",
+        ),
+        ValueType::String,
+    ),
+    changeable(
+        no_effect(
+            "metrics.jmx.include",
+            ".*",
+            "The metrics exported over JMX.",
+            "This broker exports metrics to Prometheus, not JMX.",
+        ),
+        ValueType::String,
     ),
     read(
         "metrics.prometheus.listener",
         "",
         "This broker's own key, not Kafka's: `http://HOST:PORT` serves Prometheus metrics at `GET /metrics`; unset, no metrics are served.",
     ),
-    no_effect(
-        "min.insync.replicas",
-        "1",
-        "How many replicas must have a write before an `acks=all` produce succeeds.",
-        "One node: every partition has one replica, this broker, so `acks=all` waits for it alone.",
+    changeable(
+        no_effect(
+            "min.insync.replicas",
+            "1",
+            "How many replicas must have a write before an `acks=all` produce succeeds.",
+            "One node: every partition has one replica, this broker, so `acks=all` waits for it alone.",
+        ),
+        ValueType::Int,
     ),
     read(
         "node.id",
         "1",
         "This broker's id, in Metadata answers and `meta.properties`.",
     ),
-    no_effect(
-        "num.io.threads",
-        "8",
-        "The threads that handle requests.",
-        TOKIO,
+    changeable(
+        no_effect(
+            "num.io.threads",
+            "8",
+            "The threads that handle requests.",
+            TOKIO,
+        ),
+        ValueType::Int,
     ),
-    no_effect(
-        "num.network.threads",
-        "3",
-        "The threads that read requests from and write responses to sockets.",
-        TOKIO,
+    changeable(
+        no_effect(
+            "num.network.threads",
+            "3",
+            "The threads that read requests from and write responses to sockets.",
+            TOKIO,
+        ),
+        ValueType::Int,
     ),
     read(
         "num.partitions",
@@ -610,11 +777,14 @@ pub const KEYS: &[Key] = &[
         "2",
         "The threads that load the logs at start.",
     ),
-    no_effect(
-        "num.replica.fetchers",
-        "1",
-        "The threads followers fetch from leaders with.",
-        ONE_NODE,
+    changeable(
+        no_effect(
+            "num.replica.fetchers",
+            "1",
+            "The threads followers fetch from leaders with.",
+            ONE_NODE,
+        ),
+        ValueType::Int,
     ),
     read(
         "offset.metadata.max.bytes",
@@ -637,16 +807,19 @@ pub const KEYS: &[Key] = &[
         "104857600",
         "The segment size of `__consumer_offsets`.",
     ),
-    refused(
-        "principal.builder.class",
-        "org.apache.kafka.common.security.authenticator.DefaultKafkaPrincipalBuilder",
-        &[
-            "",
+    per_broker(changeable(
+        refused(
+            "principal.builder.class",
             "org.apache.kafka.common.security.authenticator.DefaultKafkaPrincipalBuilder",
-        ],
-        "The class that names the principal of a connection.",
-        "Principals are always named as Kafka's default builder names them: `User:` and the SASL user or the client certificate's subject.",
-    ),
+            &[
+                "",
+                "org.apache.kafka.common.security.authenticator.DefaultKafkaPrincipalBuilder",
+            ],
+            "The class that names the principal of a connection.",
+            "Principals are always named as Kafka's default builder names them: `User:` and the SASL user or the client certificate's subject.",
+        ),
+        ValueType::Class,
+    )),
     refused(
         "process.roles",
         "",
@@ -660,12 +833,102 @@ pub const KEYS: &[Key] = &[
         "How many requests may wait for the request handler threads.",
         "Requests do not wait in a queue for a pool of handler threads here.",
     ),
+    changeable(
+        no_effect(
+            "remote.fetch.max.wait.ms",
+            "500",
+            "How long a fetch of remote data waits.",
+            "It tunes tiered storage, which this broker does not have.",
+        ),
+        ValueType::Int,
+    ),
+    changeable(
+        no_effect(
+            "remote.list.offsets.request.timeout.ms",
+            "30000",
+            "How long ListOffsets waits for remote offsets.",
+            "It tunes tiered storage, which this broker does not have.",
+        ),
+        ValueType::Long,
+    ),
+    changeable(
+        no_effect(
+            "remote.log.index.file.cache.total.size.bytes",
+            "1073741824",
+            "The size of the cache of remote indexes.",
+            "It tunes tiered storage, which this broker does not have.",
+        ),
+        ValueType::Long,
+    ),
+    changeable(
+        no_effect(
+            "remote.log.manager.copier.thread.pool.size",
+            "10",
+            "The threads that copy segments to remote storage.",
+            "It tunes tiered storage, which this broker does not have.",
+        ),
+        ValueType::Int,
+    ),
+    changeable(
+        no_effect(
+            "remote.log.manager.copy.max.bytes.per.second",
+            LONG_MAX,
+            "The rate segments are copied to remote storage at.",
+            "It tunes tiered storage, which this broker does not have.",
+        ),
+        ValueType::Long,
+    ),
+    changeable(
+        no_effect(
+            "remote.log.manager.expiration.thread.pool.size",
+            "10",
+            "The threads that expire remote segments.",
+            "It tunes tiered storage, which this broker does not have.",
+        ),
+        ValueType::Int,
+    ),
+    changeable(
+        no_effect(
+            "remote.log.manager.fetch.max.bytes.per.second",
+            LONG_MAX,
+            "The rate remote data is fetched at.",
+            "It tunes tiered storage, which this broker does not have.",
+        ),
+        ValueType::Long,
+    ),
+    changeable(
+        no_effect(
+            "remote.log.manager.follower.thread.pool.size",
+            "2",
+            "The threads followers use for remote data.",
+            "It tunes tiered storage, which this broker does not have.",
+        ),
+        ValueType::Int,
+    ),
+    changeable(
+        no_effect(
+            "remote.log.reader.threads",
+            "10",
+            "The threads that read remote data.",
+            "It tunes tiered storage, which this broker does not have.",
+        ),
+        ValueType::Int,
+    ),
     refused(
         "remote.log.storage.system.enable",
         "false",
         &["false"],
         "Turns tiered storage on.",
         "Tiered storage is not supported.",
+    ),
+    changeable(
+        no_effect(
+            "replica.alter.log.dirs.io.max.bytes.per.second",
+            LONG_MAX,
+            "The rate a partition moved between log directories is copied at (dynamic only).",
+            "No partition is ever moved between log directories here: there is one.",
+        ),
+        ValueType::Long,
     ),
     no_effect(
         "replica.fetch.max.bytes",
@@ -684,24 +947,111 @@ pub const KEYS: &[Key] = &[
         "GSSAPI",
         "The mechanisms SASL listeners offer: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512. The default, Kafka's GSSAPI, is not served, so a SASL listener needs this set.",
     ),
-    no_effect(
-        "sasl.kerberos.service.name",
-        "",
-        "The Kerberos name the broker runs as, for GSSAPI.",
-        "GSSAPI is not served (see `sasl.enabled.mechanisms`).",
-    ),
+    per_broker(changeable(
+        no_effect(
+            "sasl.kerberos.kinit.cmd",
+            "/usr/bin/kinit",
+            "The kinit command Kerberos logins run.",
+            "Kerberos (GSSAPI) is not offered: SASL here is PLAIN, SCRAM and OAUTHBEARER.",
+        ),
+        ValueType::String,
+    )),
+    per_broker(changeable(
+        no_effect(
+            "sasl.kerberos.min.time.before.relogin",
+            "60000",
+            "The least time between two Kerberos relogins.",
+            "Kerberos (GSSAPI) is not offered: SASL here is PLAIN, SCRAM and OAUTHBEARER.",
+        ),
+        ValueType::Long,
+    )),
+    per_broker(changeable(
+        no_effect(
+            "sasl.kerberos.principal.to.local.rules",
+            "DEFAULT",
+            "How Kerberos principals map to short names.",
+            "Kerberos (GSSAPI) is not offered: SASL here is PLAIN, SCRAM and OAUTHBEARER.",
+        ),
+        ValueType::List,
+    )),
+    per_broker(changeable(
+        no_effect(
+            "sasl.kerberos.service.name",
+            "",
+            "The Kerberos name the broker runs as, for GSSAPI.",
+            "GSSAPI is not served (see `sasl.enabled.mechanisms`).",
+        ),
+        ValueType::String,
+    )),
+    per_broker(changeable(
+        no_effect(
+            "sasl.kerberos.ticket.renew.jitter",
+            "0.05",
+            "The jitter added to a Kerberos ticket's renewal time.",
+            "Kerberos (GSSAPI) is not offered: SASL here is PLAIN, SCRAM and OAUTHBEARER.",
+        ),
+        ValueType::Double,
+    )),
+    per_broker(changeable(
+        no_effect(
+            "sasl.kerberos.ticket.renew.window.factor",
+            "0.8",
+            "How far into a Kerberos ticket's lifetime it is renewed.",
+            "Kerberos (GSSAPI) is not offered: SASL here is PLAIN, SCRAM and OAUTHBEARER.",
+        ),
+        ValueType::Double,
+    )),
+    per_broker(changeable(
+        no_effect(
+            "sasl.login.refresh.buffer.seconds",
+            "300",
+            "How long before a login's credential expires it is refreshed.",
+            "It tunes the refresh of a login a client makes; this broker logs in to nothing.",
+        ),
+        ValueType::Short,
+    )),
+    per_broker(changeable(
+        no_effect(
+            "sasl.login.refresh.min.period.seconds",
+            "60",
+            "The least time between two login refreshes.",
+            "It tunes the refresh of a login a client makes; this broker logs in to nothing.",
+        ),
+        ValueType::Short,
+    )),
+    per_broker(changeable(
+        no_effect(
+            "sasl.login.refresh.window.factor",
+            "0.8",
+            "How far into a login credential's lifetime it is refreshed.",
+            "It tunes the refresh of a login a client makes; this broker logs in to nothing.",
+        ),
+        ValueType::Double,
+    )),
+    per_broker(changeable(
+        no_effect(
+            "sasl.login.refresh.window.jitter",
+            "0.05",
+            "The jitter added to a login refresh.",
+            "It tunes the refresh of a login a client makes; this broker logs in to nothing.",
+        ),
+        ValueType::Double,
+    )),
     no_effect(
         "sasl.mechanism.controller.protocol",
         "GSSAPI",
         "The mechanism a node authenticates to the controllers with.",
         "The controller runs in this process; no connection to it is made.",
     ),
-    no_effect(
-        "sasl.mechanism.inter.broker.protocol",
-        "GSSAPI",
-        "The mechanism brokers authenticate to each other with.",
-        NO_OTHER_BROKER,
-    ),
+    per_broker(changeable(
+        no_effect(
+            "sasl.mechanism.inter.broker.protocol",
+            "GSSAPI",
+            "The mechanism brokers authenticate to each other with.",
+            NO_OTHER_BROKER,
+        ),
+        ValueType::String,
+    )),
     refused(
         "sasl.server.callback.handler.class",
         "",
@@ -754,13 +1104,16 @@ pub const KEYS: &[Key] = &[
         "TLSv1.2,TLSv1.3",
         "The TLS versions TLS listeners offer: TLSv1.2 and TLSv1.3.",
     ),
-    refused(
-        "ssl.engine.factory.class",
-        "",
-        &[""],
-        "A class that builds the TLS engines.",
-        "TLS is rustls; no Java class can be loaded.",
-    ),
+    per_broker(changeable(
+        refused(
+            "ssl.engine.factory.class",
+            "",
+            &[""],
+            "A class that builds the TLS engines.",
+            "TLS is rustls; no Java class can be loaded.",
+        ),
+        ValueType::Class,
+    )),
     read(
         "ssl.key.password",
         "",
@@ -867,11 +1220,14 @@ pub const KEYS: &[Key] = &[
         "604800000",
         "A transactional id with no transaction for this long is forgotten.",
     ),
-    no_effect(
-        "unclean.leader.election.enable",
-        "false",
-        "Lets a replica out of sync become leader when no in-sync one is left.",
-        ONE_NODE,
+    changeable(
+        no_effect(
+            "unclean.leader.election.enable",
+            "false",
+            "Lets a replica out of sync become leader when no in-sync one is left.",
+            ONE_NODE,
+        ),
+        ValueType::Boolean,
     ),
 ];
 
@@ -987,12 +1343,20 @@ mod tests {
                 Kind::Read => {}
                 Kind::NoEffect(why) => {
                     assert!(!why.trim().is_empty(), "{name} has no why");
-                    assert!(!key.dynamic, "{name}: only keys read are dynamic");
+                    assert_eq!(
+                        key.dynamic,
+                        key.value_type.is_some(),
+                        "{name}: a dynamic key not read has a type"
+                    );
                 }
                 Kind::Refused { accepted, why } => {
                     assert!(!why.trim().is_empty(), "{name} has no why");
                     assert!(!accepted.is_empty(), "{name} accepts nothing");
-                    assert!(!key.dynamic, "{name}: only keys read are dynamic");
+                    assert_eq!(
+                        key.dynamic,
+                        key.value_type.is_some(),
+                        "{name}: a dynamic key not read has a type"
+                    );
                 }
             }
         }

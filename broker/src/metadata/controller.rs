@@ -22,7 +22,7 @@ use std::io;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 use thiserror::Error;
-use tracing::info;
+use tracing::{info, warn};
 use uuid::Uuid;
 
 /// The epoch stamped on the metadata batches this controller writes.
@@ -389,7 +389,12 @@ impl Controller {
         let image = cache.image();
         let rules = ConfigRules {
             key: &|key| {
-                if crate::config::is_dynamic_key(key) {
+                let known = crate::config::keys::find(key);
+                if known.is_some_and(|k| k.dynamic && k.per_broker) && name.is_empty() {
+                    Err(ControllerError::InvalidConfig(format!(
+                        "Cannot update these configs at default cluster level, broker id must be specified: Set({key})"
+                    )))
+                } else if crate::config::is_dynamic_key(key) {
                     let is_list = key == "log.cleanup.policy";
                     Ok((
                         is_list,
@@ -410,14 +415,29 @@ impl Controller {
                 }
             },
             value: &|key, value| match value {
-                Some(_) => Ok(()),
+                Some(value) => match crate::config::keys::find(key) {
+                    Some(k) => {
+                        if let Some(value_type) = k.value_type {
+                            value_type.check(key, value)?;
+                        }
+                        match k.kind {
+                            crate::config::keys::Kind::Refused { why, .. } if !k.accepts(value) => {
+                                Err(format!(
+                                    "Invalid value {value} for configuration {key}: {why}"
+                                ))
+                            }
+                            _ => Ok(()),
+                        }
+                    }
+                    None => Ok(()),
+                },
                 None => Err(format!(
                     "Null value not supported for broker configs: {key}"
                 )),
             },
             all: validate,
         };
-        self.alter_configs(
+        let altered = self.alter_configs(
             cache,
             &image,
             BROKER_RESOURCE,
@@ -426,7 +446,17 @@ impl Controller {
             replace,
             validate_only,
             &rules,
-        )
+        )?;
+        if !validate_only {
+            for (key, change) in changes {
+                if let (ConfigChange::Set(_), Some(k)) = (change, crate::config::keys::find(key))
+                    && let crate::config::keys::Kind::NoEffect(why) = k.kind
+                {
+                    warn!(config = %key, broker = name, "dynamic broker config set, with no effect here: {why}");
+                }
+            }
+        }
+        Ok(altered)
     }
 
     #[allow(clippy::too_many_arguments)]
