@@ -151,7 +151,8 @@ def kafka_python_cluster_admin(client, topic):
     4.2-IV1, a safe metadata.version downgrade and back; a level this node
     does not support and a downgrade across a metadata change refused with
     INVALID_UPDATE_VERSION), list_config_resources
-    (the topic, this broker, the group)."""
+    (the topic, this broker, the group), describe_log_dirs and
+    alter_replica_log_dirs (the one log directory)."""
     from kafka import TopicPartition
     from kafka.admin import NewTopic
     from kafka.errors import InvalidUpdateVersionError
@@ -193,6 +194,22 @@ def kafka_python_cluster_admin(client, topic):
     check(resources.get("broker") == [str(node)], f"config resources: {resources}")
     check(group in resources.get("group", []), f"config resources: {resources}")
     check(list(admin.list_config_resources(["BROKER"])) == ["broker"], "a listing of brokers only")
+
+    # The log directory: its disk space and the topic's partition, which
+    # can be "moved" to the directory it is in, and nowhere else.
+    from kafka import TopicPartitionReplica
+    from kafka.errors import LogDirNotFoundError, NoError
+
+    (described_dirs,) = admin.describe_log_dirs({topic: [0]})
+    (log_dir,) = described_dirs["log_dirs"]
+    check(described_dirs["broker"] == node and log_dir["error_code"] == 0, f"log dirs: {described_dirs}")
+    check(log_dir["total_bytes"] > 0 and 0 <= log_dir["usable_bytes"] <= log_dir["total_bytes"], f"log dir: {log_dir}")
+    partitions = [(t["name"], p["partition_index"], p["offset_lag"]) for t in log_dir["topics"] for p in t["partitions"]]
+    check(partitions == [(topic, 0, 0)], f"log dir partitions: {partitions}")
+    replica = TopicPartitionReplica(topic, 0, node)
+    check(admin.alter_replica_log_dirs({replica: log_dir["log_dir"]}) == {replica: NoError}, "a move to the same directory")
+    check(admin.alter_replica_log_dirs({replica: "/no/such/dir"}) == {replica: LogDirNotFoundError},
+          "a move to a directory the broker does not have")
     admin.delete_topics([topic])
 
 

@@ -1,6 +1,7 @@
 //! Requests encoded and responses decoded by hand, from Kafka's message
 //! schemas, for the cluster-level admin APIs: DescribeQuorum v2,
-//! UpdateFeatures v1 and v2, and ListConfigResources v1. All are flexible
+//! UpdateFeatures v1 and v2, ListConfigResources v1, DescribeLogDirs v4 and
+//! AlterReplicaLogDirs v2. All are flexible
 //! versions (request header v2, response header v1); none defines a tagged
 //! field, so decoders require every tagged-field section to be empty and
 //! reject bytes left over.
@@ -229,4 +230,119 @@ pub fn decode_list_config_resources_response(bytes: &[u8]) -> Result<(i16, Vec<(
     r.no_tags()?;
     r.finish()?;
     Ok((error_code, resources))
+}
+
+// ----------------------------------------------------------- DescribeLogDirs
+
+pub const ALTER_REPLICA_LOG_DIRS: i16 = 34;
+pub const DESCRIBE_LOG_DIRS: i16 = 35;
+
+/// DescribeLogDirs v4 for each topic and its partitions, or every
+/// partition (`None`: null topics).
+pub fn describe_log_dirs_request(
+    correlation_id: i32,
+    topics: Option<&[(&str, Vec<i32>)]>,
+) -> Vec<u8> {
+    let mut w = request_header(DESCRIBE_LOG_DIRS, 4, correlation_id);
+    match topics {
+        None => {
+            w.uvarint(0);
+        }
+        Some(topics) => {
+            w.compact_array_len(topics.len());
+            for (name, partitions) in topics {
+                w.compact_string(name)
+                    .compact_i32_array(partitions)
+                    .no_tags();
+            }
+        }
+    }
+    w.no_tags();
+    w.into_bytes()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DescribedLogDir {
+    pub error_code: i16,
+    pub log_dir: String,
+    /// (topic, partition, size, offset lag, is future)
+    pub partitions: Vec<(String, i32, i64, i64, bool)>,
+    pub total_bytes: i64,
+    pub usable_bytes: i64,
+}
+
+/// (top-level error code, directories).
+pub fn decode_describe_log_dirs_response(bytes: &[u8]) -> Result<(i16, Vec<DescribedLogDir>)> {
+    let mut r = Reader::new(bytes);
+    let _correlation_id = response_header(&mut r)?;
+    let _throttle_time_ms = r.i32()?;
+    let error_code = r.i16()?;
+    let dirs = r.compact_array(|r| {
+        let error_code = r.i16()?;
+        let log_dir = r.compact_string()?;
+        let mut partitions = Vec::new();
+        r.compact_array(|r| {
+            let name = r.compact_string()?;
+            r.compact_array(|r| {
+                partitions.push((name.clone(), r.i32()?, r.i64()?, r.i64()?, r.bool()?));
+                r.no_tags()?;
+                Ok(())
+            })?;
+            r.no_tags()?;
+            Ok(())
+        })?;
+        let dir = DescribedLogDir {
+            error_code,
+            log_dir,
+            partitions,
+            total_bytes: r.i64()?,
+            usable_bytes: r.i64()?,
+        };
+        r.no_tags()?;
+        Ok(dir)
+    })?;
+    r.no_tags()?;
+    r.finish()?;
+    Ok((error_code, dirs))
+}
+
+/// A directory and the topics and partitions to move to it.
+pub type LogDirMove<'a> = (&'a str, Vec<(&'a str, Vec<i32>)>);
+
+/// AlterReplicaLogDirs v2: for each directory, its topics and partitions.
+pub fn alter_replica_log_dirs_request(correlation_id: i32, dirs: &[LogDirMove<'_>]) -> Vec<u8> {
+    let mut w = request_header(ALTER_REPLICA_LOG_DIRS, 2, correlation_id);
+    w.compact_array_len(dirs.len());
+    for (path, topics) in dirs {
+        w.compact_string(path).compact_array_len(topics.len());
+        for (name, partitions) in topics {
+            w.compact_string(name)
+                .compact_i32_array(partitions)
+                .no_tags();
+        }
+        w.no_tags();
+    }
+    w.no_tags();
+    w.into_bytes()
+}
+
+/// (topic, partition, error code) of every result.
+pub fn decode_alter_replica_log_dirs_response(bytes: &[u8]) -> Result<Vec<(String, i32, i16)>> {
+    let mut r = Reader::new(bytes);
+    let _correlation_id = response_header(&mut r)?;
+    let _throttle_time_ms = r.i32()?;
+    let mut results = Vec::new();
+    r.compact_array(|r| {
+        let name = r.compact_string()?;
+        r.compact_array(|r| {
+            results.push((name.clone(), r.i32()?, r.i16()?));
+            r.no_tags()?;
+            Ok(())
+        })?;
+        r.no_tags()?;
+        Ok(())
+    })?;
+    r.no_tags()?;
+    r.finish()?;
+    Ok(results)
 }

@@ -1004,8 +1004,9 @@ fn elections_and_reassignments_need_alter_or_describe_on_the_cluster() -> Result
     Ok(())
 }
 
-/// DescribeQuorum needs DESCRIBE on the cluster, UpdateFeatures ALTER and
-/// ListConfigResources DESCRIBE_CONFIGS, as Kafka checks them.
+/// DescribeQuorum and DescribeLogDirs need DESCRIBE on the cluster,
+/// UpdateFeatures and AlterReplicaLogDirs ALTER, ListConfigResources
+/// DESCRIBE_CONFIGS, as Kafka checks them.
 #[test]
 fn quorum_features_and_config_resources_need_cluster_operations() -> Result<()> {
     use harness::cluster_admin as ca;
@@ -1037,11 +1038,34 @@ fn quorum_features_and_config_resources_need_cluster_operations() -> Result<()> 
         )?
         .0)
     };
+    let log_dirs = |client: &mut Client| -> Result<(i16, usize)> {
+        let (code, dirs) = ca::decode_describe_log_dirs_response(
+            &client.round_trip(&ca::describe_log_dirs_request(4, None))?,
+        )?;
+        Ok((code, dirs.len()))
+    };
+    let move_to = |client: &mut Client| -> Result<Vec<i16>> {
+        Ok(
+            ca::decode_alter_replica_log_dirs_response(&client.round_trip(
+                &ca::alter_replica_log_dirs_request(
+                    5,
+                    &[("/elsewhere", vec![("orders", vec![0])])],
+                ),
+            )?)?
+            .into_iter()
+            .map(|r| r.2)
+            .collect(),
+        )
+    };
+    ensure!(log_dirs(&mut alice)? == (CLUSTER_AUTHORIZATION_FAILED, 0));
+    ensure!(move_to(&mut alice)? == [CLUSTER_AUTHORIZATION_FAILED]);
     ensure!(quorum(&mut alice)? == CLUSTER_AUTHORIZATION_FAILED);
     ensure!(update(&mut alice)? == CLUSTER_AUTHORIZATION_FAILED);
     ensure!(list(&mut alice)? == CLUSTER_AUTHORIZATION_FAILED);
     grant(&broker, &[cluster(ALICE, operation::DESCRIBE)])?;
     ensure!(quorum(&mut alice)? == 0);
+    ensure!(log_dirs(&mut alice)? == (0, 1));
+    ensure!(move_to(&mut alice)? == [CLUSTER_AUTHORIZATION_FAILED]);
     ensure!(update(&mut alice)? == CLUSTER_AUTHORIZATION_FAILED);
     ensure!(list(&mut alice)? == CLUSTER_AUTHORIZATION_FAILED);
     grant(
@@ -1053,5 +1077,7 @@ fn quorum_features_and_config_resources_need_cluster_operations() -> Result<()> 
     )?;
     ensure!(update(&mut alice)? == 0);
     ensure!(list(&mut alice)? == 0);
+    // ALTER lets it ask; the directory is not one of the broker's.
+    ensure!(move_to(&mut alice)? == [57]);
     Ok(())
 }

@@ -1033,3 +1033,114 @@ fn quorum_features_and_config_resources() -> Result<()> {
     ensure!(features(&mut client)?.finalized_level("metadata.version") == Some(29));
     Ok(())
 }
+
+/// DescribeLogDirs and AlterReplicaLogDirs on the one log directory: the
+/// directory's absolute path and disk space, each partition's size (the
+/// bytes of its segments) and offset lag (0), a partition moved to the
+/// directory it is in (a no-op), and Kafka's errors for a directory that
+/// is not one of the broker's (relative ones included) or a partition it
+/// does not host.
+#[test]
+fn log_dirs_are_described_and_partitions_stay_in_the_only_one() -> Result<()> {
+    use harness::cluster_admin as ca;
+    const LOG_DIR_NOT_FOUND: i16 = 57;
+    const REPLICA_NOT_AVAILABLE: i16 = 9;
+
+    let broker = Broker::on_fixture(&[TopicSpec::new("dirs", uuid(0xd1), 2)])?;
+    let topic = broker.topic("dirs");
+    let mut client = broker.connect()?;
+    let produced = client.produce(&topic, 1, RecordBatch::plain(&["one", "two"]).encode())?;
+    ensure!(produced.error_code == 0, "{produced:?}");
+
+    let (code, dirs) = ca::decode_describe_log_dirs_response(
+        &client.round_trip(&ca::describe_log_dirs_request(1, None))?,
+    )?;
+    ensure!(code == 0 && dirs.len() == 1, "{dirs:?}");
+    let dir = &dirs[0];
+    ensure!(
+        dir.error_code == 0
+            && std::path::Path::new(&dir.log_dir).is_absolute()
+            && dir.total_bytes > 0
+            && (0..=dir.total_bytes).contains(&dir.usable_bytes),
+        "{dir:?}"
+    );
+    if !broker.is_external() {
+        ensure!(
+            std::path::Path::new(&dir.log_dir).canonicalize()?
+                == broker.log_dir().canonicalize()?,
+            "{dir:?}"
+        );
+        // The size is that of the partition's segments.
+        let segments: u64 = std::fs::read_dir(broker.log_dir().join(format!("{topic}-1")))?
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".log"))
+            .map(|e| e.metadata().map(|m| m.len()).unwrap_or(0))
+            .sum();
+        ensure!(
+            dir.partitions
+                .contains(&(topic.clone(), 1, segments as i64, 0, false))
+                && dir.partitions.contains(&(topic.clone(), 0, 0, 0, false))
+                && !dir.partitions.iter().any(|p| p.0 == "__cluster_metadata"),
+            "{dir:?}"
+        );
+    }
+    // Only the partitions asked for.
+    let (_, dirs) = ca::decode_describe_log_dirs_response(&client.round_trip(
+        &ca::describe_log_dirs_request(2, Some(&[(&topic, vec![1]), ("no-such-topic", vec![0])])),
+    )?)?;
+    let listed: Vec<(String, i32)> = dirs[0]
+        .partitions
+        .iter()
+        .map(|p| (p.0.clone(), p.1))
+        .collect();
+    ensure!(listed == [(topic.clone(), 1)], "{listed:?}");
+
+    // Moves: to the directory it is in, elsewhere, a relative path, an
+    // unknown partition.
+    let own = dirs[0].log_dir.clone();
+    let moved = ca::decode_alter_replica_log_dirs_response(&client.round_trip(
+        &ca::alter_replica_log_dirs_request(
+            3,
+            &[
+                (
+                    &own,
+                    vec![(topic.as_str(), vec![0, 1]), ("no-such-topic", vec![0])],
+                ),
+                ("/no/such/dir", vec![(topic.as_str(), vec![0])]),
+            ],
+        ),
+    )?)?;
+    let mut moved = moved;
+    moved.sort();
+    let mut expected = vec![
+        ("no-such-topic".to_string(), 0, REPLICA_NOT_AVAILABLE),
+        (topic.clone(), 0, LOG_DIR_NOT_FOUND),
+        (topic.clone(), 1, 0),
+    ];
+    expected.sort();
+    ensure!(moved == expected, "{moved:?}");
+    let relative = ca::decode_alter_replica_log_dirs_response(&client.round_trip(
+        &ca::alter_replica_log_dirs_request(4, &[("logs", vec![(topic.as_str(), vec![1])])]),
+    )?)?;
+    ensure!(
+        relative == [(topic.clone(), 1, LOG_DIR_NOT_FOUND)],
+        "{relative:?}"
+    );
+    // Nothing moved or changed.
+    let fetched = client.produce(&topic, 1, RecordBatch::plain(&["three"]).encode())?;
+    ensure!(
+        fetched.error_code == 0 && fetched.base_offset == 2,
+        "{fetched:?}"
+    );
+
+    // A truncated request closes only its own connection.
+    let mut bad = broker.connect()?;
+    let mut raw = ca::describe_log_dirs_request(5, Some(&[(&topic, vec![0, 1])]));
+    raw.truncate(raw.len() - 3);
+    bad.send(&raw)?;
+    ensure!(
+        bad.is_closed_by_peer(),
+        "truncated DescribeLogDirs left open"
+    );
+    Ok(())
+}

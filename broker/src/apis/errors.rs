@@ -257,6 +257,21 @@ impl ErrorCodes for DescribeGroupsResponse {
     }
 }
 
+impl ErrorCodes for DescribeLogDirsResponse {
+    fn for_each_error_code(&self, f: &mut dyn FnMut(i16)) {
+        f(self.error_code);
+        self.results.iter().for_each(|r| f(r.error_code));
+    }
+}
+
+impl ErrorCodes for AlterReplicaLogDirsResponse {
+    fn for_each_error_code(&self, f: &mut dyn FnMut(i16)) {
+        for topic in &self.results {
+            topic.partitions.iter().for_each(|p| f(p.error_code));
+        }
+    }
+}
+
 impl ErrorCodes for WriteTxnMarkersResponse {
     fn for_each_error_code(&self, f: &mut dyn FnMut(i16)) {
         for marker in &self.markers {

@@ -10,6 +10,7 @@ pub mod add_offsets_to_txn;
 pub mod add_partitions_to_txn;
 pub mod alter_configs;
 pub mod alter_partition_reassignments;
+pub mod alter_replica_log_dirs;
 pub mod alter_user_scram_credentials;
 pub mod api_versions;
 pub mod auth_helper;
@@ -26,6 +27,7 @@ pub mod describe_acls;
 pub mod describe_cluster;
 pub mod describe_configs;
 pub mod describe_groups;
+pub mod describe_log_dirs;
 pub mod describe_producers;
 pub mod describe_quorum;
 pub mod describe_topic_partitions;
@@ -139,6 +141,9 @@ pub const SUPPORTED_APIS: &[ApiSupport] = &[
     api(ApiKey::DeleteAcls, 1, 3),
     api(ApiKey::DescribeConfigs, 1, 4),
     api(ApiKey::AlterConfigs, 0, 2),
+    // v0 of both is gone, as in Kafka 4.0.
+    api(ApiKey::AlterReplicaLogDirs, 1, 2),
+    api(ApiKey::DescribeLogDirs, 1, 4),
     api(ApiKey::CreatePartitions, 0, 3),
     api(ApiKey::SaslAuthenticate, 0, 2),
     api(ApiKey::DeleteGroups, 0, 2),
@@ -650,6 +655,22 @@ async fn dispatch(
             let response =
                 storage_io::blocking(|| write_txn_markers::handle(broker, &ctx, &request));
             respond(broker, out, &ctx, response)
+        }
+        ApiKey::DescribeLogDirs => {
+            let request = decode(&ctx, &mut buf)?;
+            // It reads the file system's space.
+            let response =
+                storage_io::blocking(|| describe_log_dirs::handle(broker, &ctx, &request));
+            respond(broker, out, &ctx, response)
+        }
+        ApiKey::AlterReplicaLogDirs => {
+            let request = decode(&ctx, &mut buf)?;
+            respond(
+                broker,
+                out,
+                &ctx,
+                alter_replica_log_dirs::handle(broker, &ctx, &request),
+            )
         }
         ApiKey::DescribeCluster => {
             let request = decode(&ctx, &mut buf)?;

@@ -620,6 +620,27 @@ impl LogManager {
         Ok(())
     }
 
+    /// The total and usable bytes of the file system holding the log
+    /// directory (Java's `FileStore.getTotalSpace` and `getUsableSpace`,
+    /// as Kafka's DescribeLogDirs reports them). It may block on the file
+    /// system: call it off the runtime's threads.
+    pub fn disk_space(&self) -> io::Result<(u64, u64)> {
+        use std::os::unix::ffi::OsStrExt;
+        let path = std::ffi::CString::new(self.log_dir().as_os_str().as_bytes())
+            .map_err(io::Error::other)?;
+        // SAFETY: `path` is a NUL-terminated string and `stats` a plain
+        // struct that statvfs(3) fills in; nothing is kept past the call.
+        let mut stats: libc::statvfs = unsafe { std::mem::zeroed() };
+        if unsafe { libc::statvfs(path.as_ptr(), &mut stats) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let fragment = stats.f_frsize as u64;
+        Ok((
+            (stats.f_blocks as u64).saturating_mul(fragment),
+            (stats.f_bavail as u64).saturating_mul(fragment),
+        ))
+    }
+
     pub fn all_logs(&self) -> Vec<Arc<UnifiedLog>> {
         self.logs
             .read()
