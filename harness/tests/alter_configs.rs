@@ -788,3 +788,55 @@ fn dynamic_broker_configs_kafka_accepts_without_use_here() -> Result<()> {
     );
     Ok(())
 }
+
+/// `producer.id.expiration.ms` changes at runtime: a producer idle longer
+/// than it is forgotten (here seen at the next load of the log, which
+/// expires producers as Kafka's does), one within it is kept.
+#[test]
+fn producer_id_expiration_ms_is_dynamic() -> Result<()> {
+    use harness::transactions as txn;
+
+    let mut broker = or_skip!(start());
+    let mut client = broker.connect()?;
+    let topic = broker.topic("t");
+    let producer = client.init_producer_id(None)?;
+    let batch = RecordBatch::idempotent(producer.producer_id, producer.producer_epoch, 0, &["a"]);
+    ensure!(client.produce(&topic, 0, batch.encode())?.error_code == 0);
+    let producers = |client: &mut Client| -> Result<Vec<i64>> {
+        let described = txn::decode_describe_producers_response(&client.round_trip(
+            &txn::describe_producers_request(3, &[(topic.clone(), vec![0])]),
+        )?)?;
+        Ok(described
+            .partition(&topic, 0)
+            .map(|p| p.active_producers.iter().map(|s| s.producer_id).collect())
+            .unwrap_or_default())
+    };
+    // Within the default day: kept across a restart.
+    broker.restart()?;
+    let mut client = broker.connect()?;
+    ensure!(producers(&mut client)? == [producer.producer_id]);
+
+    let changes = [("producer.id.expiration.ms", config_op::SET, Some("1"))];
+    let response = incremental(&mut client, &[(RESOURCE_BROKER, "", &changes)], false)?;
+    ensure!(only(&response).0 == 0, "{response:?}");
+    ensure!(
+        described_broker(&mut client, "", "producer.id.expiration.ms")?
+            == Some((
+                Some("1".into()),
+                config_source::DYNAMIC_DEFAULT_BROKER_CONFIG,
+                false
+            ))
+    );
+    let bad = [("producer.id.expiration.ms", config_op::SET, Some("0"))];
+    let response = incremental(&mut client, &[(RESOURCE_BROKER, "", &bad)], false)?;
+    ensure!(only(&response).0 == error::INVALID_CONFIG, "{response:?}");
+    std::thread::sleep(Duration::from_millis(50));
+    broker.restart()?;
+    let mut client = broker.connect()?;
+    ensure!(
+        producers(&mut client)?.is_empty(),
+        "{:?}",
+        producers(&mut client)?
+    );
+    Ok(())
+}

@@ -827,6 +827,11 @@ pub const KEYS: &[Key] = &[
         "Whether the process is a broker, a controller or both.",
         "This process is always broker and controller at once (KRaft combined mode); a broker-only or controller-only node needs a quorum of other nodes.",
     ),
+    dynamic(
+        "producer.id.expiration.ms",
+        "86400000",
+        "How long a producer's idempotence state is kept after its last batch (unless a transaction is open).",
+    ),
     no_effect(
         "queued.max.requests",
         "500",

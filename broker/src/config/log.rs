@@ -60,6 +60,9 @@ pub struct LogConfig {
     /// `message.timestamp.after.max.ms`
     /// (`log.message.timestamp.after.max.ms`): how far ahead of it.
     pub timestamp_after_max_ms: i64,
+    /// `producer.id.expiration.ms`: how long a producer's state is kept
+    /// after its last batch, when it has no open transaction.
+    pub producer_id_expiration_ms: i64,
 }
 
 impl Default for LogConfig {
@@ -84,6 +87,7 @@ impl Default for LogConfig {
             delete_retention_ms: 86_400_000,
             timestamp_before_max_ms: i64::MAX,
             timestamp_after_max_ms: 3_600_000,
+            producer_id_expiration_ms: 86_400_000,
         }
     }
 }

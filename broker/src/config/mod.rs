@@ -470,6 +470,13 @@ impl BrokerConfig {
         if let Some(v) = get("log.segment.delete.delay.ms") {
             config.log.file_delete_delay_ms = parse(v, "log.segment.delete.delay.ms")?;
         }
+        if let Some(v) = get("producer.id.expiration.ms") {
+            let ms: i32 = parse(v, "producer.id.expiration.ms")?;
+            if ms < 1 {
+                bail!("producer.id.expiration.ms={v} must be at least 1");
+            }
+            config.log.producer_id_expiration_ms = i64::from(ms);
+        }
         for (key, field) in [
             (
                 "log.message.timestamp.before.max.ms",
@@ -928,6 +935,12 @@ impl BrokerConfig {
                 .to_string(),
                 LIST,
                 "The default cleanup policy for segments beyond the retention window.",
+            ),
+            (
+                "producer.id.expiration.ms",
+                self.log.producer_id_expiration_ms.to_string(),
+                INT,
+                "How long a producer's state is kept after its last batch, when it has no open transaction.",
             ),
             (
                 "log.message.timestamp.after.max.ms",

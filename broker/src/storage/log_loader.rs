@@ -159,8 +159,13 @@ pub fn load(
     // headers from there to where the scans start.
     let scan_start_offset = to_recover.first().map(|(s, _)| s.base_offset());
     let snapshot_limit = if clean { next_offset } else { recovery_point };
-    let (mut producer_state, snapshot_offset) =
-        load_snapshot(tp, &mut snapshots, snapshot_limit, now_ms);
+    let (mut producer_state, snapshot_offset) = load_snapshot(
+        tp,
+        &mut snapshots,
+        snapshot_limit,
+        now_ms,
+        config.producer_id_expiration_ms,
+    );
     let mut leader_epochs = LeaderEpochFileCache::load(dir);
     let mut epochs_changed = false;
 
@@ -245,7 +250,7 @@ pub fn load(
     if epochs_changed {
         leader_epochs.write()?;
     }
-    producer_state.remove_expired(now_ms, producer_state::PRODUCER_ID_EXPIRATION_MS);
+    producer_state.remove_expired(now_ms, config.producer_id_expiration_ms);
     if next_offset > 0 {
         info!(log = %tp, log_start_offset, log_end_offset = next_offset,
             producers = producer_state.len(), scanned_bytes, "loaded log");
@@ -400,6 +405,7 @@ fn load_snapshot(
     snapshots: &mut Snapshots,
     limit: i64,
     now_ms: i64,
+    expiration_ms: i64,
 ) -> (ProducerStateManager, i64) {
     while let Some(position) = snapshots.iter().rposition(|(offset, _)| *offset <= limit) {
         let (offset, path) = snapshots.remove(position);
@@ -408,7 +414,7 @@ fn load_snapshot(
             .and_then(|bytes| ProducerStateManager::decode_snapshot(&bytes));
         match decoded {
             Ok(mut state) => {
-                state.remove_expired(now_ms, producer_state::PRODUCER_ID_EXPIRATION_MS);
+                state.remove_expired(now_ms, expiration_ms);
                 snapshots.push((offset, path));
                 snapshots.sort_unstable();
                 return (state, offset);

@@ -589,7 +589,7 @@ impl UnifiedLog {
         if now - inner.last_producer_expiry_ms >= PRODUCER_EXPIRY_CHECK_MS {
             inner
                 .producer_state
-                .remove_expired(now, producer_state::PRODUCER_ID_EXPIRATION_MS);
+                .remove_expired(now, config.producer_id_expiration_ms);
             inner.last_producer_expiry_ms = now;
         }
         let log_start_offset = inner.log_start_offset;
