@@ -175,6 +175,11 @@ impl ReplicaManager {
         Arc::clone(by_partition.entry(partition).or_default())
     }
 
+    /// The broker-wide log settings, dynamic broker configs applied.
+    pub fn broker_log_config(&self) -> LogConfig {
+        *self.log_config.read()
+    }
+
     /// Opens the log of every partition in `image` and deletes the logs of
     /// topics it no longer has (or has under another id).
     pub fn sync_with_image(&self, image: &MetadataImage) -> io::Result<()> {

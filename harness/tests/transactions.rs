@@ -1939,3 +1939,46 @@ fn write_txn_markers_aborts_a_hanging_transaction() -> Result<()> {
     ensure!(latest_offset(&mut c, &topic, 0, READ_COMMITTED)? == 3);
     Ok(())
 }
+
+/// `transaction.partition.verification.enable=false` (dynamic, as in
+/// Kafka) appends a transactional batch without checking that its
+/// partition is in the producer's transaction, as brokers before KIP-890
+/// did; set back to true, the check applies again.
+#[test]
+fn partition_verification_can_be_turned_off_at_runtime() -> Result<()> {
+    let broker = start()?;
+    let mut p = Producer::init(&broker, "unverified", TIMEOUT_MS)?;
+    let mut c = broker.connect()?;
+    let set = |c: &mut Client, value: &str| -> Result<i16> {
+        let raw = c.round_trip(&admin::incremental_alter_configs_request(
+            5,
+            &[(
+                admin::RESOURCE_BROKER,
+                "",
+                &[(
+                    "transaction.partition.verification.enable",
+                    admin::config_op::SET,
+                    Some(value),
+                )][..],
+            )],
+            false,
+        ))?;
+        let response = admin::decode_alter_configs_response(&raw)?;
+        Ok(response.responses[0].error_code)
+    };
+    ensure!(set(&mut c, "false")? == 0);
+    p.add(&[0])?;
+    let produced = p.produce(1, &["not-added"])?;
+    ensure!(produced.error_code == 0, "verification off: {produced:?}");
+    ensure!(set(&mut c, "true")? == 0);
+    let produced = p.produce(0, &["added"])?;
+    ensure!(produced.error_code == 0, "{produced:?}");
+    let mut q = Producer::init(&broker, "verified", TIMEOUT_MS)?;
+    let produced = q.produce(0, &["before-any-add"])?;
+    ensure!(
+        produced.error_code == INVALID_TXN_STATE,
+        "verification on again: {produced:?}"
+    );
+    ensure!(set(&mut c, "maybe")? == harness::admin::error::INVALID_CONFIG);
+    Ok(())
+}

@@ -213,7 +213,12 @@ fn produce_partition(
         .ok_or_else(|| Failure::new(ResponseError::UnknownTopicOrPartition))?;
     let records = partition.records.as_deref().unwrap_or_default();
     let header = validate_records(api_version, records)?;
-    if header.is_transactional() {
+    if header.is_transactional()
+        && broker
+            .replicas
+            .broker_log_config()
+            .transaction_partition_verification
+    {
         // Kafka's AddPartitionsToTxnManager answers for an unknown
         // transactional id with INVALID_PRODUCER_ID_MAPPING.
         let txn = txn.ok_or_else(|| {

@@ -1193,6 +1193,11 @@ pub const KEYS: &[Key] = &[
         "900000",
         "The longest transaction timeout a producer may ask for.",
     ),
+    dynamic(
+        "transaction.partition.verification.enable",
+        "true",
+        "Whether a transactional batch is appended only to a partition of the producer's open transaction (KIP-890); `false` appends it as older brokers did.",
+    ),
     read(
         "transaction.remove.expired.transaction.cleanup.interval.ms",
         "3600000",

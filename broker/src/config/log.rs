@@ -63,6 +63,10 @@ pub struct LogConfig {
     /// `producer.id.expiration.ms`: how long a producer's state is kept
     /// after its last batch, when it has no open transaction.
     pub producer_id_expiration_ms: i64,
+    /// `transaction.partition.verification.enable`: a transactional batch
+    /// is appended only to a partition of the producer's open transaction
+    /// (KIP-890's first part).
+    pub transaction_partition_verification: bool,
 }
 
 impl Default for LogConfig {
@@ -88,6 +92,7 @@ impl Default for LogConfig {
             timestamp_before_max_ms: i64::MAX,
             timestamp_after_max_ms: 3_600_000,
             producer_id_expiration_ms: 86_400_000,
+            transaction_partition_verification: true,
         }
     }
 }

@@ -470,6 +470,10 @@ impl BrokerConfig {
         if let Some(v) = get("log.segment.delete.delay.ms") {
             config.log.file_delete_delay_ms = parse(v, "log.segment.delete.delay.ms")?;
         }
+        if let Some(v) = get("transaction.partition.verification.enable") {
+            config.log.transaction_partition_verification =
+                parse_bool(v, "transaction.partition.verification.enable")?;
+        }
         if let Some(v) = get("producer.id.expiration.ms") {
             let ms: i32 = parse(v, "producer.id.expiration.ms")?;
             if ms < 1 {
@@ -935,6 +939,12 @@ impl BrokerConfig {
                 .to_string(),
                 LIST,
                 "The default cleanup policy for segments beyond the retention window.",
+            ),
+            (
+                "transaction.partition.verification.enable",
+                self.log.transaction_partition_verification.to_string(),
+                BOOLEAN,
+                "Whether a transactional batch must go to a partition of the producer's open transaction.",
             ),
             (
                 "producer.id.expiration.ms",
