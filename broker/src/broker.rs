@@ -322,6 +322,50 @@ impl Broker {
                         .config
                         .with_dynamic(cluster_default, own)
                         .map_err(|e| format!("{e:#}"))?;
+                    // Kafka's DynamicThreadPool.validateReconfiguration, for
+                    // the pools Kafka resizes (they have no effect here, but
+                    // Kafka's limits on a change hold).
+                    let value_of = |key: &str,
+                                    overrides: [Option<&std::collections::BTreeMap<String, String>>;
+                                        2]| {
+                        overrides
+                            .into_iter()
+                            .flatten()
+                            .find_map(|o| o.get(key))
+                            .or_else(|| self.config.properties.get(key))
+                            .and_then(|v| v.trim().parse::<i64>().ok())
+                    };
+                    let now = [
+                        image.configs(BROKER_RESOURCE, &node),
+                        image.configs(BROKER_RESOURCE, ""),
+                    ];
+                    for (key, default) in [
+                        ("num.io.threads", 8),
+                        ("num.network.threads", 3),
+                        ("num.replica.fetchers", 1),
+                        ("background.threads", 10),
+                    ] {
+                        let current = value_of(key, now).unwrap_or(default);
+                        let Some(next) = value_of(key, [own, cluster_default]) else {
+                            continue;
+                        };
+                        if next == current {
+                            continue;
+                        }
+                        if next < 1 {
+                            return Err(format!("{key} value should be at least 1"));
+                        }
+                        if next < current / 2 {
+                            return Err(format!(
+                                "{key} value cannot be reduced to less than half the current value {current}"
+                            ));
+                        }
+                        if next > current * 2 {
+                            return Err(format!(
+                                "{key} value cannot be increased to more than double the current value {current}"
+                            ));
+                        }
+                    }
                     // Kafka's LogCleaner.validateReconfiguration.
                     let current = self.replicas.logs().cleaner().config().threads;
                     let threads = merged.cleaner.threads;

@@ -745,6 +745,25 @@ fn dynamic_broker_configs_kafka_accepts_without_use_here() -> Result<()> {
             "gzip",
             "Invalid value gzip for configuration compression.type",
         ),
+        // Kafka's limits on resizing a thread pool (now 16, set above).
+        (
+            "",
+            "num.io.threads",
+            "33",
+            "num.io.threads value cannot be increased to more than double the current value 16",
+        ),
+        (
+            "",
+            "num.io.threads",
+            "7",
+            "num.io.threads value cannot be reduced to less than half the current value 16",
+        ),
+        (
+            "",
+            "num.io.threads",
+            "0",
+            "num.io.threads value should be at least 1",
+        ),
     ] {
         let response = set(&mut client, name, key, value)?;
         let (code, text) = only(&response);
