@@ -23,6 +23,7 @@ use crate::producer_id_manager::ProducerIdManager;
 use crate::replica_manager::ReplicaManager;
 use crate::storage::log_manager::LogManagerConfig;
 use crate::storage::{LogConfig, LogManager};
+use crate::tls::TlsAcceptors;
 use anyhow::Context;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -30,7 +31,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
-use tracing::info;
+use tracing::{info, warn};
 use uuid::Uuid;
 
 /// The largest batch the metadata log takes (Kafka's controller writes up
@@ -63,6 +64,9 @@ pub struct Broker {
     pub txns: TransactionCoordinator,
     /// Present only when `metrics.prometheus.listener` is set.
     pub metrics: Option<BrokerMetrics>,
+    /// The SSL listeners' acceptors, with the dynamic keystores and
+    /// truststores applied.
+    pub tls: TlsAcceptors,
 }
 
 impl Broker {
@@ -123,6 +127,19 @@ impl Broker {
             partitions = replicas.logs().all_logs().len(),
             "broker state loaded"
         );
+        // The listeners' TLS with the dynamic broker configs the metadata
+        // log holds (a keystore changed at runtime stays changed).
+        let node = config.node_id.to_string();
+        let tls_config = config
+            .with_dynamic(
+                image.configs(BROKER_RESOURCE, ""),
+                image.configs(BROKER_RESOURCE, &node),
+            )
+            .unwrap_or_else(|e| {
+                warn!("ignoring dynamic broker configs for TLS: {e:#}");
+                config.clone()
+            });
+        let tls = TlsAcceptors::build(&tls_config.listeners)?;
         let directory_id = directory_uuid(&meta.directory_id);
         let listeners = config
             .listeners
@@ -181,6 +198,7 @@ impl Broker {
             ),
             config,
             meta,
+            tls,
         };
         if broker
             .controller
@@ -310,6 +328,13 @@ impl Broker {
                 let image = self.metadata.image();
                 // The overrides must parse over the static configuration
                 // together with the other level's.
+                // A change of a listener's keystore or truststore (or of
+                // any `ssl.*` key they inherit) rebuilds the TLS acceptors.
+                let touches_tls = replace
+                    || changes.iter().any(|(key, _)| {
+                        crate::config::listeners::is_reconfigurable_listener_key(key)
+                            || key.starts_with("ssl.")
+                    });
                 let validate = |altered: &std::collections::BTreeMap<String, String>| {
                     let (cluster_default, own) = if name.is_empty() {
                         (Some(altered), image.configs(BROKER_RESOURCE, &node))
@@ -322,6 +347,12 @@ impl Broker {
                         .config
                         .with_dynamic(cluster_default, own)
                         .map_err(|e| format!("{e:#}"))?;
+                    // A listener's new keystore or truststore must be one it
+                    // can serve with (Kafka's SslFactory.validateReconfiguration).
+                    if touches_tls {
+                        crate::tls::TlsAcceptors::check(&merged.listeners)
+                            .map_err(|e| format!("{e:#}"))?;
+                    }
                     // Kafka's DynamicThreadPool.validateReconfiguration, for
                     // the pools Kafka resizes (they have no effect here, but
                     // Kafka's limits on a change hold).
@@ -395,13 +426,42 @@ impl Broker {
                     &validate,
                 )?;
                 if !validate_only {
-                    self.replicas.sync_with_image(&self.metadata.image())?;
+                    let image = self.metadata.image();
+                    self.replicas.sync_with_image(&image)?;
+                    if touches_tls {
+                        self.reload_tls(&image);
+                    }
                 }
                 Ok(())
             }
             other => Err(ControllerError::InvalidRequest(format!(
                 "Unexpected resource type {other}"
             ))),
+        }
+    }
+
+    /// Rebuilds the SSL listeners' acceptors from the configuration with
+    /// `image`'s dynamic broker configs: connections accepted from now on
+    /// get the new keystore and truststore.
+    fn reload_tls(&self, image: &metadata::MetadataImage) {
+        let node = self.config.node_id.to_string();
+        let merged = match self.config.with_dynamic(
+            image.configs(BROKER_RESOURCE, ""),
+            image.configs(BROKER_RESOURCE, &node),
+        ) {
+            Ok(merged) => merged,
+            Err(e) => {
+                warn!("cannot reload the TLS listeners: {e:#}");
+                return;
+            }
+        };
+        match self.tls.reload(&merged.listeners) {
+            Ok(names) => {
+                for name in names {
+                    info!(listener = %name, "reloaded the listener's keystore and truststore");
+                }
+            }
+            Err(e) => warn!("cannot reload the TLS listeners: {e:#}"),
         }
     }
 

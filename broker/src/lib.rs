@@ -55,10 +55,10 @@
 //!
 //! ## Layer 6: the broker's shared state
 //! * [`broker`]: configuration, metadata, logs and coordinators together,
-//!   and the operations that span them. May import: `config`, `metrics`,
-//!   `storage`, `authorizer`, `fetch_session`, `metadata`,
-//!   `replica_manager`, `producer_id_manager`, `internal_topics`,
-//!   `coordinator`.
+//!   the listeners' TLS acceptors, and the operations that span them. May
+//!   import: `config`, `metrics`, `storage`, `authorizer`, `tls`,
+//!   `fetch_session`, `metadata`, `replica_manager`, `producer_id_manager`,
+//!   `internal_topics`, `coordinator`.
 //!
 //! ## Layer 7: request handlers and framing
 //! * [`apis`]: one module per Kafka API, and the request dispatch. May

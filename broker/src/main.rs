@@ -90,18 +90,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             None => None,
         };
-        // Every client listener's port, and its TLS set up.
+        // Every client listener's port.
         let mut sockets = Vec::with_capacity(config.listeners.len());
         for listener in &config.listeners {
             let bind = listener.endpoint.bind_address();
             let socket = tokio::net::TcpListener::bind(&bind)
                 .await
                 .with_context(|| format!("cannot listen on {bind} (listener {})", listener.name))?;
-            let tls = match &listener.tls {
-                Some(settings) => Some(broker::tls::acceptor(&listener.name, settings)?),
-                None => None,
-            };
-            sockets.push((socket, tls));
+            // Its acceptor is the broker's (Broker::open builds them, with
+            // the dynamic configs applied, and fails on a bad keystore).
+            sockets.push((socket, listener.tls.is_some()));
         }
         // The signal handlers are in place before anything is served, so a
         // SIGTERM from then on is a clean shutdown, never a kill.

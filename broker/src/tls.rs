@@ -4,10 +4,12 @@
 //! distinguished name in RFC 2253 form, `ssl.principal.mapping.rules`
 //! DEFAULT).
 
-use crate::config::listeners::{ClientAuth, TlsSettings};
+use crate::config::listeners::{ClientAuth, ListenerConfig, TlsSettings};
+use arc_swap::ArcSwap;
 use rustls::server::WebPkiClientVerifier;
 use rustls::{RootCertStore, ServerConfig};
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use std::collections::HashMap;
 use std::sync::Arc;
 use tokio_rustls::TlsAcceptor;
 
@@ -61,6 +63,69 @@ pub fn acceptor(listener: &str, settings: &TlsSettings) -> anyhow::Result<TlsAcc
         )
     })?;
     Ok(TlsAcceptor::from(Arc::new(config)))
+}
+
+/// The TLS acceptors of the SSL listeners, each swapped whole when its
+/// keystore or truststore changes at runtime (Kafka's dynamic
+/// `listener.name.<listener>.ssl.keystore.*` and `ssl.truststore.*`):
+/// connections accepted from then on use the new one, those open keep
+/// theirs.
+pub struct TlsAcceptors {
+    by_listener: HashMap<String, ArcSwap<TlsAcceptor>>,
+}
+
+impl TlsAcceptors {
+    /// The acceptors of `listeners`' TLS listeners.
+    pub fn build(listeners: &[ListenerConfig]) -> anyhow::Result<Self> {
+        let mut by_listener = HashMap::new();
+        for listener in listeners {
+            if let Some(settings) = &listener.tls {
+                by_listener.insert(
+                    listener.name.clone(),
+                    ArcSwap::from_pointee(acceptor(&listener.name, settings)?),
+                );
+            }
+        }
+        Ok(TlsAcceptors { by_listener })
+    }
+
+    /// Whether every TLS listener of `listeners` can be served with its
+    /// settings (what a reload would need), without changing anything.
+    pub fn check(listeners: &[ListenerConfig]) -> anyhow::Result<()> {
+        for listener in listeners {
+            if let Some(settings) = &listener.tls {
+                acceptor(&listener.name, settings)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The acceptor new connections of `listener` get.
+    pub fn current(&self, listener: &str) -> Option<TlsAcceptor> {
+        self.by_listener
+            .get(listener)
+            .map(|acceptor| TlsAcceptor::clone(&acceptor.load()))
+    }
+
+    /// Builds the acceptor of each TLS listener anew from `listeners` (its
+    /// files read again) and puts it in place; the names of those
+    /// reloaded. Nothing changes when one of them cannot be built.
+    pub fn reload(&self, listeners: &[ListenerConfig]) -> anyhow::Result<Vec<String>> {
+        let mut built = Vec::new();
+        for listener in listeners {
+            if let (Some(settings), Some(_)) = (&listener.tls, self.by_listener.get(&listener.name))
+            {
+                built.push((listener.name.clone(), acceptor(&listener.name, settings)?));
+            }
+        }
+        let names = built.iter().map(|(name, _)| name.clone()).collect();
+        for (name, acceptor) in built {
+            if let Some(slot) = self.by_listener.get(&name) {
+                slot.store(Arc::new(acceptor));
+            }
+        }
+        Ok(names)
+    }
 }
 
 /// The principal of a verified client certificate: `User:` and its

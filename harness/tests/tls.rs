@@ -728,3 +728,78 @@ fn a_listener_without_a_security_protocol_stops_the_start() -> Result<()> {
     );
     Ok(())
 }
+
+// ------------------------------------------------------ changed at runtime
+
+/// A listener's keystore changes at runtime, as Kafka's dynamic
+/// `listener.name.<listener>.ssl.keystore.location` does it: new
+/// connections get the new certificate, the change is refused as the
+/// cluster-wide default or with a keystore that cannot serve, and it holds
+/// across a restart.
+#[test]
+fn a_listeners_keystore_changes_at_runtime() -> Result<()> {
+    use harness::admin::{RESOURCE_BROKER, config_op};
+
+    let certs = certs()?;
+    let mut broker = or_skip!(ssl_broker(&certs, &[]).start());
+    serves_tls(&broker, "SSL", &certs.client())?;
+    refuses_tls(&broker, "SSL", &certs.client_trusting_other_ca())?;
+    let key = "listener.name.ssl.ssl.keystore.location";
+    let other = certs.files.other_server.display().to_string();
+    let set = |broker: &Broker, name: &str, value: &str| -> Result<(i16, Option<String>)> {
+        let mut client = broker.connect()?;
+        let changes = [(key, config_op::SET, Some(value))];
+        let raw = client.round_trip(&admin::incremental_alter_configs_request(
+            1,
+            &[(RESOURCE_BROKER, name, &changes[..])],
+            false,
+        ))?;
+        let response = admin::decode_alter_configs_response(&raw)?;
+        let r = &response.responses[0];
+        Ok((r.error_code, r.error_message.clone()))
+    };
+    // Kafka takes it only as a broker's own config.
+    let (code, message) = set(&broker, "", &other)?;
+    ensure!(
+        code == admin::error::INVALID_CONFIG
+            && message
+                .as_deref()
+                .is_some_and(|m| m.contains("broker id must be specified")),
+        "{code} {message:?}"
+    );
+    // A file that is not a keystore is refused; the listener keeps serving.
+    let (code, _) = set(&broker, "1", &certs.files.ca.display().to_string())?;
+    ensure!(
+        code == admin::error::INVALID_CONFIG,
+        "a keystore without a key: {code}"
+    );
+    serves_tls(&broker, "SSL", &certs.client())?;
+
+    let (code, message) = set(&broker, "1", &other)?;
+    ensure!(code == 0, "{code} {message:?}");
+    serves_tls(&broker, "SSL", &certs.client_trusting_other_ca())?;
+    refuses_tls(&broker, "SSL", &certs.client())?;
+    // Described as this broker's dynamic config.
+    let mut client = broker.connect()?;
+    let keys = [key];
+    let raw = client.round_trip(&admin::describe_configs_request(
+        2,
+        &[(RESOURCE_BROKER, "1", Some(&keys[..]))],
+        false,
+        false,
+    ))?;
+    let described = admin::decode_describe_configs_response(&raw)?;
+    let entry = described.results[0]
+        .config(key)
+        .with_context(|| format!("{described:?}"))?;
+    ensure!(
+        entry.value.as_deref() == Some(other.as_str())
+            && entry.config_source == admin::config_source::DYNAMIC_BROKER_CONFIG
+            && !entry.read_only
+            && !entry.is_sensitive,
+        "{entry:?}"
+    );
+    broker.restart()?;
+    serves_tls(&broker, "SSL", &certs.client_trusting_other_ca())?;
+    refuses_tls(&broker, "SSL", &certs.client())
+}

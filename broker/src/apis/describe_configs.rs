@@ -171,10 +171,21 @@ fn broker_configs(
         .into_iter()
         .filter(|name| wanted(name) && !described.iter().any(|d| d.0 == name.as_str()))
         .filter_map(|name| {
-            let key = crate::config::keys::find(name)?;
-            let value_type = key.value_type?;
+            use crate::config::keys::ValueType;
+            use crate::config::listeners;
+            let (value_type, doc) = if listeners::is_reconfigurable_listener_key(name) {
+                let value_type = if listeners::is_secret_ssl_key(name) {
+                    ValueType::Password
+                } else {
+                    ValueType::String
+                };
+                (value_type, "A listener's keystore or truststore setting.")
+            } else {
+                let key = crate::config::keys::find(name)?;
+                (key.value_type?, key.doc)
+            };
             let (value, source) = dynamic.get(name)?;
-            let sensitive = value_type == crate::config::keys::ValueType::Password;
+            let sensitive = value_type == ValueType::Password;
             let value = (!sensitive).then(|| StrBytes::from_string(value.clone()));
             let synonyms = if request.include_synonyms {
                 vec![
@@ -198,7 +209,7 @@ fn broker_configs(
                     .with_documentation(
                         request
                             .include_documentation
-                            .then(|| StrBytes::from_static_str(key.doc)),
+                            .then(|| StrBytes::from_static_str(doc)),
                     ),
             )
         })

@@ -117,6 +117,45 @@ pub const SSL_KEYS: &[&str] = &[
     "ssl.truststore.type",
 ];
 
+/// The `ssl.*` keys Kafka lets change at runtime for a listener, as
+/// `listener.name.<listener>.<key>` on a broker's own config only
+/// (`SslConfigs.RECONFIGURABLE_CONFIGS`): its keystore and truststore.
+pub const RECONFIGURABLE_SSL_KEYS: &[&str] = &[
+    "ssl.key.password",
+    "ssl.keystore.certificate.chain",
+    "ssl.keystore.key",
+    "ssl.keystore.location",
+    "ssl.keystore.password",
+    "ssl.keystore.type",
+    "ssl.truststore.certificates",
+    "ssl.truststore.location",
+    "ssl.truststore.password",
+    "ssl.truststore.type",
+];
+
+/// Whether `key` is a listener's keystore or truststore key that can
+/// change at runtime (`listener.name.<listener>.ssl.keystore.location`).
+pub fn is_reconfigurable_listener_key(key: &str) -> bool {
+    key.strip_prefix("listener.name.")
+        .and_then(|rest| rest.split_once('.'))
+        .is_some_and(|(name, key)| !name.is_empty() && RECONFIGURABLE_SSL_KEYS.contains(&key))
+}
+
+/// Whether the value of a keystore or truststore key is secret (Kafka's
+/// PASSWORD type: passwords, inline keys and certificates).
+pub fn is_secret_ssl_key(key: &str) -> bool {
+    let base = key.rsplit_once(".ssl.").map_or(key, |(_, k)| k);
+    matches!(
+        base,
+        "key.password"
+            | "keystore.password"
+            | "truststore.password"
+            | "keystore.key"
+            | "keystore.certificate.chain"
+            | "truststore.certificates"
+    )
+}
+
 /// Whether `key` is a per-listener override of a known listener key
 /// (`listener.name.<listener>.<key>`).
 pub fn is_listener_override(key: &str) -> bool {

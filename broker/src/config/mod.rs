@@ -32,7 +32,14 @@ pub const METRICS_LISTENER: &str = "metrics.prometheus.listener";
 /// topic without an override takes (Kafka's `DynamicLogConfig`), and the
 /// log cleaner's (Kafka's `LogCleaner.ReconfigurableConfigs`).
 pub fn is_dynamic_key(key: &str) -> bool {
-    keys::find(key).is_some_and(|k| k.dynamic)
+    keys::find(key).is_some_and(|k| k.dynamic) || listeners::is_reconfigurable_listener_key(key)
+}
+
+/// Whether Kafka refuses `key` as a cluster-wide default: only a broker's
+/// own dynamic config may set it.
+pub fn is_per_broker_key(key: &str) -> bool {
+    keys::find(key).is_some_and(|k| k.dynamic && k.per_broker)
+        || listeners::is_reconfigurable_listener_key(key)
 }
 
 /// Whether `key` is a broker configuration this broker knows: one of

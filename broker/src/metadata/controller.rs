@@ -389,8 +389,7 @@ impl Controller {
         let image = cache.image();
         let rules = ConfigRules {
             key: &|key| {
-                let known = crate::config::keys::find(key);
-                if known.is_some_and(|k| k.dynamic && k.per_broker) && name.is_empty() {
+                if crate::config::is_per_broker_key(key) && name.is_empty() {
                     Err(ControllerError::InvalidConfig(format!(
                         "Cannot update these configs at default cluster level, broker id must be specified: Set({key})"
                     )))

@@ -121,12 +121,13 @@ pub async fn run(listeners: Vec<ServedListener>, broker: Arc<Broker>, shutdown: 
     }
 }
 
-/// A listener's socket, what the APIs know of it, and its TLS acceptor
-/// if it is an SSL listener.
+/// A listener's socket, what the APIs know of it, and whether it is an SSL
+/// listener (its acceptor, the broker's current one, is taken for each
+/// connection).
 pub struct ServedListener {
     pub socket: TcpListener,
     pub info: Arc<ListenerInfo>,
-    pub tls: Option<TlsAcceptor>,
+    pub tls: bool,
     /// A SASL listener's mechanisms and users.
     pub sasl: Option<Arc<SaslSettings>>,
 }
@@ -145,7 +146,11 @@ async fn accept_loop(
         let handler = Handler {
             broker: Arc::clone(broker),
             stream: Some(stream),
-            tls: listener.tls.clone(),
+            tls: if listener.tls {
+                broker.tls.current(&listener.info.name)
+            } else {
+                None
+            },
             authenticator: listener.sasl.as_ref().map(|settings| {
                 SaslAuthenticator::new(
                     Arc::clone(settings),
