@@ -515,34 +515,48 @@ impl TxnMarkerChannel for Broker {
         let Some(topic) = image.topic(topic_name) else {
             return Ok(());
         };
-        let Some(registration) = topic.partitions.get(index) else {
-            return Ok(());
+        match self.append_txn_marker(&image, topic, *index, marker) {
+            Ok(_) | Err(crate::storage::AppendError::Deleted) => Ok(()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+}
+
+impl Broker {
+    /// Appends a transaction marker to partition `index` of `topic` (a
+    /// partition `image` does not have is [`AppendError::Deleted`]); a
+    /// marker in `__consumer_offsets` also ends the transaction's pending
+    /// offsets in the groups of that partition. Returns its offset.
+    ///
+    /// [`AppendError::Deleted`]: crate::storage::AppendError::Deleted
+    pub fn append_txn_marker(
+        &self,
+        image: &metadata::MetadataImage,
+        topic: &metadata::TopicImage,
+        index: i32,
+        marker: &TxnMarker,
+    ) -> Result<i64, crate::storage::AppendError> {
+        let Some(registration) = topic.partitions.get(&index) else {
+            return Err(crate::storage::AppendError::Deleted);
         };
-        let log = self
-            .replicas
-            .log(&image, topic, *index)
-            .map_err(|e| e.to_string())?;
-        match self.replicas.append_marker(
+        let log = self.replicas.log(image, topic, index)?;
+        let offset = self.replicas.append_marker(
             &log,
             marker.producer_id,
             marker.producer_epoch,
             marker.coordinator_epoch,
             marker.commit,
             registration.leader_epoch,
-        ) {
-            Ok(_) => {}
-            Err(crate::storage::AppendError::Deleted) => return Ok(()),
-            Err(e) => return Err(e.to_string()),
-        }
-        if topic_name == OFFSETS_TOPIC {
+        )?;
+        if topic.name == OFFSETS_TOPIC {
             self.groups.complete_txn(
                 marker.producer_id,
                 marker.commit,
-                *index,
+                index,
                 topic.partitions.len() as i32,
             );
         }
-        Ok(())
+        Ok(offset)
     }
 }
 

@@ -30,7 +30,7 @@ pub fn handle(
     let auth = AuthHelper::new(broker, ctx);
     let allowed = auth.authorize_cluster(AclOperation::Alter);
     let logs = broker.replicas.logs();
-    let own = std::path::absolute(logs.log_dir()).unwrap_or_else(|_| logs.log_dir().to_path_buf());
+    let own = logs.absolute_log_dir();
     let image = broker.metadata.image();
     // Kafka answers by topic, each partition once (its request is a map
     // of partition to directory).

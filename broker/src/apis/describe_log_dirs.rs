@@ -43,7 +43,7 @@ pub fn handle(
             .collect()
     });
     let logs = broker.replicas.logs();
-    let dir = std::path::absolute(logs.log_dir()).unwrap_or_else(|_| logs.log_dir().to_path_buf());
+    let dir = logs.absolute_log_dir();
     let log_dir = StrBytes::from_string(dir.display().to_string());
     let space = logs.disk_space();
     let (total_bytes, usable_bytes) = match space {

@@ -18,7 +18,7 @@ use super::RequestContext;
 use super::auth_helper::AuthHelper;
 use crate::authorizer::AclOperation;
 use crate::broker::Broker;
-use crate::coordinator::OFFSETS_TOPIC;
+use crate::coordinator::transaction_coordinator::TxnMarker;
 use crate::storage::AppendError;
 use crate::storage::producer_state::ProducerError;
 use kafka_protocol::error::ResponseError;
@@ -84,47 +84,27 @@ fn write(
     topic_name: &str,
     index: i32,
 ) -> i16 {
-    let Some((topic, registration)) = image.partition(topic_name, index) else {
+    let Some(topic) = image.topic(topic_name) else {
         return ResponseError::UnknownTopicOrPartition.code();
     };
-    let log = match broker.replicas.log(image, topic, index) {
-        Ok(log) => log,
-        Err(e) => {
-            warn!(
-                topic = topic_name,
-                partition = index,
-                "cannot open log: {e}"
-            );
-            return ResponseError::KafkaStorageError.code();
-        }
-    };
     let commit = marker.transaction_result;
-    match broker.replicas.append_marker(
-        &log,
-        marker.producer_id.0,
-        marker.producer_epoch,
-        marker.coordinator_epoch,
+    let to_write = TxnMarker {
+        producer_id: marker.producer_id.0,
+        producer_epoch: marker.producer_epoch,
+        coordinator_epoch: marker.coordinator_epoch,
         commit,
-        registration.leader_epoch,
-    ) {
+    };
+    match broker.append_txn_marker(image, topic, index, &to_write) {
         Ok(offset) => {
             info!(
                 topic = topic_name,
                 partition = index,
-                producer_id = marker.producer_id.0,
-                producer_epoch = marker.producer_epoch,
+                producer_id = to_write.producer_id,
+                producer_epoch = to_write.producer_epoch,
                 offset,
                 "wrote a {} marker at a WriteTxnMarkers request",
                 if commit { "COMMIT" } else { "ABORT" }
             );
-            if topic_name == OFFSETS_TOPIC {
-                broker.groups.complete_txn(
-                    marker.producer_id.0,
-                    commit,
-                    index,
-                    topic.partitions.len() as i32,
-                );
-            }
             0
         }
         Err(AppendError::Producer(ProducerError::InvalidProducerEpoch { .. })) => {

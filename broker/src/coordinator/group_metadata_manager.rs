@@ -684,17 +684,7 @@ impl GroupMetadataManager {
             if gone.is_empty() {
                 continue;
             }
-            let tombstones: Vec<TopicRecord> = gone
-                .iter()
-                .map(|(t, p)| {
-                    let key = OffsetCommitKey {
-                        group: group.id.clone(),
-                        topic: t.clone(),
-                        partition: *p,
-                    };
-                    (records::offset_key(&key), None)
-                })
-                .collect();
+            let tombstones = offset_tombstones(&group.id, &gone);
             if self
                 .append(offsets_topic, &group.id.clone(), &tombstones)
                 .is_ok()
@@ -731,17 +721,7 @@ impl GroupMetadataManager {
         if gone.is_empty() {
             return Ok(());
         }
-        let tombstones: Vec<TopicRecord> = gone
-            .iter()
-            .map(|(t, p)| {
-                let key = OffsetCommitKey {
-                    group: group.id.clone(),
-                    topic: t.clone(),
-                    partition: *p,
-                };
-                (records::offset_key(&key), None)
-            })
-            .collect();
+        let tombstones = offset_tombstones(&group.id, &gone);
         self.append(topic, &group.id, &tombstones)?;
         for key in &gone {
             group.offsets.remove(key);
@@ -760,23 +740,30 @@ impl GroupMetadataManager {
         topic: &dyn InternalTopic,
         group: &mut Group,
     ) -> Result<(), ResponseError> {
-        let mut tombstones: Vec<TopicRecord> = group
-            .offsets
-            .keys()
-            .map(|(topic, partition)| {
-                let key = OffsetCommitKey {
-                    group: group.id.clone(),
-                    topic: topic.clone(),
-                    partition: *partition,
-                };
-                (records::offset_key(&key), None)
-            })
-            .collect();
+        let mut tombstones = offset_tombstones(&group.id, group.offsets.keys());
         tombstones.push((records::group_key(&group.id), None));
         self.append(topic, &group.id, &tombstones)?;
         group.offsets.clear();
         Ok(())
     }
+}
+
+/// The tombstones of a group's committed offsets of `partitions`.
+fn offset_tombstones<'a>(
+    group: &str,
+    partitions: impl IntoIterator<Item = &'a (String, i32)>,
+) -> Vec<TopicRecord> {
+    partitions
+        .into_iter()
+        .map(|(topic, partition)| {
+            let key = OffsetCommitKey {
+                group: group.to_string(),
+                topic: topic.clone(),
+                partition: *partition,
+            };
+            (records::offset_key(&key), None)
+        })
+        .collect()
 }
 
 // ------------------------------------------------------- consumer groups

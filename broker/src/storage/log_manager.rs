@@ -509,6 +509,12 @@ impl LogManager {
         &self.log_dir
     }
 
+    /// The log directory as an absolute path, as Kafka names its log
+    /// directories to clients (DescribeLogDirs, AlterReplicaLogDirs).
+    pub fn absolute_log_dir(&self) -> PathBuf {
+        std::path::absolute(&self.log_dir).unwrap_or_else(|_| self.log_dir.clone())
+    }
+
     pub fn config(&self) -> LogConfig {
         self.config
     }
