@@ -21,12 +21,10 @@ use crate::metadata::{self, MetadataCache};
 use crate::metrics::BrokerMetrics;
 use crate::producer_id_manager::ProducerIdManager;
 use crate::replica_manager::ReplicaManager;
-use crate::storage::log_manager::LogManagerConfig;
+use crate::storage::log_manager::{LogDirSpec, LogManagerConfig};
 use crate::storage::{LogConfig, LogManager};
 use crate::tls::TlsAcceptors;
 use anyhow::Context;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::sync::Arc;
@@ -73,10 +71,23 @@ impl Broker {
     /// Opens the log directory (creating what is missing), loads the cluster
     /// metadata and recovers the log of every partition it names.
     pub fn open(config: BrokerConfig) -> anyhow::Result<Broker> {
-        let log_dir = config.log_dir.clone();
-        std::fs::create_dir_all(&log_dir)
-            .with_context(|| format!("cannot create log directory {}", log_dir.display()))?;
-        let meta = meta_properties::load_or_create(&log_dir, config.node_id)?;
+        let log_dirs = config.log_dirs.clone();
+        for dir in &log_dirs {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create log directory {}", dir.display()))?;
+        }
+        let metas = meta_properties::load_or_create_all(&log_dirs, config.node_id)?;
+        let meta = metas[0].clone();
+        let specs = log_dirs
+            .iter()
+            .zip(&metas)
+            .map(|(path, meta)| LogDirSpec {
+                path: path.clone(),
+                id: meta.directory_uuid().unwrap_or_else(Uuid::new_v4),
+            })
+            .collect::<Vec<_>>();
+        let directory_ids: Vec<Uuid> = specs.iter().map(|s| s.id).collect();
+        let log_dir = log_dirs[0].clone();
         // The metadata log takes no cleanup policy: its records have no
         // keys and the cleaner and retention leave it alone.
         let metadata_log_config = LogConfig {
@@ -85,7 +96,7 @@ impl Broker {
             ..config.log
         };
         let logs = LogManager::with_config(
-            &log_dir,
+            specs,
             config.log,
             LogManagerConfig {
                 num_recovery_threads: config.num_recovery_threads_per_data_dir,
@@ -102,7 +113,10 @@ impl Broker {
                 cleaner: config.cleaner,
             },
         )
-        .with_context(|| format!("cannot open log directory {}", log_dir.display()))?;
+        .with_context(|| {
+            let names: Vec<String> = log_dirs.iter().map(|d| d.display().to_string()).collect();
+            format!("cannot open the log directories {}", names.join(","))
+        })?;
         let logs = Arc::new(logs);
         let (metadata_log, image) = metadata::open_and_load(&logs, metadata_log_config)
             .with_context(|| format!("cannot load the metadata log in {}", log_dir.display()))?;
@@ -123,7 +137,7 @@ impl Broker {
         info!(
             cluster_id = %meta.cluster_id,
             node_id = config.node_id,
-            log_dir = %log_dir.display(),
+            log_dirs = %log_dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(","),
             partitions = replicas.logs().all_logs().len(),
             "broker state loaded"
         );
@@ -140,7 +154,6 @@ impl Broker {
                 config.clone()
             });
         let tls = TlsAcceptors::build(&tls_config.listeners)?;
-        let directory_id = directory_uuid(&meta.directory_id);
         let listeners = config
             .listeners
             .iter()
@@ -189,7 +202,7 @@ impl Broker {
                 .then(BrokerMetrics::new),
             listeners,
             authorizer: config.authorizer.as_ref().map(Authorizer::from_config),
-            controller: Controller::new(metadata_log, config.node_id, directory_id),
+            controller: Controller::new(metadata_log, config.node_id, directory_ids),
             metadata: MetadataCache::new(image),
             replicas,
             producer_ids: ProducerIdManager::default(),
@@ -212,6 +225,11 @@ impl Broker {
                 .collect();
             info!(features = %finalized.join(","), "finalized the feature levels of a new metadata log");
         }
+        // Where each partition's log is, and which partitions a failed
+        // directory took offline, as the metadata records them.
+        broker
+            .reconcile_log_dirs()
+            .context("cannot record the partitions' log directories")?;
         broker
             .groups
             .load(&broker.offsets_topic())
@@ -251,8 +269,78 @@ impl Broker {
         )?;
         if !validate_only {
             self.replicas.sync_with_image(&self.metadata.image())?;
+            self.reconcile_log_dirs()?;
         }
         Ok(created)
+    }
+
+    /// Brings the metadata in line with the log directories (what Kafka's
+    /// broker tells its controller with AssignReplicasToDirs and its
+    /// heartbeat's offline directories, and the controller records as
+    /// PartitionChangeRecords): a partition's `directories` name the
+    /// directory its log is in; a partition whose directory failed loses
+    /// its leader (Kafka's `handleDirectoriesOffline`), and gets it back
+    /// once its log is served again (after a restart with the directory
+    /// repaired). Returns the partitions changed.
+    pub fn reconcile_log_dirs(&self) -> Result<usize, ControllerError> {
+        use crate::metadata::records::{NO_LEADER_CHANGE, PartitionChangeRecord};
+        let image = self.metadata.image();
+        let logs = self.replicas.logs();
+        let node_id = self.config.node_id;
+        let mut changes = Vec::new();
+        for topic in image.topics() {
+            for (&index, registration) in &topic.partitions {
+                let mut change = PartitionChangeRecord {
+                    partition_id: index,
+                    topic_id: topic.id,
+                    isr: None,
+                    leader: NO_LEADER_CHANGE,
+                    replicas: None,
+                    removing_replicas: None,
+                    adding_replicas: None,
+                    leader_recovery_state: -1,
+                    directories: None,
+                    eligible_leader_replicas: None,
+                    last_known_elr: None,
+                };
+                let tp = crate::storage::TopicPartition::new(topic.name.as_str(), index);
+                let log = logs.get_log(&topic.name, index);
+                if let Some(dir) = log.as_deref().and_then(|l| logs.dir_id_of(l))
+                    && registration.directories.first() != Some(&dir)
+                {
+                    let mut directories = registration.directories.clone();
+                    directories.resize(registration.replicas.len().max(1), dir);
+                    if let Some(i) = registration.replicas.iter().position(|&r| r == node_id) {
+                        directories[i] = dir;
+                    }
+                    change.directories = Some(directories);
+                }
+                if logs.is_partition_offline(&tp) {
+                    if registration.leader == node_id {
+                        change.leader = -1;
+                    }
+                } else if log.is_some()
+                    && registration.leader == -1
+                    && registration.isr.contains(&node_id)
+                {
+                    change.leader = node_id;
+                }
+                if change.directories.is_some() || change.leader != NO_LEADER_CHANGE {
+                    changes.push(change);
+                }
+            }
+        }
+        if changes.is_empty() {
+            return Ok(0);
+        }
+        let changed = self.controller.change_partitions(&self.metadata, changes)?;
+        if changed > 0 {
+            info!(
+                partitions = changed,
+                "recorded the partitions' log directories and leaders"
+            );
+        }
+        Ok(changed)
     }
 
     /// The group coordinator's way to `__consumer_offsets`.
@@ -482,6 +570,7 @@ impl Broker {
         )?;
         if !validate_only {
             self.replicas.sync_with_image(&self.metadata.image())?;
+            self.reconcile_log_dirs()?;
         }
         Ok(created)
     }
@@ -560,6 +649,43 @@ impl Broker {
     }
 }
 
+/// Keeps the metadata in line with the log directories while the broker
+/// runs: a move that finished or a directory that failed is recorded (see
+/// [`Broker::reconcile_log_dirs`]). If that cannot be written for
+/// `log.dir.failure.timeout.ms`, the broker shuts down, as Kafka's does
+/// when its controller does not hear of a failed directory in time.
+pub async fn maintain_log_dirs(broker: Arc<Broker>) {
+    let changed = Arc::new(tokio::sync::Notify::new());
+    let notify = Arc::clone(&changed);
+    broker
+        .replicas
+        .logs()
+        .set_directory_listener(Box::new(move || notify.notify_one()));
+    let timeout = Duration::from_millis(broker.config.log_dir_failure_timeout_ms);
+    let mut failing_since: Option<std::time::Instant> = None;
+    loop {
+        if failing_since.is_some() {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        } else {
+            changed.notified().await;
+        }
+        match broker.reconcile_log_dirs() {
+            Ok(_) => failing_since = None,
+            Err(e) => {
+                let since = *failing_since.get_or_insert_with(std::time::Instant::now);
+                warn!("cannot record a change of the log directories: {e}");
+                if since.elapsed() >= timeout {
+                    tracing::error!(
+                        "Shutting down: the failure of a log directory could not be recorded in {} ms (log.dir.failure.timeout.ms)",
+                        timeout.as_millis()
+                    );
+                    std::process::exit(1);
+                }
+            }
+        }
+    }
+}
+
 /// Checks, without writing anything, that `log_dir` is a writable
 /// directory or can be created: that its nearest existing ancestor is a
 /// directory this process may write to.
@@ -595,15 +721,6 @@ fn local_hostname() -> String {
         Ok(name) if rc == 0 && !name.is_empty() => name.to_string(),
         _ => "localhost".to_string(),
     }
-}
-
-/// The log directory's id from `meta.properties` (a fresh one if unreadable).
-fn directory_uuid(encoded: &str) -> Uuid {
-    URL_SAFE_NO_PAD
-        .decode(encoded.trim_end_matches('='))
-        .ok()
-        .and_then(|bytes| <[u8; 16]>::try_from(bytes).ok())
-        .map_or_else(Uuid::new_v4, Uuid::from_bytes)
 }
 
 #[cfg(test)]

@@ -74,7 +74,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     runtime.block_on(async move {
         // Check the log directory and take both ports before anything is
         // written, so that a failing start leaves the log directory as it was.
-        broker::broker::check_log_dir(&config.log_dir)?;
+        for dir in &config.log_dirs {
+            broker::broker::check_log_dir(dir)?;
+        }
         let metrics_listener = match &config.metrics_prometheus_listener {
             Some(endpoint) => {
                 let bind = endpoint.bind_address();
@@ -105,6 +107,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         // SIGTERM from then on is a clean shutdown, never a kill.
         let shutdown = shutdown_signal();
         let broker = Arc::new(Broker::open(config)?);
+        let log_dirs = tokio::spawn(broker::broker::maintain_log_dirs(Arc::clone(&broker)));
         // Connections wait in the backlog until server::run accepts them:
         // metrics are served by then.
         let metrics = match metrics_listener {
@@ -132,6 +135,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             });
         }
         broker::server::run(listeners, broker, shutdown).await;
+        log_dirs.abort();
         if let Some(metrics) = metrics {
             metrics.abort();
         }

@@ -64,6 +64,11 @@ struct PartitionLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LogDirLabels {
+    log_directory: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct StateLabels {
     state: &'static str,
 }
@@ -307,6 +312,10 @@ pub struct StateSnapshot {
     /// Transactional ids by state, every state listed.
     pub transactions: Vec<(&'static str, usize)>,
     pub cleaner: CleanerState,
+    /// Each log directory (absolute path) and whether it failed.
+    pub log_dirs: Vec<(String, bool)>,
+    /// Partitions being moved to another log directory.
+    pub moves: usize,
 }
 
 /// The log cleaner's counters at scrape time.
@@ -364,6 +373,35 @@ impl Collector for StateSnapshot {
             Some(&Unit::Bytes),
             |p| i64::try_from(p.size).unwrap_or(i64::MAX),
         )?;
+        let offline = self.log_dirs.iter().filter(|(_, offline)| *offline).count();
+        encoder
+            .encode_descriptor(
+                "log_log_manager_offline_log_directory_count",
+                "Log directories that failed (Kafka's LogManager OfflineLogDirectoryCount).",
+                None,
+                MetricType::Gauge,
+            )?
+            .encode_gauge(&(offline as i64))?;
+        let mut dirs = encoder.encode_descriptor(
+            "log_log_manager_log_directory_offline",
+            "1 for a log directory that failed, else 0 (Kafka's LogManager LogDirectoryOffline).",
+            None,
+            MetricType::Gauge,
+        )?;
+        for (path, offline) in &self.log_dirs {
+            dirs.encode_family(&LogDirLabels {
+                log_directory: path.clone(),
+            })?
+            .encode_gauge(&i64::from(*offline))?;
+        }
+        encoder
+            .encode_descriptor(
+                "log_log_manager_future_logs",
+                "Partitions being moved to another log directory (their -future copies).",
+                None,
+                MetricType::Gauge,
+            )?
+            .encode_gauge(&(self.moves as i64))?;
         let mut groups = encoder.encode_descriptor(
             "coordinator_group_groups",
             "Classic consumer groups, by state.",

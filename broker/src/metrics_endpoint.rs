@@ -63,6 +63,14 @@ fn snapshot(broker: &Broker) -> StateSnapshot {
             max_pass_ms: totals.max_pass_ms.load(Ordering::Relaxed),
             uncleanable_partitions: cleaner.uncleanable_count(),
         },
+        log_dirs: broker
+            .replicas
+            .logs()
+            .log_dirs()
+            .into_iter()
+            .map(|d| (d.absolute_path.display().to_string(), d.offline))
+            .collect(),
+        moves: broker.replicas.logs().future_log_count(),
     }
 }
 

@@ -62,11 +62,15 @@ impl ReplicaManager {
             .flat_map(|topic| {
                 let config =
                     topic_config::log_config(&base, image.configs(TOPIC_RESOURCE, &topic.name));
-                topic.partitions.keys().map(move |&partition| LogToOpen {
-                    tp: TopicPartition::new(topic.name.clone(), partition),
-                    topic_id: topic.id,
-                    config,
-                })
+                topic
+                    .partitions
+                    .iter()
+                    .map(move |(&partition, registration)| LogToOpen {
+                        tp: TopicPartition::new(topic.name.clone(), partition),
+                        topic_id: topic.id,
+                        config,
+                        target_dir: registration.directories.first().copied(),
+                    })
             })
             .collect();
         self.logs.open_logs(logs)
@@ -85,11 +89,16 @@ impl ReplicaManager {
         }
         let base = *self.log_config.read();
         let config = topic_config::log_config(&base, image.configs(TOPIC_RESOURCE, &topic.name));
+        let target_dir = topic
+            .partitions
+            .get(&partition)
+            .and_then(|r| r.directories.first().copied());
         storage_io::blocking(|| {
             self.logs.get_or_create_log(
                 &TopicPartition::new(topic.name.clone(), partition),
                 topic.id,
                 config,
+                target_dir,
             )
         })
     }
@@ -101,7 +110,7 @@ impl ReplicaManager {
         records: &[u8],
         leader_epoch: i32,
     ) -> Result<LogAppendInfo, AppendError> {
-        let info = storage_io::blocking(|| log.append_as_leader(records, leader_epoch))?;
+        let info = self.on_current_log(log, |log| log.append_as_leader(records, leader_epoch))?;
         if !info.duplicate {
             self.notify_appended(log);
         }
@@ -116,7 +125,8 @@ impl ReplicaManager {
         records: &[u8],
         leader_epoch: i32,
     ) -> Result<LogAppendInfo, AppendError> {
-        let info = storage_io::blocking(|| log.append_as_coordinator(records, leader_epoch))?;
+        let info =
+            self.on_current_log(log, |log| log.append_as_coordinator(records, leader_epoch))?;
         self.notify_appended(log);
         Ok(info)
     }
@@ -132,7 +142,7 @@ impl ReplicaManager {
         commit: bool,
         leader_epoch: i32,
     ) -> Result<i64, AppendError> {
-        let offset = storage_io::blocking(|| {
+        let offset = self.on_current_log(log, |log| {
             log.append_marker(
                 producer_id,
                 producer_epoch,
@@ -143,6 +153,29 @@ impl ReplicaManager {
         })?;
         self.notify_appended(log);
         Ok(offset)
+    }
+
+    /// Runs an append on a storage thread. A log that moved to another
+    /// directory meanwhile gives way to the partition's current one; an
+    /// I/O error takes the log's directory offline.
+    fn on_current_log<T>(
+        &self,
+        log: &UnifiedLog,
+        append: impl Fn(&UnifiedLog) -> Result<T, AppendError>,
+    ) -> Result<T, AppendError> {
+        storage_io::blocking(|| {
+            let mut result = append(log);
+            if matches!(result, Err(AppendError::Moved)) {
+                let tp = log.topic_partition();
+                if let Some(current) = self.logs.get_log(&tp.topic, tp.partition) {
+                    result = append(&current);
+                }
+            }
+            if let Err(AppendError::Io(e)) = &result {
+                self.logs.handle_log_error(log, e);
+            }
+            result
+        })
     }
 
     fn notify_appended(&self, log: &UnifiedLog) {

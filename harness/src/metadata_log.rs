@@ -17,6 +17,7 @@ pub const METADATA_LOG_DIR: &str = "__cluster_metadata-0";
 /// Kafka's `MetadataRecordType` ids of the records decoded here.
 pub const TOPIC_RECORD: u64 = 2;
 pub const PARTITION_RECORD: u64 = 3;
+pub const PARTITION_CHANGE_RECORD: u64 = 5;
 pub const CONFIG_RECORD: u64 = 4;
 pub const REMOVE_TOPIC_RECORD: u64 = 9;
 pub const USER_SCRAM_CREDENTIAL_RECORD: u64 = 11;
@@ -61,6 +62,15 @@ pub enum MetadataRecord {
     },
     RemoveTopic {
         topic_id: Uuid,
+    },
+    /// What this reader takes of a PartitionChangeRecord (versions 0 to
+    /// 2): its partition, a new leader (tag 1) and new directories (tag 8,
+    /// version 2). The other tagged fields are skipped.
+    PartitionChange {
+        partition_id: i32,
+        topic_id: Uuid,
+        leader: Option<i32>,
+        directories: Option<Vec<Uuid>>,
     },
     FeatureLevel {
         name: String,
@@ -167,6 +177,36 @@ pub fn decode_record(value: &[u8]) -> Result<MetadataRecord> {
             MetadataRecord::Topic { name, topic_id }
         }
         PARTITION_RECORD => MetadataRecord::Partition(partition_record(&mut r, version)?),
+        PARTITION_CHANGE_RECORD => {
+            ensure!(version <= 2, "PartitionChangeRecord v{version}");
+            let partition_id = r.i32()?;
+            let topic_id = r.uuid()?;
+            let mut leader = None;
+            let mut directories = None;
+            for (tag, data) in r.tagged_fields()? {
+                let mut field = Reader::new(data);
+                match tag {
+                    1 => leader = Some(field.i32()?),
+                    8 => {
+                        ensure!(
+                            version >= 2,
+                            "directories in PartitionChangeRecord v{version}"
+                        );
+                        directories = Some(field.compact_array(|r| r.uuid())?);
+                    }
+                    _ => continue,
+                }
+                field
+                    .finish()
+                    .with_context(|| format!("tagged field {tag}"))?;
+            }
+            MetadataRecord::PartitionChange {
+                partition_id,
+                topic_id,
+                leader,
+                directories,
+            }
+        }
         CONFIG_RECORD => {
             ensure!(version == 0, "ConfigRecord v{version}");
             let record = MetadataRecord::Config {
@@ -300,6 +340,39 @@ pub fn live_topics(records: &[LoggedRecord]) -> Vec<(String, Uuid)> {
         }
     }
     topics
+}
+
+/// Each partition of `topic_id` with its leader and replica directories
+/// after every PartitionRecord and PartitionChangeRecord.
+pub fn partition_states(
+    records: &[LoggedRecord],
+    topic_id: &Uuid,
+) -> std::collections::BTreeMap<i32, (i32, Vec<Uuid>)> {
+    let mut states = std::collections::BTreeMap::new();
+    for logged in records {
+        match &logged.record {
+            MetadataRecord::Partition(p) if &p.topic_id == topic_id => {
+                states.insert(p.partition_id, (p.leader, p.directories.clone()));
+            }
+            MetadataRecord::PartitionChange {
+                partition_id,
+                topic_id: id,
+                leader,
+                directories,
+            } if id == topic_id => {
+                if let Some(state) = states.get_mut(partition_id) {
+                    if let Some(leader) = leader {
+                        state.0 = *leader;
+                    }
+                    if let Some(directories) = directories {
+                        state.1 = directories.clone();
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    states
 }
 
 /// The PartitionRecords of `topic_id`, in log order.

@@ -1,11 +1,15 @@
 //! AlterReplicaLogDirs (key 34) v1-2: moves partitions to another log
-//! directory, as Kafka's ReplicaManager does. This broker has one log
-//! directory, so every partition already is where it is asked to be: a
-//! request naming that directory (its absolute path, as DescribeLogDirs
-//! reports it) succeeds and moves nothing. Any other path, relative
-//! paths included, is not a log directory of this broker
-//! (LOG_DIR_NOT_FOUND); a partition this broker does not host is
-//! REPLICA_NOT_AVAILABLE, as Kafka answers for compatibility.
+//! directory, as Kafka's ReplicaManager does: a `-future` copy of the
+//! partition is created in the directory named and catches up in the
+//! background, then takes over (see the log manager). The answer comes
+//! once the move has started; DescribeLogDirs shows it under way.
+//!
+//! The directory must be one of the configured ones, named by its
+//! absolute path as DescribeLogDirs reports it (else LOG_DIR_NOT_FOUND);
+//! one that failed, or a partition in one, is KAFKA_STORAGE_ERROR; a
+//! partition this broker does not host is REPLICA_NOT_AVAILABLE, as Kafka
+//! answers for compatibility. Naming the directory a partition is in
+//! cancels a move of it under way.
 //!
 //! As Kafka's KafkaApis: ALTER on the cluster, or every partition fails
 //! with CLUSTER_AUTHORIZATION_FAILED.
@@ -14,6 +18,9 @@ use super::RequestContext;
 use super::auth_helper::AuthHelper;
 use crate::authorizer::AclOperation;
 use crate::broker::Broker;
+use crate::storage::TopicPartition;
+use crate::storage::log_manager::MoveError;
+use crate::storage_io;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::alter_replica_log_dirs_response::{
     AlterReplicaLogDirPartitionResult, AlterReplicaLogDirTopicResult,
@@ -30,7 +37,6 @@ pub fn handle(
     let auth = AuthHelper::new(broker, ctx);
     let allowed = auth.authorize_cluster(AclOperation::Alter);
     let logs = broker.replicas.logs();
-    let own = logs.absolute_log_dir();
     let image = broker.metadata.image();
     // Kafka answers by topic, each partition once (its request is a map
     // of partition to directory).
@@ -39,17 +45,32 @@ pub fn handle(
         let path = Path::new(dir.path.as_str());
         // Kafka's LogManager.isLogDirOnline: the path must be one of the
         // configured directories' absolute paths.
-        let known = path.is_absolute() && path == own;
+        let known = path.is_absolute()
+            && logs
+                .log_dirs()
+                .iter()
+                .any(|d| d.absolute_path.as_path() == path);
         for topic in &dir.topics {
             for &partition in &topic.partitions {
                 let error = if !allowed {
                     ResponseError::ClusterAuthorizationFailed.code()
                 } else if !known {
                     ResponseError::LogDirNotFound.code()
-                } else if image.partition(topic.name.as_str(), partition).is_none() {
-                    ResponseError::ReplicaNotAvailable.code()
+                } else if let Some(topic_image) = image
+                    .topic(topic.name.as_str())
+                    .filter(|t| t.partitions.contains_key(&partition))
+                {
+                    let tp = TopicPartition::new(topic.name.as_str(), partition);
+                    match storage_io::blocking(|| logs.alter_log_dir(&tp, topic_image.id, path)) {
+                        Ok(()) => 0,
+                        Err(MoveError::UnknownDir) => ResponseError::LogDirNotFound.code(),
+                        Err(MoveError::NotHosted) => ResponseError::ReplicaNotAvailable.code(),
+                        Err(MoveError::DirOffline | MoveError::Io(_)) => {
+                            ResponseError::KafkaStorageError.code()
+                        }
+                    }
                 } else {
-                    0
+                    ResponseError::ReplicaNotAvailable.code()
                 };
                 results
                     .entry(topic.name.to_string())

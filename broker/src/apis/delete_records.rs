@@ -15,7 +15,7 @@ use kafka_protocol::messages::delete_records_response::{
     DeleteRecordsPartitionResult, DeleteRecordsTopicResult,
 };
 use kafka_protocol::messages::{DeleteRecordsRequest, DeleteRecordsResponse};
-use tracing::{error, info};
+use tracing::info;
 
 /// The offset that stands for the partition's high watermark.
 const HIGH_WATERMARK: i64 = -1;
@@ -87,9 +87,8 @@ pub fn handle(
     if moved {
         // Kept at once, so that a restart does not bring the records back.
         let logs = broker.replicas.logs();
-        if let Err(e) = storage_io::blocking(|| logs.checkpoint_log_start_offsets()) {
-            error!("cannot checkpoint the log start offsets after DeleteRecords: {e}");
-        }
+        // A directory whose checkpoint cannot be written goes offline.
+        storage_io::blocking(|| logs.checkpoint_log_start_offsets());
     }
     DeleteRecordsResponse::default().with_topics(topics)
 }

@@ -181,6 +181,9 @@ fn error_topic(error: ResponseError, name: Option<&str>, topic_id: Uuid) -> Meta
 
 pub fn describe_topic(broker: &Broker, topic: &TopicImage) -> MetadataResponseTopic {
     let node_id = broker.config.node_id;
+    // Kafka's getOfflineReplicas: a replica on a broker that is gone, or
+    // in a directory of its broker that failed.
+    let offline_dirs = broker.replicas.logs().offline_dir_ids();
     let partitions = topic
         .partitions
         .iter()
@@ -201,8 +204,15 @@ pub fn describe_topic(broker: &Broker, topic: &TopicImage) -> MetadataResponseTo
                     partition
                         .replicas
                         .iter()
-                        .filter(|&&id| id != node_id)
-                        .map(|&id| BrokerId(id))
+                        .enumerate()
+                        .filter(|&(i, &id)| {
+                            id != node_id
+                                || partition
+                                    .directories
+                                    .get(i)
+                                    .is_some_and(|d| offline_dirs.contains(d))
+                        })
+                        .map(|(_, &id)| BrokerId(id))
                         .collect(),
                 )
         })

@@ -296,6 +296,8 @@ fn produce_partition(
                 Failure::with_message(ResponseError::TransactionCoordinatorFenced, e)
             }
             AppendError::Deleted => Failure::new(ResponseError::UnknownTopicOrPartition),
+            // The partition moved directory twice during the append.
+            AppendError::Moved => Failure::new(ResponseError::NotLeaderOrFollower),
             AppendError::Io(ref io) => {
                 error!(partition = %tp, "cannot append to log: {io}");
                 Failure::new(ResponseError::KafkaStorageError)

@@ -551,9 +551,14 @@ pub const KEYS: &[Key] = &[
         "The log directory, when `log.dirs` is not set.",
     ),
     read(
+        "log.dir.failure.timeout.ms",
+        "30000",
+        "How long the failure of a log directory may go unrecorded in the metadata log before the broker shuts down.",
+    ),
+    read(
         "log.dirs",
         "/tmp/kraft-combined-logs",
-        "The log directory (`log.dir` when this is unset); one only: a list of several is refused.",
+        "The log directories, comma-separated (`log.dir` when this is unset): partitions are spread over them, the first also holds the metadata log.",
     ),
     dynamic(
         "log.flush.interval.messages",

@@ -187,7 +187,10 @@ pub struct BrokerConfig {
     /// Every client listener (`listeners`, `advertised.listeners`,
     /// `listener.security.protocol.map`, `ssl.*`), in order.
     pub listeners: Vec<ListenerConfig>,
-    pub log_dir: PathBuf,
+    /// `log.dirs` (or `log.dir`): every directory that holds partitions;
+    /// the first also holds the metadata log, as Kafka's default
+    /// `metadata.log.dir`.
+    pub log_dirs: Vec<PathBuf>,
     pub log: LogConfig,
     /// `socket.request.max.bytes`: larger requests close the connection.
     pub socket_request_max_bytes: usize,
@@ -244,6 +247,10 @@ pub struct BrokerConfig {
     /// `log.flush.scheduler.interval.ms`: how often the log flusher looks
     /// for logs to flush.
     pub log_flush_scheduler_interval_ms: u64,
+    /// `log.dir.failure.timeout.ms`: how long the failure of a log
+    /// directory may go unrecorded in the metadata before the broker
+    /// shuts down.
+    pub log_dir_failure_timeout_ms: u64,
     /// `log.flush.offset.checkpoint.interval.ms`: how often the recovery
     /// points are checkpointed.
     pub log_flush_offset_checkpoint_interval_ms: u64,
@@ -285,7 +292,7 @@ impl Default for BrokerConfig {
                 sasl: None,
             }],
             listener,
-            log_dir: PathBuf::from(DEFAULT_LOG_DIR),
+            log_dirs: vec![PathBuf::from(DEFAULT_LOG_DIR)],
             log: LogConfig::default(),
             socket_request_max_bytes: 100 * 1024 * 1024,
             connections_max_idle_ms: 600_000,
@@ -314,6 +321,7 @@ impl Default for BrokerConfig {
             num_recovery_threads_per_data_dir: 2,
             log_flush_scheduler_interval_ms: 1000,
             log_flush_offset_checkpoint_interval_ms: 60_000,
+            log_dir_failure_timeout_ms: 30_000,
             log_flush_start_offset_checkpoint_interval_ms: 60_000,
             log_retention_check_interval_ms: 300_000,
             cleaner: CleanerConfig::default(),
@@ -420,14 +428,17 @@ impl BrokerConfig {
                 .map(str::trim)
                 .filter(|d| !d.is_empty())
                 .collect();
-            match named.as_slice() {
-                [] => bail!("log.dirs names no directory"),
-                [one] => config.log_dir = PathBuf::from(one),
-                several => bail!(
-                    "log.dirs={dirs} names {} directories: this broker keeps its logs in one directory",
-                    several.len()
-                ),
+            if named.is_empty() {
+                bail!("log.dirs names no directory");
             }
+            let mut seen = std::collections::HashSet::new();
+            for dir in &named {
+                let absolute = std::path::absolute(dir).unwrap_or_else(|_| PathBuf::from(dir));
+                if !seen.insert(absolute) {
+                    bail!("log.dirs={dirs} names the directory {dir} more than once");
+                }
+            }
+            config.log_dirs = named.into_iter().map(PathBuf::from).collect();
         }
 
         if let Some(v) = get("log.segment.bytes") {
@@ -528,6 +539,10 @@ impl BrokerConfig {
             }
         }
         for (key, field) in [
+            (
+                "log.dir.failure.timeout.ms",
+                &mut config.log_dir_failure_timeout_ms,
+            ),
             (
                 "log.flush.scheduler.interval.ms",
                 &mut config.log_flush_scheduler_interval_ms,
@@ -839,7 +854,11 @@ impl BrokerConfig {
             ),
             (
                 "log.dirs",
-                self.log_dir.display().to_string(),
+                self.log_dirs
+                    .iter()
+                    .map(|d| d.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(","),
                 LIST,
                 "The directories in which the log data is kept.",
             ),
@@ -1273,7 +1292,10 @@ mod tests {
         .unwrap();
         assert_eq!(config.node_id, 1);
         assert_eq!(config.listener.bind_address(), "0.0.0.0:9092");
-        assert_eq!(config.log_dir, PathBuf::from("/tmp/kraft-combined-logs"));
+        assert_eq!(
+            config.log_dirs,
+            vec![PathBuf::from("/tmp/kraft-combined-logs")]
+        );
     }
 
     #[test]
@@ -1287,7 +1309,7 @@ mod tests {
         .unwrap();
         assert_eq!(config.listener.bind_address(), "127.0.0.1:19092");
         assert_eq!(config.advertised_listener.host, "kafka.example");
-        assert_eq!(config.log_dir, PathBuf::from("/a"));
+        assert_eq!(config.log_dirs, vec![PathBuf::from("/a")]);
         assert_eq!(config.node_id, 7);
     }
 
@@ -1335,10 +1357,15 @@ mod tests {
 
     #[test]
     fn rejects_what_it_cannot_use() {
-        let several = BrokerConfig::from_properties(&props("log.dirs=/a, /b"));
+        let several = BrokerConfig::from_properties(&props("log.dirs=/a, /b")).unwrap();
         assert_eq!(
-            several.unwrap_err().to_string(),
-            "log.dirs=/a, /b names 2 directories: this broker keeps its logs in one directory"
+            several.log_dirs,
+            vec![PathBuf::from("/a"), PathBuf::from("/b")]
+        );
+        let twice = BrokerConfig::from_properties(&props("log.dirs=/a,/b,/a/"));
+        assert_eq!(
+            twice.unwrap_err().to_string(),
+            "log.dirs=/a,/b,/a/ names the directory /a/ more than once"
         );
         assert!(
             BrokerConfig::from_properties(&props(
@@ -1533,8 +1560,8 @@ mod tests {
             ),
         ];
         assert_eq!(
-            BrokerConfig::from_overrides(&known).unwrap().log_dir,
-            PathBuf::from("/data")
+            BrokerConfig::from_overrides(&known).unwrap().log_dirs,
+            vec![PathBuf::from("/data")]
         );
         assert!(BrokerConfig::from_properties(&props("log.dir5=/data")).is_ok());
     }

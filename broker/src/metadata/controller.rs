@@ -9,8 +9,8 @@
 use super::features;
 use super::image::{MetadataDelta, MetadataImage};
 use super::records::{
-    BROKER_RESOURCE, ConfigRecord, MetadataRecord, PartitionRecord, ProducerIdsRecord,
-    RemoveTopicRecord, TOPIC_RESOURCE, TopicRecord,
+    BROKER_RESOURCE, ConfigRecord, MetadataRecord, PartitionChangeRecord, PartitionRecord,
+    ProducerIdsRecord, RemoveTopicRecord, TOPIC_RESOURCE, TopicRecord,
 };
 use super::topic_config::{ConfigType, topic_config_def, validate_topic_config};
 use super::{METADATA_LOG_DIR, MetadataCache, validate_topic_name};
@@ -115,16 +115,20 @@ pub struct Controller {
     log: Arc<UnifiedLog>,
     lock: Mutex<()>,
     node_id: i32,
-    directory_id: Uuid,
+    /// The broker's log directories' ids, the metadata log's first.
+    directory_ids: Vec<Uuid>,
 }
 
+/// Kafka's `DirectoryId.UNASSIGNED`: a replica no directory holds yet.
+pub const UNASSIGNED_DIRECTORY: Uuid = Uuid::nil();
+
 impl Controller {
-    pub fn new(log: Arc<UnifiedLog>, node_id: i32, directory_id: Uuid) -> Self {
+    pub fn new(log: Arc<UnifiedLog>, node_id: i32, directory_ids: Vec<Uuid>) -> Self {
         Controller {
             log,
             lock: Mutex::new(()),
             node_id,
-            directory_id,
+            directory_ids,
         }
     }
 
@@ -135,7 +139,8 @@ impl Controller {
     /// The quorum's only voter, this node: its id, the directory id of
     /// the metadata log's directory, and its leader epoch.
     pub fn voter(&self) -> (i32, Uuid, i32) {
-        (self.node_id, self.directory_id, CONTROLLER_EPOCH)
+        let directory = self.directory_ids.first().copied().unwrap_or_default();
+        (self.node_id, directory, CONTROLLER_EPOCH)
     }
 
     /// Creates a topic, or only checks that it could be with `validate_only`.
@@ -287,7 +292,7 @@ impl Controller {
         MetadataRecord::Partition(PartitionRecord {
             partition_id: index,
             topic_id,
-            directories: vec![self.directory_id; replicas.len()],
+            directories: vec![self.default_dir(); replicas.len()],
             isr: replicas.clone(),
             leader: replicas[0],
             replicas,
@@ -299,6 +304,43 @@ impl Controller {
             eligible_leader_replicas: None,
             last_known_elr: None,
         })
+    }
+
+    /// The directory a new replica is recorded in (Kafka's
+    /// `ClusterControlManager.defaultDir`): the broker's only one, or
+    /// UNASSIGNED when it has several, until the broker says where it put
+    /// the log.
+    fn default_dir(&self) -> Uuid {
+        match self.directory_ids.as_slice() {
+            [only] => *only,
+            _ => UNASSIGNED_DIRECTORY,
+        }
+    }
+
+    /// Writes partition changes the broker asks for (Kafka's
+    /// `AssignReplicasToDirs` and its handling of offline directories):
+    /// each is a PartitionChangeRecord, skipped when its topic is gone.
+    pub fn change_partitions(
+        &self,
+        cache: &MetadataCache,
+        changes: Vec<PartitionChangeRecord>,
+    ) -> Result<usize, ControllerError> {
+        let _guard = self.lock.lock();
+        let image = cache.image();
+        let records: Vec<MetadataRecord> = changes
+            .into_iter()
+            .filter(|c| {
+                image
+                    .topic_by_id(&c.topic_id)
+                    .is_some_and(|t| t.partitions.contains_key(&c.partition_id))
+            })
+            .map(MetadataRecord::PartitionChange)
+            .collect();
+        let count = records.len();
+        if count > 0 {
+            self.commit(cache, &image, records)?;
+        }
+        Ok(count)
     }
 
     /// Deletes a topic; returns its name.
@@ -741,7 +783,7 @@ mod tests {
         .unwrap();
         let image = loader::load(dir, &log).unwrap();
         (
-            Controller::new(std::sync::Arc::new(log), 1, Uuid::from_u128(9)),
+            Controller::new(std::sync::Arc::new(log), 1, vec![Uuid::from_u128(9)]),
             MetadataCache::new(image),
         )
     }

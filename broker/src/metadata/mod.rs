@@ -49,8 +49,7 @@ pub fn open_and_load(
     logs: &LogManager,
     config: LogConfig,
 ) -> io::Result<(Arc<UnifiedLog>, MetadataImage)> {
-    let log_dir = logs.log_dir();
-    let dir = log_dir.join(METADATA_LOG_DIR);
+    let dir = logs.metadata_log_dir().join(METADATA_LOG_DIR);
     std::fs::create_dir_all(&dir)?;
     let metadata_file = dir.join(log_manager::PARTITION_METADATA_FILE);
     if !metadata_file.exists() {

@@ -430,7 +430,48 @@ impl MetadataRecord {
                 header(REMOVE_ACCESS_CONTROL_ENTRY_RECORD, 0);
                 w.uuid(&a.id).no_tags();
             }
-            MetadataRecord::PartitionChange(_) | MetadataRecord::Other { .. } => {
+            MetadataRecord::PartitionChange(c) => {
+                // Version 2 (with directories), as Kafka 4 writes it: only
+                // what changed, as tagged fields.
+                header(PARTITION_CHANGE_RECORD, 2);
+                w.i32(c.partition_id).uuid(&c.topic_id);
+                let array = |values: &Option<Vec<i32>>| {
+                    values.as_ref().map(|v| {
+                        let mut data = Writer::new();
+                        data.compact_i32_array(v);
+                        data
+                    })
+                };
+                let mut leader = Writer::new();
+                leader.i32(c.leader);
+                let mut recovery = Writer::new();
+                recovery.i8(c.leader_recovery_state);
+                let directories = c.directories.as_ref().map(|d| {
+                    let mut data = Writer::new();
+                    data.compact_uuid_array(d);
+                    data
+                });
+                let tags: Vec<(u32, Writer)> = [
+                    (0, array(&c.isr)),
+                    (1, (c.leader != NO_LEADER_CHANGE).then_some(leader)),
+                    (2, array(&c.replicas)),
+                    (3, array(&c.removing_replicas)),
+                    (4, array(&c.adding_replicas)),
+                    (5, (c.leader_recovery_state >= 0).then_some(recovery)),
+                    (6, array(&c.eligible_leader_replicas)),
+                    (7, array(&c.last_known_elr)),
+                    (8, directories),
+                ]
+                .into_iter()
+                .filter_map(|(id, data)| data.map(|d| (id, d)))
+                .collect();
+                w.uvarint(tags.len() as u32);
+                for (id, data) in tags {
+                    let data = data.into_bytes();
+                    w.uvarint(id).uvarint(data.len() as u32).bytes(&data);
+                }
+            }
+            MetadataRecord::Other { .. } => {
                 unreachable!("the broker never writes {self:?}")
             }
         }
@@ -593,6 +634,32 @@ mod tests {
                 value: Some("compact".into()),
             }),
             MetadataRecord::RemoveTopic(RemoveTopicRecord { topic_id: id }),
+            MetadataRecord::PartitionChange(PartitionChangeRecord {
+                partition_id: 3,
+                topic_id: id,
+                isr: None,
+                leader: -1,
+                replicas: None,
+                removing_replicas: None,
+                adding_replicas: None,
+                leader_recovery_state: -1,
+                directories: Some(vec![Uuid::from_u128(9)]),
+                eligible_leader_replicas: None,
+                last_known_elr: None,
+            }),
+            MetadataRecord::PartitionChange(PartitionChangeRecord {
+                partition_id: 0,
+                topic_id: id,
+                isr: Some(vec![1]),
+                leader: NO_LEADER_CHANGE,
+                replicas: Some(vec![1]),
+                removing_replicas: Some(vec![]),
+                adding_replicas: Some(vec![]),
+                leader_recovery_state: 0,
+                directories: None,
+                eligible_leader_replicas: Some(vec![]),
+                last_known_elr: Some(vec![1]),
+            }),
             MetadataRecord::FeatureLevel(FeatureLevelRecord {
                 name: "metadata.version".into(),
                 feature_level: 25,

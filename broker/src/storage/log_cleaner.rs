@@ -95,7 +95,8 @@ struct Throttler {
 }
 
 pub struct LogCleaner {
-    log_dir: PathBuf,
+    /// The log directories: each keeps the checkpoint of its own logs.
+    log_dirs: Vec<PathBuf>,
     config: RwLock<CleanerConfig>,
     state: Mutex<CleanerState>,
     throttler: Mutex<Throttler>,
@@ -133,15 +134,18 @@ fn now_ms() -> i64 {
 }
 
 impl LogCleaner {
-    /// A cleaner for the logs of `log_dir`, with its checkpoint read.
-    pub fn new(log_dir: &Path, config: CleanerConfig) -> Self {
-        let path = log_dir.join(CLEANER_OFFSET_CHECKPOINT_FILE);
-        let checkpoints = checkpoint_file::read_offsets(&path).unwrap_or_else(|e| {
-            warn!("{e}; every compacted log will be cleaned from its start");
-            HashMap::new()
-        });
+    /// A cleaner for the logs of `log_dirs`, with their checkpoints read.
+    pub fn new(log_dirs: &[PathBuf], config: CleanerConfig) -> Self {
+        let mut checkpoints = HashMap::new();
+        for dir in log_dirs {
+            let path = dir.join(CLEANER_OFFSET_CHECKPOINT_FILE);
+            match checkpoint_file::read_offsets(&path) {
+                Ok(offsets) => checkpoints.extend(offsets),
+                Err(e) => warn!("{e}; its compacted logs will be cleaned from their start"),
+            }
+        }
         LogCleaner {
-            log_dir: log_dir.to_path_buf(),
+            log_dirs: log_dirs.to_vec(),
             config: RwLock::new(config),
             state: Mutex::new(CleanerState {
                 checkpoints,
@@ -260,22 +264,32 @@ impl LogCleaner {
                     Some(horizon) => state.delete_horizons.insert(tp.clone(), horizon),
                     None => state.delete_horizons.remove(&tp),
                 };
-                let entries: Vec<(TopicPartition, i64)> = {
-                    let live: HashSet<&TopicPartition> =
-                        logs.iter().map(|l| l.topic_partition()).collect();
-                    state
-                        .checkpoints
-                        .iter()
-                        .filter(|(tp, _)| live.contains(tp))
-                        .map(|(tp, offset)| (tp.clone(), *offset))
-                        .collect()
-                };
+                // Each directory's checkpoint names the logs it holds.
+                let mut by_dir: HashMap<&Path, Vec<(TopicPartition, i64)>> = self
+                    .log_dirs
+                    .iter()
+                    .map(|d| (d.as_path(), Vec::new()))
+                    .collect();
+                for log in logs {
+                    let Some(offset) = state.checkpoints.get(log.topic_partition()) else {
+                        continue;
+                    };
+                    if let Some(entries) = log.dir().parent().and_then(|d| by_dir.get_mut(d)) {
+                        entries.push((log.topic_partition().clone(), *offset));
+                    }
+                }
                 drop(state);
-                if let Err(e) = checkpoint_file::write_offsets(
-                    &self.log_dir.join(CLEANER_OFFSET_CHECKPOINT_FILE),
-                    &entries,
-                ) {
-                    error!("cannot write {CLEANER_OFFSET_CHECKPOINT_FILE}: {e}");
+                let dir_of_cleaned = to_clean.log.dir().parent();
+                for (dir, entries) in by_dir {
+                    if Some(dir) != dir_of_cleaned {
+                        continue;
+                    }
+                    if let Err(e) = checkpoint_file::write_offsets(
+                        &dir.join(CLEANER_OFFSET_CHECKPOINT_FILE),
+                        &entries,
+                    ) {
+                        error!(log_dir = %dir.display(), "cannot write {CLEANER_OFFSET_CHECKPOINT_FILE}: {e}");
+                    }
                 }
                 let elapsed = started.elapsed();
                 let totals = &self.totals;
@@ -1257,7 +1271,7 @@ mod tests {
         let log = Arc::new(
             UnifiedLog::open(&dir.path().join("t-0"), TopicPartition::new("t", 0), config).unwrap(),
         );
-        let cleaner = LogCleaner::new(dir.path(), CleanerConfig::default());
+        let cleaner = LogCleaner::new(&[dir.path().to_path_buf()], CleanerConfig::default());
         Setup {
             _dir: dir,
             log,

@@ -1,9 +1,12 @@
-//! All partition logs under the log directory (Kafka's `LogManager`): it
-//! opens them with what the directory's checkpoints say of them, keeps the
-//! checkpoints (`recovery-point-offset-checkpoint`,
-//! `log-start-offset-checkpoint`) and the clean shutdown marker
-//! (`.kafka_cleanshutdown`), and runs the log flusher, retention and
-//! cleaner threads.
+//! All partition logs under the log directories (Kafka's `LogManager`,
+//! several directories as KIP-112 / KIP-858 have them): it places new
+//! partitions, opens logs with what their directory's checkpoints say of
+//! them, keeps each directory's checkpoints
+//! (`recovery-point-offset-checkpoint`, `log-start-offset-checkpoint`) and
+//! clean shutdown marker (`.kafka_cleanshutdown`), takes a directory that
+//! fails offline, moves partitions between directories (a `-future` copy
+//! that catches up, then takes over), and runs the log flusher,
+//! retention, mover and cleaner threads.
 
 use super::checkpoint_file::{
     self, HIGH_WATERMARK_CHECKPOINT_FILE, LOG_START_OFFSET_CHECKPOINT_FILE,
@@ -19,7 +22,7 @@ use std::collections::HashMap;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use tracing::{error, info, warn};
 use uuid::Uuid;
@@ -58,17 +61,88 @@ impl Default for LogManagerConfig {
     }
 }
 
-/// A log to open: its partition, topic id and settings.
+/// A log to open: its partition, topic id, settings and the directory the
+/// metadata assigns it to (if any).
 pub struct LogToOpen {
     pub tp: TopicPartition,
     pub topic_id: Uuid,
     pub config: LogConfig,
+    pub target_dir: Option<Uuid>,
 }
 
 /// Name of the file in each partition directory that records its topic id.
 pub const PARTITION_METADATA_FILE: &str = "partition.metadata";
+/// The metadata log's directory, in the first log directory.
+const METADATA_LOG_DIR_NAME: &str = "__cluster_metadata-0";
 /// Suffix of a log directory being deleted.
 const DELETE_SUFFIX: &str = "-delete";
+/// Suffix of a partition's copy being moved into another log directory
+/// (Kafka's `UnifiedLog.FutureDirSuffix`).
+const FUTURE_SUFFIX: &str = "-future";
+/// What the mover copies at a time.
+const MOVE_CHUNK_BYTES: usize = 1 << 20;
+
+/// A configured log directory and its `directory.id` (from its
+/// `meta.properties`).
+#[derive(Debug, Clone)]
+pub struct LogDirSpec {
+    pub path: PathBuf,
+    pub id: Uuid,
+}
+
+/// One log directory as clients see it.
+#[derive(Debug, Clone)]
+pub struct LogDirState {
+    /// As configured.
+    pub path: PathBuf,
+    /// Absolute, as Kafka names log directories to clients.
+    pub absolute_path: PathBuf,
+    pub id: Uuid,
+    pub offline: bool,
+}
+
+/// Why a partition cannot be moved to another directory.
+#[derive(Debug, PartialEq, Eq)]
+pub enum MoveError {
+    /// No configured directory has that path (LOG_DIR_NOT_FOUND).
+    UnknownDir,
+    /// The directory, or the partition's own, has failed (KAFKA_STORAGE_ERROR).
+    DirOffline,
+    /// This broker has no log of the partition (REPLICA_NOT_AVAILABLE).
+    NotHosted,
+    /// The copy could not be started (KAFKA_STORAGE_ERROR).
+    Io(String),
+}
+
+/// Errors of a log directory that failed: an operation on a partition
+/// in it answers with this.
+#[derive(Debug)]
+pub struct LogDirOffline {
+    pub dir: PathBuf,
+}
+
+impl std::fmt::Display for LogDirOffline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the log directory {} is offline", self.dir.display())
+    }
+}
+
+impl std::error::Error for LogDirOffline {}
+
+/// Whether `e` says a partition's log directory has failed.
+pub fn is_log_dir_offline(e: &io::Error) -> bool {
+    e.get_ref().is_some_and(|inner| inner.is::<LogDirOffline>())
+}
+
+struct LogDir {
+    path: PathBuf,
+    id: Uuid,
+    offline: AtomicBool,
+    /// Whether the last run left the clean shutdown marker here.
+    had_clean_shutdown: bool,
+    recovery_points: HashMap<TopicPartition, i64>,
+    log_start_offsets: HashMap<TopicPartition, i64>,
+}
 
 /// The open logs of one topic.
 struct TopicLogs {
@@ -78,17 +152,36 @@ struct TopicLogs {
 
 type LogsByTopic = HashMap<Arc<str>, TopicLogs>;
 
+/// A partition's copy in another directory (Kafka's future log), which
+/// the mover fills from the current log until it takes over.
+struct FutureLog {
+    log: Arc<UnifiedLog>,
+    dir: usize,
+    topic_id: Uuid,
+}
+
+/// Called when a partition's directory changed or a directory failed, so
+/// that the metadata can record it (Kafka's `DirectoryEventHandler`).
+pub type DirectoryListener = Box<dyn Fn() + Send + Sync>;
+
 pub struct LogManager {
-    log_dir: PathBuf,
+    dirs: Vec<LogDir>,
     config: LogConfig,
     manager_config: LogManagerConfig,
     logs: RwLock<LogsByTopic>,
     /// Serialises opening logs, so the map lock is never held across I/O.
     opening: Mutex<()>,
-    /// Whether the last run left the clean shutdown marker.
-    had_clean_shutdown: bool,
-    recovery_points: HashMap<TopicPartition, i64>,
-    log_start_offsets: HashMap<TopicPartition, i64>,
+    /// Partition directories found at the start and not opened yet, and
+    /// the log directory holding each.
+    on_disk: Mutex<HashMap<TopicPartition, usize>>,
+    /// `-future` copies found at the start whose move resumes once the
+    /// current logs are open.
+    futures_to_resume: Mutex<Vec<(TopicPartition, usize, PathBuf)>>,
+    /// Moves under way.
+    futures: Mutex<HashMap<TopicPartition, FutureLog>>,
+    /// Partitions whose directory failed, and that directory.
+    offline_logs: RwLock<HashMap<TopicPartition, usize>>,
+    listener: RwLock<Option<DirectoryListener>>,
     /// The metadata log, which is not a partition of a topic in the image
     /// but is checkpointed and closed with the others.
     metadata_log: Mutex<Option<Arc<UnifiedLog>>>,
@@ -96,9 +189,11 @@ pub struct LogManager {
     loaded_logs: AtomicUsize,
     /// Serialises checkpoint writes.
     checkpointing: Mutex<()>,
-    /// The log flusher and retention threads.
+    /// The log flusher, retention and mover threads.
     background: Mutex<Vec<std::thread::JoinHandle<()>>>,
     stop: Arc<(Mutex<bool>, Condvar)>,
+    /// Wakes the mover (a move requested).
+    moves_wake: Condvar,
     /// Compaction of the logs with `cleanup.policy=compact`.
     cleaner: LogCleaner,
     /// The cleaner threads, by id.
@@ -107,80 +202,164 @@ pub struct LogManager {
     pending_deletes: Mutex<Vec<(Instant, PathBuf)>>,
 }
 
+/// The partition a `<topic>-<partition>.<id>-future` directory copies.
+fn future_dir_partition(name: &str) -> Option<TopicPartition> {
+    let stem = name.strip_suffix(FUTURE_SUFFIX)?;
+    let (base, id) = stem.rsplit_once('.')?;
+    if id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    TopicPartition::from_dir_name(base)
+}
+
 impl LogManager {
-    /// Uses `log_dir`, creating it if missing, and finishes deleting logs
-    /// a previous run left marked for deletion.
+    /// One log directory, `log_dir` (a fresh directory id): for tests and
+    /// tools.
     pub fn new(log_dir: &Path, config: LogConfig) -> io::Result<Self> {
-        Self::with_config(log_dir, config, LogManagerConfig::default())
+        Self::with_config(
+            vec![LogDirSpec {
+                path: log_dir.to_path_buf(),
+                id: Uuid::new_v4(),
+            }],
+            config,
+            LogManagerConfig::default(),
+        )
     }
 
+    /// Uses `dirs` (the first also holds the metadata log), creating them
+    /// if missing; finishes deleting logs a previous run left marked for
+    /// deletion, finds every partition directory in them, and completes or
+    /// resumes moves a previous run left (`-future` copies).
     pub fn with_config(
-        log_dir: &Path,
+        specs: Vec<LogDirSpec>,
         config: LogConfig,
         manager_config: LogManagerConfig,
     ) -> io::Result<Self> {
-        std::fs::create_dir_all(log_dir)?;
-        for entry in std::fs::read_dir(log_dir)? {
-            let entry = entry?;
-            if entry.file_name().to_string_lossy().ends_with(DELETE_SUFFIX) {
-                warn!(dir = %entry.path().display(), "removing a log left marked for deletion");
-                std::fs::remove_dir_all(entry.path())?;
-            }
+        if specs.is_empty() {
+            return Err(io::Error::other("no log directory"));
         }
-        let had_clean_shutdown = log_dir.join(CLEAN_SHUTDOWN_FILE).exists();
-        let read_checkpoint = |name: &str| {
-            checkpoint_file::read_offsets(&log_dir.join(name)).unwrap_or_else(|e| {
-                warn!("{e}; the logs will be recovered without it");
-                HashMap::new()
-            })
-        };
-        let recovery_points = read_checkpoint(RECOVERY_POINT_CHECKPOINT_FILE);
-        let log_start_offsets = read_checkpoint(LOG_START_OFFSET_CHECKPOINT_FILE);
+        let mut dirs = Vec::with_capacity(specs.len());
+        let mut on_disk: HashMap<TopicPartition, usize> = HashMap::new();
+        let mut futures = Vec::new();
+        for (index, spec) in specs.into_iter().enumerate() {
+            let log_dir = spec.path.as_path();
+            std::fs::create_dir_all(log_dir)?;
+            for entry in std::fs::read_dir(log_dir)? {
+                let entry = entry?;
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if name.ends_with(DELETE_SUFFIX) {
+                    warn!(dir = %entry.path().display(), "removing a log left marked for deletion");
+                    std::fs::remove_dir_all(entry.path())?;
+                } else if let Some(tp) = future_dir_partition(&name) {
+                    futures.push((tp, index, entry.path()));
+                } else if entry.path().is_dir()
+                    && let Some(tp) = TopicPartition::from_dir_name(&name)
+                    && !(index == 0 && name == METADATA_LOG_DIR_NAME)
+                    && let Some(other) = on_disk.insert(tp.clone(), index)
+                {
+                    // Kafka refuses to start the same way.
+                    return Err(io::Error::other(format!(
+                        "duplicate log directories for {tp} are found in both {} and {}: \
+                         remove one of the two",
+                        dirs.get(other)
+                            .map_or(log_dir, |d: &LogDir| d.path.as_path())
+                            .display(),
+                        log_dir.display()
+                    )));
+                }
+            }
+            let read_checkpoint = |name: &str| {
+                checkpoint_file::read_offsets(&log_dir.join(name)).unwrap_or_else(|e| {
+                    warn!("{e}; the logs will be recovered without it");
+                    HashMap::new()
+                })
+            };
+            dirs.push(LogDir {
+                had_clean_shutdown: log_dir.join(CLEAN_SHUTDOWN_FILE).exists(),
+                recovery_points: read_checkpoint(RECOVERY_POINT_CHECKPOINT_FILE),
+                log_start_offsets: read_checkpoint(LOG_START_OFFSET_CHECKPOINT_FILE),
+                offline: AtomicBool::new(false),
+                path: spec.path,
+                id: spec.id,
+            });
+        }
+        // A copy whose current log is gone was complete: the move stopped
+        // between retiring the current log and renaming the copy.
+        let mut to_resume = Vec::new();
+        for (tp, index, path) in futures {
+            if on_disk.contains_key(&tp) {
+                to_resume.push((tp, index, path));
+                continue;
+            }
+            let live = dirs[index].path.join(tp.to_string());
+            warn!(log = %tp, dir = %path.display(), "completing a move a previous run left: the copy becomes the log");
+            std::fs::rename(&path, &live)?;
+            std::fs::File::open(&dirs[index].path)?.sync_all()?;
+            on_disk.insert(tp, index);
+        }
+        let paths: Vec<PathBuf> = dirs.iter().map(|d| d.path.clone()).collect();
         Ok(LogManager {
-            log_dir: log_dir.to_path_buf(),
+            dirs,
             config,
             manager_config,
             logs: RwLock::new(HashMap::new()),
             opening: Mutex::new(()),
-            had_clean_shutdown,
-            recovery_points,
-            log_start_offsets,
+            on_disk: Mutex::new(on_disk),
+            futures_to_resume: Mutex::new(to_resume),
+            futures: Mutex::new(HashMap::new()),
+            offline_logs: RwLock::new(HashMap::new()),
+            listener: RwLock::new(None),
             metadata_log: Mutex::new(None),
             scanned_bytes: AtomicU64::new(0),
             loaded_logs: AtomicUsize::new(0),
             checkpointing: Mutex::new(()),
             background: Mutex::new(Vec::new()),
             stop: Arc::new((Mutex::new(false), Condvar::new())),
-            cleaner: LogCleaner::new(log_dir, manager_config.cleaner),
+            moves_wake: Condvar::new(),
+            cleaner: LogCleaner::new(&paths, manager_config.cleaner),
             cleaner_threads: Mutex::new(Vec::new()),
             pending_deletes: Mutex::new(Vec::new()),
         })
     }
 
-    /// Whether the previous run shut down cleanly.
-    pub fn had_clean_shutdown(&self) -> bool {
-        self.had_clean_shutdown
+    /// Sets what is called when a partition's directory changes or a
+    /// directory fails.
+    pub fn set_directory_listener(&self, listener: DirectoryListener) {
+        *self.listener.write() = Some(listener);
     }
 
-    /// What the checkpoints say of `tp`'s log.
-    pub fn load_params(&self, tp: &TopicPartition) -> LoadParams {
-        LoadParams {
-            had_clean_shutdown: self.had_clean_shutdown,
-            recovery_point: self.recovery_points.get(tp).copied(),
-            log_start_offset: self.log_start_offsets.get(tp).copied(),
+    fn directories_changed(&self) {
+        if let Some(listener) = &*self.listener.read() {
+            listener();
         }
     }
 
-    /// Opens a log that lives outside the topics (the metadata log) with
-    /// what the checkpoints say of it; it is checkpointed and closed with
-    /// the others.
+    /// Whether the previous run shut down cleanly (every directory had
+    /// the marker).
+    pub fn had_clean_shutdown(&self) -> bool {
+        self.dirs.iter().all(|d| d.had_clean_shutdown)
+    }
+
+    /// What directory `dir`'s checkpoints say of `tp`'s log.
+    fn load_params(&self, dir: usize, tp: &TopicPartition) -> LoadParams {
+        let dir = &self.dirs[dir];
+        LoadParams {
+            had_clean_shutdown: dir.had_clean_shutdown,
+            recovery_point: dir.recovery_points.get(tp).copied(),
+            log_start_offset: dir.log_start_offsets.get(tp).copied(),
+        }
+    }
+
+    /// Opens a log that lives outside the topics (the metadata log, in the
+    /// first directory) with what the checkpoints say of it; it is
+    /// checkpointed and closed with the others.
     pub fn open_metadata_log(
         &self,
         dir: &Path,
         tp: TopicPartition,
         config: LogConfig,
     ) -> io::Result<Arc<UnifiedLog>> {
-        let params = self.load_params(&tp);
+        let params = self.load_params(0, &tp);
         let log = Arc::new(UnifiedLog::load(dir, tp, config, params)?);
         self.count_loaded(&log);
         *self.metadata_log.lock() = Some(Arc::clone(&log));
@@ -206,6 +385,7 @@ impl LogManager {
         let threads = self
             .manager_config
             .num_recovery_threads
+            .saturating_mul(self.dirs.len())
             .clamp(1, logs.len().max(1));
         let next = AtomicUsize::new(0);
         let failure: Mutex<Option<io::Error>> = Mutex::new(None);
@@ -218,12 +398,12 @@ impl LogManager {
                         if self.get_log(&log.tp.topic, log.tp.partition).is_some() {
                             continue;
                         }
-                        let opened =
-                            self.load_log(&log.tp, log.topic_id, log.config)
-                                .and_then(|opened| {
-                                    let _opening = self.opening.lock();
-                                    self.insert_log(&log.tp, log.topic_id, opened)
-                                });
+                        let opened = self
+                            .load_log(&log.tp, log.topic_id, log.config, log.target_dir)
+                            .and_then(|(dir, opened)| {
+                                let _opening = self.opening.lock();
+                                self.insert_log(&log.tp, log.topic_id, dir, opened)
+                            });
                         if let Err(e) = opened {
                             warn!(log = %log.tp, "cannot open log: {e}");
                             failure.lock().get_or_insert(e);
@@ -239,14 +419,17 @@ impl LogManager {
         }
     }
 
-    /// Loading is done: the clean shutdown marker goes (a crash from now on
-    /// is not a clean shutdown) and the log flusher and retention threads
-    /// start.
+    /// Loading is done: the clean shutdown markers go (a crash from now
+    /// on is not a clean shutdown), moves a previous run left resume, and
+    /// the log flusher, retention and mover threads start.
     pub fn startup(self: &Arc<Self>) -> io::Result<()> {
-        match std::fs::remove_file(self.log_dir.join(CLEAN_SHUTDOWN_FILE)) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
-            _ => {}
+        for dir in &self.dirs {
+            match std::fs::remove_file(dir.path.join(CLEAN_SHUTDOWN_FILE)) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
         }
+        self.resume_moves();
         let manager = Arc::clone(self);
         let flusher = std::thread::Builder::new()
             .name("log-flusher".into())
@@ -255,7 +438,11 @@ impl LogManager {
         let retention = std::thread::Builder::new()
             .name("log-retention".into())
             .spawn(move || manager.run_retention())?;
-        self.background.lock().extend([flusher, retention]);
+        let manager = Arc::clone(self);
+        let mover = std::thread::Builder::new()
+            .name("replica-alter-log-dirs".into())
+            .spawn(move || manager.run_mover())?;
+        self.background.lock().extend([flusher, retention, mover]);
         self.start_cleaner_threads()
     }
 
@@ -365,12 +552,13 @@ impl LogManager {
                         }
                         Ok(_) => {}
                         Err(e) => {
-                            error!(log = %log.topic_partition(), "cannot delete old segments: {e}")
+                            error!(log = %log.topic_partition(), "cannot delete old segments: {e}");
+                            self.handle_log_error(&log, &e);
                         }
                     }
                 }
-                if moved && let Err(e) = self.checkpoint_log_start_offsets() {
-                    error!("cannot write {LOG_START_OFFSET_CHECKPOINT_FILE}: {e}");
+                if moved {
+                    self.checkpoint_log_start_offsets();
                 }
             }
             self.pending_deletes.lock().retain(|(due, path)| {
@@ -393,7 +581,7 @@ impl LogManager {
         let config = self.manager_config;
         let mut last_recovery_checkpoint = Instant::now();
         let mut last_start_checkpoint = Instant::now();
-        let mut recovery_flushes_pending = !self.had_clean_shutdown;
+        let mut recovery_flushes_pending = !self.had_clean_shutdown();
         let (stopped, wake) = &*self.stop;
         loop {
             {
@@ -409,7 +597,10 @@ impl LogManager {
             for log in self.checkpointed_logs() {
                 match log.flush_if_due() {
                     Ok(done) => flushed |= done,
-                    Err(e) => error!(log = %log.topic_partition(), "cannot flush log: {e}"),
+                    Err(e) => {
+                        error!(log = %log.topic_partition(), "cannot flush log: {e}");
+                        self.handle_log_error(&log, &e);
+                    }
                 }
             }
             // The first flushes after a crash's recovery are checkpointed
@@ -419,17 +610,24 @@ impl LogManager {
             {
                 recovery_flushes_pending = false;
                 last_recovery_checkpoint = Instant::now();
-                if let Err(e) = self.checkpoint_recovery_points() {
-                    error!("cannot write {RECOVERY_POINT_CHECKPOINT_FILE}: {e}");
-                }
+                self.checkpoint_recovery_points();
             }
             if last_start_checkpoint.elapsed() >= config.log_start_offset_checkpoint_interval {
                 last_start_checkpoint = Instant::now();
-                if let Err(e) = self.checkpoint_log_start_offsets() {
-                    error!("cannot write {LOG_START_OFFSET_CHECKPOINT_FILE}: {e}");
-                }
+                self.checkpoint_log_start_offsets();
             }
         }
+    }
+
+    /// The index of the directory holding `log`.
+    fn dir_index_of(&self, log: &UnifiedLog) -> Option<usize> {
+        let parent = log.dir().parent()?;
+        self.dirs.iter().position(|d| d.path == parent)
+    }
+
+    /// The directory id of the directory holding `log`.
+    pub fn dir_id_of(&self, log: &UnifiedLog) -> Option<Uuid> {
+        self.dir_index_of(log).map(|i| self.dirs[i].id)
     }
 
     /// Every log, the metadata log included.
@@ -439,52 +637,93 @@ impl LogManager {
         logs
     }
 
-    pub fn checkpoint_recovery_points(&self) -> io::Result<()> {
-        let _writing = self.checkpointing.lock();
-        let entries: Vec<(TopicPartition, i64)> = self
-            .checkpointed_logs()
-            .iter()
-            .map(|log| (log.topic_partition().clone(), log.recovery_point()))
+    /// The online directories, each with the logs in it.
+    fn logs_by_dir(&self) -> Vec<(usize, Vec<Arc<UnifiedLog>>)> {
+        let mut by_dir: Vec<(usize, Vec<Arc<UnifiedLog>>)> = (0..self.dirs.len())
+            .filter(|&i| !self.dirs[i].offline.load(Ordering::Acquire))
+            .map(|i| (i, Vec::new()))
             .collect();
-        checkpoint_file::write_offsets(
-            &self.log_dir.join(RECOVERY_POINT_CHECKPOINT_FILE),
-            &entries,
-        )?;
-        // With one replica the high watermark is the log end; Kafka keeps it
-        // beside the recovery points, so a directory moved to Kafka has it.
-        let high_watermarks: Vec<(TopicPartition, i64)> = self
-            .all_logs()
-            .iter()
-            .map(|log| (log.topic_partition().clone(), log.high_watermark()))
-            .collect();
-        checkpoint_file::write_offsets(
-            &self.log_dir.join(HIGH_WATERMARK_CHECKPOINT_FILE),
-            &high_watermarks,
-        )
+        for log in self.checkpointed_logs() {
+            if let Some(i) = self.dir_index_of(&log)
+                && let Some((_, logs)) = by_dir.iter_mut().find(|(d, _)| *d == i)
+            {
+                logs.push(log);
+            }
+        }
+        by_dir
     }
 
-    pub fn checkpoint_log_start_offsets(&self) -> io::Result<()> {
+    /// Writes each online directory's `recovery-point-offset-checkpoint`
+    /// (and, beside it, the high watermarks Kafka keeps); a directory whose
+    /// checkpoint cannot be written has failed.
+    pub fn checkpoint_recovery_points(&self) {
         let _writing = self.checkpointing.lock();
-        let entries: Vec<(TopicPartition, i64)> = self
-            .checkpointed_logs()
-            .iter()
-            .map(|log| (log.topic_partition().clone(), log.log_start_offset()))
-            .collect();
-        checkpoint_file::write_offsets(
-            &self.log_dir.join(LOG_START_OFFSET_CHECKPOINT_FILE),
-            &entries,
-        )
+        for (dir, logs) in self.logs_by_dir() {
+            let path = &self.dirs[dir].path;
+            let entries: Vec<(TopicPartition, i64)> = logs
+                .iter()
+                .map(|log| (log.topic_partition().clone(), log.recovery_point()))
+                .collect();
+            // With one replica the high watermark is the log end; Kafka keeps
+            // it beside the recovery points, so a directory moved to Kafka has it.
+            let high_watermarks: Vec<(TopicPartition, i64)> = logs
+                .iter()
+                .filter(|log| {
+                    self.metadata_log
+                        .lock()
+                        .as_ref()
+                        .is_none_or(|m| !Arc::ptr_eq(m, log))
+                })
+                .map(|log| (log.topic_partition().clone(), log.high_watermark()))
+                .collect();
+            let written = checkpoint_file::write_offsets(
+                &path.join(RECOVERY_POINT_CHECKPOINT_FILE),
+                &entries,
+            )
+            .and_then(|()| {
+                checkpoint_file::write_offsets(
+                    &path.join(HIGH_WATERMARK_CHECKPOINT_FILE),
+                    &high_watermarks,
+                )
+            });
+            if let Err(e) = written {
+                error!(log_dir = %path.display(), "cannot write {RECOVERY_POINT_CHECKPOINT_FILE}: {e}");
+                self.mark_dir_offline(dir, &e);
+            }
+        }
+    }
+
+    /// Writes each online directory's `log-start-offset-checkpoint`.
+    pub fn checkpoint_log_start_offsets(&self) {
+        let _writing = self.checkpointing.lock();
+        for (dir, logs) in self.logs_by_dir() {
+            let path = &self.dirs[dir].path;
+            let entries: Vec<(TopicPartition, i64)> = logs
+                .iter()
+                .map(|log| (log.topic_partition().clone(), log.log_start_offset()))
+                .collect();
+            if let Err(e) = checkpoint_file::write_offsets(
+                &path.join(LOG_START_OFFSET_CHECKPOINT_FILE),
+                &entries,
+            ) {
+                error!(log_dir = %path.display(), "cannot write {LOG_START_OFFSET_CHECKPOINT_FILE}: {e}");
+                self.mark_dir_offline(dir, &e);
+            }
+        }
     }
 
     /// A clean shutdown (Kafka's `LogManager.shutdown`): the flusher stops,
     /// every log is closed (flushed, indexes trimmed, producers
-    /// snapshotted), the checkpoints are written and, last, the clean
-    /// shutdown marker, so the next start trusts all of it.
+    /// snapshotted), the checkpoints are written and, last, each online
+    /// directory's clean shutdown marker, so the next start trusts all of
+    /// it. A move under way stops; its copy is closed too and resumes at the
+    /// next start.
     pub fn shutdown(&self) -> io::Result<()> {
         {
             let (stopped, wake) = &*self.stop;
             *stopped.lock() = true;
             wake.notify_all();
+            self.moves_wake.notify_all();
         }
         self.cleaner.shutdown();
         for handle in std::mem::take(&mut *self.background.lock()) {
@@ -493,26 +732,54 @@ impl LogManager {
         for handle in std::mem::take(&mut *self.cleaner_threads.lock()) {
             let _ = handle.join();
         }
-        for log in self.checkpointed_logs() {
+        let futures: Vec<Arc<UnifiedLog>> = self
+            .futures
+            .lock()
+            .values()
+            .map(|f| Arc::clone(&f.log))
+            .collect();
+        for log in self.checkpointed_logs().into_iter().chain(futures) {
+            if self.dir_index_of(&log).is_some_and(|d| self.is_offline(d)) {
+                continue;
+            }
             log.close()?;
         }
-        self.checkpoint_recovery_points()?;
-        self.checkpoint_log_start_offsets()?;
-        let path = self.log_dir.join(CLEAN_SHUTDOWN_FILE);
-        let mut file = std::fs::File::create(&path)?;
-        file.write_all(br#"{"version":0,"brokerEpoch":-1}"#)?;
-        file.sync_all()?;
-        std::fs::File::open(&self.log_dir)?.sync_all()
+        self.checkpoint_recovery_points();
+        self.checkpoint_log_start_offsets();
+        for (index, dir) in self.dirs.iter().enumerate() {
+            if self.is_offline(index) {
+                continue;
+            }
+            let path = dir.path.join(CLEAN_SHUTDOWN_FILE);
+            let mut file = std::fs::File::create(&path)?;
+            file.write_all(br#"{"version":0,"brokerEpoch":-1}"#)?;
+            file.sync_all()?;
+            std::fs::File::open(&dir.path)?.sync_all()?;
+        }
+        Ok(())
     }
 
-    pub fn log_dir(&self) -> &Path {
-        &self.log_dir
+    /// The directory that holds the metadata log (the first configured).
+    pub fn metadata_log_dir(&self) -> &Path {
+        &self.dirs[0].path
     }
 
-    /// The log directory as an absolute path, as Kafka names its log
-    /// directories to clients (DescribeLogDirs, AlterReplicaLogDirs).
-    pub fn absolute_log_dir(&self) -> PathBuf {
-        std::path::absolute(&self.log_dir).unwrap_or_else(|_| self.log_dir.clone())
+    /// Every configured directory, in the configured order.
+    pub fn log_dirs(&self) -> Vec<LogDirState> {
+        self.dirs
+            .iter()
+            .enumerate()
+            .map(|(i, d)| LogDirState {
+                absolute_path: std::path::absolute(&d.path).unwrap_or_else(|_| d.path.clone()),
+                path: d.path.clone(),
+                id: d.id,
+                offline: self.is_offline(i),
+            })
+            .collect()
+    }
+
+    fn is_offline(&self, dir: usize) -> bool {
+        self.dirs[dir].offline.load(Ordering::Acquire)
     }
 
     pub fn config(&self) -> LogConfig {
@@ -538,12 +805,17 @@ impl LogManager {
     }
 
     /// The log of `tp`, opened (and recovered) or created on first use with
-    /// `config`. A new partition directory gets its `partition.metadata`.
+    /// `config`, in the directory it is found in, else in `target_dir` if
+    /// that is an online directory, else in the online directory with the
+    /// fewest partitions (Kafka's `LogManager.nextLogDirs`). A new partition
+    /// directory gets its `partition.metadata`. A partition whose directory
+    /// failed is [`LogDirOffline`].
     pub fn get_or_create_log(
         &self,
         tp: &TopicPartition,
         topic_id: Uuid,
         config: LogConfig,
+        target_dir: Option<Uuid>,
     ) -> io::Result<Arc<UnifiedLog>> {
         if let Some(log) = self.get_log(&tp.topic, tp.partition) {
             return Ok(log);
@@ -552,8 +824,49 @@ impl LogManager {
         if let Some(log) = self.get_log(&tp.topic, tp.partition) {
             return Ok(log);
         }
-        let log = self.load_log(tp, topic_id, config)?;
-        self.insert_log(tp, topic_id, log)
+        let (dir, log) = self.load_log(tp, topic_id, config, target_dir)?;
+        self.insert_log(tp, topic_id, dir, log)
+    }
+
+    /// The directory for `tp`'s log, as [`LogManager::get_or_create_log`]
+    /// chooses it.
+    fn choose_dir(&self, tp: &TopicPartition, target_dir: Option<Uuid>) -> io::Result<usize> {
+        if let Some(&dir) = self.offline_logs.read().get(tp) {
+            return Err(io::Error::other(LogDirOffline {
+                dir: self.dirs[dir].path.clone(),
+            }));
+        }
+        if let Some(&dir) = self.on_disk.lock().get(tp) {
+            if self.is_offline(dir) {
+                return Err(io::Error::other(LogDirOffline {
+                    dir: self.dirs[dir].path.clone(),
+                }));
+            }
+            return Ok(dir);
+        }
+        if let Some(dir) = target_dir
+            .and_then(|id| self.dirs.iter().position(|d| d.id == id))
+            .filter(|&d| !self.is_offline(d))
+        {
+            return Ok(dir);
+        }
+        let mut counts = vec![0usize; self.dirs.len()];
+        for log in self.all_logs() {
+            if let Some(i) = self.dir_index_of(&log) {
+                counts[i] += 1;
+            }
+        }
+        for future in self.futures.lock().values() {
+            counts[future.dir] += 1;
+        }
+        (0..self.dirs.len())
+            .filter(|&d| !self.is_offline(d))
+            .min_by_key(|&d| counts[d])
+            .ok_or_else(|| {
+                io::Error::other(LogDirOffline {
+                    dir: self.dirs[0].path.clone(),
+                })
+            })
     }
 
     /// Prepares `tp`'s directory and loads its log, without any lock.
@@ -562,32 +875,43 @@ impl LogManager {
         tp: &TopicPartition,
         topic_id: Uuid,
         config: LogConfig,
-    ) -> io::Result<Arc<UnifiedLog>> {
-        let dir = self.log_dir.join(tp.to_string());
-        let metadata_file = dir.join(PARTITION_METADATA_FILE);
-        if let Some(stale) = read_partition_metadata(&metadata_file).filter(|id| *id != topic_id) {
-            // The directory belongs to a deleted topic of the same name.
-            warn!(log = %tp, stale_topic_id = %stale, %topic_id, "removing the log of a deleted topic");
-            remove_dir(&dir)?;
-        }
-        std::fs::create_dir_all(&dir)?;
-        if !metadata_file.exists() {
-            write_partition_metadata(&metadata_file, topic_id)?;
-        }
-        let log = Arc::new(UnifiedLog::load(
-            &dir,
-            tp.clone(),
-            config,
-            self.load_params(tp),
-        )?);
+        target_dir: Option<Uuid>,
+    ) -> io::Result<(usize, Arc<UnifiedLog>)> {
+        let index = self.choose_dir(tp, target_dir)?;
+        let dir = self.dirs[index].path.join(tp.to_string());
+        let loaded = (|| {
+            let metadata_file = dir.join(PARTITION_METADATA_FILE);
+            if let Some(stale) =
+                read_partition_metadata(&metadata_file).filter(|id| *id != topic_id)
+            {
+                // The directory belongs to a deleted topic of the same name.
+                warn!(log = %tp, stale_topic_id = %stale, %topic_id, "removing the log of a deleted topic");
+                remove_dir(&dir)?;
+            }
+            std::fs::create_dir_all(&dir)?;
+            if !metadata_file.exists() {
+                write_partition_metadata(&metadata_file, topic_id)?;
+            }
+            UnifiedLog::load(&dir, tp.clone(), config, self.load_params(index, tp))
+        })();
+        let log = match loaded {
+            Ok(log) => Arc::new(log),
+            Err(e) => {
+                error!(log = %tp, log_dir = %self.dirs[index].path.display(), "cannot open log: {e}");
+                self.mark_dir_offline(index, &e);
+                return Err(e);
+            }
+        };
+        self.on_disk.lock().remove(tp);
         self.count_loaded(&log);
-        Ok(log)
+        Ok((index, log))
     }
 
     fn insert_log(
         &self,
         tp: &TopicPartition,
         topic_id: Uuid,
+        dir: usize,
         log: Arc<UnifiedLog>,
     ) -> io::Result<Arc<UnifiedLog>> {
         let mut logs = self.logs.write();
@@ -598,6 +922,13 @@ impl LogManager {
             return Err(io::Error::other(format!(
                 "{tp}: the logs of an older topic of this name are still open"
             )));
+        }
+        if self.is_offline(dir) {
+            // The directory failed while the log was being opened.
+            self.offline_logs.write().insert(tp.clone(), dir);
+            return Err(io::Error::other(LogDirOffline {
+                dir: self.dirs[dir].path.clone(),
+            }));
         }
         let topic = match logs.get_mut(tp.topic.as_str()) {
             Some(topic) => topic,
@@ -614,10 +945,26 @@ impl LogManager {
 
     /// Deletes the logs of every partition of `topic`: they refuse appends
     /// from now on, their directories are renamed `<dir>.<id>-delete` (so a
-    /// crash midway leaves nothing that looks live) and then removed.
+    /// crash midway leaves nothing that looks live) and then removed. A
+    /// move of one of them stops and its copy goes too.
     pub fn delete_topic_logs(&self, topic: &str) -> io::Result<()> {
         let removed = self.logs.write().remove(topic);
         self.cleaner.forget(topic);
+        self.offline_logs.write().retain(|tp, _| tp.topic != topic);
+        self.on_disk.lock().retain(|tp, _| tp.topic != topic);
+        let futures: Vec<FutureLog> = {
+            let mut futures = self.futures.lock();
+            let doomed: Vec<TopicPartition> = futures
+                .keys()
+                .filter(|tp| tp.topic == topic)
+                .cloned()
+                .collect();
+            doomed.iter().filter_map(|tp| futures.remove(tp)).collect()
+        };
+        for future in futures {
+            future.log.mark_deleted();
+            remove_dir(future.log.dir())?;
+        }
         for log in removed.into_iter().flat_map(|t| t.partitions.into_values()) {
             log.mark_deleted();
             remove_dir(log.dir())?;
@@ -626,14 +973,13 @@ impl LogManager {
         Ok(())
     }
 
-    /// The total and usable bytes of the file system holding the log
-    /// directory (Java's `FileStore.getTotalSpace` and `getUsableSpace`,
-    /// as Kafka's DescribeLogDirs reports them). It may block on the file
-    /// system: call it off the runtime's threads.
-    pub fn disk_space(&self) -> io::Result<(u64, u64)> {
+    /// The total and usable bytes of the file system holding `dir`
+    /// (Java's `FileStore.getTotalSpace` and `getUsableSpace`, as Kafka's
+    /// DescribeLogDirs reports them). It may block on the file system:
+    /// call it off the runtime's threads.
+    pub fn disk_space(dir: &Path) -> io::Result<(u64, u64)> {
         use std::os::unix::ffi::OsStrExt;
-        let path = std::ffi::CString::new(self.log_dir().as_os_str().as_bytes())
-            .map_err(io::Error::other)?;
+        let path = std::ffi::CString::new(dir.as_os_str().as_bytes()).map_err(io::Error::other)?;
         // SAFETY: `path` is a NUL-terminated string and `stats` a plain
         // struct that statvfs(3) fills in; nothing is kept past the call.
         let mut stats: libc::statvfs = unsafe { std::mem::zeroed() };
@@ -655,12 +1001,392 @@ impl LogManager {
             .collect()
     }
 
+    /// The logs in directory `dir` (an id), and the copies being moved into it
+    /// (`true`), with the log end offset of the log each copies.
+    pub fn logs_in_dir(&self, dir: Uuid) -> Vec<(Arc<UnifiedLog>, Option<i64>)> {
+        let Some(index) = self.dirs.iter().position(|d| d.id == dir) else {
+            return Vec::new();
+        };
+        let mut logs: Vec<(Arc<UnifiedLog>, Option<i64>)> = self
+            .all_logs()
+            .into_iter()
+            .filter(|log| self.dir_index_of(log) == Some(index))
+            .map(|log| (log, None))
+            .collect();
+        for (tp, future) in self.futures.lock().iter() {
+            if future.dir == index {
+                let current = self
+                    .get_log(&tp.topic, tp.partition)
+                    .map_or(future.log.log_end_offset(), |l| l.log_end_offset());
+                logs.push((Arc::clone(&future.log), Some(current)));
+            }
+        }
+        logs
+    }
+
     /// Forces every log to disk (on shutdown).
     pub fn flush_all(&self) -> io::Result<()> {
         for log in self.all_logs() {
             log.flush()?;
         }
         Ok(())
+    }
+
+    /// An I/O error from `log`: its directory has failed (Kafka's
+    /// `LogDirFailureChannel.maybeAddOfflineLogDir`). Errors saying the
+    /// log is closed or deleted are not the directory's.
+    pub fn handle_log_error(&self, log: &UnifiedLog, e: &io::Error) {
+        if log.is_deleted() || is_log_dir_offline(e) || e.kind() == io::ErrorKind::Other {
+            return;
+        }
+        if let Some(dir) = self.dir_index_of(log) {
+            self.mark_dir_offline(dir, e);
+        }
+    }
+
+    /// Takes directory `dir` offline (Kafka's `handleLogDirFailure`): its
+    /// logs are no longer served, moves into or out of it stop, and the
+    /// listener is told so the metadata records it. Logged once. Without
+    /// the metadata log's directory, or without any directory, the broker
+    /// cannot go on and halts, as Kafka does.
+    pub fn mark_dir_offline(&self, dir: usize, cause: &io::Error) {
+        if self.dirs[dir].offline.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let path = self.dirs[dir].path.display().to_string();
+        error!(log_dir = %path, "Stopping serving logs in dir {path}: {cause}");
+        if dir == 0 {
+            error!("Shutdown broker because the metadata log dir {path} has failed");
+            std::process::exit(1);
+        }
+        if (0..self.dirs.len()).all(|d| self.is_offline(d)) {
+            error!("Shutdown broker because all log dirs have failed");
+            std::process::exit(1);
+        }
+        let mut offline = Vec::new();
+        {
+            let mut logs = self.logs.write();
+            for topic in logs.values_mut() {
+                topic.partitions.retain(|_, log| {
+                    let here = log.dir().parent() == Some(self.dirs[dir].path.as_path());
+                    if here {
+                        offline.push(log.topic_partition().clone());
+                    }
+                    !here
+                });
+            }
+            logs.retain(|_, t| !t.partitions.is_empty());
+        }
+        {
+            let mut map = self.offline_logs.write();
+            for tp in &offline {
+                map.insert(tp.clone(), dir);
+            }
+            for (tp, &d) in self.on_disk.lock().iter() {
+                if d == dir {
+                    map.insert(tp.clone(), dir);
+                }
+            }
+        }
+        let aborted: Vec<(TopicPartition, FutureLog)> = {
+            let mut futures = self.futures.lock();
+            let gone: Vec<TopicPartition> = futures
+                .iter()
+                .filter(|(tp, f)| f.dir == dir || offline.contains(tp))
+                .map(|(tp, _)| tp.clone())
+                .collect();
+            gone.into_iter()
+                .filter_map(|tp| futures.remove(&tp).map(|f| (tp, f)))
+                .collect()
+        };
+        for (tp, future) in aborted {
+            warn!(log = %tp, "the move of the partition stops: a directory it involves failed");
+            future.log.mark_deleted();
+            if future.dir != dir {
+                let _ = remove_dir(future.log.dir());
+            }
+        }
+        warn!(log_dir = %path, partitions = offline.len(), "partitions in the failed log directory are offline");
+        self.directories_changed();
+    }
+
+    /// The partitions whose directory failed.
+    pub fn offline_partitions(&self) -> Vec<TopicPartition> {
+        self.offline_logs.read().keys().cloned().collect()
+    }
+
+    /// Whether `tp`'s directory failed.
+    pub fn is_partition_offline(&self, tp: &TopicPartition) -> bool {
+        self.offline_logs.read().contains_key(tp)
+    }
+
+    /// Moves under way.
+    pub fn future_log_count(&self) -> usize {
+        self.futures.lock().len()
+    }
+
+    /// The ids of the directories that failed.
+    pub fn offline_dir_ids(&self) -> Vec<Uuid> {
+        (0..self.dirs.len())
+            .filter(|&d| self.is_offline(d))
+            .map(|d| self.dirs[d].id)
+            .collect()
+    }
+
+    /// The number of directories that failed.
+    pub fn offline_dir_count(&self) -> usize {
+        (0..self.dirs.len()).filter(|&d| self.is_offline(d)).count()
+    }
+
+    /// Moves `tp`'s log to the directory at `path` (AlterReplicaLogDirs,
+    /// Kafka's `ReplicaManager.alterReplicaLogDirs`): a `-future` copy is
+    /// created there and filled by the mover thread until it takes over.
+    /// Asking for the directory the log is in cancels a move under way.
+    pub fn alter_log_dir(
+        &self,
+        tp: &TopicPartition,
+        topic_id: Uuid,
+        path: &Path,
+    ) -> Result<(), MoveError> {
+        let dest = self
+            .dirs
+            .iter()
+            .position(|d| std::path::absolute(&d.path).is_ok_and(|a| a == path))
+            .ok_or(MoveError::UnknownDir)?;
+        if self.is_offline(dest) || self.is_partition_offline(tp) {
+            return Err(MoveError::DirOffline);
+        }
+        let log = self
+            .get_log(&tp.topic, tp.partition)
+            .ok_or(MoveError::NotHosted)?;
+        let current = self.dir_index_of(&log).ok_or(MoveError::NotHosted)?;
+        let mut futures = self.futures.lock();
+        if let Some(existing) = futures.get(tp) {
+            if existing.dir == dest {
+                return Ok(());
+            }
+            if let Some(old) = futures.remove(tp) {
+                info!(log = %tp, "the move under way is replaced");
+                old.log.mark_deleted();
+                let _ = remove_dir(old.log.dir());
+            }
+        }
+        if dest == current {
+            return Ok(());
+        }
+        let dir = self.dirs[dest]
+            .path
+            .join(format!("{tp}.{}{FUTURE_SUFFIX}", Uuid::new_v4().simple()));
+        let created = (|| {
+            std::fs::create_dir_all(&dir)?;
+            write_partition_metadata(&dir.join(PARTITION_METADATA_FILE), topic_id)?;
+            UnifiedLog::load(
+                &dir,
+                tp.clone(),
+                log.config(),
+                LoadParams {
+                    had_clean_shutdown: false,
+                    recovery_point: None,
+                    log_start_offset: Some(log.log_start_offset()),
+                },
+            )
+        })();
+        let future = created.map_err(|e| {
+            warn!(log = %tp, dir = %dir.display(), "cannot create the copy for a move: {e}");
+            let _ = std::fs::remove_dir_all(&dir);
+            MoveError::Io(e.to_string())
+        })?;
+        info!(log = %tp, from = %self.dirs[current].path.display(), to = %self.dirs[dest].path.display(), "moving the partition to another log directory");
+        futures.insert(
+            tp.clone(),
+            FutureLog {
+                log: Arc::new(future),
+                dir: dest,
+                topic_id,
+            },
+        );
+        drop(futures);
+        let _stopped = self.stop.0.lock();
+        self.moves_wake.notify_all();
+        Ok(())
+    }
+
+    /// Loads the `-future` copies a previous run left beside a current log:
+    /// their moves go on.
+    fn resume_moves(&self) {
+        for (tp, dir, path) in std::mem::take(&mut *self.futures_to_resume.lock()) {
+            let Some(current) = self.get_log(&tp.topic, tp.partition) else {
+                warn!(log = %tp, dir = %path.display(), "removing the copy of a partition this broker no longer has");
+                let _ = std::fs::remove_dir_all(&path);
+                continue;
+            };
+            let topic_id = read_partition_metadata(&path.join(PARTITION_METADATA_FILE));
+            let loaded = UnifiedLog::load(
+                &path,
+                tp.clone(),
+                current.config(),
+                LoadParams {
+                    had_clean_shutdown: false,
+                    recovery_point: None,
+                    log_start_offset: None,
+                },
+            );
+            match (loaded, topic_id) {
+                (Ok(log), Some(topic_id)) => {
+                    info!(log = %tp, dir = %path.display(), end_offset = log.log_end_offset(), "resuming the move of the partition");
+                    self.futures.lock().insert(
+                        tp,
+                        FutureLog {
+                            log: Arc::new(log),
+                            dir,
+                            topic_id,
+                        },
+                    );
+                }
+                (loaded, _) => {
+                    let why = loaded
+                        .err()
+                        .map_or("no topic id".to_string(), |e| e.to_string());
+                    warn!(log = %tp, dir = %path.display(), "cannot resume a move, the copy is removed: {why}");
+                    let _ = std::fs::remove_dir_all(&path);
+                }
+            }
+        }
+    }
+
+    /// The mover (Kafka's `ReplicaAlterLogDirsThread`): copies each move's
+    /// current log into its `-future` copy and, once the copy has caught
+    /// up, lets it take over.
+    fn run_mover(&self) {
+        loop {
+            {
+                let mut stopped = self.stop.0.lock();
+                if !*stopped && self.futures.lock().is_empty() {
+                    self.moves_wake
+                        .wait_for(&mut stopped, Duration::from_secs(1));
+                }
+                if *stopped {
+                    return;
+                }
+            }
+            let moves: Vec<(TopicPartition, Arc<UnifiedLog>)> = self
+                .futures
+                .lock()
+                .iter()
+                .map(|(tp, f)| (tp.clone(), Arc::clone(&f.log)))
+                .collect();
+            let mut idle = true;
+            for (tp, future) in moves {
+                match self.copy_some(&tp, &future) {
+                    Ok(true) => idle = false,
+                    Ok(false) => {}
+                    Err(e) => {
+                        warn!(log = %tp, "the move of the partition failed: {e}");
+                        self.abort_move(&tp, &future);
+                    }
+                }
+            }
+            if idle {
+                let mut stopped = self.stop.0.lock();
+                if !*stopped {
+                    self.moves_wake
+                        .wait_for(&mut stopped, Duration::from_millis(10));
+                }
+            }
+        }
+    }
+
+    /// One step of a move: copies a chunk of the current log into the
+    /// copy, or swaps them when the copy is close enough. Returns whether
+    /// it did anything.
+    fn copy_some(&self, tp: &TopicPartition, future: &Arc<UnifiedLog>) -> io::Result<bool> {
+        let Some(current) = self.get_log(&tp.topic, tp.partition) else {
+            return Err(io::Error::other("the partition is no longer hosted"));
+        };
+        if future.is_deleted() {
+            return Ok(false);
+        }
+        if current.log_start_offset() > future.log_end_offset() {
+            // Retention went past the copy's end: it starts again there.
+            return Err(io::Error::other("the log start moved past the copy"));
+        }
+        let lag = current.log_end_offset() - future.log_end_offset();
+        if lag > 0 && current.size_in_bytes() > future.size_in_bytes() + MOVE_CHUNK_BYTES as u64 {
+            let data = current
+                .read(future.log_end_offset(), MOVE_CHUNK_BYTES, true)
+                .map_err(|e| io::Error::other(e.to_string()))?;
+            if !data.records.is_empty() {
+                future
+                    .append_as_follower(&data.records)
+                    .map_err(|e| io::Error::other(e.to_string()))?;
+                return Ok(true);
+            }
+        }
+        // Close enough: the rest is copied with appends held off, then the
+        // copy takes over.
+        let Some(dest) = self.futures.lock().get(tp).map(|f| (f.dir, f.topic_id)) else {
+            return Ok(false);
+        };
+        let (dest, topic_id) = dest;
+        let source_dir = current.dir().to_path_buf();
+        let mut replacement: Option<Arc<UnifiedLog>> = None;
+        current.replace_with_future(future, || {
+            future.close()?;
+            let live = self.dirs[dest].path.join(tp.to_string());
+            let doomed = source_dir.with_file_name(format!(
+                "{tp}.{}{DELETE_SUFFIX}",
+                Uuid::new_v4().simple()
+            ));
+            std::fs::rename(&source_dir, &doomed)?;
+            if let Err(e) = std::fs::rename(future.dir(), &live) {
+                // Put the current log back where it was.
+                let _ = std::fs::rename(&doomed, &source_dir);
+                return Err(e);
+            }
+            if let Some(parent) = source_dir.parent() {
+                std::fs::File::open(parent)?.sync_all()?;
+            }
+            std::fs::File::open(&self.dirs[dest].path)?.sync_all()?;
+            let end = future.log_end_offset();
+            let log = Arc::new(UnifiedLog::load(
+                &live,
+                tp.clone(),
+                current.config(),
+                LoadParams {
+                    had_clean_shutdown: true,
+                    recovery_point: Some(end),
+                    log_start_offset: Some(future.log_start_offset()),
+                },
+            )?);
+            {
+                let mut logs = self.logs.write();
+                if let Some(topic) = logs.get_mut(tp.topic.as_str())
+                    && topic.id == topic_id
+                {
+                    topic.partitions.insert(tp.partition, Arc::clone(&log));
+                }
+            }
+            replacement = Some(log);
+            if let Err(e) = std::fs::remove_dir_all(&doomed) {
+                warn!(dir = %doomed.display(), "cannot remove the moved partition's old directory: {e}");
+            }
+            Ok(())
+        })?;
+        self.futures.lock().remove(tp);
+        if let Some(log) = replacement {
+            info!(log = %tp, dir = %self.dirs[dest].path.display(), end_offset = log.log_end_offset(), "the partition moved to another log directory");
+        }
+        self.directories_changed();
+        Ok(true)
+    }
+
+    fn abort_move(&self, tp: &TopicPartition, future: &Arc<UnifiedLog>) {
+        let mut futures = self.futures.lock();
+        if futures.get(tp).is_some_and(|f| Arc::ptr_eq(&f.log, future)) {
+            futures.remove(tp);
+            future.mark_deleted();
+            let _ = remove_dir(future.dir());
+        }
     }
 }
 
@@ -716,10 +1442,10 @@ mod tests {
         let tp = TopicPartition::new("orders", 3);
         let id = Uuid::from_u128(0xbfd9_9e5e_3235_4552_81f8_d4af_1741_970c);
         let log = manager
-            .get_or_create_log(&tp, id, LogConfig::default())
+            .get_or_create_log(&tp, id, LogConfig::default(), None)
             .unwrap();
         let again = manager
-            .get_or_create_log(&tp, id, LogConfig::default())
+            .get_or_create_log(&tp, id, LogConfig::default(), None)
             .unwrap();
         assert!(Arc::ptr_eq(&log, &again));
         let metadata =
@@ -744,5 +1470,268 @@ mod tests {
             std::fs::read_dir(dir.path().join("logs")).unwrap().count(),
             0
         );
+    }
+}
+
+#[cfg(test)]
+mod jbod_tests {
+    use super::*;
+    use crate::storage::AppendError;
+    use crate::storage::record_batch::{self, NewRecord};
+
+    fn specs(root: &Path) -> Vec<LogDirSpec> {
+        (0..2)
+            .map(|i| LogDirSpec {
+                path: root.join(format!("d{i}")),
+                id: Uuid::from_u128(1000 + i),
+            })
+            .collect()
+    }
+
+    fn manager(root: &Path) -> Arc<LogManager> {
+        Arc::new(
+            LogManager::with_config(
+                specs(root),
+                LogConfig::default(),
+                LogManagerConfig::default(),
+            )
+            .unwrap(),
+        )
+    }
+
+    fn append(log: &UnifiedLog, value: &str) -> i64 {
+        let batch = record_batch::build_batch(
+            1_700_000_000_000,
+            &[NewRecord {
+                key: None,
+                value: Some(value.as_bytes()),
+            }],
+        );
+        log.append_as_leader(&batch, 0).unwrap().first_offset
+    }
+
+    /// Every record's offset and value, read from the start.
+    fn contents(log: &UnifiedLog) -> Vec<(i64, usize)> {
+        let mut out = Vec::new();
+        let mut offset = log.log_start_offset();
+        while offset < log.log_end_offset() {
+            let data = log.read(offset, 1 << 20, true).unwrap();
+            let mut last = offset;
+            for batch in record_batch::Batches::new(&data.records) {
+                let batch = batch.unwrap();
+                out.push((batch.header.base_offset, batch.bytes.len()));
+                last = batch.header.last_offset() + 1;
+            }
+            assert!(last > offset, "no progress at {offset}");
+            offset = last;
+        }
+        out
+    }
+
+    const TOPIC_ID: Uuid = Uuid::from_u128(77);
+
+    #[test]
+    fn partitions_spread_over_directories_and_are_found_again() {
+        let root = tempfile::tempdir().unwrap();
+        let logs = manager(root.path());
+        for p in 0..4 {
+            logs.get_or_create_log(
+                &TopicPartition::new("t", p),
+                TOPIC_ID,
+                LogConfig::default(),
+                None,
+            )
+            .unwrap();
+        }
+        // A target directory is honoured.
+        let targeted = logs
+            .get_or_create_log(
+                &TopicPartition::new("t", 4),
+                TOPIC_ID,
+                LogConfig::default(),
+                Some(Uuid::from_u128(1001)),
+            )
+            .unwrap();
+        assert_eq!(logs.dir_id_of(&targeted), Some(Uuid::from_u128(1001)));
+        let in_dir = |i: usize| {
+            std::fs::read_dir(root.path().join(format!("d{i}")))
+                .unwrap()
+                .filter(|e| {
+                    e.as_ref()
+                        .unwrap()
+                        .file_name()
+                        .to_string_lossy()
+                        .starts_with("t-")
+                })
+                .count()
+        };
+        assert_eq!((in_dir(0), in_dir(1)), (2, 3));
+        logs.shutdown().unwrap();
+        assert!(root.path().join("d1").join(CLEAN_SHUTDOWN_FILE).exists());
+        assert!(
+            root.path()
+                .join("d1")
+                .join(RECOVERY_POINT_CHECKPOINT_FILE)
+                .exists()
+        );
+        drop(logs);
+
+        // Found where they are, whatever the metadata's target says.
+        let again = manager(root.path());
+        assert!(again.had_clean_shutdown());
+        let log = again
+            .get_or_create_log(
+                &TopicPartition::new("t", 4),
+                TOPIC_ID,
+                LogConfig::default(),
+                Some(Uuid::from_u128(1000)),
+            )
+            .unwrap();
+        assert_eq!(again.dir_id_of(&log), Some(Uuid::from_u128(1001)));
+    }
+
+    #[test]
+    fn a_move_copies_everything_while_appends_go_on() {
+        let root = tempfile::tempdir().unwrap();
+        let logs = manager(root.path());
+        logs.startup().unwrap();
+        let tp = TopicPartition::new("t", 0);
+        let log = logs
+            .get_or_create_log(
+                &tp,
+                TOPIC_ID,
+                LogConfig::default(),
+                Some(Uuid::from_u128(1000)),
+            )
+            .unwrap();
+        for i in 0..5000 {
+            append(&log, &format!("before-{i}"));
+        }
+        let dest = std::path::absolute(root.path().join("d1")).unwrap();
+        assert_eq!(
+            logs.alter_log_dir(&tp, TOPIC_ID, Path::new("/nowhere")),
+            Err(MoveError::UnknownDir)
+        );
+        logs.alter_log_dir(&tp, TOPIC_ID, &dest).unwrap();
+        // Appends go on during the move, to whichever log is current.
+        let mut appended = 5000;
+        while logs.future_log_count() > 0 {
+            let current = logs.get_log("t", 0).unwrap();
+            let batch = record_batch::build_batch(
+                1_700_000_000_000,
+                &[NewRecord {
+                    key: None,
+                    value: Some(b"during"),
+                }],
+            );
+            match current.append_as_leader(&batch, 0) {
+                Ok(info) => {
+                    assert_eq!(info.first_offset, appended);
+                    appended += 1;
+                }
+                Err(AppendError::Moved) => {}
+                Err(e) => panic!("{e}"),
+            }
+        }
+        let moved = logs.get_log("t", 0).unwrap();
+        assert_eq!(logs.dir_id_of(&moved), Some(Uuid::from_u128(1001)));
+        assert_eq!(moved.log_end_offset(), appended);
+        let offsets: Vec<i64> = contents(&moved).into_iter().map(|(o, _)| o).collect();
+        assert_eq!(offsets, (0..appended).collect::<Vec<_>>());
+        assert!(!root.path().join("d0/t-0").exists());
+        assert_eq!(append(&moved, "after"), appended);
+        logs.shutdown().unwrap();
+    }
+
+    #[test]
+    fn a_move_cut_short_leaves_one_copy() {
+        let root = tempfile::tempdir().unwrap();
+        let tp = TopicPartition::new("t", 0);
+        {
+            let logs = manager(root.path());
+            let log = logs
+                .get_or_create_log(
+                    &tp,
+                    TOPIC_ID,
+                    LogConfig::default(),
+                    Some(Uuid::from_u128(1000)),
+                )
+                .unwrap();
+            for i in 0..100 {
+                append(&log, &format!("r{i}"));
+            }
+            log.flush().unwrap();
+        }
+        // A copy half done, as a crash mid-move leaves it: the move resumes.
+        let future = root
+            .path()
+            .join(format!("d1/t-0.{}-future", Uuid::new_v4().simple()));
+        {
+            let copy = UnifiedLog::open(&future, tp.clone(), LogConfig::default()).unwrap();
+            let source = UnifiedLog::open(
+                &root.path().join("d0/t-0"),
+                tp.clone(),
+                LogConfig::default(),
+            )
+            .unwrap();
+            let data = source.read(0, 600, false).unwrap();
+            copy.append_as_follower(&data.records).unwrap();
+            assert!(copy.log_end_offset() > 0 && copy.log_end_offset() < 100);
+            copy.close().unwrap();
+            write_partition_metadata(&future.join(PARTITION_METADATA_FILE), TOPIC_ID).unwrap();
+        }
+        let logs = manager(root.path());
+        logs.open_logs(vec![LogToOpen {
+            tp: tp.clone(),
+            topic_id: TOPIC_ID,
+            config: LogConfig::default(),
+            target_dir: None,
+        }])
+        .unwrap();
+        logs.startup().unwrap();
+        assert_eq!(logs.future_log_count(), 1);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while logs.future_log_count() > 0 {
+            assert!(Instant::now() < deadline, "the move did not finish");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let log = logs.get_log("t", 0).unwrap();
+        assert_eq!(logs.dir_id_of(&log), Some(Uuid::from_u128(1001)));
+        assert_eq!(contents(&log).len(), 100);
+        assert!(!root.path().join("d0/t-0").exists());
+        logs.shutdown().unwrap();
+        drop(logs);
+
+        // Stopped between retiring the current log and renaming the copy:
+        // the copy is the log.
+        let live = root.path().join("d1/t-0");
+        let doomed = root
+            .path()
+            .join(format!("d1/t-0.{}-delete", Uuid::new_v4().simple()));
+        std::fs::rename(&live, &doomed).unwrap();
+        let copy = root
+            .path()
+            .join(format!("d0/t-0.{}-future", Uuid::new_v4().simple()));
+        copy_dir(&doomed, &copy);
+        let logs = manager(root.path());
+        assert!(!doomed.exists());
+        let log = logs
+            .get_or_create_log(
+                &tp,
+                TOPIC_ID,
+                LogConfig::default(),
+                Some(Uuid::from_u128(1001)),
+            )
+            .unwrap();
+        assert_eq!(logs.dir_id_of(&log), Some(Uuid::from_u128(1000)));
+        assert_eq!(contents(&log).len(), 100);
+    }
+
+    fn copy_dir(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
     }
 }

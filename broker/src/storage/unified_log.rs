@@ -59,6 +59,10 @@ pub enum AppendError {
     /// The log was deleted (its topic is gone).
     #[error("the log has been deleted")]
     Deleted,
+    /// The log moved to another log directory: the partition's log is now
+    /// another one (see [`UnifiedLog::replace_with_future`]).
+    #[error("the log moved to another log directory")]
+    Moved,
     #[error("I/O error appending to the log: {0}")]
     Io(#[from] io::Error),
 }
@@ -145,6 +149,9 @@ pub struct UnifiedLog {
     /// Serialises fsyncs: appends waiting for one share the next (group commit).
     flush_lock: Mutex<()>,
     deleted: AtomicBool,
+    /// Replaced by a copy in another log directory: appends are refused
+    /// with [`AppendError::Moved`].
+    moved: AtomicBool,
     /// Bytes of segment data read when the log was loaded.
     scanned_bytes: u64,
     /// Data recovered after a crash is not known to be on disk until
@@ -166,6 +173,9 @@ pub struct UnifiedLog {
 enum AppendOrigin {
     Client,
     Coordinator,
+    /// Batches copied from another log with their offsets and leader
+    /// epochs (Kafka's follower appends; here a move's copy).
+    Replication,
 }
 
 /// How often idle producers are looked for.
@@ -272,6 +282,7 @@ impl UnifiedLog {
             recovery_point: AtomicI64::new(loaded.recovery_point),
             flush_lock: Mutex::new(()),
             deleted: AtomicBool::new(false),
+            moved: AtomicBool::new(false),
             scanned_bytes: loaded.scanned_bytes,
             recovered_unflushed: AtomicBool::new(loaded.recovery_point < loaded.next_offset),
             flushes: std::sync::atomic::AtomicU64::new(0),
@@ -470,6 +481,14 @@ impl UnifiedLog {
         Ok(info.first_offset)
     }
 
+    /// Appends batches read from another log of the partition, keeping
+    /// their offsets and leader epochs (Kafka's `appendAsFollower`): what a
+    /// move's `-future` copy is filled with. Offsets may skip (compaction
+    /// leaves gaps) but never go back.
+    pub fn append_as_follower(&self, records: &[u8]) -> Result<LogAppendInfo, AppendError> {
+        self.append(records, -1, AppendOrigin::Replication)
+    }
+
     fn append(
         &self,
         records: &[u8],
@@ -488,6 +507,9 @@ impl UnifiedLog {
         if self.deleted.load(Ordering::Acquire) {
             return Err(AppendError::Deleted);
         }
+        if self.moved.load(Ordering::Acquire) {
+            return Err(AppendError::Moved);
+        }
         if inner.closed {
             return Err(AppendError::Io(io::Error::other("the log is closed")));
         }
@@ -501,7 +523,7 @@ impl UnifiedLog {
         for batch in &batches {
             let header = &batch.header;
             let control = control_of(batch);
-            if !header.has_producer_id() {
+            if !header.has_producer_id() || origin == AppendOrigin::Replication {
                 continue;
             }
             if origin == AppendOrigin::Coordinator {
@@ -529,16 +551,42 @@ impl UnifiedLog {
             }
         }
 
-        let first_offset = inner.next_offset;
+        let replicated = origin == AppendOrigin::Replication;
+        let first_offset = if replicated {
+            let base = batches[0].header.base_offset;
+            if base < inner.next_offset {
+                return Err(AppendError::InvalidRecord(format!(
+                    "a copied batch at offset {base} is below the log end {}",
+                    inner.next_offset
+                )));
+            }
+            base
+        } else {
+            inner.next_offset
+        };
         let mut next = first_offset;
         let mut pending = Vec::with_capacity(batches.len());
         let mut max_timestamp = -1;
         let mut num_records = 0u64;
+        let mut copied_epochs: Vec<(i32, i64)> = Vec::new();
         for batch in &batches {
+            let epoch = if replicated {
+                if batch.header.base_offset < next {
+                    return Err(AppendError::InvalidRecord(format!(
+                        "copied batches go back from offset {next} to {}",
+                        batch.header.base_offset
+                    )));
+                }
+                next = batch.header.base_offset;
+                copied_epochs.push((batch.header.partition_leader_epoch, next));
+                batch.header.partition_leader_epoch
+            } else {
+                leader_epoch
+            };
             pending.push(PendingBatch {
                 base_offset: next,
                 last_offset: next + i64::from(batch.header.last_offset_delta),
-                prefix: record_batch::rewritten_prefix(batch.bytes, next, leader_epoch),
+                prefix: record_batch::rewritten_prefix(batch.bytes, next, epoch),
                 rest: &batch.bytes[record_batch::VERBATIM_FROM..],
                 max_timestamp: batch.header.max_timestamp,
             });
@@ -576,9 +624,16 @@ impl UnifiedLog {
         let last_stable = inner.producer_state.first_unstable_offset().unwrap_or(next);
         self.last_stable_offset
             .store(last_stable.min(next), Ordering::Release);
-        if inner.leader_epochs.assign(leader_epoch, first_offset)
-            && let Err(e) = inner.leader_epochs.write()
-        {
+        let epochs_changed = if replicated {
+            let mut changed = false;
+            for &(epoch, offset) in &copied_epochs {
+                changed |= inner.leader_epochs.assign(epoch, offset);
+            }
+            changed
+        } else {
+            inner.leader_epochs.assign(leader_epoch, first_offset)
+        };
+        if epochs_changed && let Err(e) = inner.leader_epochs.write() {
             warn!(log = %self.topic_partition, "cannot write the leader epoch checkpoint: {e}");
         }
         inner.next_offset = next;
@@ -664,7 +719,9 @@ impl UnifiedLog {
                 batches.push(batch);
                 continue;
             }
-            if origin == AppendOrigin::Client || config.compact {
+            if origin == AppendOrigin::Client
+                || (origin == AppendOrigin::Coordinator && config.compact)
+            {
                 self.validate_records(&batch, config)?;
             }
             if header.is_transactional() && !header.has_producer_id() {
@@ -1294,6 +1351,71 @@ impl UnifiedLog {
         inner.producer_state.write_snapshot(&self.dir, end, true)?;
         inner.leader_epochs.write()?;
         Ok(())
+    }
+}
+
+impl UnifiedLog {
+    /// The last step of a move (Kafka's `replaceCurrentWithFutureLog`):
+    /// with appends held off, the batches `future` lacks are copied into
+    /// it, its log start offset is brought up to this log's, and `swap`
+    /// makes it the partition's log. From then on appends here fail with
+    /// [`AppendError::Moved`]; when `swap` fails nothing changes.
+    pub fn replace_with_future(
+        &self,
+        future: &UnifiedLog,
+        swap: impl FnOnce() -> io::Result<()>,
+    ) -> io::Result<()> {
+        let inner = self.inner.lock();
+        if inner.closed || self.deleted.load(Ordering::Acquire) {
+            return Err(io::Error::other("the log is closed"));
+        }
+        loop {
+            let from = future.log_end_offset();
+            if from >= inner.next_offset {
+                break;
+            }
+            let records = Self::read_locked(&inner, from)?;
+            if records.is_empty() {
+                break;
+            }
+            future
+                .append_as_follower(&records)
+                .map_err(|e| io::Error::other(e.to_string()))?;
+        }
+        if inner.log_start_offset > future.log_start_offset() {
+            future
+                .maybe_increment_log_start_offset(inner.log_start_offset)
+                .map_err(|e| io::Error::other(e.to_string()))?;
+        }
+        self.moved.store(true, Ordering::Release);
+        if let Err(e) = swap() {
+            self.moved.store(false, Ordering::Release);
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Whole batches from the one holding `from` on, to the end of its
+    /// segment, read under the log's lock.
+    fn read_locked(inner: &LogInner, from: i64) -> io::Result<Bytes> {
+        let holding = inner.segments.range(..=from).next_back();
+        let later = inner.segments.range(from.saturating_add(1)..);
+        for (_, segment) in holding.into_iter().chain(later) {
+            let view = capture(segment, from);
+            if let Some((position, header)) =
+                log_segment::find_batch(&view.file, view.start, view.end, from)?
+            {
+                return read_whole_batches(
+                    &view.file,
+                    position,
+                    view.end,
+                    header.size_in_bytes(),
+                    usize::MAX,
+                    true,
+                );
+            }
+        }
+        Ok(Bytes::new())
     }
 }
 
