@@ -36,7 +36,15 @@ from confluent.transactions_restart import (
 from kafka_python.client import KafkaPython
 from kcat import Kcat
 from scenarios.acls import acls
-from scenarios.admin import abort_hanging, admin, cluster_admin, group_offsets_admin, metadata, partition_admin
+from scenarios.admin import (
+    abort_hanging,
+    admin,
+    cluster_admin,
+    group_offsets_admin,
+    log_dirs_admin,
+    metadata,
+    partition_admin,
+)
 from scenarios.cleanup import compaction, retention
 from scenarios.groups import group_commit, share
 from scenarios.records import (
@@ -65,6 +73,7 @@ SCENARIOS = {
     "list-offsets": list_offsets,
     "admin": admin,
     "partition-admin": partition_admin,
+    "log-dirs-admin": log_dirs_admin,
     "group-offsets-admin": group_offsets_admin,
     "cluster-admin": cluster_admin,
     "abort-hanging": abort_hanging,

@@ -213,6 +213,71 @@ def kafka_python_cluster_admin(client, topic):
     admin.delete_topics([topic])
 
 
+def kafka_python_log_dirs_admin(client, topic):
+    """Two log directories through KafkaAdminClient: describe_log_dirs
+    lists both, with their disk space, and a topic's partitions spread over
+    them; alter_replica_log_dirs moves a partition into the other one while
+    a producer (acks=all) writes to it, and a consumer then reads every
+    acknowledged record once, at its offset; a directory the broker does
+    not have is LogDirNotFoundError."""
+    from kafka import TopicPartitionReplica
+    from kafka.admin import NewTopic
+    from kafka.errors import LogDirNotFoundError, NoError
+
+    admin = client.admin()
+    node = admin.describe_cluster()["controller_id"]
+    admin.create_topics([NewTopic(topic, 4, 1)])
+
+    def holders(partition):
+        """(directory, is_future_key) of each copy of the partition."""
+        (described,) = admin.describe_log_dirs({topic: [partition]})
+        check(described["broker"] == node, f"log dirs: {described}")
+        return [
+            (d["log_dir"], p["is_future_key"])
+            for d in described["log_dirs"]
+            for t in d["topics"]
+            for p in t["partitions"]
+            if t["name"] == topic and p["partition_index"] == partition
+        ]
+
+    (described,) = admin.describe_log_dirs()
+    dirs = described["log_dirs"]
+    check(len(dirs) == 2 and all(d["error_code"] == 0 for d in dirs), f"log dirs: {dirs}")
+    check(all(d["total_bytes"] > 0 and 0 <= d["usable_bytes"] <= d["total_bytes"] for d in dirs), f"log dirs: {dirs}")
+    counts = [sum(len(t["partitions"]) for t in d["topics"] if t["name"] == topic) for d in dirs]
+    check(counts == [2, 2], f"the topic's partitions by directory: {counts}")
+
+    [(source, _)] = holders(0)
+    (target,) = [d["log_dir"] for d in dirs if d["log_dir"] != source]
+    producer = client.producer()
+    acknowledged = {}
+    for i in range(2000):
+        acknowledged[producer.send(topic, value=f"before-{i}".encode(), partition=0).get(timeout=TIMEOUT).offset] = f"before-{i}"
+    replica = TopicPartitionReplica(topic, 0, node)
+    check(admin.alter_replica_log_dirs({replica: target}) == {replica: NoError}, "the move was refused")
+    deadline = time.time() + TIMEOUT
+    i = 0
+    while holders(0) != [(target, False)]:
+        check(time.time() < deadline, f"the partition did not move: {holders(0)}")
+        for _ in range(20):
+            value = f"during-{i}"
+            acknowledged[producer.send(topic, value=value.encode(), partition=0).get(timeout=TIMEOUT).offset] = value
+            i += 1
+    for j in range(100):
+        value = f"after-{j}"
+        acknowledged[producer.send(topic, value=value.encode(), partition=0).get(timeout=TIMEOUT).offset] = value
+    producer.close()
+    last = max(acknowledged)
+    read = client.read_from_start(topic, 0, last, time.time() + TIMEOUT)
+    stored = {offset: value.decode() for _, value, _, _, _, offset in read}
+    check(len(read) == len(stored) == len(acknowledged), f"read {len(read)} records, {len(acknowledged)} acknowledged")
+    check(stored == acknowledged, "the records read are not those acknowledged, at their offsets")
+
+    check(admin.alter_replica_log_dirs({replica: "/no/such/dir"}) == {replica: LogDirNotFoundError},
+          "a move to a directory the broker does not have")
+    admin.delete_topics([topic])
+
+
 def kafka_python_abort_hanging_transaction(client, topic):
     """A hanging transaction found and aborted through KafkaAdminClient,
     as `kafka-transactions.sh find-hanging` and `abort` do it: the

@@ -11,6 +11,7 @@ from kafka_python.admin import (
     kafka_python_classic_member,
     kafka_python_cluster_admin,
     kafka_python_delete_group_offsets,
+    kafka_python_log_dirs_admin,
     kafka_python_partition_admin,
 )
 from kafka_python.client import KafkaPython
@@ -48,6 +49,12 @@ def cluster_admin(client, topic):
     """The metadata quorum, feature levels and config resources, through
     kafka-python's KafkaAdminClient (the only library here with them)."""
     kafka_python_cluster_admin(client, topic)
+
+
+def log_dirs_admin(client, topic):
+    """Two log directories and a move between them, through kafka-python's
+    describe_log_dirs and alter_replica_log_dirs."""
+    kafka_python_log_dirs_admin(client, topic)
 
 
 def abort_hanging(client, topic):

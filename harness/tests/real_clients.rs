@@ -421,6 +421,23 @@ fn kafka_python_cluster_admin() -> Result<()> {
     scenario(Client::KafkaPython, "cluster-admin", &["cluster-admin"])
 }
 
+/// Two log directories and a partition moved between them under a
+/// producer, through kafka-python's `describe_log_dirs` and
+/// `alter_replica_log_dirs`.
+#[test]
+fn kafka_python_log_dirs_admin() -> Result<()> {
+    or_skip!(harness::launcher::own_broker_only(
+        "starts the broker with two log directories"
+    ));
+    let root = tempfile::tempdir()?;
+    let dirs = [root.path().join("disk1"), root.path().join("disk2")];
+    let log_dirs = format!("{},{}", dirs[0].display(), dirs[1].display());
+    let mut properties = PROPERTIES.to_vec();
+    properties.push(("log.dirs", &log_dirs));
+    let broker = Broker::start_with(&dirs[0], &properties)?;
+    Client::KafkaPython.run(&broker, "log-dirs-admin", &["log-dirs-admin"])
+}
+
 /// Runs `scenario` against a broker that checks retention every 200 ms,
 /// removes deleted segments at once, and takes `extra` properties.
 fn scenario_with(client: Client, scenario: &str, extra: &[(&str, &str)]) -> Result<()> {
