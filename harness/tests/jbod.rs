@@ -494,12 +494,34 @@ fn a_move_killed_midway_leaves_one_copy_and_loses_nothing() -> Result<()> {
     Ok(())
 }
 
+/// The samples of `GET /metrics` whose series starts with `prefix`.
+fn scrape(port: u16, prefix: &str) -> Result<Vec<(String, f64)>> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    stream.write_all(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    let (_, body) = response.split_once("\r\n\r\n").context("no body")?;
+    let mut samples = Vec::new();
+    for line in body.lines().filter(|l| l.starts_with(prefix)) {
+        let (series, value) = line.rsplit_once(' ').context("bad sample")?;
+        samples.push((series.to_string(), value.parse()?));
+    }
+    Ok(samples)
+}
+
 #[test]
 fn a_failed_directory_takes_only_its_partitions_offline() -> Result<()> {
+    let metrics_port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let metrics = format!("http://127.0.0.1:{metrics_port}");
     let mut jbod = harness::or_skip!(start(&[
         ("log.flush.offset.checkpoint.interval.ms", "200"),
         ("log.flush.scheduler.interval.ms", "100"),
+        ("metrics.prometheus.listener", &metrics),
     ]));
+    let offline_count = "kafka_log_log_manager_offline_log_directory_count";
+    ensure!(scrape(metrics_port, offline_count)? == [(offline_count.to_string(), 0.0)]);
     let mut client = jbod.broker.connect()?;
     let topic_id = create_topic(&mut client, "fail", PARTITIONS)?;
     let healthy = partitions_in(&jbod.dirs[0], "fail")?;
@@ -593,6 +615,27 @@ fn a_failed_directory_takes_only_its_partitions_offline() -> Result<()> {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+    // The metrics show it.
+    ensure!(scrape(metrics_port, offline_count)? == [(offline_count.to_string(), 1.0)]);
+    let mut per_dir = scrape(metrics_port, "kafka_log_log_manager_log_directory_offline")?;
+    per_dir.sort_by(|a, b| a.0.cmp(&b.0));
+    let expected = vec![
+        (
+            format!(
+                "kafka_log_log_manager_log_directory_offline{{log_directory=\"{}\"}}",
+                absolute(&jbod.dirs[0])
+            ),
+            0.0,
+        ),
+        (
+            format!(
+                "kafka_log_log_manager_log_directory_offline{{log_directory=\"{}\"}}",
+                absolute(&jbod.dirs[1])
+            ),
+            1.0,
+        ),
+    ];
+    ensure!(per_dir == expected, "{per_dir:?}");
     // A move into the failed directory is refused.
     ensure!(move_partition(&mut client, "fail", healthy[0], &jbod.dirs[1])? == KAFKA_STORAGE_ERROR);
     // Logged once.
