@@ -26,7 +26,7 @@ use crate::storage::{LogConfig, LogManager};
 use crate::tls::TlsAcceptors;
 use anyhow::Context;
 use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use tracing::{info, warn};
@@ -72,20 +72,52 @@ impl Broker {
     /// metadata and recovers the log of every partition it names.
     pub fn open(config: BrokerConfig) -> anyhow::Result<Broker> {
         let log_dirs = config.log_dirs.clone();
-        for dir in &log_dirs {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create log directory {}", dir.display()))?;
+        // The first directory (the metadata log's) must work; another that
+        // cannot be created or written is offline from the start, as in
+        // Kafka, unless none is left.
+        let mut failed = vec![false; log_dirs.len()];
+        for (i, dir) in log_dirs.iter().enumerate() {
+            let usable = std::fs::create_dir_all(dir)
+                .map_err(anyhow::Error::from)
+                .and_then(|()| check_log_dir(dir));
+            match usable {
+                Ok(()) => {}
+                Err(e) if i > 0 => {
+                    tracing::error!(log_dir = %dir.display(), "cannot use the log directory: {e:#}");
+                    failed[i] = true;
+                }
+                Err(e) => {
+                    return Err(e)
+                        .with_context(|| format!("cannot create log directory {}", dir.display()));
+                }
+            }
         }
-        let metas = meta_properties::load_or_create_all(&log_dirs, config.node_id)?;
-        let meta = metas[0].clone();
-        let specs = log_dirs
+        let usable_dirs: Vec<PathBuf> = log_dirs
             .iter()
-            .zip(&metas)
-            .map(|(path, meta)| LogDirSpec {
+            .zip(&failed)
+            .filter(|(_, failed)| !**failed)
+            .map(|(d, _)| d.clone())
+            .collect();
+        let mut metas =
+            meta_properties::load_or_create_all(&usable_dirs, config.node_id)?.into_iter();
+        let mut specs = Vec::with_capacity(log_dirs.len());
+        for (path, failed) in log_dirs.iter().zip(failed) {
+            let id = if failed {
+                // Its real id is unknown: nothing is assigned to this one.
+                Uuid::new_v4()
+            } else {
+                metas
+                    .next()
+                    .and_then(|m| m.directory_uuid())
+                    .unwrap_or_else(Uuid::new_v4)
+            };
+            specs.push(LogDirSpec {
                 path: path.clone(),
-                id: meta.directory_uuid().unwrap_or_else(Uuid::new_v4),
-            })
-            .collect::<Vec<_>>();
+                id,
+                failed,
+            });
+        }
+        let meta = meta_properties::load_or_create(&log_dirs[0], config.node_id)?;
         let directory_ids: Vec<Uuid> = specs.iter().map(|s| s.id).collect();
         let log_dir = log_dirs[0].clone();
         // The metadata log takes no cleanup policy: its records have no

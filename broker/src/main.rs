@@ -74,9 +74,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     runtime.block_on(async move {
         // Check the log directory and take both ports before anything is
         // written, so that a failing start leaves the log directory as it was.
-        for dir in &config.log_dirs {
-            broker::broker::check_log_dir(dir)?;
-        }
+        // The first log directory holds the metadata log: it must work.
+        // Another that does not is offline once the broker runs.
+        broker::broker::check_log_dir(&config.log_dirs[0])?;
         let metrics_listener = match &config.metrics_prometheus_listener {
             Some(endpoint) => {
                 let bind = endpoint.bind_address();

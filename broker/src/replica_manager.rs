@@ -7,7 +7,7 @@ use crate::config::BrokerConfig;
 use crate::metadata::records::{BROKER_RESOURCE, TOPIC_RESOURCE};
 use crate::metadata::topic_config;
 use crate::metadata::{MetadataImage, TopicImage};
-use crate::storage::log_manager::LogToOpen;
+use crate::storage::log_manager::{self, LogToOpen};
 use crate::storage::{
     AppendError, LogAppendInfo, LogConfig, LogManager, TopicPartition, UnifiedLog,
 };
@@ -268,6 +268,9 @@ impl ReplicaManager {
                         info!(log = %log.topic_partition(), "log configuration updated");
                     }
                     Ok(_) => {}
+                    // Its directory failed: the partition is offline, the
+                    // others are served.
+                    Err(e) if log_manager::is_log_dir_offline(&e) => {}
                     Err(e) => {
                         warn!(topic = %topic.name, partition, "cannot open log: {e}");
                         return Err(e);

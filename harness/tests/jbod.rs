@@ -513,7 +513,9 @@ fn scrape(port: u16, prefix: &str) -> Result<Vec<(String, f64)>> {
 
 #[test]
 fn a_failed_directory_takes_only_its_partitions_offline() -> Result<()> {
-    let metrics_port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let metrics_port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
     let metrics = format!("http://127.0.0.1:{metrics_port}");
     let mut jbod = harness::or_skip!(start(&[
         ("log.flush.offset.checkpoint.interval.ms", "200"),
@@ -643,9 +645,33 @@ fn a_failed_directory_takes_only_its_partitions_offline() -> Result<()> {
     let logged = output.matches("Stopping serving logs in dir").count();
     ensure!(logged == 1, "the failure was logged {logged} times");
 
+    // A restart with the disk still gone (a file where it was, so that it
+    // cannot be created): the broker starts, the healthy partitions serve
+    // everything, the others stay offline and get no empty log elsewhere.
+    jbod.broker.stop()?;
+    std::fs::write(&jbod.dirs[1], "not a directory")?;
+    jbod.broker.start_again()?;
+    let mut client = jbod.broker.connect()?;
+    for &p in &healthy {
+        check_acknowledged(&read_all(&mut client, topic_id, p)?, &acknowledged[&p])
+            .with_context(|| format!("partition {p} with the disk gone"))?;
+    }
+    for &p in &failing {
+        let answer = client.produce("fail", p, RecordBatch::plain(&["lost?"]).encode())?;
+        ensure!(
+            [KAFKA_STORAGE_ERROR, NOT_LEADER_OR_FOLLOWER].contains(&answer.error_code),
+            "partition {p} after the restart: {answer:?}"
+        );
+    }
+    ensure!(
+        partitions_in(&jbod.dirs[0], "fail")? == healthy,
+        "logs were made for the partitions of the missing directory"
+    );
+
     // The disk comes back: after a restart every acknowledged record of
     // every partition is there and every partition has its leader again.
     jbod.broker.stop()?;
+    std::fs::remove_file(&jbod.dirs[1])?;
     std::fs::rename(&gone, &jbod.dirs[1])?;
     jbod.broker.start_again()?;
     let mut client = jbod.broker.connect()?;

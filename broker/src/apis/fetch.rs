@@ -482,6 +482,8 @@ fn read_partition(
         }
         Err(ReadError::Io(e)) => {
             warn!(partition = %log.topic_partition(), "cannot read log: {e}");
+            // A read error is the directory's failure, as a write error is.
+            broker.replicas.logs().handle_log_error(&log, &e);
             read_error(index, ResponseError::KafkaStorageError)
         }
     }

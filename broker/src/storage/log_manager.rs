@@ -88,6 +88,9 @@ const MOVE_CHUNK_BYTES: usize = 1 << 20;
 pub struct LogDirSpec {
     pub path: PathBuf,
     pub id: Uuid,
+    /// It failed before the start (it cannot be created or read): it is
+    /// offline from the start.
+    pub failed: bool,
 }
 
 /// One log directory as clients see it.
@@ -128,6 +131,12 @@ impl std::fmt::Display for LogDirOffline {
 }
 
 impl std::error::Error for LogDirOffline {}
+
+/// Kafka's reserved directory ids (`DirectoryId.UNASSIGNED`, `LOST`,
+/// `MIGRATING` and the rest below 100): they name no directory.
+pub fn is_reserved_dir_id(id: &Uuid) -> bool {
+    id.as_u128() < 100
+}
 
 /// Whether `e` says a partition's log directory has failed.
 pub fn is_log_dir_offline(e: &io::Error) -> bool {
@@ -179,8 +188,9 @@ pub struct LogManager {
     futures_to_resume: Mutex<Vec<(TopicPartition, usize, PathBuf)>>,
     /// Moves under way.
     futures: Mutex<HashMap<TopicPartition, FutureLog>>,
-    /// Partitions whose directory failed, and that directory.
-    offline_logs: RwLock<HashMap<TopicPartition, usize>>,
+    /// Partitions whose directory failed or is not configured, and that
+    /// directory (its path, or its id when it is not one of ours).
+    offline_logs: RwLock<HashMap<TopicPartition, PathBuf>>,
     listener: RwLock<Option<DirectoryListener>>,
     /// The metadata log, which is not a partition of a topic in the image
     /// but is checkpointed and closed with the others.
@@ -220,6 +230,7 @@ impl LogManager {
             vec![LogDirSpec {
                 path: log_dir.to_path_buf(),
                 id: Uuid::new_v4(),
+                failed: false,
             }],
             config,
             LogManagerConfig::default(),
@@ -243,6 +254,18 @@ impl LogManager {
         let mut futures = Vec::new();
         for (index, spec) in specs.into_iter().enumerate() {
             let log_dir = spec.path.as_path();
+            if spec.failed {
+                error!(log_dir = %log_dir.display(), "the log directory failed before the start: it is offline");
+                dirs.push(LogDir {
+                    had_clean_shutdown: false,
+                    recovery_points: HashMap::new(),
+                    log_start_offsets: HashMap::new(),
+                    offline: AtomicBool::new(true),
+                    path: spec.path,
+                    id: spec.id,
+                });
+                continue;
+            }
             std::fs::create_dir_all(log_dir)?;
             for entry in std::fs::read_dir(log_dir)? {
                 let entry = entry?;
@@ -337,7 +360,9 @@ impl LogManager {
     /// Whether the previous run shut down cleanly (every directory had
     /// the marker).
     pub fn had_clean_shutdown(&self) -> bool {
-        self.dirs.iter().all(|d| d.had_clean_shutdown)
+        self.dirs
+            .iter()
+            .all(|d| d.had_clean_shutdown || d.offline.load(Ordering::Acquire))
     }
 
     /// What directory `dir`'s checkpoints say of `tp`'s log.
@@ -404,10 +429,18 @@ impl LogManager {
                                 let _opening = self.opening.lock();
                                 self.insert_log(&log.tp, log.topic_id, dir, opened)
                             });
-                        if let Err(e) = opened {
-                            warn!(log = %log.tp, "cannot open log: {e}");
-                            failure.lock().get_or_insert(e);
-                            break;
+                        match opened {
+                            // Its directory failed: it stays offline, the
+                            // others open.
+                            Err(e) if is_log_dir_offline(&e) => {
+                                warn!(log = %log.tp, "cannot open log: {e}");
+                            }
+                            Err(e) => {
+                                warn!(log = %log.tp, "cannot open log: {e}");
+                                failure.lock().get_or_insert(e);
+                                break;
+                            }
+                            Ok(_) => {}
                         }
                     }
                 });
@@ -423,7 +456,11 @@ impl LogManager {
     /// on is not a clean shutdown), moves a previous run left resume, and
     /// the log flusher, retention and mover threads start.
     pub fn startup(self: &Arc<Self>) -> io::Result<()> {
-        for dir in &self.dirs {
+        for dir in self
+            .dirs
+            .iter()
+            .filter(|d| !d.offline.load(Ordering::Acquire))
+        {
             match std::fs::remove_file(dir.path.join(CLEAN_SHUTDOWN_FILE)) {
                 Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
                 _ => {}
@@ -831,10 +868,8 @@ impl LogManager {
     /// The directory for `tp`'s log, as [`LogManager::get_or_create_log`]
     /// chooses it.
     fn choose_dir(&self, tp: &TopicPartition, target_dir: Option<Uuid>) -> io::Result<usize> {
-        if let Some(&dir) = self.offline_logs.read().get(tp) {
-            return Err(io::Error::other(LogDirOffline {
-                dir: self.dirs[dir].path.clone(),
-            }));
+        if let Some(dir) = self.offline_logs.read().get(tp) {
+            return Err(io::Error::other(LogDirOffline { dir: dir.clone() }));
         }
         if let Some(&dir) = self.on_disk.lock().get(tp) {
             if self.is_offline(dir) {
@@ -844,11 +879,27 @@ impl LogManager {
             }
             return Ok(dir);
         }
-        if let Some(dir) = target_dir
-            .and_then(|id| self.dirs.iter().position(|d| d.id == id))
-            .filter(|&d| !self.is_offline(d))
-        {
-            return Ok(dir);
+        if let Some(id) = target_dir.filter(|id| !is_reserved_dir_id(id)) {
+            match self.dirs.iter().position(|d| d.id == id) {
+                Some(dir) if !self.is_offline(dir) => return Ok(dir),
+                Some(dir) => {
+                    return Err(io::Error::other(LogDirOffline {
+                        dir: self.dirs[dir].path.clone(),
+                    }));
+                }
+                None => {
+                    // Its log is in a directory this broker does not have
+                    // (failed at the start, or taken out of log.dirs): an
+                    // empty log elsewhere would hide that, so it is offline,
+                    // as Kafka counts a replica whose directory is not
+                    // among its broker's online ones.
+                    let dir = PathBuf::from(format!("<directory {}>", topic_id_to_string(id)));
+                    warn!(log = %tp, directory_id = %topic_id_to_string(id), "the partition's log directory is not online: the partition is offline");
+                    self.offline_logs.write().insert(tp.clone(), dir.clone());
+                    self.directories_changed();
+                    return Err(io::Error::other(LogDirOffline { dir }));
+                }
+            }
         }
         let mut counts = vec![0usize; self.dirs.len()];
         for log in self.all_logs() {
@@ -925,7 +976,9 @@ impl LogManager {
         }
         if self.is_offline(dir) {
             // The directory failed while the log was being opened.
-            self.offline_logs.write().insert(tp.clone(), dir);
+            self.offline_logs
+                .write()
+                .insert(tp.clone(), self.dirs[dir].path.clone());
             return Err(io::Error::other(LogDirOffline {
                 dir: self.dirs[dir].path.clone(),
             }));
@@ -1078,13 +1131,14 @@ impl LogManager {
             logs.retain(|_, t| !t.partitions.is_empty());
         }
         {
+            let path = &self.dirs[dir].path;
             let mut map = self.offline_logs.write();
             for tp in &offline {
-                map.insert(tp.clone(), dir);
+                map.insert(tp.clone(), path.clone());
             }
             for (tp, &d) in self.on_disk.lock().iter() {
                 if d == dir {
-                    map.insert(tp.clone(), dir);
+                    map.insert(tp.clone(), path.clone());
                 }
             }
         }
@@ -1484,6 +1538,7 @@ mod jbod_tests {
             .map(|i| LogDirSpec {
                 path: root.join(format!("d{i}")),
                 id: Uuid::from_u128(1000 + i),
+                failed: false,
             })
             .collect()
     }
