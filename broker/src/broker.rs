@@ -131,7 +131,6 @@ impl Broker {
             specs,
             config.log,
             LogManagerConfig {
-                num_recovery_threads: config.num_recovery_threads_per_data_dir,
                 flush_check_interval: Duration::from_millis(config.log_flush_scheduler_interval_ms),
                 recovery_point_checkpoint_interval: Duration::from_millis(
                     config.log_flush_offset_checkpoint_interval_ms,
@@ -494,6 +493,7 @@ impl Broker {
                         ("num.io.threads", 8),
                         ("num.network.threads", 3),
                         ("num.replica.fetchers", 1),
+                        ("num.recovery.threads.per.data.dir", 2),
                         ("background.threads", 10),
                     ] {
                         let current = value_of(key, now).unwrap_or(default);

@@ -54,9 +54,20 @@ impl ReplicaManager {
     }
 
     /// Opens the log of every partition in `image` at start, several at a
-    /// time (`num.recovery.threads.per.data.dir`).
+    /// time (`num.recovery.threads.per.data.dir`, a dynamic value of it
+    /// included, as Kafka's next loading takes it).
     pub fn open_all(&self, image: &MetadataImage) -> io::Result<()> {
         let base = self.update_broker_log_config(image);
+        let node = self.static_config.node_id.to_string();
+        let threads = self
+            .static_config
+            .with_dynamic(
+                image.configs(BROKER_RESOURCE, ""),
+                image.configs(BROKER_RESOURCE, &node),
+            )
+            .map_or(self.static_config.num_recovery_threads_per_data_dir, |c| {
+                c.num_recovery_threads_per_data_dir
+            });
         let logs = image
             .topics()
             .flat_map(|topic| {
@@ -72,8 +83,13 @@ impl ReplicaManager {
                         target_dir: registration.directories.first().copied(),
                     })
             })
-            .collect();
-        self.logs.open_logs(logs)
+            .collect::<Vec<_>>();
+        info!(
+            logs = logs.len(),
+            recovery_threads_per_data_dir = threads,
+            "opening the partition logs"
+        );
+        self.logs.open_logs(logs, threads)
     }
 
     /// The log of a partition of `topic`, opened on first use with the

@@ -808,6 +808,49 @@ fn dynamic_broker_configs_kafka_accepts_without_use_here() -> Result<()> {
     Ok(())
 }
 
+/// `num.recovery.threads.per.data.dir` is dynamic, as Kafka's thread
+/// pools are (at most doubled or halved at a time): the next start loads
+/// the logs with the new count.
+#[test]
+fn recovery_threads_change_for_the_next_start() -> Result<()> {
+    let mut broker = or_skip!(start());
+    let mut client = broker.connect()?;
+    let key = "num.recovery.threads.per.data.dir";
+    let set = |client: &mut Client, value: &str| {
+        let changes = [(key, config_op::SET, Some(value))];
+        incremental(client, &[(RESOURCE_BROKER, "1", &changes)], false)
+    };
+    ensure!(only(&set(&mut client, "4")?).0 == 0);
+    ensure!(
+        described_broker(&mut client, "1", key)?
+            == Some((
+                Some("4".into()),
+                config_source::DYNAMIC_BROKER_CONFIG,
+                false
+            )),
+        "{:?}",
+        described_broker(&mut client, "1", key)?
+    );
+    let response = set(&mut client, "9")?;
+    let (code, text) = only(&response);
+    ensure!(
+        code == error::INVALID_CONFIG
+            && text.is_some_and(|t| t.contains(
+                "num.recovery.threads.per.data.dir value cannot be increased to more than double the current value 4"
+            )),
+        "{response:?}"
+    );
+    broker.restart()?;
+    ensure!(
+        broker
+            .output_since_start()
+            .contains("recovery_threads_per_data_dir=4"),
+        "{}",
+        broker.output_since_start()
+    );
+    Ok(())
+}
+
 /// `producer.id.expiration.ms` changes at runtime: a producer idle longer
 /// than it is forgotten (here seen at the next load of the log, which
 /// expires producers as Kafka's does), one within it is kept.

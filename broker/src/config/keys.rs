@@ -777,10 +777,10 @@ pub const KEYS: &[Key] = &[
         "1",
         "The partition count of topics created without one.",
     ),
-    read(
+    dynamic(
         "num.recovery.threads.per.data.dir",
         "2",
-        "The threads that load the logs at start.",
+        "The threads per log directory that load the logs at start; a dynamic value applies to the next start's loading.",
     ),
     changeable(
         no_effect(

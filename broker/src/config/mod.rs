@@ -1051,6 +1051,12 @@ impl BrokerConfig {
                 "The default number of log partitions per topic.",
             ),
             (
+                "num.recovery.threads.per.data.dir",
+                self.num_recovery_threads_per_data_dir.to_string(),
+                INT,
+                "The threads per log directory that load the logs at start.",
+            ),
+            (
                 "offset.metadata.max.bytes",
                 self.offset_metadata_max_bytes.to_string(),
                 INT,

@@ -33,7 +33,6 @@ pub const CLEAN_SHUTDOWN_FILE: &str = ".kafka_cleanshutdown";
 /// Settings of the log manager itself (the broker-level `log.*` keys).
 #[derive(Debug, Clone, Copy)]
 pub struct LogManagerConfig {
-    pub num_recovery_threads: usize,
     pub flush_check_interval: Duration,
     pub recovery_point_checkpoint_interval: Duration,
     pub log_start_offset_checkpoint_interval: Duration,
@@ -51,7 +50,6 @@ const RETENTION_INITIAL_DELAY: Duration = Duration::from_secs(30);
 impl Default for LogManagerConfig {
     fn default() -> Self {
         LogManagerConfig {
-            num_recovery_threads: 2,
             flush_check_interval: Duration::from_secs(1),
             recovery_point_checkpoint_interval: Duration::from_secs(60),
             log_start_offset_checkpoint_interval: Duration::from_secs(60),
@@ -405,11 +403,11 @@ impl LogManager {
         )
     }
 
-    /// Opens the given logs, `num.recovery.threads.per.data.dir` at a time.
-    pub fn open_logs(&self, logs: Vec<LogToOpen>) -> io::Result<()> {
-        let threads = self
-            .manager_config
-            .num_recovery_threads
+    /// Opens the given logs, `threads_per_dir` (Kafka's
+    /// `num.recovery.threads.per.data.dir`) for each directory at a time.
+    pub fn open_logs(&self, logs: Vec<LogToOpen>, threads_per_dir: usize) -> io::Result<()> {
+        let threads = threads_per_dir
+            .max(1)
             .saturating_mul(self.dirs.len())
             .clamp(1, logs.len().max(1));
         let next = AtomicUsize::new(0);
@@ -1736,12 +1734,15 @@ mod jbod_tests {
             write_partition_metadata(&future.join(PARTITION_METADATA_FILE), TOPIC_ID).unwrap();
         }
         let logs = manager(root.path());
-        logs.open_logs(vec![LogToOpen {
-            tp: tp.clone(),
-            topic_id: TOPIC_ID,
-            config: LogConfig::default(),
-            target_dir: None,
-        }])
+        logs.open_logs(
+            vec![LogToOpen {
+                tp: tp.clone(),
+                topic_id: TOPIC_ID,
+                config: LogConfig::default(),
+                target_dir: None,
+            }],
+            2,
+        )
         .unwrap();
         logs.startup().unwrap();
         assert_eq!(logs.future_log_count(), 1);
