@@ -65,6 +65,10 @@ pub struct Broker {
     /// The SSL listeners' acceptors, with the dynamic keystores and
     /// truststores applied.
     pub tls: TlsAcceptors,
+    /// The listeners' settings this run serves with: the static ones with
+    /// the dynamic broker configs the metadata log held at start (a SASL
+    /// listener's mechanisms and users among them).
+    pub listener_configs: Vec<crate::config::listeners::ListenerConfig>,
 }
 
 impl Broker {
@@ -185,6 +189,7 @@ impl Broker {
                 config.clone()
             });
         let tls = TlsAcceptors::build(&tls_config.listeners)?;
+        let listener_configs = tls_config.listeners.clone();
         let listeners = config
             .listeners
             .iter()
@@ -240,6 +245,7 @@ impl Broker {
             fetch_sessions: FetchSessionCache::new(
                 config.max_incremental_fetch_session_cache_slots,
             ),
+            listener_configs,
             config,
             meta,
             tls,
@@ -471,6 +477,18 @@ impl Broker {
                     if touches_tls {
                         crate::tls::TlsAcceptors::check(&merged.listeners)
                             .map_err(|e| format!("{e:#}"))?;
+                    }
+                    // Kafka's DynamicListenerConfig.validateReconfiguration,
+                    // from this broker's running listeners.
+                    if name.is_empty() || name == node {
+                        let current = self
+                            .config
+                            .with_dynamic(
+                                image.configs(BROKER_RESOURCE, ""),
+                                image.configs(BROKER_RESOURCE, &node),
+                            )
+                            .map_err(|e| format!("{e:#}"))?;
+                        current.check_listener_reconfiguration(&merged)?;
                     }
                     // Kafka's DynamicThreadPool.validateReconfiguration, for
                     // the pools Kafka resizes (they have no effect here, but

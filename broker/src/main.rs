@@ -149,8 +149,7 @@ fn config_listener_sasl(
     name: &str,
 ) -> Option<Arc<broker::sasl::SaslSettings>> {
     broker
-        .config
-        .listeners
+        .listener_configs
         .iter()
         .find(|l| l.name == name)
         .and_then(|l| l.sasl.clone())

@@ -808,6 +808,79 @@ fn dynamic_broker_configs_kafka_accepts_without_use_here() -> Result<()> {
     Ok(())
 }
 
+/// The listener and security keys Kafka makes dynamic on a broker's own
+/// config: accepted where Kafka accepts them (a mechanism list, a TLS
+/// setting of every listener, `listeners` that leave what clients see as
+/// it is), refused with Kafka's messages where it refuses them (at the
+/// cluster level; a listener's own settings or its address changed).
+#[test]
+fn listener_and_security_configs_change_as_kafka_lets_them() -> Result<()> {
+    let broker = or_skip!(start());
+    let mut client = broker.connect()?;
+    let set = |client: &mut Client, name: &str, key: &str, value: &str| {
+        let changes = [(key, config_op::SET, Some(value))];
+        incremental(client, &[(RESOURCE_BROKER, name, &changes)], false)
+    };
+    let same_listeners = format!(
+        "PLAINTEXT://127.0.0.1:{},CONTROLLER://127.0.0.1:0",
+        broker.port()
+    );
+    for (key, value) in [
+        ("sasl.enabled.mechanisms", "PLAIN,SCRAM-SHA-512"),
+        ("ssl.enabled.protocols", "TLSv1.3"),
+        ("ssl.client.auth", "requested"),
+        ("listeners", same_listeners.as_str()),
+    ] {
+        let response = set(&mut client, "1", key, value)?;
+        ensure!(only(&response).0 == 0, "{key}={value}: {response:?}");
+        // Described as set on this broker (`listeners` by the client
+        // listeners it serves).
+        let described = described_broker(&mut client, "1", key)?;
+        ensure!(
+            described.as_ref().is_some_and(|d| {
+                d.1 == config_source::DYNAMIC_BROKER_CONFIG
+                    && (key == "listeners" || d.0.as_deref() == Some(value))
+            }),
+            "{key}: {described:?}"
+        );
+    }
+    let moved = format!(
+        "PLAINTEXT://127.0.0.1:{},CONTROLLER://127.0.0.1:0",
+        broker.port() ^ 1
+    );
+    for (name, key, value, message) in [
+        (
+            "",
+            "ssl.client.auth",
+            "required",
+            "Cannot update these configs at default cluster level, broker id must be specified: Set(ssl.client.auth)",
+        ),
+        (
+            "1",
+            "listener.name.plaintext.ssl.client.auth",
+            "required",
+            "Configs cannot be updated dynamically for existing listener PLAINTEXT, restart broker or create a new listener for update",
+        ),
+        (
+            "1",
+            "listeners",
+            moved.as_str(),
+            "Advertised listeners cannot be altered when using a Raft-based metadata quorum.",
+        ),
+    ] {
+        let response = set(&mut client, name, key, value)?;
+        let (code, text) = only(&response);
+        ensure!(
+            code == error::INVALID_CONFIG && text.is_some_and(|t| t.contains(message)),
+            "{key}={value} on {name:?}: {response:?}"
+        );
+    }
+    // The broker still serves where it did.
+    let mut again = broker.connect()?;
+    ensure!(described_broker(&mut again, "1", "listeners")?.is_some());
+    Ok(())
+}
+
 /// `num.recovery.threads.per.data.dir` is dynamic, as Kafka's thread
 /// pools are (at most doubled or halved at a time): the next start loads
 /// the logs with the new count.

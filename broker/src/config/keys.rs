@@ -231,11 +231,11 @@ const NEVER_RECOMPRESSES: &str =
 
 /// Every key, sorted by name, each name once.
 pub const KEYS: &[Key] = &[
-    read(
+    per_broker(dynamic(
         "advertised.listeners",
         "",
-        "The `NAME://host:port` each listener gives its clients in Metadata, FindCoordinator and DescribeCluster answers; a listener not named here advertises its `listeners` address.",
-    ),
+        "The `NAME://host:port` each listener gives its clients in Metadata, FindCoordinator and DescribeCluster answers; a listener not named here advertises its `listeners` address. Dynamic on a broker's own config, as in Kafka, only where the listeners clients see do not change.",
+    )),
     read(
         "allow.everyone.if.no.acl.found",
         "false",
@@ -479,16 +479,16 @@ pub const KEYS: &[Key] = &[
         ),
         ValueType::Long,
     ),
-    read(
+    per_broker(dynamic(
         "listener.security.protocol.map",
         "SASL_SSL:SASL_SSL,PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT",
-        "The security protocol of each listener name (`NAME:PROTOCOL`, comma-separated): PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL; a listener named after its protocol needs no entry.",
-    ),
-    read(
+        "The security protocol of each listener name (`NAME:PROTOCOL`, comma-separated): PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL; a listener named after its protocol needs no entry. Dynamic on a broker's own config, as in Kafka, only where no listener's protocol changes.",
+    )),
+    per_broker(dynamic(
         "listeners",
         "PLAINTEXT://:9092",
-        "The `NAME://host:port` addresses the broker listens on (an empty host is every interface); the first client listener is the one the broker names itself by.",
-    ),
+        "The `NAME://host:port` addresses the broker listens on (an empty host is every interface); the first client listener is the one the broker names itself by. Dynamic on a broker's own config, as in Kafka with KRaft, only where the listeners clients see do not change (a different bind address applies at the next start).",
+    )),
     dynamic(
         "log.cleaner.backoff.ms",
         "15000",
@@ -952,11 +952,11 @@ pub const KEYS: &[Key] = &[
         "How long a follower may lag before it leaves the in-sync replicas.",
         ONE_NODE,
     ),
-    read(
+    per_broker(dynamic(
         "sasl.enabled.mechanisms",
         "GSSAPI",
-        "The mechanisms SASL listeners offer: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512. The default, Kafka's GSSAPI, is not served, so a SASL listener needs this set.",
-    ),
+        "The mechanisms SASL listeners offer: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512. The default, Kafka's GSSAPI, is not served, so a SASL listener needs this set. Dynamic on a broker's own config, as in Kafka: applies to a listener's next start, and not for a listener with its own `listener.name.<l>.sasl.enabled.mechanisms`.",
+    )),
     per_broker(changeable(
         no_effect(
             "sasl.kerberos.kinit.cmd",
@@ -1104,16 +1104,16 @@ pub const KEYS: &[Key] = &[
         "The send buffer size of the broker's sockets.",
         "Sockets keep the operating system's buffer sizes.",
     ),
-    read(
+    per_broker(dynamic(
         "ssl.client.auth",
         "none",
-        "Whether TLS listeners ask clients for a certificate: `none`, `requested` or `required`; the last two need a truststore.",
-    ),
-    read(
+        "Whether TLS listeners ask clients for a certificate: `none`, `requested` or `required`; the last two need a truststore. Dynamic on a broker's own config, as in Kafka; here it applies to new connections of listeners without their own override.",
+    )),
+    per_broker(dynamic(
         "ssl.enabled.protocols",
         "TLSv1.2,TLSv1.3",
-        "The TLS versions TLS listeners offer: TLSv1.2 and TLSv1.3.",
-    ),
+        "The TLS versions TLS listeners offer: TLSv1.2 and TLSv1.3. Dynamic on a broker's own config, as in Kafka; here it applies to new connections of listeners without their own override.",
+    )),
     per_broker(changeable(
         refused(
             "ssl.engine.factory.class",

@@ -32,14 +32,14 @@ pub const METRICS_LISTENER: &str = "metrics.prometheus.listener";
 /// topic without an override takes (Kafka's `DynamicLogConfig`), and the
 /// log cleaner's (Kafka's `LogCleaner.ReconfigurableConfigs`).
 pub fn is_dynamic_key(key: &str) -> bool {
-    keys::find(key).is_some_and(|k| k.dynamic) || listeners::is_reconfigurable_listener_key(key)
+    keys::find(key).is_some_and(|k| k.dynamic) || listeners::is_listener_override(key)
 }
 
 /// Whether Kafka refuses `key` as a cluster-wide default: only a broker's
 /// own dynamic config may set it.
 pub fn is_per_broker_key(key: &str) -> bool {
     keys::find(key).is_some_and(|k| k.dynamic && k.per_broker)
-        || listeners::is_reconfigurable_listener_key(key)
+        || listeners::is_listener_override(key)
 }
 
 /// Whether `key` is a broker configuration this broker knows: one of
@@ -374,6 +374,61 @@ impl BrokerConfig {
             props.extend(dynamic.iter().map(|(k, v)| (k.clone(), v.clone())));
         }
         Self::from_properties(&props)
+    }
+
+    /// Kafka's `DynamicListenerConfig.validateReconfiguration` with KRaft:
+    /// from this (the running configuration) to `new`, no existing
+    /// listener may change its own settings (`listener.name.<l>.*`, but
+    /// for the keystore and truststore, which reload) or its security
+    /// protocol, and the listeners clients see (names and advertised
+    /// addresses) may not change at all.
+    pub fn check_listener_reconfiguration(&self, new: &BrokerConfig) -> Result<(), String> {
+        for listener in &new.listeners {
+            let Some(old) = self.listeners.iter().find(|l| l.name == listener.name) else {
+                continue;
+            };
+            let prefix = format!("listener.name.{}.", listener.name.to_ascii_lowercase());
+            let immutable = |config: &BrokerConfig| -> Vec<(String, String)> {
+                config
+                    .properties
+                    .iter()
+                    .filter_map(|(k, v)| {
+                        let key = k.to_ascii_lowercase();
+                        let rest = key.strip_prefix(&prefix)?.to_string();
+                        (!listeners::RECONFIGURABLE_SSL_KEYS.contains(&rest.as_str()))
+                            .then(|| (rest, v.clone()))
+                    })
+                    .collect()
+            };
+            if immutable(self) != immutable(new) {
+                return Err(format!(
+                    "Configs cannot be updated dynamically for existing listener {}, restart broker or create a new listener for update",
+                    listener.name
+                ));
+            }
+            if old.protocol != listener.protocol {
+                return Err(format!(
+                    "Security protocol cannot be updated for existing listener {}",
+                    listener.name
+                ));
+            }
+        }
+        let advertised = |config: &BrokerConfig| -> Vec<(String, String, u16)> {
+            let mut all: Vec<(String, String, u16)> = config
+                .listeners
+                .iter()
+                .map(|l| (l.name.clone(), l.advertised.host.clone(), l.advertised.port))
+                .collect();
+            all.sort();
+            all
+        };
+        if advertised(self) != advertised(new) {
+            return Err(
+                "Advertised listeners cannot be altered when using a Raft-based metadata quorum."
+                    .into(),
+            );
+        }
+        Ok(())
     }
 
     pub fn from_properties(props: &HashMap<String, String>) -> anyhow::Result<Self> {
@@ -769,6 +824,7 @@ impl BrokerConfig {
     /// `config_type`) and documentation.
     pub fn described(&self) -> Vec<(&'static str, String, bool, i8, &'static str)> {
         const BOOLEAN: i8 = 1;
+        const STRING: i8 = 2;
         const INT: i8 = 3;
         const LONG: i8 = 5;
         const DOUBLE: i8 = 6;
@@ -847,10 +903,62 @@ impl BrokerConfig {
                 "The smallest session timeout a group member may use.",
             ),
             (
+                "listener.security.protocol.map",
+                self.properties
+                    .get("listener.security.protocol.map")
+                    .cloned()
+                    .unwrap_or_else(|| {
+                        keys::find("listener.security.protocol.map")
+                            .map_or("", |k| k.default)
+                            .to_string()
+                    }),
+                LIST,
+                "The security protocol of each listener name.",
+            ),
+            (
                 "listeners",
                 listeners(false),
                 LIST,
                 "The address the socket server listens on.",
+            ),
+            (
+                "sasl.enabled.mechanisms",
+                self.properties
+                    .get("sasl.enabled.mechanisms")
+                    .cloned()
+                    .unwrap_or_else(|| {
+                        keys::find("sasl.enabled.mechanisms")
+                            .map_or("", |k| k.default)
+                            .to_string()
+                    }),
+                LIST,
+                "The SASL mechanisms SASL listeners offer.",
+            ),
+            (
+                "ssl.client.auth",
+                self.properties
+                    .get("ssl.client.auth")
+                    .cloned()
+                    .unwrap_or_else(|| {
+                        keys::find("ssl.client.auth")
+                            .map_or("", |k| k.default)
+                            .to_string()
+                    }),
+                STRING,
+                "Whether TLS listeners ask clients for a certificate.",
+            ),
+            (
+                "ssl.enabled.protocols",
+                self.properties
+                    .get("ssl.enabled.protocols")
+                    .cloned()
+                    .unwrap_or_else(|| {
+                        keys::find("ssl.enabled.protocols")
+                            .map_or("", |k| k.default)
+                            .to_string()
+                    }),
+                LIST,
+                "The TLS versions TLS listeners offer.",
             ),
             (
                 "log.dirs",
@@ -1442,7 +1550,11 @@ mod tests {
             );
         }
         assert!(is_dynamic_key("log.retention.ms"));
-        assert!(!is_dynamic_key("listeners"));
+        assert!(is_dynamic_key("listeners"));
+        assert!(is_per_broker_key(
+            "listener.name.sasl_plaintext.sasl.enabled.mechanisms"
+        ));
+        assert!(!is_dynamic_key("log.dirs"));
         let base = BrokerConfig::from_overrides(&[
             ("log.retention.hours".to_string(), "1".to_string()),
             ("log.segment.bytes".to_string(), "5000".to_string()),
