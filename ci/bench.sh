@@ -3,11 +3,17 @@
 # own cargo workspace; rdkafka builds the vendored librdkafka with gcc and
 # make). Builds both in release mode, then lets the bench start, stop,
 # kill -9 and restart the broker itself, and prints the bench's table.
+# The broker gets two log directories on the same disk, logs and logs2
+# (log.dirs), for the move rows (a partition moved from one to the other
+# with AlterReplicaLogDirs); both are given to the bench (--log-dir twice),
+# since a new partition goes to the directory with the fewest partitions and
+# the compaction rows read their partition's files wherever it is.
 #
 #   ci/bench.sh [bench args...]        e.g. ci/bench.sh --quick
 #                                           ci/bench.sh --only produce
+#                                           ci/bench.sh --quick --only move
 #
-# BENCH_DIR: where the temporary log directory goes (default /tmp; note that
+# BENCH_DIR: where the temporary log directories go (default /tmp; note that
 # a tmpfs such as /dev/shm makes the restart rows meaningless, since dropping
 # the page cache cannot drop tmpfs pages). BENCH_PORT: the broker's port
 # (default 39092). The broker's cleaner looks for work every 100 ms
@@ -43,8 +49,9 @@ status=0
 bench/target/release/bench \
     --port "$port" \
     --log-dir "$dir/logs" \
+    --log-dir "$dir/logs2" \
     --broker-log "$dir/broker.log" \
-    --broker-cmd "exec '$root/target/release/broker' --override listeners=PLAINTEXT://127.0.0.1:$port --override log.dirs='$dir/logs' --override log.cleaner.backoff.ms=100" \
+    --broker-cmd "exec '$root/target/release/broker' --override listeners=PLAINTEXT://127.0.0.1:$port --override log.dirs='$dir/logs,$dir/logs2' --override log.cleaner.backoff.ms=100" \
     "$@" &
 bench_pid=$!
 wait "$bench_pid" || status=$?

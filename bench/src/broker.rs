@@ -373,20 +373,22 @@ fn memory(pid: i32) -> Result<Memory> {
 
 /// Writes back dirty pages and drops the page cache; returns how, for the
 /// row. Falls back to posix_fadvise(POSIX_FADV_DONTNEED) on every file under
-/// `log_dir` when /proc/sys/vm/drop_caches is not writable.
-pub fn drop_page_cache(log_dir: Option<&Path>) -> String {
+/// the `log_dirs` when /proc/sys/vm/drop_caches is not writable.
+pub fn drop_page_cache(log_dirs: &[PathBuf]) -> String {
     // SAFETY: sync(2) has no preconditions.
     unsafe { libc::sync() };
     let err = match fs::write("/proc/sys/vm/drop_caches", "3\n") {
         Ok(()) => return "page cache dropped".into(),
         Err(err) => err,
     };
-    let Some(dir) = log_dir else {
+    if log_dirs.is_empty() {
         return format!("page cache NOT dropped: drop_caches failed ({err}) and no --log-dir");
-    };
+    }
     let mut files = 0;
     let mut failed = 0;
-    fadvise_tree(dir, &mut files, &mut failed);
+    for dir in log_dirs {
+        fadvise_tree(dir, &mut files, &mut failed);
+    }
     format!(
         "drop_caches failed ({err}): fadvise(DONTNEED) on {files} files of --log-dir{}",
         if failed > 0 {

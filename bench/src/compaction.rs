@@ -1,6 +1,8 @@
 //! Log compaction, seen from outside the broker through nothing but Kafka's
 //! own topic configs and files, so that any Kafka-compatible broker can be
-//! measured (it needs `--log-dir`).
+//! measured (it needs `--log-dir`, once for each of the broker's log
+//! directories: the partition's files and the checkpoint are read in
+//! whichever holds it).
 //!
 //! A one-partition topic with `cleanup.policy=compact` is filled with 1 KiB
 //! records over 10 k keys while `min.compaction.lag.ms` is at its maximum,
@@ -8,7 +10,7 @@
 //! `.log` files except the active segment's (the largest base offset; rolls
 //! happen on `segment.bytes`, so the last segment stays active and is not
 //! cleanable). The clock starts when AlterConfigs lowers the lag to 0 and
-//! stops at the first read of `<log dir>/cleaner-offset-checkpoint` that
+//! stops at the first read of `<its log dir>/cleaner-offset-checkpoint` that
 //! shows the partition cleaned up to the active segment's base offset.
 //!
 //! The time thus includes how long the broker takes to notice the change
@@ -72,7 +74,7 @@ impl std::error::Error for NotCleaned {}
 /// Pushes the two rows; `topic` names a topic of this run.
 pub fn run(
     bootstrap: &str,
-    log_dir: Option<&Path>,
+    log_dirs: &[PathBuf],
     topic: impl Fn(&str) -> String,
     plan: &Plan,
     rows: &mut Vec<Row>,
@@ -84,16 +86,16 @@ pub fn run(
     );
     let latency_name =
         "produce latency (paced 1 KiB, acks=1) while the cleaner compacts".to_string();
-    let Some(log_dir) = log_dir else {
+    if log_dirs.is_empty() {
         for name in [clean_name, latency_name] {
             rows.push(Row::ok(name, "n/a (needs --log-dir)".into()));
         }
         return;
-    };
+    }
 
     crate::progress(&clean_name);
     let t = topic("compact");
-    let result = alone(bootstrap, log_dir, &t, plan);
+    let result = alone(bootstrap, log_dirs, &t, plan);
     crate::settle(bootstrap, &t);
     let timed_out = matches!(&result, Err(e) if e.downcast_ref::<NotCleaned>().is_some());
     rows.push(Row::new(clean_name, result));
@@ -107,19 +109,19 @@ pub fn run(
     }
     crate::progress(&latency_name);
     let (t, light) = (topic("compact-loaded"), topic("light-compacting"));
-    let result = beside(bootstrap, log_dir, &t, &light, plan);
+    let result = beside(bootstrap, log_dirs, &t, &light, plan);
     crate::settle(bootstrap, &t);
     crate::settle(bootstrap, &light);
     rows.push(Row::new(latency_name, result));
 }
 
 /// "<dirty> compacted in <s> s: <MB/s> MB/s; partition <before> -> <after>".
-fn alone(bootstrap: &str, log_dir: &Path, topic: &str, plan: &Plan) -> Result<String> {
-    let filled = fill(bootstrap, log_dir, topic, plan)?;
+fn alone(bootstrap: &str, log_dirs: &[PathBuf], topic: &str, plan: &Plan) -> Result<String> {
+    let filled = fill(bootstrap, log_dirs, topic, plan)?;
     crate::progress("compaction: min.compaction.lag.ms to 0, waiting for the cleaner");
     let (start, _admin) = start_cleaning(bootstrap, topic, plan)?;
     let done = wait_cleaned(
-        &log_dir.join(CHECKPOINT),
+        &filled.checkpoint,
         topic,
         filled.active_base,
         start + CLEAN_TIMEOUT,
@@ -138,13 +140,13 @@ fn alone(bootstrap: &str, log_dir: &Path, topic: &str, plan: &Plan) -> Result<St
 /// as for [`alone`], with when it ran and when the cleaner finished.
 fn beside(
     bootstrap: &str,
-    log_dir: &Path,
+    log_dirs: &[PathBuf],
     topic: &str,
     light_topic: &str,
     plan: &Plan,
 ) -> Result<String> {
     create_topic(bootstrap, light_topic, 1)?;
-    let filled = fill(bootstrap, log_dir, topic, plan)?;
+    let filled = fill(bootstrap, log_dirs, topic, plan)?;
     crate::progress(
         "compaction: the light producer warms up, min.compaction.lag.ms to 0, \
          the light producer runs until the cleaner is done",
@@ -160,7 +162,7 @@ fn beside(
         plan.latency_rate,
         || {
             let watch = Watch {
-                checkpoint: log_dir.join(CHECKPOINT),
+                checkpoint: filled.checkpoint.clone(),
                 topic: topic.to_string(),
                 active_base: filled.active_base,
                 finished: Arc::clone(&finished),
@@ -265,6 +267,8 @@ impl Watch {
 struct Filled {
     /// The partition's directory.
     dir: PathBuf,
+    /// The cleaner-offset-checkpoint of the log directory that holds it.
+    checkpoint: PathBuf,
     /// The active segment's base offset: how far the cleaner may clean.
     active_base: i64,
     /// The bytes of the other segments' `.log` files.
@@ -285,7 +289,7 @@ fn topic_configs<'a>(segment_bytes: &'a str, lag_ms: &'a str) -> [(&'static str,
 
 /// Creates `topic` compacted with the largest compaction lag, fills it and
 /// writes the dirty pages back.
-fn fill(bootstrap: &str, log_dir: &Path, topic: &str, plan: &Plan) -> Result<Filled> {
+fn fill(bootstrap: &str, log_dirs: &[PathBuf], topic: &str, plan: &Plan) -> Result<Filled> {
     let segment_bytes = plan.segment_bytes.to_string();
     let max_lag = i64::MAX.to_string();
     create_topic_with(
@@ -319,7 +323,12 @@ fn fill(bootstrap: &str, log_dir: &Path, topic: &str, plan: &Plan) -> Result<Fil
     // SAFETY: sync has no preconditions.
     unsafe { libc::sync() };
 
-    let dir = log_dir.join(format!("{topic}-0"));
+    let (log_dir, dir) = partition_dir(log_dirs, &format!("{topic}-0"))?;
+    let checkpoint = log_dir.join(CHECKPOINT);
+    crate::progress(&format!(
+        "compaction: {topic}-0 is in {}",
+        log_dir.display()
+    ));
     let segments = segments(&dir)?;
     let before = segments.iter().map(|s| s.1).sum();
     let (active_base, dirty) =
@@ -331,7 +340,7 @@ fn fill(bootstrap: &str, log_dir: &Path, topic: &str, plan: &Plan) -> Result<Fil
             plan.segment_bytes
         );
     }
-    if let Ok(Some(offset)) = cleaned_offset(&log_dir.join(CHECKPOINT), topic, 0) {
+    if let Ok(Some(offset)) = cleaned_offset(&checkpoint, topic, 0) {
         if offset > 0 {
             bail!(
                 "{CHECKPOINT} shows {topic}-0 cleaned up to {offset} already, with \
@@ -341,10 +350,37 @@ fn fill(bootstrap: &str, log_dir: &Path, topic: &str, plan: &Plan) -> Result<Fil
     }
     Ok(Filled {
         dir,
+        checkpoint,
         active_base,
         dirty,
         before,
     })
+}
+
+/// The log directory among `log_dirs` that holds the partition directory
+/// `name` (a broker with several puts a new partition in the one with the
+/// fewest), and that partition directory.
+fn partition_dir<'a>(log_dirs: &'a [PathBuf], name: &str) -> Result<(&'a Path, PathBuf)> {
+    let mut holding = log_dirs
+        .iter()
+        .map(|d| (d.as_path(), d.join(name)))
+        .filter(|(_, dir)| dir.is_dir());
+    match (holding.next(), holding.next()) {
+        (Some(found), None) => Ok(found),
+        (Some((a, _)), Some((b, _))) => bail!(
+            "{name} is in two log directories, {} and {}",
+            a.display(),
+            b.display()
+        ),
+        (None, _) => bail!(
+            "{name} is in no --log-dir ({}): is every log directory of the broker given?",
+            log_dirs
+                .iter()
+                .map(|d| d.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
 }
 
 /// Lowers `min.compaction.lag.ms` to 0 (AlterConfigs, so every config is
@@ -594,6 +630,22 @@ mod tests {
         assert_eq!(active_and_dirty(&listed), Some((1234, 100)));
         fs::remove_dir_all(&dir)?;
         assert!(segments(&dir).is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn the_partition_is_found_in_whichever_log_dir_holds_it() -> Result<()> {
+        let root = scratch_dir("log-dirs")?;
+        let (a, b) = (root.join("a"), root.join("b"));
+        fs::create_dir_all(a.join("t-1"))?;
+        fs::create_dir_all(b.join("t-0"))?;
+        let dirs = [a.clone(), b.clone()];
+        let (log_dir, dir) = partition_dir(&dirs, "t-0")?;
+        assert_eq!((log_dir, dir), (b.as_path(), b.join("t-0")));
+        assert!(partition_dir(&dirs, "t-2").is_err());
+        fs::create_dir_all(a.join("t-0"))?;
+        assert!(partition_dir(&dirs, "t-0").is_err());
+        fs::remove_dir_all(&root)?;
         Ok(())
     }
 

@@ -7,9 +7,13 @@
 //! # a broker that is already running:
 //! bench/target/release/bench --bootstrap 127.0.0.1:9092
 //! # a broker the bench starts, stops and kills itself (needed for the
-//! # restart and RSS rows):
+//! # restart, move and RSS rows):
 //! bench/target/release/bench --port 39092 --log-dir /tmp/logs --broker-log /tmp/broker.log \
 //!     --broker-cmd "target/release/broker --override listeners=PLAINTEXT://127.0.0.1:39092 --override log.dirs=/tmp/logs"
+//! # the same with two log directories, for the move rows (--log-dir once
+//! # for each):
+//! bench/target/release/bench --port 39092 --log-dir /tmp/logs --log-dir /tmp/logs2 \
+//!     --broker-cmd "target/release/broker --override listeners=PLAINTEXT://127.0.0.1:39092 --override log.dirs=/tmp/logs,/tmp/logs2"
 //! # CI smoke (sizes / 100), or a subset of the rows:
 //! bench/target/release/bench --quick
 //! bench/target/release/bench --only produce,consume,transactions
@@ -25,17 +29,23 @@
 //! produce throughput (the same values and partitions, 100 records per
 //! transaction) with commit latency, latency of a light paced producer alone
 //! and beside a heavy one, log compaction of 1 GB of 1 KiB records over
-//! 10 k keys (the cleaner's MB/s, read from the log directory's files; needs
-//! --log-dir) and the light producer's latency while the cleaner runs,
-//! restart time with data on disk after SIGTERM and after kill -9 (page
+//! 10 k keys (the cleaner's MB/s, read from the log directories' files;
+//! needs --log-dir, given for each of the broker's directories) and the
+//! light producer's latency while the cleaner runs, the move of a 1 GiB
+//! partition to another log directory (AlterReplicaLogDirs, polled with
+//! DescribeLogDirs; needs --broker-cmd and a broker with two log
+//! directories; see `dir_move.rs`) and the light producer's latency during
+//! it, restart time with data on disk after SIGTERM and after kill -9 (page
 //! cache dropped), and the broker's peak RSS.
 //! `ci/bench.sh` runs it against this repository's broker.
 
 mod broker;
 mod compaction;
 mod consume;
+mod dir_move;
 mod kafka;
 mod latency;
+mod log_dirs;
 mod produce;
 mod restart;
 mod tls;
@@ -64,14 +74,17 @@ struct Args {
     bootstrap: String,
     /// Start the broker with this shell command (`sh -c`) instead of
     /// measuring a running one; the bench then also stops it (SIGTERM),
-    /// kills it (-9) and restarts it. Needed for the restart and RSS rows.
+    /// kills it (-9) and restarts it. Needed for the restart, move and RSS
+    /// rows.
     #[arg(long, value_name = "SHELL COMMAND")]
     broker_cmd: Option<String>,
-    /// The broker's log directory: its file system is reported, its files
-    /// are fadvise(DONTNEED)ed when drop_caches cannot be written, and the
-    /// compaction rows read its segment files and cleaner-offset-checkpoint.
-    #[arg(long, value_name = "DIR")]
-    log_dir: Option<PathBuf>,
+    /// The broker's log directory; once for each of a broker with several
+    /// (`log.dirs=/a,/b`). Their file systems are reported, their files are
+    /// fadvise(DONTNEED)ed when drop_caches cannot be written, and the
+    /// compaction rows read the segment files and cleaner-offset-checkpoint
+    /// of whichever holds their partition.
+    #[arg(long = "log-dir", value_name = "DIR")]
+    log_dirs: Vec<PathBuf>,
     /// The port the broker listens on (replaces the port of --bootstrap).
     #[arg(long)]
     port: Option<u16>,
@@ -106,6 +119,7 @@ enum Group {
     Transactions,
     Latency,
     Compaction,
+    Move,
     Restart,
 }
 
@@ -123,6 +137,7 @@ struct Sizes {
     kill_after: Duration,
     compaction_records: u64,
     compaction_segment_bytes: u64,
+    move_records: u64,
 }
 
 impl Sizes {
@@ -143,6 +158,8 @@ impl Sizes {
             // 1 GB of 1 KiB records in 64 MiB segments.
             compaction_records: 1_000_000,
             compaction_segment_bytes: 64 << 20,
+            // 1 GiB of 1 KiB records.
+            move_records: 1 << 20,
         };
         if !quick {
             return full;
@@ -158,6 +175,7 @@ impl Sizes {
             kill_after: Duration::from_millis(300),
             compaction_records: full.compaction_records / 100,
             compaction_segment_bytes: 1 << 20,
+            move_records: full.move_records / 100,
             ..full
         }
     }
@@ -213,6 +231,7 @@ fn run(args: Args) -> Result<ExitCode> {
             Group::Transactions,
             Group::Latency,
             Group::Compaction,
+            Group::Move,
             Group::Restart,
         ]
     } else {
@@ -419,13 +438,27 @@ fn run(args: Args) -> Result<ExitCode> {
     if has(Group::Compaction) {
         compaction::run(
             &bootstrap,
-            args.log_dir.as_deref(),
+            &args.log_dirs,
             topic,
             &compaction::Plan {
                 records: sizes.compaction_records,
                 segment_bytes: sizes.compaction_segment_bytes,
                 latency_rate: sizes.latency_rate,
                 latency_duration: sizes.latency_duration,
+            },
+            &mut rows,
+        );
+    }
+
+    if has(Group::Move) {
+        dir_move::run(
+            &bootstrap,
+            addr,
+            broker.as_ref().is_some_and(Broker::is_running),
+            topic,
+            &dir_move::Plan {
+                records: sizes.move_records,
+                latency_rate: sizes.latency_rate,
             },
             &mut rows,
         );
@@ -442,7 +475,7 @@ fn run(args: Args) -> Result<ExitCode> {
                 restart::run(
                     &bootstrap,
                     b,
-                    args.log_dir.as_deref(),
+                    &args.log_dirs,
                     &topic("restart"),
                     &plan,
                     &mut rows,
@@ -592,15 +625,16 @@ fn print_header(args: &Args, broker_cmd: Option<&str>, bootstrap: &str) {
     let kernel = fs::read_to_string("/proc/sys/kernel/osrelease")
         .map(|k| format!(", Linux {}", k.trim()))
         .unwrap_or_default();
-    let disk = match &args.log_dir {
-        Some(dir) => match mount_of(dir) {
+    let disk: String = args
+        .log_dirs
+        .iter()
+        .map(|dir| match mount_of(dir) {
             Some((fs_type, source)) => {
                 format!("; log dir {} on {fs_type} ({source})", dir.display())
             }
             None => format!("; log dir {} (file system unknown)", dir.display()),
-        },
-        None => String::new(),
-    };
+        })
+        .collect();
     println!("machine: {cpus} × {model}, {ram}{kernel}{disk}");
     match broker_cmd {
         Some(cmd) => println!("broker: {bootstrap}, started by the bench as `{cmd}`"),
@@ -766,5 +800,7 @@ mod tests {
         assert_eq!(quick.compaction_records * 100, full.compaction_records);
         assert_eq!(quick.compaction_segment_bytes, 1 << 20);
         assert_eq!(full.compaction_segment_bytes, 64 << 20);
+        assert_eq!(full.move_records * 1024, 1 << 30);
+        assert_eq!(quick.move_records, full.move_records / 100);
     }
 }

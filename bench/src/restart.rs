@@ -4,7 +4,7 @@
 //! it) and once dropped, timed from spawn to the first ApiVersions answer
 //! and to the first metadata that shows every partition with a leader.
 
-use std::path::Path;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
@@ -34,7 +34,7 @@ const METADATA_TIMEOUT: Duration = Duration::from_secs(60);
 pub fn run(
     bootstrap: &str,
     broker: &mut Broker,
-    log_dir: Option<&Path>,
+    log_dirs: &[PathBuf],
     topic: &str,
     plan: &Plan,
     rows: &mut Vec<Row>,
@@ -49,7 +49,7 @@ pub fn run(
         plan.partitions
     );
     let cold_kill_name = format!("{kill_name}, page cache dropped");
-    let filled = match clean(bootstrap, broker, log_dir, topic, plan) {
+    let filled = match clean(bootstrap, broker, log_dirs, topic, plan) {
         Ok((text, present)) => {
             rows.push(Row::ok(clean_name, text));
             present
@@ -76,7 +76,7 @@ pub fn run(
             return;
         }
     };
-    let cold = killed(bootstrap, broker, Some(log_dir), topic, plan, present);
+    let cold = killed(bootstrap, broker, Some(log_dirs), topic, plan, present);
     rows.push(Row::new(cold_kill_name, cold.map(|(text, _)| text)));
 }
 
@@ -84,7 +84,7 @@ pub fn run(
 fn clean(
     bootstrap: &str,
     broker: &mut Broker,
-    log_dir: Option<&Path>,
+    log_dirs: &[PathBuf],
     topic: &str,
     plan: &Plan,
 ) -> Result<(String, i64)> {
@@ -113,7 +113,7 @@ fn clean(
     crate::progress(&format!("restart: filled, {}", fill.summary()));
     crate::progress("restart: stopping the broker (SIGTERM)");
     let stop = broker.stop(Duration::from_secs(120))?;
-    let cache = drop_page_cache(log_dir);
+    let cache = drop_page_cache(log_dirs);
     let (answered, led) = restart(bootstrap, broker, topic, plan.partitions)?;
     let present = end_offsets(bootstrap, topic, plan.partitions)?;
     let check = if present == fill.delivered as i64 {
@@ -138,12 +138,12 @@ fn clean(
 }
 
 /// Produces, kills the broker with -9 and restarts it; with `drop_cache`,
-/// the page cache is dropped first (`Some(log dir)`, which may be None for
-/// drop_caches alone). Returns the row text and the records now present.
+/// the page cache is dropped first (`Some(log dirs)`, which may be empty
+/// for drop_caches alone). Returns the row text and the records now present.
 fn killed(
     bootstrap: &str,
     broker: &mut Broker,
-    drop_cache: Option<Option<&Path>>,
+    drop_cache: Option<&[PathBuf]>,
     topic: &str,
     plan: &Plan,
     filled: i64,
@@ -192,7 +192,7 @@ fn killed(
     kill?;
     let stats = stats.context("producing until the kill")?;
     let cache = match drop_cache {
-        Some(log_dir) => drop_page_cache(log_dir),
+        Some(log_dirs) => drop_page_cache(log_dirs),
         None => "page cache as the crash left it".to_string(),
     };
     let (answered, led) = restart(bootstrap, broker, topic, plan.partitions)?;
