@@ -240,19 +240,29 @@ impl ReplicaManager {
     /// opened from now on.
     fn update_broker_log_config(&self, image: &MetadataImage) -> LogConfig {
         let node = self.static_config.node_id.to_string();
-        let (config, cleaner) = match self.static_config.with_dynamic(
+        let (config, cleaner, move_rate) = match self.static_config.with_dynamic(
             image.configs(BROKER_RESOURCE, ""),
             image.configs(BROKER_RESOURCE, &node),
         ) {
-            Ok(merged) => (merged.log, merged.cleaner),
+            Ok(merged) => (
+                merged.log,
+                merged.cleaner,
+                merged.replica_alter_log_dirs_io_max_bytes_per_second,
+            ),
             Err(e) => {
                 // The controller validates them; one that no longer parses
                 // (written by another version) is ignored.
                 warn!("ignoring dynamic broker configs: {e:#}");
-                (self.static_config.log, self.static_config.cleaner)
+                (
+                    self.static_config.log,
+                    self.static_config.cleaner,
+                    self.static_config
+                        .replica_alter_log_dirs_io_max_bytes_per_second,
+                )
             }
         };
         self.logs.update_cleaner_config(cleaner);
+        self.logs.set_move_rate(move_rate);
         *self.log_config.write() = config;
         config
     }

@@ -931,14 +931,10 @@ pub const KEYS: &[Key] = &[
         "Turns tiered storage on.",
         "Tiered storage is not supported.",
     ),
-    changeable(
-        no_effect(
-            "replica.alter.log.dirs.io.max.bytes.per.second",
-            LONG_MAX,
-            "The rate a partition moved between log directories is copied at (dynamic only).",
-            "No partition is ever moved between log directories here: there is one.",
-        ),
-        ValueType::Long,
+    dynamic(
+        "replica.alter.log.dirs.io.max.bytes.per.second",
+        LONG_MAX,
+        "The bytes a second a partition moved between log directories is copied at, at most (dynamic only in Kafka).",
     ),
     no_effect(
         "replica.fetch.max.bytes",

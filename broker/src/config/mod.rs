@@ -247,6 +247,9 @@ pub struct BrokerConfig {
     /// `log.flush.scheduler.interval.ms`: how often the log flusher looks
     /// for logs to flush.
     pub log_flush_scheduler_interval_ms: u64,
+    /// `replica.alter.log.dirs.io.max.bytes.per.second`: how fast a move
+    /// between log directories copies.
+    pub replica_alter_log_dirs_io_max_bytes_per_second: u64,
     /// `log.dir.failure.timeout.ms`: how long the failure of a log
     /// directory may go unrecorded in the metadata before the broker
     /// shuts down.
@@ -322,6 +325,7 @@ impl Default for BrokerConfig {
             log_flush_scheduler_interval_ms: 1000,
             log_flush_offset_checkpoint_interval_ms: 60_000,
             log_dir_failure_timeout_ms: 30_000,
+            replica_alter_log_dirs_io_max_bytes_per_second: i64::MAX as u64,
             log_flush_start_offset_checkpoint_interval_ms: 60_000,
             log_retention_check_interval_ms: 300_000,
             cleaner: CleanerConfig::default(),
@@ -614,6 +618,13 @@ impl BrokerConfig {
             if let Some(v) = get(key) {
                 *field = parse::<u64>(v, key)?.max(1);
             }
+        }
+        if let Some(v) = get("replica.alter.log.dirs.io.max.bytes.per.second") {
+            let rate: i64 = parse(v, "replica.alter.log.dirs.io.max.bytes.per.second")?;
+            if rate <= 0 {
+                bail!("replica.alter.log.dirs.io.max.bytes.per.second={v} must be positive");
+            }
+            config.replica_alter_log_dirs_io_max_bytes_per_second = rate as u64;
         }
         if let Some(v) = get("message.max.bytes") {
             config.log.max_message_bytes = parse(v, "message.max.bytes")?;
@@ -920,6 +931,13 @@ impl BrokerConfig {
                 listeners(false),
                 LIST,
                 "The address the socket server listens on.",
+            ),
+            (
+                "replica.alter.log.dirs.io.max.bytes.per.second",
+                self.replica_alter_log_dirs_io_max_bytes_per_second
+                    .to_string(),
+                LONG,
+                "The bytes a second a partition moved between log directories is copied at, at most.",
             ),
             (
                 "sasl.enabled.mechanisms",

@@ -329,9 +329,10 @@ impl LogCleaner {
             Err(CleanError::Aborted) => {
                 info!(cleaner = id, log = %tp, "log cleaning aborted");
             }
-            // A log deleted under the pass (its directory gone) is no error.
-            Err(e) if log.is_deleted() => {
-                info!(cleaner = id, log = %tp, "log cleaning aborted: the log was deleted ({e})");
+            // A log deleted, or moved to another log directory, under the
+            // pass (its directory gone) is no error.
+            Err(e) if log.is_deleted() || log.is_moved() => {
+                info!(cleaner = id, log = %tp, "log cleaning aborted: the log was deleted or moved ({e})");
             }
             Err(e) => {
                 state.uncleanable.insert(tp.clone());

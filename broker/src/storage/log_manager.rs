@@ -202,6 +202,10 @@ pub struct LogManager {
     stop: Arc<(Mutex<bool>, Condvar)>,
     /// Wakes the mover (a move requested).
     moves_wake: Condvar,
+    /// `replica.alter.log.dirs.io.max.bytes.per.second`.
+    move_rate: AtomicU64,
+    /// Bytes the mover copied since the start of its current second.
+    move_window: Mutex<(Instant, u64)>,
     /// Compaction of the logs with `cleanup.policy=compact`.
     cleaner: LogCleaner,
     /// The cleaner threads, by id.
@@ -337,6 +341,8 @@ impl LogManager {
             background: Mutex::new(Vec::new()),
             stop: Arc::new((Mutex::new(false), Condvar::new())),
             moves_wake: Condvar::new(),
+            move_rate: AtomicU64::new(i64::MAX as u64),
+            move_window: Mutex::new((Instant::now(), 0)),
             cleaner: LogCleaner::new(&paths, manager_config.cleaner),
             cleaner_threads: Mutex::new(Vec::new()),
             pending_deletes: Mutex::new(Vec::new()),
@@ -526,6 +532,41 @@ impl LogManager {
         self.cleaner.update_config(config);
         if let Err(e) = self.start_cleaner_threads() {
             error!("cannot start log cleaner threads: {e}");
+        }
+    }
+
+    /// Takes a new `replica.alter.log.dirs.io.max.bytes.per.second`.
+    pub fn set_move_rate(&self, bytes_per_second: u64) {
+        let old = self
+            .move_rate
+            .swap(bytes_per_second.max(1), Ordering::Relaxed);
+        if old != bytes_per_second.max(1) {
+            info!(
+                bytes_per_second,
+                "the copy rate of moves between log directories changed"
+            );
+        }
+    }
+
+    /// Holds the mover back to `replica.alter.log.dirs.io.max.bytes.per.second`
+    /// after it copied `bytes` (Kafka's alter-log-dirs replication quota):
+    /// it sleeps until the second's bytes are within the rate.
+    fn throttle_move(&self, bytes: u64) {
+        let rate = self.move_rate.load(Ordering::Relaxed);
+        let wait = {
+            let mut window = self.move_window.lock();
+            if window.0.elapsed() >= Duration::from_secs(1) {
+                *window = (Instant::now(), 0);
+            }
+            window.1 += bytes;
+            let allowed = Duration::from_secs_f64(window.1 as f64 / rate as f64);
+            allowed.saturating_sub(window.0.elapsed())
+        };
+        if !wait.is_zero() {
+            let mut stopped = self.stop.0.lock();
+            if !*stopped {
+                self.moves_wake.wait_for(&mut stopped, wait);
+            }
         }
     }
 
@@ -1085,9 +1126,14 @@ impl LogManager {
 
     /// An I/O error from `log`: its directory has failed (Kafka's
     /// `LogDirFailureChannel.maybeAddOfflineLogDir`). Errors saying the
-    /// log is closed or deleted are not the directory's.
+    /// log is closed, and errors of a log deleted or moved away (its files
+    /// are gone on purpose), are not the directory's.
     pub fn handle_log_error(&self, log: &UnifiedLog, e: &io::Error) {
-        if log.is_deleted() || is_log_dir_offline(e) || e.kind() == io::ErrorKind::Other {
+        if log.is_deleted()
+            || log.is_moved()
+            || is_log_dir_offline(e)
+            || e.kind() == io::ErrorKind::Other
+        {
             return;
         }
         if let Some(dir) = self.dir_index_of(log) {
@@ -1371,6 +1417,7 @@ impl LogManager {
                 future
                     .append_as_follower(&data.records)
                     .map_err(|e| io::Error::other(e.to_string()))?;
+                self.throttle_move(data.records.len() as u64);
                 return Ok(true);
             }
         }
@@ -1693,6 +1740,47 @@ mod jbod_tests {
         assert_eq!(offsets, (0..appended).collect::<Vec<_>>());
         assert!(!root.path().join("d0/t-0").exists());
         assert_eq!(append(&moved, "after"), appended);
+        logs.shutdown().unwrap();
+    }
+
+    #[test]
+    fn a_move_copies_no_faster_than_its_rate() {
+        let root = tempfile::tempdir().unwrap();
+        let logs = manager(root.path());
+        logs.set_move_rate(2 << 20);
+        logs.startup().unwrap();
+        let tp = TopicPartition::new("t", 0);
+        let log = logs
+            .get_or_create_log(
+                &tp,
+                TOPIC_ID,
+                LogConfig::default(),
+                Some(Uuid::from_u128(1000)),
+            )
+            .unwrap();
+        // 6 MiB in 64 KiB records.
+        let value = "v".repeat(64 << 10);
+        for _ in 0..96 {
+            append(&log, &value);
+        }
+        let started = Instant::now();
+        let dest = std::path::absolute(root.path().join("d1")).unwrap();
+        logs.alter_log_dir(&tp, TOPIC_ID, &dest).unwrap();
+        while logs.future_log_count() > 0 {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "the move did not finish"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        // At 2 MiB/s, the first 5 MiB copied outside the swap take two
+        // seconds at least.
+        assert!(
+            started.elapsed() >= Duration::from_millis(1500),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(logs.get_log("t", 0).unwrap().log_end_offset(), 96);
         logs.shutdown().unwrap();
     }
 

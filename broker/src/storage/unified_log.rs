@@ -1260,6 +1260,11 @@ impl UnifiedLog {
         self.deleted.load(Ordering::Acquire)
     }
 
+    /// Whether a copy in another log directory replaced it.
+    pub fn is_moved(&self) -> bool {
+        self.moved.load(Ordering::Acquire)
+    }
+
     /// Marks the log deleted: appends fail from now on. The caller removes
     /// the files.
     pub fn mark_deleted(&self) {
