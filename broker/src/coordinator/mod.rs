@@ -15,6 +15,7 @@ pub mod consumer_group;
 pub mod group;
 pub mod group_metadata_manager;
 pub mod records;
+pub mod share_partition;
 pub mod transaction_coordinator;
 pub mod transaction_log;
 
