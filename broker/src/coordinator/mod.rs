@@ -16,6 +16,7 @@ pub mod group;
 pub mod group_metadata_manager;
 pub mod records;
 pub mod share_partition;
+pub mod share_records;
 pub mod transaction_coordinator;
 pub mod transaction_log;
 
