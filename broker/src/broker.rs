@@ -327,19 +327,7 @@ impl Broker {
         let mut changes = Vec::new();
         for topic in image.topics() {
             for (&index, registration) in &topic.partitions {
-                let mut change = PartitionChangeRecord {
-                    partition_id: index,
-                    topic_id: topic.id,
-                    isr: None,
-                    leader: NO_LEADER_CHANGE,
-                    replicas: None,
-                    removing_replicas: None,
-                    adding_replicas: None,
-                    leader_recovery_state: -1,
-                    directories: None,
-                    eligible_leader_replicas: None,
-                    last_known_elr: None,
-                };
+                let mut change = PartitionChangeRecord::unchanged(topic.id, index);
                 let tp = crate::storage::TopicPartition::new(topic.name.as_str(), index);
                 let log = logs.get_log(&topic.name, index);
                 if let Some(dir) = log.as_deref().and_then(|l| logs.dir_id_of(l))

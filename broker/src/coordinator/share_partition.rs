@@ -143,6 +143,16 @@ pub struct Released {
     pub archived: usize,
 }
 
+impl Released {
+    fn count(&mut self, archived: bool) {
+        if archived {
+            self.archived += 1;
+        } else {
+            self.available += 1;
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct SharePartition {
     config: SharePartitionConfig,
@@ -398,13 +408,7 @@ impl SharePartition {
                         record.state = RecordState::Archived;
                         record.member = None;
                     }
-                    AcknowledgeType::Release => {
-                        if release(record, limit) {
-                            released.archived += 1;
-                        } else {
-                            released.available += 1;
-                        }
-                    }
+                    AcknowledgeType::Release => released.count(release(record, limit)),
                     AcknowledgeType::Renew => record.lock_expires_ms = renewed_until,
                 }
             }
@@ -415,19 +419,7 @@ impl SharePartition {
 
     /// Releases the records whose acquisition lock has run out by `now_ms`.
     pub fn expire_locks(&mut self, now_ms: i64) -> Released {
-        let limit = self.config.delivery_count_limit;
-        let mut released = Released::default();
-        for record in self.in_flight.values_mut() {
-            if record.state == RecordState::Acquired && record.lock_expires_ms <= now_ms {
-                if release(record, limit) {
-                    released.archived += 1;
-                } else {
-                    released.available += 1;
-                }
-            }
-        }
-        self.advance_start_offset();
-        released
+        self.release_where(|record| record.lock_expires_ms <= now_ms)
     }
 
     /// The earliest time a lock runs out, if any record is acquired.
@@ -442,15 +434,17 @@ impl SharePartition {
     /// Releases what `member` holds (it left the group or closed its share
     /// session), as Kafka's `releaseAcquiredRecords`.
     pub fn release_member(&mut self, member: &str) -> Released {
+        self.release_where(|record| record.member.as_deref() == Some(member))
+    }
+
+    /// Releases the acquired records `which` picks, then moves the start
+    /// offset past what that archived.
+    fn release_where(&mut self, which: impl Fn(&InFlight) -> bool) -> Released {
         let limit = self.config.delivery_count_limit;
         let mut released = Released::default();
         for record in self.in_flight.values_mut() {
-            if record.state == RecordState::Acquired && record.member.as_deref() == Some(member) {
-                if release(record, limit) {
-                    released.archived += 1;
-                } else {
-                    released.available += 1;
-                }
+            if record.state == RecordState::Acquired && which(record) {
+                released.count(release(record, limit));
             }
         }
         self.advance_start_offset();
@@ -459,25 +453,11 @@ impl SharePartition {
 
     /// The in-flight state as runs of one state and delivery count, for
     /// the share-group state records (ACQUIRED is written as such; a
-    /// restore makes it AVAILABLE).
+    /// restore releases it).
     pub fn state_batches(&self) -> Vec<StateBatch> {
         let mut batches: Vec<StateBatch> = Vec::new();
         for (&offset, record) in &self.in_flight {
-            match batches.last_mut() {
-                Some(batch)
-                    if batch.last_offset + 1 == offset
-                        && batch.state == record.state
-                        && batch.delivery_count == record.delivery_count =>
-                {
-                    batch.last_offset = offset;
-                }
-                _ => batches.push(StateBatch {
-                    first_offset: offset,
-                    last_offset: offset,
-                    state: record.state,
-                    delivery_count: record.delivery_count,
-                }),
-            }
+            push_state(&mut batches, offset, record.state, record.delivery_count);
         }
         batches
     }
@@ -496,6 +476,32 @@ impl SharePartition {
             }
             self.start_offset += 1;
         }
+    }
+}
+
+/// Adds `offset` in `state` to the runs in `batches` (offsets in
+/// ascending order): the last run grows if it ends just before it in the
+/// same state and delivery count, else a new run starts.
+pub fn push_state(
+    batches: &mut Vec<StateBatch>,
+    offset: i64,
+    state: RecordState,
+    delivery_count: u16,
+) {
+    match batches.last_mut() {
+        Some(batch)
+            if batch.last_offset + 1 == offset
+                && batch.state == state
+                && batch.delivery_count == delivery_count =>
+        {
+            batch.last_offset = offset;
+        }
+        _ => batches.push(StateBatch {
+            first_offset: offset,
+            last_offset: offset,
+            state,
+            delivery_count,
+        }),
     }
 }
 

@@ -12,7 +12,7 @@
 //! batches that changed since, applied over it. A null value is a
 //! tombstone (the share partition's state was deleted).
 
-use super::share_partition::{RecordState, StateBatch};
+use super::share_partition::{RecordState, StateBatch, push_state};
 use crate::byte_utils::{DecodeError, Reader, Writer};
 use std::collections::BTreeMap;
 use uuid::Uuid;
@@ -312,21 +312,7 @@ pub fn combine_state_batches(
     }
     let mut runs: Vec<StateBatch> = Vec::new();
     for (offset, (state, delivery_count)) in by_offset {
-        match runs.last_mut() {
-            Some(run)
-                if run.last_offset + 1 == offset
-                    && run.state == state
-                    && run.delivery_count == delivery_count =>
-            {
-                run.last_offset = offset;
-            }
-            _ => runs.push(StateBatch {
-                first_offset: offset,
-                last_offset: offset,
-                state,
-                delivery_count,
-            }),
-        }
+        push_state(&mut runs, offset, state, delivery_count);
     }
     runs
 }

@@ -71,6 +71,26 @@ pub struct PartitionChangeRecord {
 /// `PartitionChangeRecord.leader` when the leader did not change.
 pub const NO_LEADER_CHANGE: i32 = -2;
 
+impl PartitionChangeRecord {
+    /// A change of the partition that changes nothing yet: every field at
+    /// its schema default.
+    pub fn unchanged(topic_id: Uuid, partition_id: i32) -> Self {
+        PartitionChangeRecord {
+            partition_id,
+            topic_id,
+            isr: None,
+            leader: NO_LEADER_CHANGE,
+            replicas: None,
+            removing_replicas: None,
+            adding_replicas: None,
+            leader_recovery_state: -1,
+            directories: None,
+            eligible_leader_replicas: None,
+            last_known_elr: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RemoveTopicRecord {
     pub topic_id: Uuid,
@@ -539,19 +559,8 @@ fn decode_partition(r: &mut Reader<'_>, version: u32) -> Result<PartitionRecord,
 }
 
 fn decode_partition_change(r: &mut Reader<'_>) -> Result<PartitionChangeRecord, DecodeError> {
-    let mut record = PartitionChangeRecord {
-        partition_id: r.read_i32()?,
-        topic_id: r.read_uuid()?,
-        isr: None,
-        leader: NO_LEADER_CHANGE,
-        replicas: None,
-        removing_replicas: None,
-        adding_replicas: None,
-        leader_recovery_state: -1,
-        directories: None,
-        eligible_leader_replicas: None,
-        last_known_elr: None,
-    };
+    let partition_id = r.read_i32()?;
+    let mut record = PartitionChangeRecord::unchanged(r.read_uuid()?, partition_id);
     r.read_tagged_fields(|tag, data| {
         match tag {
             0 => record.isr = tagged_i32_array(data)?,

@@ -734,6 +734,7 @@ impl LogManager {
     /// checkpoint cannot be written has failed.
     pub fn checkpoint_recovery_points(&self) {
         let _writing = self.checkpointing.lock();
+        let metadata_log = self.metadata_log.lock().clone();
         for (dir, logs) in self.logs_by_dir() {
             let path = &self.dirs[dir].path;
             let entries: Vec<(TopicPartition, i64)> = logs
@@ -744,12 +745,7 @@ impl LogManager {
             // it beside the recovery points, so a directory moved to Kafka has it.
             let high_watermarks: Vec<(TopicPartition, i64)> = logs
                 .iter()
-                .filter(|log| {
-                    self.metadata_log
-                        .lock()
-                        .as_ref()
-                        .is_none_or(|m| !Arc::ptr_eq(m, log))
-                })
+                .filter(|log| metadata_log.as_ref().is_none_or(|m| !Arc::ptr_eq(m, log)))
                 .map(|log| (log.topic_partition().clone(), log.high_watermark()))
                 .collect();
             let written = checkpoint_file::write_offsets(
