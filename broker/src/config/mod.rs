@@ -14,6 +14,7 @@ pub mod keys;
 pub mod listeners;
 mod log;
 pub mod sasl;
+pub mod share;
 
 pub use log::{CleanerConfig, LogConfig};
 
