@@ -418,17 +418,9 @@ mod tests {
         delta.replay(partition(b, 0), 4);
         delta.replay(
             MetadataRecord::PartitionChange(PartitionChangeRecord {
-                partition_id: 0,
-                topic_id: a,
                 isr: Some(vec![1, 2]),
                 leader: 2,
-                replicas: None,
-                removing_replicas: None,
-                adding_replicas: None,
-                leader_recovery_state: -1,
-                directories: None,
-                eligible_leader_replicas: None,
-                last_known_elr: None,
+                ..PartitionChangeRecord::unchanged(a, 0)
             }),
             5,
         );
