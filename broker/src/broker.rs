@@ -5,6 +5,9 @@ use crate::authorizer::Authorizer;
 use crate::config::BrokerConfig;
 use crate::config::listeners::SecurityProtocol;
 use crate::coordinator::consumer_group::ConsumerGroupConfig;
+use crate::coordinator::share_coordinator::ShareCoordinatorConfig;
+use crate::coordinator::share_partition_manager::SharePartitionManager;
+use crate::coordinator::share_records::SHARE_GROUP_STATE_TOPIC;
 use crate::coordinator::transaction_coordinator::{
     TRANSACTION_STATE_TOPIC, TransactionConfig, TransactionCoordinator, TxnMarker,
     TxnMarkerChannel, TxnPartition,
@@ -59,6 +62,8 @@ pub struct Broker {
     pub producer_ids: ProducerIdManager,
     pub fetch_sessions: FetchSessionCache,
     pub groups: GroupCoordinator,
+    /// Share groups' partitions, sessions and durable state (KIP-932).
+    pub shares: SharePartitionManager,
     pub txns: TransactionCoordinator,
     /// Present only when `metrics.prometheus.listener` is set.
     pub metrics: Option<BrokerMetrics>,
@@ -229,8 +234,20 @@ impl Broker {
             max_timeout_ms: config.transaction_max_timeout_ms,
             id_expiration_ms: config.transactional_id_expiration_ms,
         });
+        let shares = SharePartitionManager::new(
+            ShareCoordinatorConfig {
+                state_topic_num_partitions: config.share.state_topic_num_partitions,
+                state_topic_segment_bytes: config.share.state_topic_segment_bytes,
+                snapshot_update_records_per_snapshot: config
+                    .share
+                    .snapshot_update_records_per_snapshot
+                    .max(0) as usize,
+            },
+            config.share.max_share_sessions,
+        );
         let broker = Broker {
             groups,
+            shares,
             txns,
             metrics: config
                 .metrics_prometheus_listener
@@ -271,6 +288,14 @@ impl Broker {
             .groups
             .load(&broker.offsets_topic())
             .context("cannot load the consumer groups")?;
+        broker
+            .shares
+            .coordinator()
+            .load(&broker.share_state_topic())
+            .context("cannot load the share groups' state")?;
+        broker
+            .groups
+            .restore_share_groups(broker.shares.coordinator().groups());
         // Transactions left prepared get their markers now, so the groups
         // are loaded first (their pending offsets take the markers).
         broker
@@ -377,6 +402,43 @@ impl Broker {
             replicas: &self.replicas,
             creator: self,
         }
+    }
+
+    /// The share coordinator's way to `__share_group_state`.
+    pub fn share_state_topic(&self) -> LogTopic<'_, impl Fn() -> NewTopic + Sync + '_> {
+        LogTopic {
+            name: SHARE_GROUP_STATE_TOPIC,
+            spec: || self.shares.coordinator().state_topic_spec(),
+            metadata: &self.metadata,
+            replicas: &self.replicas,
+            creator: self,
+        }
+    }
+
+    /// Whether share groups are served: `group.share.enable`, or the
+    /// `share.version` feature at level 1 (Kafka's
+    /// `isShareGroupProtocolEnabled`).
+    pub fn share_groups_enabled(&self) -> bool {
+        self.config.share.enable
+            || self
+                .metadata
+                .image()
+                .features()
+                .get(metadata::features::SHARE_VERSION)
+                .is_some_and(|&level| level >= 1)
+    }
+
+    /// The share groups' timers: members whose session ran out are fenced
+    /// and their records released; acquisition locks that ran out release
+    /// their records. Called with the group timers.
+    pub fn share_tick(&self) {
+        let image = self.metadata.image();
+        let topic = self.share_state_topic();
+        let now = crate::coordinator::now_ms();
+        for (group, member) in self.groups.expire_share_members(&image) {
+            self.shares.release_member(&topic, &group, &member, now);
+        }
+        self.shares.expire_locks(&topic, now);
     }
 
     /// The transaction coordinator's way to `__transaction_state`.

@@ -178,7 +178,7 @@ def kafka_python_cluster_admin(client, topic):
           "downgrading metadata.version to 4.0-IV1")
     check(admin.describe_features()["metadata.version"]["finalized"] == (23, 23), "metadata.version not downgraded")
     check(admin.update_features({"metadata.version": 29}) == {"metadata.version": "OK"}, "upgrading back")
-    for refused in ({"share.version": 1}, {"metadata.version": ("SAFE_DOWNGRADE", level)} if level < 23 else {"metadata.version": 30}):
+    for refused in ({"streams.version": 1}, {"metadata.version": ("SAFE_DOWNGRADE", level)} if level < 23 else {"metadata.version": 30}):
         try:
             admin.update_features(refused)
             check(False, f"{refused} accepted")

@@ -920,7 +920,7 @@ fn quorum_features_and_config_resources() -> Result<()> {
     // updates applies when one is refused.
     for updates in [
         vec![("metadata.version", 30, upgrade::UPGRADE)],
-        vec![("share.version", 1, upgrade::UPGRADE)],
+        vec![("streams.version", 1, upgrade::UPGRADE)],
         vec![("no.such.feature", 1, upgrade::UPGRADE)],
         vec![("group.version", 0, 9)],
         vec![

@@ -342,3 +342,30 @@ impl ErrorCodes for ConsumerGroupDescribeResponse {
         self.groups.iter().for_each(|g| f(g.error_code));
     }
 }
+
+impl ErrorCodes for ShareGroupHeartbeatResponse {
+    fn for_each_error_code(&self, f: &mut dyn FnMut(i16)) {
+        f(self.error_code);
+    }
+}
+
+impl ErrorCodes for ShareFetchResponse {
+    fn for_each_error_code(&self, f: &mut dyn FnMut(i16)) {
+        f(self.error_code);
+        for topic in &self.responses {
+            for p in &topic.partitions {
+                f(p.error_code);
+                f(p.acknowledge_error_code);
+            }
+        }
+    }
+}
+
+impl ErrorCodes for ShareAcknowledgeResponse {
+    fn for_each_error_code(&self, f: &mut dyn FnMut(i16)) {
+        f(self.error_code);
+        for topic in &self.responses {
+            topic.partitions.iter().for_each(|p| f(p.error_code));
+        }
+    }
+}

@@ -54,6 +54,11 @@ pub mod offset_delete;
 pub mod offset_fetch;
 pub mod offset_for_leader_epoch;
 pub mod produce;
+pub mod share_acknowledge;
+pub mod share_common;
+pub mod share_fetch;
+pub mod share_group_heartbeat;
+pub mod share_versions;
 pub mod sync_group;
 pub mod txn_offset_commit;
 pub mod update_features;
@@ -164,6 +169,11 @@ pub const SUPPORTED_APIS: &[ApiSupport] = &[
     api(ApiKey::ConsumerGroupDescribe, 0, 1),
     api(ApiKey::ListConfigResources, 0, 1),
     api(ApiKey::DescribeTopicPartitions, 0, 0),
+    // Share groups (KIP-932). v2 of ShareFetch and ShareAcknowledge is
+    // Kafka 4.2's, read and written by `share_versions`.
+    api(ApiKey::ShareGroupHeartbeat, 1, 1),
+    api(ApiKey::ShareFetch, 1, 2),
+    api(ApiKey::ShareAcknowledge, 1, 2),
 ];
 
 pub fn supported(key: ApiKey) -> Option<&'static ApiSupport> {
@@ -482,6 +492,56 @@ async fn dispatch(
                 storage_io::blocking(|| consumer_group_heartbeat::handle(broker, &ctx, &request));
             respond(broker, out, &ctx, response)
         }
+        ApiKey::ShareGroupHeartbeat => {
+            let request = decode(&ctx, &mut buf)?;
+            // It may initialize share partitions in `__share_group_state`.
+            let response =
+                storage_io::blocking(|| share_group_heartbeat::handle(broker, &ctx, &request));
+            respond(broker, out, &ctx, response)
+        }
+        ApiKey::ShareFetch => {
+            let (request, v2) = if ctx.api_version >= 2 {
+                let (mut v1, v2) = share_versions::share_fetch_request_v2(&buf)
+                    .map_err(|e| malformed(&ctx, &e))?;
+                (decode_at(&ctx, &mut v1, 1)?, v2)
+            } else {
+                (decode(&ctx, &mut buf)?, Default::default())
+            };
+            let response = share_fetch::handle(broker, &ctx, request, v2).await;
+            for partition in response.responses.iter().flat_map(|t| &t.partitions) {
+                if let Some(records) = &partition.records {
+                    out.share(records);
+                }
+            }
+            count_errors(broker, ctx.api_key, &response);
+            // v2's response is v1's layout.
+            encode_response(out, ctx.correlation_id, 1, &response)
+        }
+        ApiKey::ShareAcknowledge => {
+            let request = if ctx.api_version >= 2 {
+                let (mut v1, _is_renew_ack) = share_versions::share_acknowledge_request_v2(&buf)
+                    .map_err(|e| malformed(&ctx, &e))?;
+                decode_at(&ctx, &mut v1, 1)?
+            } else {
+                decode(&ctx, &mut buf)?
+            };
+            let response =
+                storage_io::blocking(|| share_acknowledge::handle(broker, &ctx, &request));
+            count_errors(broker, ctx.api_key, &response);
+            if ctx.api_version >= 2 {
+                let lock_ms = share_common::share_settings(
+                    broker,
+                    request.group_id.as_deref().map_or("", |g| g.as_str()),
+                )
+                .partition
+                .record_lock_duration_ms as i32;
+                let body = share_versions::share_acknowledge_response_v2(&response, lock_ms)
+                    .map_err(|e| CloseConnection(format!("could not encode the response: {e}")))?;
+                encode_response(out, ctx.correlation_id, 2, &body)
+            } else {
+                encode_response(out, ctx.correlation_id, 1, &response)
+            }
+        }
         ApiKey::ConsumerGroupDescribe => {
             let request = decode(&ctx, &mut buf)?;
             respond(
@@ -686,12 +746,24 @@ async fn dispatch(
 }
 
 fn decode<T: Decodable>(ctx: &RequestContext, buf: &mut Bytes) -> Result<T, CloseConnection> {
-    T::decode(buf, ctx.api_version).map_err(|e| {
-        CloseConnection(format!(
-            "malformed {:?} v{} request (correlation id {}): {e}",
-            ctx.api_key, ctx.api_version, ctx.correlation_id
-        ))
-    })
+    decode_at(ctx, buf, ctx.api_version)
+}
+
+/// Decodes a request body in the layout of `version` (a newer version's
+/// body with its own fields taken out).
+fn decode_at<T: Decodable>(
+    ctx: &RequestContext,
+    buf: &mut Bytes,
+    version: i16,
+) -> Result<T, CloseConnection> {
+    T::decode(buf, version).map_err(|e| malformed(ctx, &e))
+}
+
+fn malformed(ctx: &RequestContext, e: &dyn fmt::Display) -> CloseConnection {
+    CloseConnection(format!(
+        "malformed {:?} v{} request (correlation id {}): {e}",
+        ctx.api_key, ctx.api_version, ctx.correlation_id
+    ))
 }
 
 fn respond<R: Encodable + HeaderVersion + ErrorCodes>(

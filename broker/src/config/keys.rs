@@ -450,12 +450,75 @@ pub const KEYS: &[Key] = &[
         "6000",
         "The shortest session timeout a classic group member may ask for.",
     ),
-    refused(
+    read(
+        "group.share.delivery.count.limit",
+        "5",
+        "How many times a share group delivers a record before it archives it.",
+    ),
+    read(
         "group.share.enable",
         "false",
-        &["false"],
-        "Turns share groups (KIP-932) on; an internal key of Kafka 4.0 to 4.2.",
-        "Share groups are not supported.",
+        "Serves share groups (KIP-932) whatever the `share.version` feature level; an internal key of Kafka 4.0 to 4.2.",
+    ),
+    read(
+        "group.share.heartbeat.interval.ms",
+        "5000",
+        "How often share group members heartbeat.",
+    ),
+    read(
+        "group.share.max.heartbeat.interval.ms",
+        "15000",
+        "The longest heartbeat interval a share group may have.",
+    ),
+    read(
+        "group.share.max.record.lock.duration.ms",
+        "60000",
+        "The longest acquisition lock a share group may have.",
+    ),
+    read(
+        "group.share.max.session.timeout.ms",
+        "60000",
+        "The longest session timeout a share group may have.",
+    ),
+    read(
+        "group.share.max.share.sessions",
+        "2000",
+        "How many share sessions the broker keeps open.",
+    ),
+    read(
+        "group.share.max.size",
+        "200",
+        "How many members a share group may have.",
+    ),
+    read(
+        "group.share.min.heartbeat.interval.ms",
+        "5000",
+        "The shortest heartbeat interval a share group may have.",
+    ),
+    read(
+        "group.share.min.record.lock.duration.ms",
+        "15000",
+        "The shortest acquisition lock a share group may have.",
+    ),
+    read(
+        "group.share.min.session.timeout.ms",
+        "45000",
+        "The shortest session timeout a share group may have.",
+    ),
+    read(
+        "group.share.partition.max.record.locks",
+        "2000",
+        "How many records of one share partition may be in flight.",
+    ),
+    read(
+        "group.share.record.lock.duration.ms",
+        "30000",
+        "How long a share group member holds the records it acquired.",
+    ),
+    read(
+        "group.share.session.timeout.ms",
+        "45000",
+        "How long a share group member may go without a heartbeat.",
     ),
     no_effect(
         "inter.broker.listener.name",
@@ -1071,17 +1134,32 @@ pub const KEYS: &[Key] = &[
         "The security protocol brokers talk to each other with.",
         NO_OTHER_BROKER,
     ),
+    read(
+        "share.coordinator.snapshot.update.records.per.snapshot",
+        "500",
+        "How many ShareUpdate records a share partition's state gets between two ShareSnapshot records.",
+    ),
     no_effect(
         "share.coordinator.state.topic.min.isr",
         "2",
         "The min.insync.replicas of `__share_group_state`.",
-        "Share groups are not supported, and there is one replica.",
+        "There is one replica.",
+    ),
+    read(
+        "share.coordinator.state.topic.num.partitions",
+        "50",
+        "The partition count of `__share_group_state`.",
     ),
     no_effect(
         "share.coordinator.state.topic.replication.factor",
         "3",
         "The replication factor of `__share_group_state`.",
-        "Share groups are not supported, and there is one replica.",
+        "There is one replica.",
+    ),
+    read(
+        "share.coordinator.state.topic.segment.bytes",
+        "104857600",
+        "The segment size of `__share_group_state`.",
     ),
     no_effect(
         "socket.receive.buffer.bytes",

@@ -243,6 +243,8 @@ pub struct BrokerConfig {
     pub group_consumer_max_size: usize,
     /// `max.incremental.fetch.session.cache.slots`.
     pub max_incremental_fetch_session_cache_slots: usize,
+    /// Share groups' `group.share.*` and `share.coordinator.*` settings.
+    pub share: share::ShareGroupSettings,
     /// `num.recovery.threads.per.data.dir`: threads that load logs at start.
     pub num_recovery_threads_per_data_dir: usize,
     /// `log.flush.scheduler.interval.ms`: how often the log flusher looks
@@ -322,6 +324,7 @@ impl Default for BrokerConfig {
             group_consumer_heartbeat_interval_ms: 5_000,
             group_consumer_max_size: i32::MAX as usize,
             max_incremental_fetch_session_cache_slots: 1000,
+            share: share::ShareGroupSettings::default(),
             num_recovery_threads_per_data_dir: 2,
             log_flush_scheduler_interval_ms: 1000,
             log_flush_offset_checkpoint_interval_ms: 60_000,
@@ -819,6 +822,7 @@ impl BrokerConfig {
             }
             config.group_consumer_max_size = n;
         }
+        config.share = share::ShareGroupSettings::parse(&|key| get(key).map(str::to_string))?;
         if let Some(v) = get("max.incremental.fetch.session.cache.slots") {
             config.max_incremental_fetch_session_cache_slots =
                 parse(v, "max.incremental.fetch.session.cache.slots")?;

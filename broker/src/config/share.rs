@@ -2,10 +2,6 @@
 //! `GroupCoordinatorConfig` and `ShareGroupConfig`, and the
 //! `share.coordinator.*` keys of its `ShareCoordinatorConfig`, with Kafka's
 //! defaults and bounds.
-//!
-//! Not read at start yet: until share groups are served, `keys.rs` keeps
-//! refusing `group.share.enable=true` and these keys are not in the key
-//! reference; the share coordinator will take them from here.
 
 use anyhow::bail;
 

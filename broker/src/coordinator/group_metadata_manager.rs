@@ -31,7 +31,7 @@ use tracing::{info, warn};
 pub const OFFSETS_TOPIC: &str = "__consumer_offsets";
 
 /// The wall clock in milliseconds, as group and offset records store it.
-pub(super) fn now_ms() -> i64 {
+pub fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)

@@ -15,7 +15,10 @@ pub mod consumer_group;
 pub mod group;
 pub mod group_metadata_manager;
 pub mod records;
+pub mod share_coordinator;
+pub mod share_group;
 pub mod share_partition;
+pub mod share_partition_manager;
 pub mod share_records;
 pub mod transaction_coordinator;
 pub mod transaction_log;
@@ -30,17 +33,19 @@ use consumer_group::{
     Refusal, TopicView,
 };
 use group::{Group, GroupState, JoinResult, Member, SyncResult};
-use group_metadata_manager::{GroupMetadataManager, OffsetConfig, now_ms};
+use group_metadata_manager::{GroupMetadataManager, OffsetConfig};
 use kafka_protocol::error::ResponseError;
+use share_group::{MembershipConfig, ShareGroup, ShareHeartbeat, ShareHeartbeatAnswer};
 use std::collections::HashMap;
 use std::io;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 use tracing::{info, warn};
 use uuid::Uuid;
 
-pub use group_metadata_manager::{CommittedOffset, OFFSETS_TOPIC, OffsetToCommit};
+pub use group_metadata_manager::{CommittedOffset, OFFSETS_TOPIC, OffsetToCommit, now_ms};
 
 /// A topic's partitions and the error code of each.
 pub type TopicErrors = (String, Vec<(i32, i16)>);
@@ -116,6 +121,9 @@ pub struct GroupDescription {
 pub struct GroupCoordinator {
     config: GroupConfig,
     group_manager: GroupMetadataManager,
+    /// Share groups (KIP-932), beside the classic and consumer groups of
+    /// the group manager: an id is of one group type at a time.
+    share_groups: parking_lot::RwLock<HashMap<String, Arc<parking_lot::Mutex<ShareGroup>>>>,
 }
 
 impl GroupCoordinator {
@@ -128,6 +136,7 @@ impl GroupCoordinator {
                 consumer_session_timeout_ms: config.consumer.session_timeout_ms,
             }),
             config,
+            share_groups: parking_lot::RwLock::new(HashMap::new()),
         }
     }
 
@@ -165,6 +174,12 @@ impl GroupCoordinator {
             return ready(JoinResult::error(
                 code(ResponseError::InvalidGroupId),
                 &member_id,
+            ));
+        }
+        if self.is_share_group(&request.group_id) {
+            return ready(JoinResult::error(
+                code(ResponseError::InconsistentGroupProtocol),
+                "",
             ));
         }
         if request.session_timeout_ms < self.config.min_session_timeout_ms
@@ -751,6 +766,12 @@ impl GroupCoordinator {
         request: &Heartbeat,
     ) -> Result<HeartbeatAnswer, Refusal> {
         topic.partitions().map_err(|e| (e, String::new()))?;
+        if self.is_share_group(group_id) {
+            return Err((
+                ResponseError::GroupIdNotFound,
+                format!("Group {group_id} is not a consumer group."),
+            ));
+        }
         let joining = request.member_epoch == 0;
         let (group, created) = match self.group_manager.get_group(group_id) {
             Some(group) => (group, false),
@@ -997,6 +1018,128 @@ impl GroupCoordinator {
     /// Forgets the committed offsets of a deleted topic, in every group.
     pub fn on_topic_deleted(&self, offsets_topic: &dyn InternalTopic, topic: &str) {
         self.group_manager.on_topic_deleted(offsets_topic, topic)
+    }
+
+    // ---------------------------------------------------- share groups
+
+    fn is_share_group(&self, group_id: &str) -> bool {
+        self.share_groups.read().contains_key(group_id)
+    }
+
+    /// ShareGroupHeartbeat (KIP-932): the member's answer, the member that
+    /// left (if it was a leave), and the group's epoch. An id of a classic
+    /// or consumer group is GROUP_ID_NOT_FOUND, as in Kafka.
+    pub fn share_group_heartbeat(
+        &self,
+        image: &MetadataImage,
+        group_id: &str,
+        request: &ShareHeartbeat,
+        config: &MembershipConfig,
+    ) -> Result<(ShareHeartbeatAnswer, Option<String>, i32), share_group::Refusal> {
+        if let Some(group) = self.group_manager.get_group(group_id)
+            && group.lock().state != GroupState::Dead
+        {
+            return Err((
+                ResponseError::GroupIdNotFound,
+                format!("Group {group_id} is not a share group."),
+            ));
+        }
+        let existing = self.share_groups.read().get(group_id).cloned();
+        let group = match existing {
+            Some(group) => group,
+            None if request.member_epoch == 0 => Arc::clone(
+                self.share_groups
+                    .write()
+                    .entry(group_id.to_string())
+                    .or_insert_with(|| {
+                        Arc::new(parking_lot::Mutex::new(ShareGroup::new(group_id)))
+                    }),
+            ),
+            None => {
+                return Err((
+                    ResponseError::GroupIdNotFound,
+                    format!("Share group {group_id} not found."),
+                ));
+            }
+        };
+        let mut group = group.lock();
+        let (answer, left) = group.heartbeat(
+            request,
+            config,
+            &|name| image_topic(image, name),
+            std::time::Instant::now(),
+        )?;
+        if let Some(member) = &left {
+            info!(group = group_id, member = %member, "member left the share group");
+        }
+        Ok((answer, left, group.group_epoch))
+    }
+
+    /// Fences the share-group members whose session ran out; returns them
+    /// by group.
+    pub fn expire_share_members(&self, image: &MetadataImage) -> Vec<(String, String)> {
+        let now = std::time::Instant::now();
+        let groups: Vec<Arc<parking_lot::Mutex<ShareGroup>>> =
+            self.share_groups.read().values().cloned().collect();
+        let mut fenced = Vec::new();
+        for group in groups {
+            let mut group = group.lock();
+            for member in group.expired_members(now) {
+                if group.fence(&member, &|name| image_topic(image, name)) {
+                    info!(group = %group.group_id, member = %member, "share group member's session expired");
+                    fenced.push((group.group_id.clone(), member));
+                }
+            }
+        }
+        fenced
+    }
+
+    /// A share group as it is now.
+    pub fn share_group(&self, group_id: &str) -> Option<ShareGroup> {
+        let group = self.share_groups.read().get(group_id).cloned()?;
+        let group = group.lock().clone();
+        Some(group)
+    }
+
+    /// Every share group's id and state.
+    pub fn list_share_groups(&self) -> Vec<(String, &'static str)> {
+        let mut groups: Vec<(String, &'static str)> = self
+            .share_groups
+            .read()
+            .values()
+            .map(|g| {
+                let g = g.lock();
+                (g.group_id.clone(), g.state())
+            })
+            .collect();
+        groups.sort();
+        groups
+    }
+
+    /// Share groups known from their stored state (at start): empty, at
+    /// epoch 0.
+    pub fn restore_share_groups(&self, ids: impl IntoIterator<Item = String>) {
+        let mut groups = self.share_groups.write();
+        for id in ids {
+            if self.group_manager.get_group(&id).is_some() {
+                continue;
+            }
+            groups
+                .entry(id.clone())
+                .or_insert_with(|| Arc::new(parking_lot::Mutex::new(ShareGroup::new(&id))));
+        }
+    }
+
+    /// Forgets an empty share group (DeleteGroups): None if there is no
+    /// share group of that id, NON_EMPTY_GROUP while it has members.
+    pub fn delete_share_group(&self, group_id: &str) -> Option<Result<(), ResponseError>> {
+        let mut groups = self.share_groups.write();
+        let group = groups.get(group_id)?;
+        if !group.lock().is_empty() {
+            return Some(Err(ResponseError::NonEmptyGroup));
+        }
+        groups.remove(group_id);
+        Some(Ok(()))
     }
 
     // ------------------------------------------------------------- admin
@@ -1294,4 +1437,9 @@ fn store_accepted(
             })
         })
         .collect()
+}
+
+/// A topic's id and partition count, if the metadata has it.
+fn image_topic(image: &MetadataImage, name: &str) -> Option<share_group::TopicInfo> {
+    image.topic(name).map(|t| (t.id, t.partitions.len() as i32))
 }

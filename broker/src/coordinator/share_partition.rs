@@ -341,6 +341,40 @@ impl SharePartition {
         acquired
     }
 
+    /// Archives the records of a batch that is not to be delivered (a
+    /// control batch, an aborted transaction's): those AVAILABLE, and
+    /// those never in flight right after the end (so nothing before them
+    /// is passed over). Returns how many.
+    pub fn archive_unacquired(&mut self, first_offset: i64, last_offset: i64) -> usize {
+        let mut archived = 0;
+        for offset in first_offset.max(self.start_offset)..=last_offset {
+            match self.in_flight.get_mut(&offset) {
+                Some(record) if record.state == RecordState::Available => {
+                    record.state = RecordState::Archived;
+                    archived += 1;
+                }
+                Some(_) => {}
+                None if offset <= self.end_offset => {}
+                None if offset == self.end_offset + 1 => {
+                    self.in_flight.insert(
+                        offset,
+                        InFlight {
+                            state: RecordState::Archived,
+                            delivery_count: 0,
+                            member: None,
+                            lock_expires_ms: 0,
+                        },
+                    );
+                    self.end_offset = offset;
+                    archived += 1;
+                }
+                None => break,
+            }
+        }
+        self.advance_start_offset();
+        archived
+    }
+
     /// Applies `member`'s acknowledgements: each batch is its first and
     /// last offset and either one type for all of them or one per offset.
     /// Every offset must be ACQUIRED by `member`; if one is not, nothing is

@@ -6,7 +6,7 @@
 //!
 //! A feature this node supports only at level 0 is one whose behaviour it
 //! does not have (KIP-890's transaction version 2, eligible leader
-//! replicas, share groups, streams groups, KIP-853's dynamic quorum):
+//! replicas, streams groups, KIP-853's dynamic quorum):
 //! raising it is refused as Kafka's controller refuses a level it does not
 //! support.
 
@@ -16,6 +16,8 @@ use super::records::{FeatureLevelRecord, MetadataRecord};
 pub const METADATA_VERSION: &str = "metadata.version";
 pub const KRAFT_VERSION: &str = "kraft.version";
 pub const GROUP_VERSION: &str = "group.version";
+/// Share groups (KIP-932): level 1 serves them (Kafka 4.2's `ShareVersion.SV_1`).
+pub const SHARE_VERSION: &str = "share.version";
 
 /// metadata.version levels from Kafka's `MetadataVersion`, from the oldest
 /// a KRaft cluster can run at (3.3-IV3) to the newest of Kafka 4.2:
@@ -64,7 +66,7 @@ pub const SUPPORTED_FEATURES: &[(&str, i16, i16)] = &[
     ("transaction.version", 0, 0),
     (GROUP_VERSION, 0, 1),
     ("eligible.leader.replicas.version", 0, 0),
-    ("share.version", 0, 0),
+    (SHARE_VERSION, 0, 1),
     ("streams.version", 0, 0),
 ];
 
@@ -349,7 +351,7 @@ mod tests {
             Ok(())
         );
         assert!(
-            update(&image, "share.version", 1, UpgradeType::Upgrade)
+            update(&image, "streams.version", 1, UpgradeType::Upgrade)
                 .unwrap_err()
                 .contains("does not support")
         );
@@ -370,7 +372,7 @@ mod tests {
             &image,
             &[
                 (GROUP_VERSION.into(), 1, UpgradeType::Upgrade),
-                ("share.version".into(), 1, UpgradeType::Upgrade),
+                ("streams.version".into(), 1, UpgradeType::Upgrade),
             ],
         );
         assert!(both.is_err());
@@ -397,7 +399,8 @@ mod tests {
             names,
             [
                 (METADATA_VERSION.to_string(), 29),
-                (GROUP_VERSION.to_string(), 1)
+                (GROUP_VERSION.to_string(), 1),
+                (SHARE_VERSION.to_string(), 1)
             ]
         );
         assert_eq!(metadata_version_name(29), Some("4.2-IV1"));

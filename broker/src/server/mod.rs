@@ -48,6 +48,7 @@ pub async fn run(listeners: Vec<ServedListener>, broker: Arc<Broker>, shutdown: 
                 let broker = Arc::clone(&broker);
                 let _ = tokio::task::spawn_blocking(move || {
                     broker.groups.tick(&broker.offsets_topic());
+                    broker.share_tick();
                 })
                 .await;
             }
