@@ -469,7 +469,8 @@ impl Broker {
     /// Alters a resource's configuration (AlterConfigs with `replace`,
     /// IncrementalAlterConfigs without) and applies it to the live logs:
     /// a topic's to its own, dynamic broker configs to every log that has
-    /// no override of its own.
+    /// no override of its own. A group's configs are checked against the
+    /// broker's group settings (Kafka's `GroupConfig`).
     pub fn alter_configs(
         &self,
         resource_type: i8,
@@ -622,10 +623,32 @@ impl Broker {
                 }
                 Ok(())
             }
+            crate::metadata::records::GROUP_RESOURCE => {
+                self.controller.alter_group_configs(
+                    &self.metadata,
+                    name,
+                    changes,
+                    replace,
+                    validate_only,
+                    &|altered| crate::config::group::validate(altered, &self.config).map(|_| ()),
+                )?;
+                Ok(())
+            }
             other => Err(ControllerError::InvalidRequest(format!(
                 "Unexpected resource type {other}"
             ))),
         }
+    }
+
+    /// A group's own configs (config resource GROUP), as the metadata
+    /// holds them now; each method of [`crate::config::group::GroupConfig`]
+    /// gives a value in effect, the group's or the broker's setting.
+    pub fn group_config(&self, group_id: &str) -> crate::config::group::GroupConfig {
+        self.metadata
+            .image()
+            .configs(crate::metadata::records::GROUP_RESOURCE, group_id)
+            .map(crate::config::group::GroupConfig::parse_lenient)
+            .unwrap_or_default()
     }
 
     /// Rebuilds the SSL listeners' acceptors from the configuration with

@@ -59,6 +59,8 @@ pub const MAX_TIMESTAMP: i64 = -3;
 /// Resource types of DescribeConfigs (Kafka's `ConfigResource.Type`).
 pub const RESOURCE_TOPIC: i8 = 2;
 pub const RESOURCE_BROKER: i8 = 4;
+/// A group's own configs (KIP-848, KIP-932), named by the group id.
+pub const RESOURCE_GROUP: i8 = 32;
 
 /// Config sources of DescribeConfigs and CreateTopics (Kafka's
 /// `DescribeConfigsResponse.ConfigSource`).
@@ -69,6 +71,7 @@ pub mod config_source {
     pub const DYNAMIC_DEFAULT_BROKER_CONFIG: i8 = 3;
     pub const STATIC_BROKER_CONFIG: i8 = 4;
     pub const DEFAULT_CONFIG: i8 = 5;
+    pub const GROUP_CONFIG: i8 = 8;
 }
 
 /// DescribeCluster endpoint types.

@@ -813,12 +813,18 @@ fn config_apis_need_describe_configs_and_alter_configs() -> Result<()> {
     or_skip!(own_broker_only(SUITE));
     const TOPIC: i8 = 2;
     const BROKER: i8 = 4;
+    const GROUP: i8 = 32;
+    const GROUP_AUTHORIZATION_FAILED: i16 = 30;
     let broker = start(&[])?;
     let mut alice = login(&broker, "alice")?;
     let describe = |client: &mut Client| -> Result<Vec<i16>> {
         let raw = client.round_trip(&admin::describe_configs_request(
             41,
-            &[(TOPIC, "orders", None), (BROKER, "1", None)],
+            &[
+                (TOPIC, "orders", None),
+                (BROKER, "1", None),
+                (GROUP, "g1", None),
+            ],
             false,
             false,
         ))?;
@@ -826,9 +832,14 @@ fn config_apis_need_describe_configs_and_alter_configs() -> Result<()> {
         Ok(response.results.iter().map(|r| r.error_code).collect())
     };
     let alter = |client: &mut Client, incremental: bool| -> Result<Vec<i16>> {
-        let resources: [admin::AlterConfigsResource<'_>; 2] = [
+        let resources: [admin::AlterConfigsResource<'_>; 3] = [
             (TOPIC, "orders", &[("retention.ms", 0, Some("3600000"))]),
             (BROKER, "1", &[("log.cleaner.backoff.ms", 0, Some("15000"))]),
+            (
+                GROUP,
+                "g1",
+                &[("share.auto.offset.reset", 0, Some("earliest"))],
+            ),
         ];
         let request = if incremental {
             admin::incremental_alter_configs_request(42, &resources, true)
@@ -839,7 +850,11 @@ fn config_apis_need_describe_configs_and_alter_configs() -> Result<()> {
         let response = admin::decode_alter_configs_response(&raw)?;
         Ok(response.responses.iter().map(|r| r.error_code).collect())
     };
-    let refused = vec![TOPIC_AUTHORIZATION_FAILED, CLUSTER_AUTHORIZATION_FAILED];
+    let refused = vec![
+        TOPIC_AUTHORIZATION_FAILED,
+        CLUSTER_AUTHORIZATION_FAILED,
+        GROUP_AUTHORIZATION_FAILED,
+    ];
     ensure!(describe(&mut alice)? == refused);
     ensure!(alter(&mut alice, false)? == refused);
     ensure!(alter(&mut alice, true)? == refused);
@@ -854,11 +869,28 @@ fn config_apis_need_describe_configs_and_alter_configs() -> Result<()> {
                 operation::ALTER_CONFIGS,
             ),
             cluster(ALICE, operation::DESCRIBE_CONFIGS),
+            allow(
+                resource_type::GROUP,
+                "g1",
+                ALICE,
+                operation::DESCRIBE_CONFIGS,
+            ),
         ],
     )?;
-    ensure!(describe(&mut alice)? == [0, 0]);
-    ensure!(alter(&mut alice, true)? == [0, CLUSTER_AUTHORIZATION_FAILED]);
-    ensure!(alter(&mut alice, false)? == [0, CLUSTER_AUTHORIZATION_FAILED]);
+    ensure!(describe(&mut alice)? == [0, 0, 0]);
+    let partly = [0, CLUSTER_AUTHORIZATION_FAILED, GROUP_AUTHORIZATION_FAILED];
+    ensure!(alter(&mut alice, true)? == partly);
+    ensure!(alter(&mut alice, false)? == partly);
+    grant(
+        &broker,
+        &[allow(
+            resource_type::GROUP,
+            "g1",
+            ALICE,
+            operation::ALTER_CONFIGS,
+        )],
+    )?;
+    ensure!(alter(&mut alice, true)? == [0, CLUSTER_AUTHORIZATION_FAILED, 0]);
     Ok(())
 }
 

@@ -2,12 +2,13 @@
 //! AlterConfigs v2 as Kafka validates and applies them, written to the
 //! metadata log as `ConfigRecord`s (read back with the harness's own
 //! `metadata_log` reader), reported by DescribeConfigs with their source,
-//! kept across a restart, and applied to the live log at once.
+//! kept across a restart, and applied to the live log at once; and
+//! groups' own configs (config resource GROUP), as Kafka 4.2 checks them.
 
 use anyhow::{Context, Result, ensure};
 use harness::admin::{
     self, AlterConfigsResource, EARLIEST_TIMESTAMP, ListOffsetsPartitionRequest, RESOURCE_BROKER,
-    RESOURCE_TOPIC, config_op, config_source, error,
+    RESOURCE_GROUP, RESOURCE_TOPIC, config_op, config_source, error,
 };
 use harness::batch::{Record, RecordBatch};
 use harness::fixture::TopicSpec;
@@ -972,6 +973,189 @@ fn producer_id_expiration_ms_is_dynamic() -> Result<()> {
         producers(&mut client)?.is_empty(),
         "{:?}",
         producers(&mut client)?
+    );
+    Ok(())
+}
+
+/// (value, source) of group `group`'s config `name`, and how many keys
+/// the group has described.
+fn described_group(
+    client: &mut Client,
+    group: &str,
+    name: &str,
+) -> Result<(Option<String>, i8, usize)> {
+    let raw = client.round_trip(&admin::describe_configs_request(
+        6,
+        &[(RESOURCE_GROUP, group, None)],
+        true,
+        false,
+    ))?;
+    let response = admin::decode_describe_configs_response(&raw)?;
+    let result = &response.results[0];
+    ensure!(result.error_code == 0, "{result:?}");
+    let config = result
+        .config(name)
+        .with_context(|| format!("{name} not described: {result:?}"))?;
+    ensure!(
+        config.synonyms.len() == 1 && config.synonyms[0].source == config.config_source,
+        "{config:?}"
+    );
+    Ok((
+        config.value.clone(),
+        config.config_source,
+        result.configs.len(),
+    ))
+}
+
+/// The ConfigRecords of group `group` in the metadata log, in order.
+fn group_records(broker: &Broker, group: &str) -> Result<Vec<(String, Option<String>)>> {
+    Ok(metadata_log::read(broker.log_dir())?
+        .into_iter()
+        .filter_map(|r| match r.record {
+            MetadataRecord::Config {
+                resource_type: RESOURCE_GROUP,
+                resource_name,
+                name,
+                value,
+            } if resource_name == group => Some((name, value)),
+            _ => None,
+        })
+        .collect())
+}
+
+#[test]
+fn group_configs_are_set_described_refused_and_kept() -> Result<()> {
+    let mut broker = or_skip!(start());
+    let mut client = broker.connect()?;
+    // Every key of Kafka 4.2's GroupConfig, at its default: the group
+    // need not exist.
+    ensure!(
+        described_group(&mut client, "g1", "share.auto.offset.reset")?
+            == (Some("latest".into()), config_source::DEFAULT_CONFIG, 11)
+    );
+    ensure!(
+        described_group(&mut client, "g1", "share.record.lock.duration.ms")?
+            == (Some("30000".into()), config_source::DEFAULT_CONFIG, 11)
+    );
+
+    let set = [("share.auto.offset.reset", config_op::SET, Some("earliest"))];
+    let response = incremental(&mut client, &[(RESOURCE_GROUP, "g1", &set)], false)?;
+    ensure!(only(&response).0 == 0, "{response:?}");
+    let r = &response.responses[0];
+    ensure!((r.resource_type, r.resource_name.as_str()) == (RESOURCE_GROUP, "g1"));
+    ensure!(
+        described_group(&mut client, "g1", "share.auto.offset.reset")?
+            == (Some("earliest".into()), config_source::GROUP_CONFIG, 11)
+    );
+    ensure!(
+        described_group(&mut client, "g1", "share.isolation.level")?
+            == (
+                Some("read_uncommitted".into()),
+                config_source::DEFAULT_CONFIG,
+                11
+            )
+    );
+
+    // Refused as Kafka refuses them, and nothing written.
+    type Case<'a> = (&'a str, &'a [(&'a str, i8, Option<&'a str>)], i16, &'a str);
+    let cases: &[Case<'_>] = &[
+        (
+            "g1",
+            &[("share.auto.offset.rest", config_op::SET, Some("earliest"))],
+            error::INVALID_CONFIG,
+            "Unknown group config name: share.auto.offset.rest",
+        ),
+        (
+            "g1",
+            &[("share.auto.offset.reset", config_op::SET, Some("newest"))],
+            error::INVALID_CONFIG,
+            "Invalid value newest for configuration share.auto.offset.reset: Invalid value `newest` for configuration share.auto.offset.reset. The value must be either 'earliest', 'latest' or of the format 'by_duration:<PnDTnHnMn.nS>'.",
+        ),
+        (
+            "g1",
+            &[(
+                "share.record.lock.duration.ms",
+                config_op::SET,
+                Some("5000"),
+            )],
+            error::INVALID_CONFIG,
+            "share.record.lock.duration.ms must be greater than or equal to group.share.min.record.lock.duration.ms",
+        ),
+        (
+            "g1",
+            &[(
+                "share.isolation.level",
+                config_op::APPEND,
+                Some("read_committed"),
+            )],
+            error::INVALID_CONFIG,
+            "Can't APPEND to key share.isolation.level because its type is not LIST.",
+        ),
+        (
+            "",
+            &[("share.auto.offset.reset", config_op::SET, Some("earliest"))],
+            INVALID_REQUEST,
+            "Default group resources are not allowed.",
+        ),
+    ];
+    for (group, changes, code, message) in cases {
+        let response = incremental(&mut client, &[(RESOURCE_GROUP, group, changes)], false)?;
+        ensure!(
+            only(&response) == (*code, Some(*message)),
+            "{changes:?}: {response:?}"
+        );
+    }
+    let raw = client.round_trip(&admin::describe_configs_request(
+        7,
+        &[(RESOURCE_GROUP, "", None)],
+        false,
+        false,
+    ))?;
+    let response = admin::decode_describe_configs_response(&raw)?;
+    let result = &response.results[0];
+    ensure!(
+        (result.error_code, result.error_message.as_deref())
+            == (INVALID_REQUEST, Some("Group name must not be empty")),
+        "{result:?}"
+    );
+    let records = group_records(&broker, "g1")?;
+    ensure!(
+        records
+            == [(
+                "share.auto.offset.reset".to_string(),
+                Some("earliest".to_string())
+            )],
+        "{records:?}"
+    );
+
+    // Kept across a restart.
+    broker.restart()?;
+    let mut client = broker.connect()?;
+    ensure!(
+        described_group(&mut client, "g1", "share.auto.offset.reset")?
+            == (Some("earliest".into()), config_source::GROUP_CONFIG, 11)
+    );
+
+    // Legacy AlterConfigs takes GROUP too, as Kafka's controller does: the
+    // keys given replace the group's overrides.
+    let replace = [(
+        "share.isolation.level",
+        config_op::SET,
+        Some("read_committed"),
+    )];
+    let response = legacy(&mut client, &[(RESOURCE_GROUP, "g1", &replace)])?;
+    ensure!(only(&response).0 == 0, "{response:?}");
+    ensure!(
+        described_group(&mut client, "g1", "share.isolation.level")?
+            == (
+                Some("read_committed".into()),
+                config_source::GROUP_CONFIG,
+                11
+            )
+    );
+    ensure!(
+        described_group(&mut client, "g1", "share.auto.offset.reset")?
+            == (Some("latest".into()), config_source::DEFAULT_CONFIG, 11)
     );
     Ok(())
 }

@@ -1,11 +1,11 @@
-//! DescribeConfigs (key 32): the effective configuration of topics and of
-//! this broker, with where each value comes from.
+//! DescribeConfigs (key 32): the effective configuration of topics, of
+//! this broker and of groups, with where each value comes from.
 
 use super::RequestContext;
 use super::auth_helper::AuthHelper;
 use crate::authorizer::AclOperation;
 use crate::broker::Broker;
-use crate::metadata::records::TOPIC_RESOURCE;
+use crate::metadata::records::{GROUP_RESOURCE, TOPIC_RESOURCE};
 use crate::metadata::topic_config::{ConfigSource, DynamicBrokerConfigs, resolve_topic_configs};
 use crate::metadata::validate_topic_name;
 use kafka_protocol::error::ResponseError;
@@ -50,6 +50,9 @@ pub fn handle(
                 }
                 (Ok(()), BROKER_RESOURCE) => {
                     broker_configs(broker, request, resource.resource_name.as_str(), &wanted)
+                }
+                (Ok(()), GROUP_RESOURCE) => {
+                    group_configs(broker, request, resource.resource_name.as_str(), &wanted)
                 }
                 (Ok(()), other) => Err((
                     ResponseError::InvalidRequest,
@@ -248,6 +251,55 @@ fn broker_configs(
             Some(result)
         })
         .chain(unread)
+        .collect())
+}
+
+/// Every group config key (Kafka's `ConfigHelper.createGroupConfigEntry`):
+/// the group's own value (GROUP_CONFIG), else the broker's setting it
+/// falls back to or the key's default (DEFAULT_CONFIG). The group need not
+/// exist.
+fn group_configs(
+    broker: &Broker,
+    request: &DescribeConfigsRequest,
+    name: &str,
+    wanted: &dyn Fn(&str) -> bool,
+) -> Described {
+    if name.is_empty() {
+        return Err((
+            ResponseError::InvalidRequest,
+            "Group name must not be empty".to_string(),
+        ));
+    }
+    let image = broker.metadata.image();
+    let overrides = image.configs(GROUP_RESOURCE, name);
+    Ok(crate::config::group::describe(overrides, &broker.config)
+        .into_iter()
+        .filter(|c| wanted(c.def.name))
+        .map(|c| {
+            let source = if c.set_by_group {
+                ConfigSource::GroupConfig
+            } else {
+                ConfigSource::DefaultConfig
+            };
+            let synonyms = if request.include_synonyms {
+                vec![synonym(c.def.name, &c.value, source)]
+            } else {
+                vec![]
+            };
+            DescribeConfigsResourceResult::default()
+                .with_name(StrBytes::from_static_str(c.def.name))
+                .with_value(Some(StrBytes::from_string(c.value)))
+                .with_read_only(false)
+                .with_is_sensitive(false)
+                .with_config_source(source as i8)
+                .with_synonyms(synonyms)
+                .with_config_type(c.def.kind as i8)
+                .with_documentation(
+                    request
+                        .include_documentation
+                        .then(|| StrBytes::from_static_str(c.def.doc)),
+                )
+        })
         .collect())
 }
 

@@ -10,6 +10,7 @@
 //! keys for other tools), but an `--override` of a key the broker does not
 //! know ([`is_known_key`]) is taken for a typo and refused.
 
+pub mod group;
 pub mod keys;
 pub mod listeners;
 mod log;
@@ -241,6 +242,19 @@ pub struct BrokerConfig {
     pub group_consumer_session_timeout_ms: i32,
     pub group_consumer_heartbeat_interval_ms: i32,
     pub group_consumer_max_size: usize,
+    /// The bounds of those two: `group.consumer.min.session.timeout.ms`,
+    /// `group.consumer.max.session.timeout.ms`,
+    /// `group.consumer.min.heartbeat.interval.ms` and
+    /// `group.consumer.max.heartbeat.interval.ms` (a group's own
+    /// `consumer.*` configs must lie within them too).
+    pub group_consumer_min_session_timeout_ms: i32,
+    pub group_consumer_max_session_timeout_ms: i32,
+    pub group_consumer_min_heartbeat_interval_ms: i32,
+    pub group_consumer_max_heartbeat_interval_ms: i32,
+    /// Share groups' settings (`group.share.*`, `share.coordinator.*`):
+    /// Kafka's defaults, as the keys are not read from the properties yet
+    /// (see [`share`]).
+    pub share: share::ShareGroupSettings,
     /// `max.incremental.fetch.session.cache.slots`.
     pub max_incremental_fetch_session_cache_slots: usize,
     /// Share groups' `group.share.*` and `share.coordinator.*` settings.
@@ -323,6 +337,11 @@ impl Default for BrokerConfig {
             group_consumer_session_timeout_ms: 45_000,
             group_consumer_heartbeat_interval_ms: 5_000,
             group_consumer_max_size: i32::MAX as usize,
+            group_consumer_min_session_timeout_ms: 45_000,
+            group_consumer_max_session_timeout_ms: 60_000,
+            group_consumer_min_heartbeat_interval_ms: 5_000,
+            group_consumer_max_heartbeat_interval_ms: 15_000,
+            share: share::ShareGroupSettings::default(),
             max_incremental_fetch_session_cache_slots: 1000,
             share: share::ShareGroupSettings::default(),
             num_recovery_threads_per_data_dir: 2,
@@ -790,9 +809,13 @@ impl BrokerConfig {
                 if value < min || value > max {
                     bail!("{key}={value} must be between {min_key} ({min}) and {max_key} ({max})");
                 }
-                Ok::<i32, anyhow::Error>(value)
+                Ok::<(i32, i32, i32), anyhow::Error>((value, min, max))
             };
-        config.group_consumer_session_timeout_ms = bounded(
+        (
+            config.group_consumer_session_timeout_ms,
+            config.group_consumer_min_session_timeout_ms,
+            config.group_consumer_max_session_timeout_ms,
+        ) = bounded(
             "group.consumer.session.timeout.ms",
             45_000,
             "group.consumer.min.session.timeout.ms",
@@ -800,7 +823,11 @@ impl BrokerConfig {
             "group.consumer.max.session.timeout.ms",
             60_000,
         )?;
-        config.group_consumer_heartbeat_interval_ms = bounded(
+        (
+            config.group_consumer_heartbeat_interval_ms,
+            config.group_consumer_min_heartbeat_interval_ms,
+            config.group_consumer_max_heartbeat_interval_ms,
+        ) = bounded(
             "group.consumer.heartbeat.interval.ms",
             5_000,
             "group.consumer.min.heartbeat.interval.ms",

@@ -12,8 +12,16 @@ pub struct ShareGroupSettings {
     pub enable: bool,
     /// `group.share.session.timeout.ms` (within its `min`/`max` keys).
     pub session_timeout_ms: i32,
+    /// `group.share.min.session.timeout.ms` and
+    /// `group.share.max.session.timeout.ms`.
+    pub min_session_timeout_ms: i32,
+    pub max_session_timeout_ms: i32,
     /// `group.share.heartbeat.interval.ms` (within its `min`/`max` keys).
     pub heartbeat_interval_ms: i32,
+    /// `group.share.min.heartbeat.interval.ms` and
+    /// `group.share.max.heartbeat.interval.ms`.
+    pub min_heartbeat_interval_ms: i32,
+    pub max_heartbeat_interval_ms: i32,
     /// `group.share.max.size`.
     pub max_size: usize,
     /// `group.share.record.lock.duration.ms` (within its `min`/`max` keys).
@@ -39,7 +47,11 @@ impl Default for ShareGroupSettings {
         ShareGroupSettings {
             enable: false,
             session_timeout_ms: 45_000,
+            min_session_timeout_ms: 45_000,
+            max_session_timeout_ms: 60_000,
             heartbeat_interval_ms: 5_000,
+            min_heartbeat_interval_ms: 5_000,
+            max_heartbeat_interval_ms: 15_000,
             max_size: 200,
             record_lock_duration_ms: 30_000,
             min_record_lock_duration_ms: 15_000,
@@ -87,16 +99,20 @@ impl ShareGroupSettings {
                        max_key: &str,
                        max: i64,
                        limits: (i64, i64)|
-         -> anyhow::Result<i32> {
+         -> anyhow::Result<(i32, i32, i32)> {
             let min = int(min_key, min, limits.0, limits.1)?;
             let max = int(max_key, max, limits.0, limits.1)?;
             let value = int(key, default, limits.0, limits.1)?;
             if value < min || value > max {
                 bail!("{key}={value} must be between {min_key} ({min}) and {max_key} ({max})");
             }
-            Ok(value as i32)
+            Ok((value as i32, min as i32, max as i32))
         };
-        s.session_timeout_ms = bounded(
+        (
+            s.session_timeout_ms,
+            s.min_session_timeout_ms,
+            s.max_session_timeout_ms,
+        ) = bounded(
             "group.share.session.timeout.ms",
             45_000,
             "group.share.min.session.timeout.ms",
@@ -105,7 +121,11 @@ impl ShareGroupSettings {
             60_000,
             (1, i32max),
         )?;
-        s.heartbeat_interval_ms = bounded(
+        (
+            s.heartbeat_interval_ms,
+            s.min_heartbeat_interval_ms,
+            s.max_heartbeat_interval_ms,
+        ) = bounded(
             "group.share.heartbeat.interval.ms",
             5_000,
             "group.share.min.heartbeat.interval.ms",
@@ -136,7 +156,7 @@ impl ShareGroupSettings {
             30_000,
             3_600_000,
         )? as i32;
-        s.record_lock_duration_ms = bounded(
+        (s.record_lock_duration_ms, _, _) = bounded(
             "group.share.record.lock.duration.ms",
             30_000,
             "group.share.min.record.lock.duration.ms",
@@ -204,5 +224,14 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(short.record_lock_duration_ms, 2_000);
+        let wide = parse(&[
+            ("group.share.max.session.timeout.ms", "90000"),
+            ("group.share.min.heartbeat.interval.ms", "1000"),
+        ])
+        .unwrap();
+        assert_eq!(
+            (wide.max_session_timeout_ms, wide.min_heartbeat_interval_ms),
+            (90_000, 1_000)
+        );
     }
 }

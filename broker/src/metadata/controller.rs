@@ -9,8 +9,8 @@
 use super::features;
 use super::image::{MetadataDelta, MetadataImage};
 use super::records::{
-    BROKER_RESOURCE, ConfigRecord, MetadataRecord, PartitionChangeRecord, PartitionRecord,
-    ProducerIdsRecord, RemoveTopicRecord, TOPIC_RESOURCE, TopicRecord,
+    BROKER_RESOURCE, ConfigRecord, GROUP_RESOURCE, MetadataRecord, PartitionChangeRecord,
+    PartitionRecord, ProducerIdsRecord, RemoveTopicRecord, TOPIC_RESOURCE, TopicRecord,
 };
 use super::topic_config::{ConfigType, topic_config_def, validate_topic_config};
 use super::{METADATA_LOG_DIR, MetadataCache, validate_topic_name};
@@ -500,6 +500,58 @@ impl Controller {
         Ok(altered)
     }
 
+    /// Changes a group's configs (config resource GROUP, named by the group
+    /// id; the group need not exist), as Kafka's controller does: no list
+    /// keys to append to or subtract from, no default ("") group, and
+    /// `validate` checks the group's overrides as a whole after the change
+    /// (the broker's `GroupConfigManager.validate`).
+    pub fn alter_group_configs(
+        &self,
+        cache: &MetadataCache,
+        group: &str,
+        changes: &[(String, ConfigChange)],
+        replace: bool,
+        validate_only: bool,
+        validate: &OverridesRule<'_>,
+    ) -> Result<BTreeMap<String, String>, ControllerError> {
+        for (key, change) in changes {
+            let op = match change {
+                ConfigChange::Append(_) => "APPEND",
+                ConfigChange::Subtract(_) => "SUBTRACT",
+                ConfigChange::Set(_) | ConfigChange::Delete => continue,
+            };
+            return Err(ControllerError::InvalidConfig(format!(
+                "Can't {op} to key {key} because its type is not LIST."
+            )));
+        }
+        if group.is_empty() {
+            return Err(ControllerError::InvalidRequest(
+                "Default group resources are not allowed.".into(),
+            ));
+        }
+        let _guard = self.lock.lock();
+        let image = cache.image();
+        let rules = ConfigRules {
+            // Names are checked with the values, over the whole resource.
+            key: &|_| Ok((false, String::new())),
+            value: &|key, value| match value {
+                Some(_) => Ok(()),
+                None => Err(format!("Null value not supported for group configs: {key}")),
+            },
+            all: validate,
+        };
+        self.alter_configs(
+            cache,
+            &image,
+            GROUP_RESOURCE,
+            group,
+            changes,
+            replace,
+            validate_only,
+            &rules,
+        )
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn alter_configs(
         &self,
@@ -921,5 +973,60 @@ mod tests {
             controller.allocate_producer_ids(&cache, 1000).unwrap(),
             3000
         );
+    }
+
+    #[test]
+    fn group_configs_are_written_checked_and_reloaded() {
+        let dir = tempfile::tempdir().unwrap();
+        let (controller, cache) = open(dir.path());
+        let set = |key: &str, value: &str| (key.to_string(), ConfigChange::Set(Some(value.into())));
+        let only_known = |altered: &BTreeMap<String, String>| match altered
+            .keys()
+            .find(|k| !k.starts_with("share."))
+        {
+            Some(k) => Err(format!("Unknown group config name: {k}")),
+            None => Ok(()),
+        };
+        let altered = controller
+            .alter_group_configs(
+                &cache,
+                "g1",
+                &[set("share.auto.offset.reset", "earliest")],
+                false,
+                false,
+                &only_known,
+            )
+            .unwrap();
+        assert_eq!(altered["share.auto.offset.reset"], "earliest");
+        assert!(matches!(
+            controller.alter_group_configs(&cache, "g1", &[set("nope", "1")], false, false, &only_known),
+            Err(ControllerError::InvalidConfig(m)) if m == "Unknown group config name: nope"
+        ));
+        assert!(matches!(
+            controller.alter_group_configs(
+                &cache,
+                "",
+                &[set("share.isolation.level", "read_committed")],
+                false,
+                false,
+                &only_known
+            ),
+            Err(ControllerError::InvalidRequest(_))
+        ));
+        let append = [(
+            "share.isolation.level".to_string(),
+            ConfigChange::Append(Some("x".into())),
+        )];
+        assert!(matches!(
+            controller.alter_group_configs(&cache, "g1", &append, false, false, &only_known),
+            Err(ControllerError::InvalidConfig(m))
+                if m == "Can't APPEND to key share.isolation.level because its type is not LIST."
+        ));
+        drop(controller);
+        let (_, cache) = open(dir.path());
+        let image = cache.image();
+        let configs = image.configs(GROUP_RESOURCE, "g1").unwrap();
+        assert_eq!(configs.len(), 1);
+        assert_eq!(configs["share.auto.offset.reset"], "earliest");
     }
 }

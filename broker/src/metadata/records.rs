@@ -28,6 +28,9 @@ pub const REMOVE_ACCESS_CONTROL_ENTRY_RECORD: u32 = 19;
 pub const TOPIC_RESOURCE: i8 = 2;
 /// `ConfigResource.Type.BROKER`.
 pub const BROKER_RESOURCE: i8 = 4;
+/// `ConfigResource.Type.GROUP`: a group's own configs (KIP-848, KIP-932),
+/// named by the group id.
+pub const GROUP_RESOURCE: i8 = 32;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TopicRecord {

@@ -368,6 +368,8 @@ pub enum ConfigSource {
     DynamicDefaultBrokerConfig = 3,
     StaticBrokerConfig = 4,
     DefaultConfig = 5,
+    /// A group's own config (config resource GROUP).
+    GroupConfig = 8,
 }
 
 /// A topic configuration's effective value and its origin.
