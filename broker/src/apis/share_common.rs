@@ -4,6 +4,7 @@
 //! (`share.auto.offset.reset`).
 
 use crate::broker::Broker;
+use crate::config::group::{ShareAutoOffsetReset, ShareIsolationLevel};
 use crate::coordinator::share_group::MembershipConfig;
 use crate::coordinator::share_partition::SharePartitionConfig;
 use crate::storage::UnifiedLog;
@@ -14,53 +15,48 @@ pub fn is_member_id_valid(member_id: &str) -> bool {
     !member_id.is_empty() && member_id.chars().count() <= 36
 }
 
-/// `share.auto.offset.reset`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AutoOffsetReset {
-    Latest,
-    Earliest,
-    /// `by_duration:<ISO-8601 duration>`: the first record at most this
-    /// many milliseconds old.
-    ByDuration(i64),
-}
-
 /// A share group's settings as its requests see them.
 #[derive(Debug, Clone, Copy)]
 pub struct ShareSettings {
     pub membership: MembershipConfig,
     pub partition: SharePartitionConfig,
-    pub auto_offset_reset: AutoOffsetReset,
+    pub auto_offset_reset: ShareAutoOffsetReset,
     /// `share.isolation.level=read_committed`.
     pub read_committed: bool,
 }
 
-/// The group's effective settings.
-pub fn share_settings(broker: &Broker, _group_id: &str) -> ShareSettings {
+/// The group's effective settings: its own group configs
+/// (`share.session.timeout.ms`, `share.heartbeat.interval.ms`,
+/// `share.record.lock.duration.ms`, `share.auto.offset.reset`,
+/// `share.isolation.level`) over the broker's.
+pub fn share_settings(broker: &Broker, group_id: &str) -> ShareSettings {
     let share = &broker.config.share;
+    let group = broker.group_config(group_id);
     ShareSettings {
         membership: MembershipConfig {
-            session_timeout_ms: share.session_timeout_ms,
-            heartbeat_interval_ms: share.heartbeat_interval_ms,
+            session_timeout_ms: group.share_session_timeout_ms(&broker.config),
+            heartbeat_interval_ms: group.share_heartbeat_interval_ms(&broker.config),
             max_size: share.max_size,
         },
         partition: SharePartitionConfig {
-            record_lock_duration_ms: i64::from(share.record_lock_duration_ms),
+            record_lock_duration_ms: i64::from(group.share_record_lock_duration_ms(&broker.config)),
             delivery_count_limit: share.delivery_count_limit.clamp(1, i32::from(u16::MAX)) as u16,
             max_in_flight: share.partition_max_record_locks.max(1) as usize,
         },
-        auto_offset_reset: AutoOffsetReset::Latest,
-        read_committed: false,
+        auto_offset_reset: group.share_auto_offset_reset(),
+        read_committed: group.share_isolation_level() == ShareIsolationLevel::ReadCommitted,
     }
 }
 
 /// Where a share partition with no stored start offset begins (Kafka's
 /// `startOffsetDuringInitialization`).
-pub fn reset_offset(log: &UnifiedLog, reset: AutoOffsetReset) -> i64 {
+pub fn reset_offset(log: &UnifiedLog, reset: ShareAutoOffsetReset) -> i64 {
     match reset {
-        AutoOffsetReset::Latest => log.high_watermark(),
-        AutoOffsetReset::Earliest => log.log_start_offset(),
-        AutoOffsetReset::ByDuration(ms) => {
-            let target = crate::coordinator::now_ms().saturating_sub(ms);
+        ShareAutoOffsetReset::Latest => log.high_watermark(),
+        ShareAutoOffsetReset::Earliest => log.log_start_offset(),
+        ShareAutoOffsetReset::ByDuration(ago) => {
+            let ago = i64::try_from(ago.as_millis()).unwrap_or(i64::MAX);
+            let target = crate::coordinator::now_ms().saturating_sub(ago);
             match log.fetch_offset_by_timestamp(target) {
                 Ok(Some(found)) => found.offset,
                 Ok(None) => log.high_watermark(),

@@ -251,10 +251,6 @@ pub struct BrokerConfig {
     pub group_consumer_max_session_timeout_ms: i32,
     pub group_consumer_min_heartbeat_interval_ms: i32,
     pub group_consumer_max_heartbeat_interval_ms: i32,
-    /// Share groups' settings (`group.share.*`, `share.coordinator.*`):
-    /// Kafka's defaults, as the keys are not read from the properties yet
-    /// (see [`share`]).
-    pub share: share::ShareGroupSettings,
     /// `max.incremental.fetch.session.cache.slots`.
     pub max_incremental_fetch_session_cache_slots: usize,
     /// Share groups' `group.share.*` and `share.coordinator.*` settings.
@@ -341,7 +337,6 @@ impl Default for BrokerConfig {
             group_consumer_max_session_timeout_ms: 60_000,
             group_consumer_min_heartbeat_interval_ms: 5_000,
             group_consumer_max_heartbeat_interval_ms: 15_000,
-            share: share::ShareGroupSettings::default(),
             max_incremental_fetch_session_cache_slots: 1000,
             share: share::ShareGroupSettings::default(),
             num_recovery_threads_per_data_dir: 2,
