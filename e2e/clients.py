@@ -26,6 +26,7 @@ import sys
 from common import fail
 from confluent.consumer_protocol import consumer_protocol
 from confluent.consumer_protocol_restart import cp_restart_first, cp_restart_second
+from confluent.share_groups import share_groups
 from confluent.client import Confluent
 from confluent.transactions_restart import (
     eos_restart_first,
@@ -94,6 +95,7 @@ SCENARIOS = {
     "consumer-protocol": consumer_protocol,
     "consumer-protocol-restart-first": cp_restart_first,
     "consumer-protocol-restart-second": cp_restart_second,
+    "share-groups": share_groups,
 }
 
 

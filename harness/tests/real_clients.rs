@@ -19,8 +19,8 @@
 //!   of the scenarios that differ by library (`admin.py`,
 //!   `transactional.py`, `acls.py`) and what only it runs: KIP-848
 //!   consumer groups (`kip848.py`, `consumer_protocol.py`,
-//!   `consumer_protocol_restart.py`) and transactions across a broker kill
-//!   (`transactions_restart.py`);
+//!   `consumer_protocol_restart.py`), transactions across a broker kill
+//!   (`transactions_restart.py`) and share groups (`share_groups.py`);
 //! - `e2e/kafka_python/`: the kafka-python client (`client.py`) and its
 //!   halves of those scenarios (`admin.py`, `transactional.py`, `acls.py`);
 //! - `e2e/scenarios/`: the scenarios the Python clients share, by feature:
@@ -937,5 +937,78 @@ mod consumer_protocol {
             before.group_epoch
         );
         Ok(())
+    }
+}
+
+/// Share groups (KIP-932) with confluent-kafka's `ShareConsumer`
+/// (librdkafka 2.16). One broker per test, on the Kafka 4.0 fixture (whose
+/// metadata log has `share.version` 0, so `group.share.enable` turns
+/// share groups on), whose share groups lock records for 15 s; the
+/// scenarios are in `e2e/confluent/share_groups.py`.
+mod share_groups {
+    use super::*;
+
+    const SHARE_PROPERTIES: &[(&str, &str)] = &[
+        ("group.share.enable", "true"),
+        ("group.share.record.lock.duration.ms", "15000"),
+        ("group.share.heartbeat.interval.ms", "1000"),
+        ("group.share.min.heartbeat.interval.ms", "1000"),
+    ];
+
+    fn share_broker() -> Result<Broker> {
+        let mut properties = PROPERTIES.to_vec();
+        properties.extend_from_slice(SHARE_PROPERTIES);
+        Broker::on_fixture_with(&[], &properties)
+    }
+
+    fn run(part: &str) -> Result<()> {
+        let broker = or_skip!(share_broker());
+        Client::Confluent.run(&broker, "share-groups", &[part, &format!("share-{part}")])
+    }
+
+    /// Two share consumers of one group on a 2-partition topic together
+    /// accept each of 1 000 records exactly once.
+    #[test]
+    fn confluent_two_share_consumers_accept_each_record_once() -> Result<()> {
+        run("two-consumers")
+    }
+
+    /// A consumer that closes holding records it did not acknowledge: the
+    /// other consumer gets them, delivered a second time.
+    #[test]
+    fn confluent_unacknowledged_records_go_to_the_other_consumer() -> Result<()> {
+        run("close-unacknowledged")
+    }
+
+    /// RELEASE delivers a record again with a higher delivery count;
+    /// REJECT and ACCEPT never again.
+    #[test]
+    fn confluent_release_redelivers_and_reject_does_not() -> Result<()> {
+        run("release-and-reject")
+    }
+
+    /// A share group and a consumer group read one topic independently.
+    #[test]
+    fn confluent_share_group_and_consumer_group_read_independently() -> Result<()> {
+        run("with-consumer-group")
+    }
+
+    /// A consumer accepts 100 of 200 records and holds more acquired; the
+    /// broker is killed (SIGKILL) and started again. A new consumer of the
+    /// group gets every record not accepted before the kill, none that
+    /// was, and those held at the kill with their delivery counted.
+    #[test]
+    fn confluent_acknowledgements_survive_a_broker_kill() -> Result<()> {
+        let mut broker = or_skip!(share_broker());
+        let dir = tempfile::tempdir()?;
+        let state = dir.path().join("phase-1.json");
+        let state = state
+            .to_str()
+            .context("a temporary path that is not UTF-8")?;
+        let args = ["kill-first", "share-kill", state];
+        Client::Confluent.run(&broker, "share-groups", &args)?;
+        broker.restart()?;
+        let args = ["kill-second", "share-kill", state];
+        Client::Confluent.run(&broker, "share-groups", &args)
     }
 }
