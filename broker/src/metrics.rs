@@ -69,6 +69,13 @@ struct LogDirLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SharePartitionLabels {
+    group: String,
+    topic: String,
+    partition: i32,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct StateLabels {
     state: &'static str,
 }
@@ -316,6 +323,25 @@ pub struct StateSnapshot {
     pub log_dirs: Vec<(String, bool)>,
     /// Partitions being moved to another log directory.
     pub moves: usize,
+    pub share: ShareState,
+}
+
+/// Share groups (KIP-932) at scrape time.
+#[derive(Debug, Default)]
+pub struct ShareState {
+    /// Share groups by state (`Empty`, `Stable`).
+    pub groups: Vec<(&'static str, usize)>,
+    pub members: usize,
+    /// Open share sessions.
+    pub sessions: usize,
+    /// (group, topic, partition, records in flight) of each share
+    /// partition loaded.
+    pub partitions: Vec<(String, String, i32, usize)>,
+    /// Acquisition locks that ran out, records delivered again, and
+    /// records archived, since the start.
+    pub lock_expiries: u64,
+    pub redeliveries: u64,
+    pub archived: u64,
 }
 
 /// The log cleaner's counters at scrape time.
@@ -434,6 +460,70 @@ impl Collector for StateSnapshot {
             transactions
                 .encode_family(&StateLabels { state })?
                 .encode_gauge(&(count as i64))?;
+        }
+        let share = &self.share;
+        let mut share_groups = encoder.encode_descriptor(
+            "coordinator_group_share_groups",
+            "Share groups (KIP-932), by state.",
+            None,
+            MetricType::Gauge,
+        )?;
+        for &(state, count) in &share.groups {
+            share_groups
+                .encode_family(&StateLabels { state })?
+                .encode_gauge(&(count as i64))?;
+        }
+        for (name, help, value) in [
+            (
+                "coordinator_group_share_group_members",
+                "Members of share groups.",
+                share.members,
+            ),
+            (
+                "share_session_cache_sessions",
+                "Open share sessions (Kafka's ShareSessionCache ShareSessionsCount).",
+                share.sessions,
+            ),
+        ] {
+            encoder
+                .encode_descriptor(name, help, None, MetricType::Gauge)?
+                .encode_gauge(&(value as i64))?;
+        }
+        let mut in_flight = encoder.encode_descriptor(
+            "share_partition_in_flight_messages",
+            "Records of a share partition in flight: acquired, available again, or done and not yet behind the start offset (Kafka's InFlightMessageCount).",
+            None,
+            MetricType::Gauge,
+        )?;
+        for (group, topic, partition, count) in &share.partitions {
+            in_flight
+                .encode_family(&SharePartitionLabels {
+                    group: group.clone(),
+                    topic: topic.clone(),
+                    partition: *partition,
+                })?
+                .encode_gauge(&(*count as i64))?;
+        }
+        for (name, help, value) in [
+            (
+                "share_group_acquisition_lock_timeouts",
+                "Records whose acquisition lock ran out.",
+                share.lock_expiries,
+            ),
+            (
+                "share_group_redeliveries",
+                "Records delivered more than once (a delivery count above one).",
+                share.redeliveries,
+            ),
+            (
+                "share_group_archived_records",
+                "Records archived: rejected, at the delivery limit, or never to be delivered (control records, aborted transactions).",
+                share.archived,
+            ),
+        ] {
+            encoder
+                .encode_descriptor(name, help, None, MetricType::Counter)?
+                .encode_counter::<prometheus_client::encoding::NoLabelSet, _, u64>(&value, None)?;
         }
         let cleaner = &self.cleaner;
         for (name, help, unit, value) in [

@@ -5,7 +5,7 @@
 //! paths with 404, other methods with 405, anything unreadable with 400.
 
 use crate::broker::Broker;
-use crate::metrics::{CONTENT_TYPE, CleanerState, PartitionState, StateSnapshot};
+use crate::metrics::{CONTENT_TYPE, CleanerState, PartitionState, ShareState, StateSnapshot};
 use crate::server::accept;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -71,6 +71,42 @@ fn snapshot(broker: &Broker) -> StateSnapshot {
             .map(|d| (d.absolute_path.display().to_string(), d.offline))
             .collect(),
         moves: broker.replicas.logs().future_log_count(),
+        share: share_state(broker),
+    }
+}
+
+/// The share groups, their partitions and counters.
+fn share_state(broker: &Broker) -> ShareState {
+    let groups = broker.groups.list_share_groups();
+    let members = groups
+        .iter()
+        .filter_map(|(id, _)| broker.groups.share_group(id))
+        .map(|g| g.members().count())
+        .sum();
+    let image = broker.metadata.image();
+    let mut partitions: Vec<(String, String, i32, usize)> = broker
+        .shares
+        .loaded()
+        .into_iter()
+        .filter_map(|(key, partition)| {
+            let topic = image.topic_by_id(&key.topic_id)?.name.clone();
+            let in_flight = partition.lock().in_flight_count();
+            Some((key.group_id, topic, key.partition, in_flight))
+        })
+        .collect();
+    partitions.sort();
+    let stats = &broker.shares.stats;
+    ShareState {
+        groups: ["Empty", "Stable"]
+            .into_iter()
+            .map(|state| (state, groups.iter().filter(|(_, s)| *s == state).count()))
+            .collect(),
+        members,
+        sessions: broker.shares.session_count(),
+        partitions,
+        lock_expiries: stats.lock_expiries.load(Ordering::Relaxed),
+        redeliveries: stats.redeliveries.load(Ordering::Relaxed),
+        archived: stats.archived.load(Ordering::Relaxed),
     }
 }
 
