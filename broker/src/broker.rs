@@ -460,6 +460,8 @@ impl Broker {
         let name = self.controller.delete_topic(&self.metadata, topic_id)?;
         self.replicas.sync_with_image(&self.metadata.image())?;
         self.groups.on_topic_deleted(&self.offsets_topic(), &name);
+        self.shares
+            .delete_topic(&self.share_state_topic(), topic_id);
         if let Some(metrics) = &self.metrics {
             metrics.forget_topic(&name);
         }

@@ -148,7 +148,12 @@ fn counts_requests_traffic_and_state() -> Result<()> {
         ) == 0.0
     );
     // Share groups (KIP-932): none yet.
-    ensure!(value(&before, "kafka_coordinator_group_share_groups{state=\"Stable\"}") == 0.0);
+    ensure!(
+        value(
+            &before,
+            "kafka_coordinator_group_share_groups{state=\"Stable\"}"
+        ) == 0.0
+    );
     ensure!(before.contains_key("kafka_coordinator_group_share_groups{state=\"Empty\"}"));
     ensure!(value(&before, "kafka_coordinator_group_share_group_members") == 0.0);
     ensure!(value(&before, "kafka_share_session_cache_sessions") == 0.0);
@@ -157,7 +162,10 @@ fn counts_requests_traffic_and_state() -> Result<()> {
         "kafka_share_group_redeliveries_total",
         "kafka_share_group_archived_records_total",
     ] {
-        ensure!(before.get(counter) == Some(&0.0), "{counter} missing or not 0");
+        ensure!(
+            before.get(counter) == Some(&0.0),
+            "{counter} missing or not 0"
+        );
     }
     let txn_ids = |state: &str| {
         format!("kafka_coordinator_transaction_transactional_ids{{state=\"{state}\"}}")

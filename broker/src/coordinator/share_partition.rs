@@ -555,6 +555,10 @@ fn release(record: &mut InFlight, delivery_count_limit: u16) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::coordinator::share_records::{
+        self, ShareGroupState, ShareSnapshotValue, ShareStateKey, ShareStateRecord,
+        ShareUpdateValue,
+    };
     use AcknowledgeType::*;
     use proptest::prelude::*;
     use std::collections::{HashMap, HashSet};
@@ -771,7 +775,8 @@ mod tests {
     proptest! {
         /// Any interleaving of fetches by several members, acknowledgements
         /// of each type, lock expiries, departures and restarts (from the
-        /// state batches) leaves every record accepted exactly once or
+        /// stored state: a ShareUpdate written after each change, read back
+        /// and applied over the snapshot) leaves every record accepted exactly once or
         /// archived (rejected, or at the delivery limit), never accepted
         /// twice, never delivered past the limit.
         #[test]
@@ -807,6 +812,20 @@ mod tests {
                     Err(_) => false,
                 }
             };
+            // The stored state, as the share coordinator keeps it: a first
+            // snapshot, then an update after each change, through the
+            // records' encoding.
+            let key = ShareStateKey { group_id: "g".into(), topic_id: uuid::Uuid::from_u128(1), partition: 0 };
+            let mut stored = ShareGroupState::from_snapshot(&ShareSnapshotValue {
+                snapshot_epoch: 0,
+                state_epoch: 0,
+                leader_epoch: 0,
+                start_offset: 0,
+                delivery_complete_count: -1,
+                create_timestamp: 0,
+                write_timestamp: 0,
+                state_batches: Vec::new(),
+            });
             for op in ops {
                 match op {
                     Op::Fetch { member, max } => {
@@ -851,10 +870,24 @@ mod tests {
                         held.remove(&member);
                     }
                     Op::Restart => {
-                        let batches = sp.state_batches();
-                        sp = SharePartition::restore(config, sp.start_offset(), &batches);
+                        sp = SharePartition::restore(config, stored.start_offset, &stored.state_batches);
                         held.clear();
                     }
+                }
+                let update = ShareUpdateValue {
+                    snapshot_epoch: 0,
+                    leader_epoch: -1,
+                    start_offset: sp.start_offset(),
+                    delivery_complete_count: -1,
+                    state_batches: sp.state_batches(),
+                };
+                let record = share_records::decode(
+                    &share_records::encode_key(share_records::SHARE_UPDATE, &key),
+                    Some(&share_records::encode_update_value(&update)),
+                );
+                match record {
+                    Ok(ShareStateRecord::Update(_, value)) => stored.apply_update(&value),
+                    other => prop_assert!(false, "the update reads back as {other:?}"),
                 }
                 // Held runs whose locks ran out or were released are
                 // stale: an acknowledgement of them is refused, which the

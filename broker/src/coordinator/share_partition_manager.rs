@@ -406,6 +406,19 @@ impl SharePartitionManager {
         Ok(())
     }
 
+    /// A topic was deleted: its share partitions are forgotten and their
+    /// state deleted, in every group (Kafka's `onPartitionsDeleted`).
+    pub fn delete_topic(&self, topic: &dyn InternalTopic, topic_id: Uuid) {
+        self.partitions.lock().retain(|k, _| k.topic_id != topic_id);
+        for key in self.coordinator.keys(None) {
+            if key.topic_id == topic_id
+                && let Err(e) = self.coordinator.delete(topic, &key)
+            {
+                warn!(group = %key.group_id, "cannot delete the share state of a deleted topic: {e:?}");
+            }
+        }
+    }
+
     // --------------------------------------------------------- sessions
 
     /// ShareFetch's session: epoch 0 opens a new one (an error if the
