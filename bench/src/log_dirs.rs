@@ -166,7 +166,13 @@ fn is_flexible(api_key: i16, version: i16) -> bool {
 }
 
 /// The size, the request header (v2 when flexible, else v1) and the body.
-fn frame(api_key: i16, version: i16, correlation_id: i32, flexible: bool, body: &[u8]) -> Vec<u8> {
+pub(crate) fn frame(
+    api_key: i16,
+    version: i16,
+    correlation_id: i32,
+    flexible: bool,
+    body: &[u8],
+) -> Vec<u8> {
     let mut header = Writer::new(flexible);
     header.i16(api_key);
     header.i16(version);
@@ -310,28 +316,28 @@ pub fn error_name(code: i16) -> String {
 }
 
 /// Kafka's primitive types, compact (flexible versions) or not.
-struct Writer {
-    buf: Vec<u8>,
+pub(crate) struct Writer {
+    pub(crate) buf: Vec<u8>,
     flexible: bool,
 }
 
 impl Writer {
-    fn new(flexible: bool) -> Self {
+    pub(crate) fn new(flexible: bool) -> Self {
         Writer {
             buf: Vec::new(),
             flexible,
         }
     }
 
-    fn i16(&mut self, v: i16) {
+    pub(crate) fn i16(&mut self, v: i16) {
         self.buf.extend_from_slice(&v.to_be_bytes());
     }
 
-    fn i32(&mut self, v: i32) {
+    pub(crate) fn i32(&mut self, v: i32) {
         self.buf.extend_from_slice(&v.to_be_bytes());
     }
 
-    fn uvarint(&mut self, mut v: u64) {
+    pub(crate) fn uvarint(&mut self, mut v: u64) {
         while v >= 0x80 {
             self.buf.push((v as u8 & 0x7f) | 0x80);
             v >>= 7;
@@ -340,7 +346,7 @@ impl Writer {
     }
 
     /// A compact string's length is its length + 1, as an unsigned varint.
-    fn string(&mut self, s: &str) {
+    pub(crate) fn string(&mut self, s: &str) {
         if self.flexible {
             self.uvarint(s.len() as u64 + 1);
         } else {
@@ -349,7 +355,7 @@ impl Writer {
         self.buf.extend_from_slice(s.as_bytes());
     }
 
-    fn array_len(&mut self, n: usize) {
+    pub(crate) fn array_len(&mut self, n: usize) {
         if self.flexible {
             self.uvarint(n as u64 + 1);
         } else {
@@ -357,7 +363,7 @@ impl Writer {
         }
     }
 
-    fn null_array(&mut self) {
+    pub(crate) fn null_array(&mut self) {
         if self.flexible {
             self.uvarint(0);
         } else {
@@ -366,21 +372,21 @@ impl Writer {
     }
 
     /// No tagged fields (flexible versions only).
-    fn tagged_fields(&mut self) {
+    pub(crate) fn tagged_fields(&mut self) {
         if self.flexible {
             self.uvarint(0);
         }
     }
 }
 
-struct Reader<'a> {
+pub(crate) struct Reader<'a> {
     buf: &'a [u8],
-    at: usize,
+    pub(crate) at: usize,
     flexible: bool,
 }
 
 impl<'a> Reader<'a> {
-    fn new(buf: &'a [u8], flexible: bool) -> Self {
+    pub(crate) fn new(buf: &'a [u8], flexible: bool) -> Self {
         Reader {
             buf,
             at: 0,
@@ -388,7 +394,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+    pub(crate) fn take(&mut self, n: usize) -> Result<&'a [u8]> {
         let end = self
             .at
             .checked_add(n)
@@ -405,23 +411,23 @@ impl<'a> Reader<'a> {
         Ok(bytes)
     }
 
-    fn array<const N: usize>(&mut self) -> Result<[u8; N]> {
+    pub(crate) fn array<const N: usize>(&mut self) -> Result<[u8; N]> {
         Ok(self.take(N)?.try_into()?)
     }
 
-    fn i16(&mut self) -> Result<i16> {
+    pub(crate) fn i16(&mut self) -> Result<i16> {
         Ok(i16::from_be_bytes(self.array()?))
     }
 
-    fn i32(&mut self) -> Result<i32> {
+    pub(crate) fn i32(&mut self) -> Result<i32> {
         Ok(i32::from_be_bytes(self.array()?))
     }
 
-    fn i64(&mut self) -> Result<i64> {
+    pub(crate) fn i64(&mut self) -> Result<i64> {
         Ok(i64::from_be_bytes(self.array()?))
     }
 
-    fn bool(&mut self) -> Result<bool> {
+    pub(crate) fn bool(&mut self) -> Result<bool> {
         match self.take(1)?[0] {
             0 => Ok(false),
             1 => Ok(true),
@@ -429,7 +435,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn uvarint(&mut self) -> Result<u64> {
+    pub(crate) fn uvarint(&mut self) -> Result<u64> {
         let mut v = 0u64;
         for shift in (0..64).step_by(7) {
             let b = self.take(1)?[0];
@@ -442,7 +448,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A length: compact (varint, + 1) or i16/i32; None for null.
-    fn length(&mut self, wide: bool) -> Result<Option<usize>> {
+    pub(crate) fn length(&mut self, wide: bool) -> Result<Option<usize>> {
         let n: i64 = if self.flexible {
             self.uvarint()? as i64 - 1
         } else if wide {
@@ -461,18 +467,18 @@ impl<'a> Reader<'a> {
         Ok(Some(n))
     }
 
-    fn string(&mut self) -> Result<String> {
+    pub(crate) fn string(&mut self) -> Result<String> {
         let n = self.length(false)?.ok_or_else(|| anyhow!("null string"))?;
         Ok(String::from_utf8(self.take(n)?.to_vec())?)
     }
 
     /// An array's element count; a null array has none.
-    fn array_len(&mut self) -> Result<usize> {
+    pub(crate) fn array_len(&mut self) -> Result<usize> {
         Ok(self.length(true)?.unwrap_or(0))
     }
 
     /// Skips tagged fields (flexible versions only).
-    fn tagged_fields(&mut self) -> Result<()> {
+    pub(crate) fn tagged_fields(&mut self) -> Result<()> {
         if !self.flexible {
             return Ok(());
         }
@@ -484,7 +490,7 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
-    fn end(&self) -> Result<()> {
+    pub(crate) fn end(&self) -> Result<()> {
         if self.at != self.buf.len() {
             bail!("{} bytes left over", self.buf.len() - self.at);
         }

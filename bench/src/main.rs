@@ -48,6 +48,7 @@ mod latency;
 mod log_dirs;
 mod produce;
 mod restart;
+mod share;
 mod tls;
 mod transactions;
 
@@ -115,6 +116,7 @@ struct Args {
 enum Group {
     Produce,
     Consume,
+    Share,
     Tls,
     Transactions,
     Latency,
@@ -227,6 +229,7 @@ fn run(args: Args) -> Result<ExitCode> {
         vec![
             Group::Produce,
             Group::Consume,
+            Group::Share,
             Group::Tls,
             Group::Transactions,
             Group::Latency,
@@ -368,6 +371,10 @@ fn run(args: Args) -> Result<ExitCode> {
         if let Some(row) = parallel_consume_row {
             rows.push(row);
         }
+    }
+
+    if has(Group::Share) {
+        share_rows(&bootstrap, addr, &topic, sizes.records_1k, &mut rows);
     }
 
     if has(Group::Tls) {
@@ -584,6 +591,60 @@ fn produce_stats(
         bail!("{}", stats.summary());
     }
     Ok(stats)
+}
+
+/// Share groups (KIP-932): 1 KiB records of a 2-partition topic read by 2
+/// share consumers acknowledging each fetch, next to 2 consumers of a
+/// consumer group's kind (one partition each) reading the same topic; and
+/// one partition shared by 4 share consumers.
+fn share_rows(
+    bootstrap: &str,
+    addr: std::net::SocketAddr,
+    topic: &dyn Fn(&str) -> String,
+    records: u64,
+    rows: &mut Vec<Row>,
+) {
+    let t = topic("share-2p");
+    let name = format!(
+        "share group, 2 consumers acknowledging each fetch, 1 KiB × {} records, 2 partitions",
+        fmt_count(records as f64)
+    );
+    progress(&name);
+    let produced = produce_stats(bootstrap, &t, 2, 1024, records, "1");
+    let shared = produced
+        .as_ref()
+        .map_err(|e| anyhow::anyhow!("producing its topic failed: {e:#}"))
+        .and_then(|_| share::run(addr, &format!("{t}-share"), &t, 2, records));
+    let consumed = produced
+        .as_ref()
+        .map_err(|e| anyhow::anyhow!("producing its topic failed: {e:#}"))
+        .and_then(|_| consume::run_parallel(bootstrap, &t, &[vec![0], vec![1]]));
+    let ratio = match (&shared, &consumed) {
+        (Ok(s), Ok(c)) => format!(
+            "; {:.0} % of the consumers' records/s",
+            100.0 * s.records_per_s() / (c.records as f64 / c.elapsed.as_secs_f64().max(1e-9))
+        ),
+        _ => String::new(),
+    };
+    rows.push(Row::new(
+        name,
+        shared.map(|s| format!("{}{ratio}", s.summary())),
+    ));
+    rows.push(Row::new(
+        "the same topic, 2 consumers (1 partition each), from the page cache".into(),
+        consumed.map(|c| c.summary()),
+    ));
+
+    let t = topic("share-1p");
+    let name = format!(
+        "share group, 4 consumers sharing 1 partition, 1 KiB × {} records",
+        fmt_count(records as f64)
+    );
+    progress(&name);
+    let result = produce_stats(bootstrap, &t, 1, 1024, records, "1")
+        .and_then(|_| share::run(addr, &format!("{t}-share"), &t, 4, records))
+        .map(|s| s.summary());
+    rows.push(Row::new(name, result));
 }
 
 fn consume_row_run(bootstrap: &str, topic: &str) -> Result<String> {
