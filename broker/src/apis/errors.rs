@@ -369,3 +369,36 @@ impl ErrorCodes for ShareAcknowledgeResponse {
         }
     }
 }
+
+impl ErrorCodes for ShareGroupDescribeResponse {
+    fn for_each_error_code(&self, f: &mut dyn FnMut(i16)) {
+        self.groups.iter().for_each(|g| f(g.error_code));
+    }
+}
+
+impl ErrorCodes for DescribeShareGroupOffsetsResponse {
+    fn for_each_error_code(&self, f: &mut dyn FnMut(i16)) {
+        for group in &self.groups {
+            f(group.error_code);
+            for topic in &group.topics {
+                topic.partitions.iter().for_each(|p| f(p.error_code));
+            }
+        }
+    }
+}
+
+impl ErrorCodes for AlterShareGroupOffsetsResponse {
+    fn for_each_error_code(&self, f: &mut dyn FnMut(i16)) {
+        f(self.error_code);
+        for topic in &self.responses {
+            topic.partitions.iter().for_each(|p| f(p.error_code));
+        }
+    }
+}
+
+impl ErrorCodes for DeleteShareGroupOffsetsResponse {
+    fn for_each_error_code(&self, f: &mut dyn FnMut(i16)) {
+        f(self.error_code);
+        self.responses.iter().for_each(|t| f(t.error_code));
+    }
+}

@@ -1,5 +1,6 @@
 //! ListGroups (key 16): every group, optionally filtered by state (v4+)
-//! and type (v5+): classic groups and KIP-848 consumer groups. As in Kafka,
+//! and type (v5+): classic groups, KIP-848 consumer groups and share
+//! groups (KIP-932: protocol type and group type "share"). As in Kafka,
 //! DESCRIBE on the cluster lists every group; otherwise only the groups
 //! the request may DESCRIBE are listed, with no error.
 
@@ -34,6 +35,7 @@ pub fn handle(
             .groups
             .list_groups()
             .into_iter()
+            .chain(share_groups(broker))
             .filter(|(_, _, state, _)| {
                 states.is_empty() || states.contains(&state.to_ascii_lowercase())
             })
@@ -58,3 +60,17 @@ pub fn handle(
             .collect(),
     )
 }
+
+/// The share groups as ListGroups lists them (Kafka's `ShareGroup.
+/// asListedGroup`): protocol type and group type "share".
+fn share_groups(broker: &Broker) -> Vec<(String, String, &'static str, &'static str)> {
+    broker
+        .groups
+        .list_share_groups()
+        .into_iter()
+        .map(|(id, state)| (id, SHARE.to_string(), state, SHARE))
+        .collect()
+}
+
+/// Kafka's `ShareGroup.PROTOCOL_TYPE` and `GroupType.SHARE`.
+const SHARE: &str = "share";

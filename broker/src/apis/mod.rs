@@ -11,6 +11,7 @@ pub mod add_partitions_to_txn;
 pub mod alter_configs;
 pub mod alter_partition_reassignments;
 pub mod alter_replica_log_dirs;
+pub mod alter_share_group_offsets;
 pub mod alter_user_scram_credentials;
 pub mod api_versions;
 pub mod auth_helper;
@@ -22,6 +23,7 @@ pub mod create_topics;
 pub mod delete_acls;
 pub mod delete_groups;
 pub mod delete_records;
+pub mod delete_share_group_offsets;
 pub mod delete_topics;
 pub mod describe_acls;
 pub mod describe_cluster;
@@ -30,6 +32,7 @@ pub mod describe_groups;
 pub mod describe_log_dirs;
 pub mod describe_producers;
 pub mod describe_quorum;
+pub mod describe_share_group_offsets;
 pub mod describe_topic_partitions;
 pub mod describe_transactions;
 pub mod describe_user_scram_credentials;
@@ -57,7 +60,9 @@ pub mod produce;
 pub mod share_acknowledge;
 pub mod share_common;
 pub mod share_fetch;
+pub mod share_group_describe;
 pub mod share_group_heartbeat;
+pub mod share_offsets_versions;
 pub mod share_versions;
 pub mod sync_group;
 pub mod txn_offset_commit;
@@ -172,8 +177,14 @@ pub const SUPPORTED_APIS: &[ApiSupport] = &[
     // Share groups (KIP-932). v2 of ShareFetch and ShareAcknowledge is
     // Kafka 4.2's, read and written by `share_versions`.
     api(ApiKey::ShareGroupHeartbeat, 1, 1),
+    api(ApiKey::ShareGroupDescribe, 1, 1),
     api(ApiKey::ShareFetch, 1, 2),
     api(ApiKey::ShareAcknowledge, 1, 2),
+    // v1 (KIP-1226's Lag) is Kafka 4.2's, written by
+    // `share_offsets_versions`.
+    api(ApiKey::DescribeShareGroupOffsets, 0, 1),
+    api(ApiKey::AlterShareGroupOffsets, 0, 0),
+    api(ApiKey::DeleteShareGroupOffsets, 0, 0),
 ];
 
 pub fn supported(key: ApiKey) -> Option<&'static ApiSupport> {
@@ -541,6 +552,48 @@ async fn dispatch(
             } else {
                 encode_response(out, ctx.correlation_id, 1, &response)
             }
+        }
+        ApiKey::ShareGroupDescribe => {
+            let request = decode(&ctx, &mut buf)?;
+            respond(
+                broker,
+                out,
+                &ctx,
+                share_group_describe::handle(broker, &ctx, &request),
+            )
+        }
+        ApiKey::DescribeShareGroupOffsets => {
+            // v1's request is v0's.
+            let request = decode_at(&ctx, &mut buf, 0)?;
+            // It may open partition logs for their high watermarks.
+            let described = storage_io::blocking(|| {
+                describe_share_group_offsets::handle(broker, &ctx, &request)
+            });
+            count_errors(broker, ctx.api_key, &described.response);
+            if ctx.api_version >= 1 {
+                let body = share_offsets_versions::describe_share_group_offsets_response_v1(
+                    &described.response,
+                    &described.lags,
+                )
+                .map_err(|e| CloseConnection(format!("could not encode the response: {e}")))?;
+                encode_response(out, ctx.correlation_id, 1, &body)
+            } else {
+                encode_response(out, ctx.correlation_id, 0, &described.response)
+            }
+        }
+        ApiKey::AlterShareGroupOffsets => {
+            let request = decode(&ctx, &mut buf)?;
+            // It writes to `__share_group_state`.
+            let response =
+                storage_io::blocking(|| alter_share_group_offsets::handle(broker, &ctx, &request));
+            respond(broker, out, &ctx, response)
+        }
+        ApiKey::DeleteShareGroupOffsets => {
+            let request = decode(&ctx, &mut buf)?;
+            // It writes to `__share_group_state`.
+            let response =
+                storage_io::blocking(|| delete_share_group_offsets::handle(broker, &ctx, &request));
+            respond(broker, out, &ctx, response)
         }
         ApiKey::ConsumerGroupDescribe => {
             let request = decode(&ctx, &mut buf)?;

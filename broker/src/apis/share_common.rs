@@ -8,6 +8,7 @@ use crate::config::group::{ShareAutoOffsetReset, ShareIsolationLevel};
 use crate::coordinator::share_group::MembershipConfig;
 use crate::coordinator::share_partition::SharePartitionConfig;
 use crate::storage::UnifiedLog;
+use kafka_protocol::error::ResponseError;
 use tracing::warn;
 
 /// Kafka's `isMemberIdValid`: non-empty, at most 36 characters.
@@ -66,5 +67,27 @@ pub fn reset_offset(log: &UnifiedLog, reset: ShareAutoOffsetReset) -> i64 {
                 }
             }
         }
+    }
+}
+
+/// Kafka's default message of the errors the share-group admin APIs
+/// answer with one (`Errors.message()`).
+pub fn error_message(error: ResponseError) -> &'static str {
+    match error {
+        ResponseError::UnknownTopicOrPartition => "This server does not host this topic-partition.",
+        ResponseError::TopicAuthorizationFailed => "Topic authorization failed.",
+        ResponseError::GroupAuthorizationFailed => "Group authorization failed.",
+        ResponseError::UnsupportedVersion => "The version of API is not supported.",
+        ResponseError::InvalidGroupId => "The group id is invalid.",
+        ResponseError::NonEmptyGroup => "The group is not empty.",
+        ResponseError::GroupIdNotFound => "The group id does not exist.",
+        ResponseError::CoordinatorNotAvailable => "The coordinator is not available.",
+        ResponseError::KafkaStorageError => {
+            "Disk error when trying to access log file on the disk."
+        }
+        ResponseError::InvalidRequest => {
+            "This most likely occurs because of a request being malformed by the client library or the message was sent to an incompatible broker. See the broker logs for more details."
+        }
+        _ => "The server experienced an unexpected error when processing the request.",
     }
 }

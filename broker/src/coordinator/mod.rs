@@ -1142,6 +1142,49 @@ impl GroupCoordinator {
         Some(Ok(()))
     }
 
+    /// The share group of an admin request (Kafka's `shareGroup`): a
+    /// classic or consumer group of that id, or none, is
+    /// GROUP_ID_NOT_FOUND with Kafka's message.
+    pub fn share_group_or_not_found(
+        &self,
+        group_id: &str,
+    ) -> Result<ShareGroup, share_group::Refusal> {
+        self.not_a_share_group(group_id)?;
+        self.share_group(group_id).ok_or_else(|| {
+            (
+                ResponseError::GroupIdNotFound,
+                format!("Group {group_id} not found."),
+            )
+        })
+    }
+
+    /// AlterShareGroupOffsets' check (Kafka's `getOrMaybeCreateShareGroup`
+    /// and `throwIfShareGroupIsNotEmpty`): the share group's epoch (0 for
+    /// one that does not exist yet), GROUP_ID_NOT_FOUND for a classic or
+    /// consumer group, NON_EMPTY_GROUP while it has members.
+    pub fn share_group_epoch_if_empty(&self, group_id: &str) -> Result<i32, share_group::Refusal> {
+        self.not_a_share_group(group_id)?;
+        match self.share_group(group_id) {
+            Some(group) if !group.is_empty() => Err((
+                ResponseError::NonEmptyGroup,
+                "The group is not empty.".to_string(),
+            )),
+            Some(group) => Ok(group.group_epoch),
+            None => Ok(0),
+        }
+    }
+
+    /// GROUP_ID_NOT_FOUND if a classic or consumer group has the id.
+    fn not_a_share_group(&self, group_id: &str) -> Result<(), share_group::Refusal> {
+        match self.group_manager.get_group(group_id) {
+            Some(group) if group.lock().state != GroupState::Dead => Err((
+                ResponseError::GroupIdNotFound,
+                format!("Group {group_id} is not a share group."),
+            )),
+            _ => Ok(()),
+        }
+    }
+
     // ------------------------------------------------------------- admin
 
     pub fn describe_group(&self, group_id: &str) -> GroupDescription {

@@ -15,8 +15,8 @@
 use super::records::partition_for;
 use super::share_partition::StateBatch;
 use super::share_records::{
-    self, SHARE_GROUP_STATE_TOPIC, SHARE_SNAPSHOT, SHARE_UPDATE, ShareGroupState, ShareStateKey,
-    ShareStateRecord, ShareUpdateValue,
+    self, SHARE_GROUP_STATE_TOPIC, SHARE_SNAPSHOT, SHARE_UPDATE, ShareGroupState,
+    ShareSnapshotValue, ShareStateKey, ShareStateRecord, ShareUpdateValue,
 };
 use crate::internal_topics::{InternalTopic, TopicRecord};
 use crate::metadata::controller::NewTopic;
@@ -198,6 +198,40 @@ impl ShareCoordinator {
         );
         self.append(topic, key, &[record])?;
         states.insert(key.clone(), state);
+        Ok(())
+    }
+
+    /// Starts a share partition's state afresh at `start_offset` (Kafka's
+    /// InitializeShareGroupState for AlterShareGroupOffsets): a new
+    /// ShareSnapshot, its epoch one above the last (0 for a new state), no
+    /// batches, leader epoch 0, and a delivery-complete count of 0 (-1 when
+    /// the start offset is -1), whatever state there was.
+    pub fn reinitialize(
+        &self,
+        topic: &dyn InternalTopic,
+        key: &ShareStateKey,
+        state_epoch: i32,
+        start_offset: i64,
+        now_ms: i64,
+    ) -> Result<(), ResponseError> {
+        let mut states = self.states.lock();
+        let snapshot_epoch = states.get(key).map_or(0, |s| s.snapshot_epoch + 1);
+        let snapshot = ShareSnapshotValue {
+            snapshot_epoch,
+            state_epoch,
+            leader_epoch: 0,
+            start_offset,
+            delivery_complete_count: if start_offset == -1 { -1 } else { 0 },
+            create_timestamp: now_ms,
+            write_timestamp: now_ms,
+            state_batches: Vec::new(),
+        };
+        let record = (
+            share_records::encode_key(SHARE_SNAPSHOT, key),
+            Some(share_records::encode_snapshot_value(&snapshot)),
+        );
+        self.append(topic, key, &[record])?;
+        states.insert(key.clone(), ShareGroupState::from_snapshot(&snapshot));
         Ok(())
     }
 

@@ -15,8 +15,8 @@
 
 use super::share_coordinator::{ShareCoordinator, ShareCoordinatorConfig, StateWrite};
 use super::share_partition::{
-    AcknowledgeError, AcknowledgeType, AcquiredRecords, Released, SharePartition,
-    SharePartitionConfig,
+    AcknowledgeError, AcknowledgeType, AcquiredRecords, RecordState, Released, SharePartition,
+    SharePartitionConfig, StateBatch,
 };
 use super::share_records::ShareStateKey;
 use crate::internal_topics::InternalTopic;
@@ -419,6 +419,57 @@ impl SharePartitionManager {
         }
     }
 
+    /// A share partition's start offset, leader epoch and delivery-complete
+    /// count (Kafka's ReadShareGroupStateSummary): from the partition in
+    /// memory if it is loaded, else from its stored state; None if it has
+    /// no state.
+    pub fn offset_summary(&self, key: &ShareStateKey) -> Option<OffsetSummary> {
+        let stored = self.coordinator.read(key)?;
+        let loaded = self.partitions.lock().get(key).cloned();
+        let (start_offset, batches) = match loaded {
+            Some(partition) => {
+                let partition = partition.lock();
+                (partition.start_offset(), partition.state_batches())
+            }
+            None => (stored.start_offset, stored.state_batches),
+        };
+        Some(OffsetSummary {
+            start_offset,
+            leader_epoch: stored.leader_epoch,
+            delivery_complete_count: delivery_complete_count(start_offset, &batches),
+        })
+    }
+
+    /// AlterShareGroupOffsets: the share partition starts afresh at
+    /// `start_offset`; the partition in memory is dropped, to be loaded
+    /// again from the new state at the next fetch.
+    pub fn reset_partition(
+        &self,
+        topic: &dyn InternalTopic,
+        key: &ShareStateKey,
+        state_epoch: i32,
+        start_offset: i64,
+        now_ms: i64,
+    ) -> Result<(), ResponseError> {
+        self.partitions.lock().remove(key);
+        self.coordinator
+            .reinitialize(topic, key, state_epoch, start_offset, now_ms)
+    }
+
+    /// DeleteShareGroupOffsets: forgets share partitions and deletes
+    /// their state.
+    pub fn delete_partitions(
+        &self,
+        topic: &dyn InternalTopic,
+        keys: &[ShareStateKey],
+    ) -> Result<(), ResponseError> {
+        for key in keys {
+            self.partitions.lock().remove(key);
+            self.coordinator.delete(topic, key)?;
+        }
+        Ok(())
+    }
+
     // --------------------------------------------------------- sessions
 
     /// ShareFetch's session: epoch 0 opens a new one (an error if the
@@ -501,9 +552,62 @@ impl SharePartitionManager {
     }
 }
 
+/// What DescribeShareGroupOffsets reports of a share partition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OffsetSummary {
+    pub start_offset: i64,
+    pub leader_epoch: i32,
+    /// -1 while the start offset is unknown.
+    pub delivery_complete_count: i64,
+}
+
+/// Kafka's `deliveryCompleteCount` (KIP-1226): the records from the start
+/// offset on that are done (ACKNOWLEDGED or ARCHIVED); -1 while the start
+/// offset is not known yet.
+pub fn delivery_complete_count(start_offset: i64, batches: &[StateBatch]) -> i64 {
+    if start_offset < 0 {
+        return -1;
+    }
+    batches
+        .iter()
+        .filter(|b| matches!(b.state, RecordState::Acknowledged | RecordState::Archived))
+        .map(|b| (b.last_offset - b.first_offset.max(start_offset) + 1).max(0))
+        .sum()
+}
+
 fn state_of(partition: &SharePartition) -> StateWrite {
     StateWrite {
         start_offset: partition.start_offset(),
         state_batches: partition.state_batches(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batch(first: i64, last: i64, state: RecordState) -> StateBatch {
+        StateBatch {
+            first_offset: first,
+            last_offset: last,
+            state,
+            delivery_count: 1,
+        }
+    }
+
+    #[test]
+    fn delivery_complete_count_counts_done_records_from_the_start_offset() {
+        let batches = [
+            batch(3, 6, RecordState::Acknowledged),
+            batch(7, 9, RecordState::Acquired),
+            batch(10, 10, RecordState::Archived),
+            batch(11, 12, RecordState::Available),
+        ];
+        assert_eq!(delivery_complete_count(0, &batches), 5);
+        // Records before the start offset are not counted.
+        assert_eq!(delivery_complete_count(5, &batches), 3);
+        assert_eq!(delivery_complete_count(11, &batches), 0);
+        assert_eq!(delivery_complete_count(-1, &batches), -1);
+        assert_eq!(delivery_complete_count(0, &[]), 0);
     }
 }
