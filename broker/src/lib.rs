@@ -45,12 +45,14 @@
 //!
 //! ## Layer 4: the internal topics
 //! * [`internal_topics`]: the one interface through which coordinators
-//!   reach `__consumer_offsets` and `__transaction_state`. May import:
+//!   reach `__consumer_offsets`, `__transaction_state` and
+//!   `__share_group_state`. May import:
 //!   `storage`, `metadata`, `replica_manager`.
 //!
 //! ## Layer 5: coordinators
-//! * [`coordinator`]: the group coordinator (classic and KIP-848 groups)
-//!   and the transaction coordinator. May import: `config`, `byte_utils`,
+//! * [`coordinator`]: the group coordinator (classic, KIP-848 and share
+//!   groups), the share coordinator and share partitions (KIP-932), and the
+//!   transaction coordinator. May import: `config`, `byte_utils`,
 //!   `storage`, `storage_io`, `metadata`, `internal_topics`.
 //!
 //! ## Layer 6: the broker's shared state
