@@ -14,6 +14,8 @@
 //! * [`cluster_admin`]: DescribeQuorum, UpdateFeatures, ListConfigResources;
 //! * [`consumer_groups`]: the consumer-group APIs of KIP-848
 //!   (ConsumerGroupHeartbeat, ConsumerGroupDescribe);
+//! * [`share_groups`]: the share-group APIs of KIP-932
+//!   (ShareGroupHeartbeat, ShareFetch, ShareAcknowledge);
 //! * [`launcher`] and [`client`]: a broker process and a connection to it
 //!   (plain or TLS);
 //! * [`sasl`]: the SASL APIs, the SCRAM credential APIs and a SCRAM
@@ -35,6 +37,7 @@ pub mod metadata_log;
 pub mod protocol;
 pub mod sasl;
 pub mod secured;
+pub mod share_groups;
 pub mod tls;
 pub mod transactions;
 mod versioned;
