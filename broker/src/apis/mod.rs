@@ -529,15 +529,16 @@ async fn dispatch(
             encode_response(out, ctx.correlation_id, 1, &response)
         }
         ApiKey::ShareAcknowledge => {
-            let request = if ctx.api_version >= 2 {
-                let (mut v1, _is_renew_ack) = share_versions::share_acknowledge_request_v2(&buf)
+            let (request, is_renew_ack) = if ctx.api_version >= 2 {
+                let (mut v1, is_renew_ack) = share_versions::share_acknowledge_request_v2(&buf)
                     .map_err(|e| malformed(&ctx, &e))?;
-                decode_at(&ctx, &mut v1, 1)?
+                (decode_at(&ctx, &mut v1, 1)?, is_renew_ack)
             } else {
-                decode(&ctx, &mut buf)?
+                (decode(&ctx, &mut buf)?, false)
             };
-            let response =
-                storage_io::blocking(|| share_acknowledge::handle(broker, &ctx, &request));
+            let response = storage_io::blocking(|| {
+                share_acknowledge::handle(broker, &ctx, &request, is_renew_ack)
+            });
             count_errors(broker, ctx.api_key, &response);
             if ctx.api_version >= 2 {
                 let lock_ms = share_common::share_settings(

@@ -22,9 +22,6 @@ use kafka_protocol::protocol::StrBytes;
 use std::collections::HashSet;
 use uuid::Uuid;
 
-/// The first version with RENEW (KIP-1222).
-const RENEW_VERSION: i16 = 2;
-
 /// One partition's acknowledgements: (first offset, last offset, types).
 pub type AckBatches = Vec<(i64, i64, Vec<i8>)>;
 
@@ -34,8 +31,9 @@ pub type AckResult = ((Uuid, i32), i16, Option<String>);
 
 /// Applies each partition's acknowledgements (Kafka's
 /// `handleAcknowledgements`): an unknown topic, one the principal may not
-/// READ, an acknowledge type the version does not have, or records the
-/// member does not hold fail that partition alone.
+/// READ, an unknown acknowledge type, RENEW in a request that is not a
+/// renewal (v2's `IsRenewAck`, KIP-1222), or records the member does not
+/// hold fail that partition alone.
 pub fn acknowledge_partitions(
     broker: &Broker,
     ctx: &RequestContext,
@@ -43,6 +41,7 @@ pub fn acknowledge_partitions(
     group_id: &str,
     member_id: &str,
     partitions: Vec<((Uuid, i32), AckBatches)>,
+    is_renew_ack: bool,
 ) -> Vec<AckResult> {
     let auth = AuthHelper::new(broker, ctx);
     let topic = broker.share_state_topic();
@@ -75,7 +74,7 @@ pub fn acknowledge_partitions(
                 let mut kinds = Vec::with_capacity(types.len());
                 for id in types {
                     match AcknowledgeType::from_id(id) {
-                        Some(AcknowledgeType::Renew) if ctx.api_version < RENEW_VERSION => {
+                        Some(AcknowledgeType::Renew) if !is_renew_ack => {
                             return fail(
                                 ResponseError::InvalidRequest,
                                 Some(format!("Invalid acknowledge type: {id}")),
@@ -112,6 +111,7 @@ pub fn handle(
     broker: &Broker,
     ctx: &RequestContext,
     request: &ShareAcknowledgeRequest,
+    is_renew_ack: bool,
 ) -> ShareAcknowledgeResponse {
     let failed = |error: ResponseError, message: Option<String>| {
         ShareAcknowledgeResponse::default()
@@ -156,7 +156,15 @@ pub fn handle(
             })
         })
         .collect();
-    let results = acknowledge_partitions(broker, ctx, &image, group_id, member_id, partitions);
+    let results = acknowledge_partitions(
+        broker,
+        ctx,
+        &image,
+        group_id,
+        member_id,
+        partitions,
+        ctx.api_version >= 2 && is_renew_ack,
+    );
     if epoch == FINAL_EPOCH {
         broker
             .shares

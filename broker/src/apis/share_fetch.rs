@@ -155,7 +155,7 @@ pub async fn handle(
         Vec::new()
     } else {
         storage_io::blocking(|| {
-            acknowledge_partitions(broker, ctx, &image, &group_id, &member_id, acks)
+            acknowledge_partitions(broker, ctx, &image, &group_id, &member_id, acks, renew)
         })
     };
     let fetched = if epoch == FINAL_EPOCH || renew {
