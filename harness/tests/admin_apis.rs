@@ -792,7 +792,8 @@ fn elections_and_reassignments_on_one_node() -> Result<()> {
 
 /// DescribeQuorum, UpdateFeatures and ListConfigResources on one node, and
 /// the feature levels ApiVersions reports: a new metadata log starts at
-/// Kafka 4.2's metadata.version with group.version 1; levels change by
+/// Kafka 4.2's metadata.version with group.version and share.version 1;
+/// levels change by
 /// Kafka's rules and are written as FeatureLevelRecords that survive a
 /// restart.
 #[test]
@@ -808,24 +809,25 @@ fn quorum_features_and_config_resources() -> Result<()> {
         Ok::<_, anyhow::Error>(protocol::decode_api_versions_response(&raw, 3)?.features)
     };
 
-    // A new log: the newest metadata.version and group.version 1.
+    // A new log: the newest metadata.version, group.version 1 and
+    // share.version 1.
     let found = features(&mut client)?;
+    // In any order: the features supported above level 0.
+    let mut supported = found.supported.clone();
+    supported.sort();
     ensure!(
-        found.supported
+        supported
             == [
                 ("group.version".to_string(), 0, 1),
-                ("metadata.version".to_string(), 7, 29)
-            ]
-            || found.supported
-                == [
-                    ("metadata.version".to_string(), 7, 29),
-                    ("group.version".to_string(), 0, 1)
-                ],
+                ("metadata.version".to_string(), 7, 29),
+                ("share.version".to_string(), 0, 1),
+            ],
         "{found:?}"
     );
     ensure!(
         found.finalized_level("metadata.version") == Some(29)
             && found.finalized_level("group.version") == Some(1)
+            && found.finalized_level("share.version") == Some(1)
             && found.finalized_epoch.is_some_and(|e| e >= 1),
         "{found:?}"
     );
@@ -980,6 +982,7 @@ fn quorum_features_and_config_resources() -> Result<()> {
             == [
                 ("metadata.version".to_string(), 29),
                 ("group.version".to_string(), 1),
+                ("share.version".to_string(), 1),
                 ("metadata.version".to_string(), 23),
                 ("group.version".to_string(), 0),
                 ("metadata.version".to_string(), 29),
